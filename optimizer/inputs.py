@@ -1,0 +1,173 @@
+"""Validated case → one xarray Dataset holding every model parameter.
+
+Time series live on the ``time`` dimension (UTC, naive; the case's timezone is in
+``attrs["timezone"]``); scalars are 0-d variables. Names are ``<component>_<field>`` with the unit
+as suffix. Capacities appear as ``<name>_min``/``<name>_max`` (equal when fixed). Capital costs are
+annualised here with the capital recovery factor, so the model sees JPY per MW-year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from formulations.common import capital_recovery_factor
+from optimizer.case import Capacity, LoadedCase, SizeRange
+
+KW_PER_MW = 1000.0
+
+UNITS = {
+    "_mw": "MW",
+    "_mwh": "MWh",
+    "_jpy": "JPY",
+    "_jpy_per_mwh": "JPY/MWh",
+    "_jpy_per_mw_year": "JPY/MW/yr",
+    "_jpy_per_mwh_year": "JPY/MWh/yr",
+    "_per_h": "1/h",
+    "_h": "h",
+}
+
+
+def units_of(name: str) -> str:
+    """The unit implied by a variable name's suffix ('' when dimensionless)."""
+    for suffix in sorted(UNITS, key=len, reverse=True):
+        if (
+            name.endswith(suffix)
+            or name.endswith(suffix + "_min")
+            or name.endswith(suffix + "_max")
+        ):
+            return UNITS[suffix]
+    return "1"
+
+
+def _bounds(capacity: Capacity) -> tuple[float, float]:
+    if isinstance(capacity, SizeRange):
+        return capacity.min, capacity.max
+    return float(capacity), float(capacity)
+
+
+class _Builder:
+    def __init__(self, loaded: LoadedCase) -> None:
+        self.loaded = loaded
+        index = loaded.series.index
+        self.ds = xr.Dataset(coords={"time": index.tz_convert("UTC").tz_localize(None)})
+
+    def series(self, name: str, values: np.ndarray, doc: str) -> None:
+        self.ds[name] = (
+            "time",
+            np.asarray(values, dtype=float),
+            {"units": units_of(name), "doc": doc},
+        )
+
+    def scalar(self, name: str, value: float, doc: str) -> None:
+        self.ds[name] = ((), float(value), {"units": units_of(name), "doc": doc})
+
+    def capacity(self, name: str, capacity: Capacity, doc: str) -> None:
+        lo, hi = _bounds(capacity)
+        self.scalar(f"{name}_min", lo, f"{doc} (lower bound)")
+        self.scalar(f"{name}_max", hi, f"{doc} (upper bound)")
+
+
+def build_inputs(loaded: LoadedCase) -> xr.Dataset:
+    """Every parameter of the case on the horizon, as a Dataset (see module doc)."""
+    case = loaded.case
+    b = _Builder(loaded)
+    ds = b.ds
+    index = loaded.series.index
+    dt_h = (index[1] - index[0]).total_seconds() / 3600.0
+    ds.attrs.update(
+        case_name=case.name,
+        case_file=str(loaded.path),
+        timezone=case.horizon.timezone,
+        dt_h=dt_h,
+        annual_factor=8760.0 / (len(index) * dt_h),
+        discount_rate=case.economics.discount_rate,
+    )
+    rate = case.economics.discount_rate
+
+    dc = case.dc
+    if dc.it_mw is not None:
+        it = loaded.quantity("dc.it_mw")
+    else:
+        util = loaded.quantity("dc.utilisation")
+        it = dc.idle_it_mw + (dc.peak_it_mw - dc.idle_it_mw) * util
+        b.series("dc_utilisation", util, "IT utilisation")
+    b.series("dc_it_mw", it, "desired IT power")
+    b.series("dc_pue", loaded.quantity("dc.pue"), "power usage effectiveness")
+    b.scalar(
+        "dc_value_of_lost_compute_jpy_per_mwh",
+        dc.value_of_lost_compute_jpy_per_mwh,
+        "value of lost compute per MWh of IT energy not served",
+    )
+
+    grid = case.grid
+    ds.attrs["grid_mode"] = grid.mode
+    if grid.import_limit_mw is not None:
+        limit = loaded.quantity("grid.import_limit_mw")
+    else:
+        base = loaded.quantity("grid.base_flow_mw")
+        b.series("grid_base_flow_mw", base, "flow of other customers through the limit")
+        b.scalar("grid_limit_mw", grid.limit_mw, "thermal limit of the connection point")
+        limit = np.maximum(grid.limit_mw - base, 0.0)
+    b.series("grid_import_limit_mw", limit, "import limit H(t)")
+    b.series(
+        "grid_energy_price_jpy_per_mwh", loaded.quantity("grid.energy_price_jpy_per_mwh"), "price"
+    )
+    b.series("grid_export_limit_mw", loaded.quantity("grid.export_limit_mw"), "export limit")
+    b.series(
+        "grid_export_price_jpy_per_mwh",
+        loaded.quantity("grid.export_price_jpy_per_mwh"),
+        "export price",
+    )
+    b.scalar(
+        "grid_capacity_charge_jpy_per_mw_year",
+        grid.capacity_charge_jpy_per_kw_year * KW_PER_MW,
+        "capacity (basic) charge",
+    )
+    contract = (
+        grid.contract_mw if grid.contract_mw is not None else SizeRange(max=float(limit.max()))
+    )
+    b.capacity("grid_contract_mw", contract, "contracted capacity")
+
+    if case.pv is not None:
+        pv = case.pv
+        b.capacity("pv_capacity_mw", pv.capacity_mw, "PV capacity")
+        b.series("pv_availability", loaded.quantity("pv.availability"), "PV availability")
+        b.scalar(
+            "pv_capex_jpy_per_mw_year",
+            (
+                capital_recovery_factor(rate, pv.lifetime_years) * pv.capex_jpy_per_kw
+                + pv.om_jpy_per_kw_year
+            )
+            * KW_PER_MW,
+            "annualised PV capex + fixed O&M",
+        )
+
+    if case.battery is not None:
+        bat = case.battery
+        crf = capital_recovery_factor(rate, bat.lifetime_years)
+        b.capacity("battery_power_mw", bat.power_mw, "battery power")
+        b.capacity("battery_energy_mwh", bat.energy_mwh, "battery energy")
+        for field in (
+            "charge_efficiency",
+            "discharge_efficiency",
+            "standing_loss_per_h",
+            "soc_min_fraction",
+            "soc_max_fraction",
+            "initial_soc_fraction",
+            "throughput_cost_jpy_per_mwh",
+        ):
+            b.scalar(f"battery_{field}", getattr(bat, field), field.replace("_", " "))
+        b.scalar(
+            "battery_power_capex_jpy_per_mw_year",
+            (crf * bat.power_capex_jpy_per_kw + bat.om_jpy_per_kw_year) * KW_PER_MW,
+            "annualised battery power capex + fixed O&M",
+        )
+        b.scalar(
+            "battery_energy_capex_jpy_per_mwh_year",
+            crf * bat.energy_capex_jpy_per_kwh * KW_PER_MW,
+            "annualised battery energy capex",
+        )
+        ds.attrs["battery_soc_rule"] = bat.soc_rule
+        ds.attrs["battery_exclusive"] = bat.exclusive
+    return ds

@@ -1,0 +1,92 @@
+"""Input Dataset → Pyomo model, by calling each formulation in a fixed order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyomo.environ as pyo
+import xarray as xr
+
+from formulations.battery import BatteryData, define_battery
+from formulations.common import Size, TimeAxis, new_model
+from formulations.connection import ConnectionData, define_connection
+from formulations.dc_load import DataCentreData, define_data_centre
+from formulations.pv import PVData, define_pv
+from formulations.site import define_site_balance
+from formulations.storage import StorageRule
+
+
+def _size(ds: xr.Dataset, name: str) -> Size:
+    return Size(float(ds[f"{name}_min"]), float(ds[f"{name}_max"]))
+
+
+def _scalar(ds: xr.Dataset, name: str) -> float:
+    return float(ds[name])
+
+
+def time_axis(ds: xr.Dataset) -> TimeAxis:
+    return TimeAxis(steps=ds.sizes["time"], dt_h=float(ds.attrs["dt_h"]))
+
+
+def data_centre_data(ds: xr.Dataset) -> DataCentreData:
+    return DataCentreData(
+        it_mw=ds["dc_it_mw"].values,
+        pue=ds["dc_pue"].values,
+        value_of_lost_compute_jpy_per_mwh=_scalar(ds, "dc_value_of_lost_compute_jpy_per_mwh"),
+    )
+
+
+def connection_data(ds: xr.Dataset) -> ConnectionData:
+    return ConnectionData(
+        import_limit_mw=ds["grid_import_limit_mw"].values,
+        energy_price_jpy_per_mwh=ds["grid_energy_price_jpy_per_mwh"].values,
+        contract_mw=_size(ds, "grid_contract_mw"),
+        capacity_charge_jpy_per_mw_year=_scalar(ds, "grid_capacity_charge_jpy_per_mw_year"),
+        export_limit_mw=ds["grid_export_limit_mw"].values,
+        export_price_jpy_per_mwh=ds["grid_export_price_jpy_per_mwh"].values,
+    )
+
+
+def pv_data(ds: xr.Dataset) -> PVData:
+    return PVData(
+        capacity_mw=_size(ds, "pv_capacity_mw"),
+        availability=ds["pv_availability"].values,
+        capex_jpy_per_mw_year=_scalar(ds, "pv_capex_jpy_per_mw_year"),
+    )
+
+
+def battery_data(ds: xr.Dataset, exclusive_steps: Iterable[int] = ()) -> BatteryData:
+    return BatteryData(
+        power_mw=_size(ds, "battery_power_mw"),
+        energy_mwh=_size(ds, "battery_energy_mwh"),
+        storage=StorageRule(
+            charge_efficiency=_scalar(ds, "battery_charge_efficiency"),
+            discharge_efficiency=_scalar(ds, "battery_discharge_efficiency"),
+            standing_loss_per_h=_scalar(ds, "battery_standing_loss_per_h"),
+        ),
+        soc_min_fraction=_scalar(ds, "battery_soc_min_fraction"),
+        soc_max_fraction=_scalar(ds, "battery_soc_max_fraction"),
+        soc_rule=ds.attrs["battery_soc_rule"],
+        initial_soc_fraction=_scalar(ds, "battery_initial_soc_fraction"),
+        power_capex_jpy_per_mw_year=_scalar(ds, "battery_power_capex_jpy_per_mw_year"),
+        energy_capex_jpy_per_mwh_year=_scalar(ds, "battery_energy_capex_jpy_per_mwh_year"),
+        throughput_cost_jpy_per_mwh=_scalar(ds, "battery_throughput_cost_jpy_per_mwh"),
+        exclusive_steps=tuple(sorted(exclusive_steps)),
+    )
+
+
+def has_component(ds: xr.Dataset, name: str) -> bool:
+    return any(str(v).startswith(f"{name}_") for v in ds.data_vars)
+
+
+def create_model(ds: xr.Dataset, exclusive_steps: Iterable[int] = ()) -> pyo.ConcreteModel:
+    """Build the site model. ``exclusive_steps``: steps given a battery exclusivity binary."""
+    m = new_model(time_axis(ds), name=str(ds.attrs.get("case_name", "wattbit")))
+    define_data_centre(m, data_centre_data(ds))
+    if has_component(ds, "pv"):
+        define_pv(m, pv_data(ds))
+    if has_component(ds, "battery"):
+        define_battery(m, battery_data(ds, exclusive_steps))
+    define_connection(m, connection_data(ds))
+    define_site_balance(m)
+    return m

@@ -1,0 +1,74 @@
+"""Solved model → result Dataset (inputs + every variable + cost terms) → KPIs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+import xarray as xr
+
+from formulations.site import component_blocks, cost_terms
+from optimizer.inputs import units_of
+
+
+def _values(var: pyo.Var) -> np.ndarray:
+    return np.fromiter((v.value for v in var.values()), dtype=float, count=len(var))
+
+
+def build_results(inputs: xr.Dataset, m: pyo.ConcreteModel, attrs: dict) -> xr.Dataset:
+    """The inputs plus every time-indexed or scalar variable as ``<block>_<var>`` and every cost
+    term as ``cost_<block>_<term>_jpy``; binaries and other index sets are left out."""
+    ds = inputs.copy()
+    for blk in component_blocks(m):
+        for var in blk.component_objects(pyo.Var, descend_into=False):
+            name = f"{blk.local_name}_{var.local_name}"
+            if not var.is_indexed():
+                ds[name] = ((), float(var.value), {"units": units_of(name), "doc": var.doc or ""})
+            elif var.index_set() is m.T:
+                ds[name] = ("time", _values(var), {"units": units_of(name)})
+    for key, expr in cost_terms(m).items():
+        name = "cost_" + key.replace(".", "_") + "_jpy"
+        ds[name] = ((), float(pyo.value(expr)), {"units": "JPY/yr", "doc": f"annualised {key}"})
+    ds["total_cost_jpy"] = ((), float(pyo.value(m.total_cost)), {"units": "JPY/yr"})
+    ds.attrs.update(attrs)
+    return ds
+
+
+def kpis(ds: xr.Dataset) -> dict[str, float]:
+    """Headline figures of a result Dataset. Energies are totals over the horizon (MWh); costs are
+    annualised (JPY/yr)."""
+    dt = float(ds.attrs["dt_h"])
+    out: dict[str, float] = {"horizon_h": ds.sizes["time"] * dt}
+
+    def energy(name: str) -> float:
+        return float(ds[name].sum()) * dt
+
+    it, shed, pue = ds["dc_it_mw"], ds["dc_shed_it_mw"], ds["dc_pue"]
+    out["dc_it_demand_mwh"] = energy("dc_it_mw")
+    out["dc_it_served_mwh"] = float((it - shed).sum()) * dt
+    out["dc_it_unserved_mwh"] = energy("dc_shed_it_mw")
+    out["dc_facility_served_mwh"] = float(((it - shed) * pue).sum()) * dt
+    out["dc_served_fraction"] = out["dc_it_served_mwh"] / max(out["dc_it_demand_mwh"], 1e-12)
+    out["grid_import_mwh"] = energy("grid_import_mw")
+    out["grid_peak_import_mw"] = float(ds["grid_import_mw"].max())
+    out["grid_contract_mw"] = float(ds["grid_contract_mw"])
+    if "grid_export_mw" in ds:
+        out["grid_export_mwh"] = energy("grid_export_mw")
+    if "pv_generation_mw" in ds:
+        available = float((ds["pv_availability"] * ds["pv_capacity_mw"]).sum()) * dt
+        out["pv_capacity_mw"] = float(ds["pv_capacity_mw"])
+        out["pv_used_mwh"] = energy("pv_generation_mw")
+        out["pv_curtailed_mwh"] = available - out["pv_used_mwh"]
+    if "battery_charge_mw" in ds:
+        out["battery_power_mw"] = float(ds["battery_power_mw"])
+        out["battery_energy_mwh"] = float(ds["battery_energy_mwh"])
+        out["battery_charge_mwh"] = energy("battery_charge_mw")
+        out["battery_discharge_mwh"] = energy("battery_discharge_mw")
+        delta = float(ds["battery_soc_mwh"][-1] - ds["battery_soc_initial_mwh"])
+        out["battery_losses_mwh"] = out["battery_charge_mwh"] - out["battery_discharge_mwh"] - delta
+        e = out["battery_energy_mwh"]
+        out["battery_cycles"] = out["battery_discharge_mwh"] / e if e > 1e-9 else 0.0
+    for name in ds.data_vars:
+        if str(name).startswith("cost_"):
+            out[str(name)] = float(ds[name])
+    out["total_cost_jpy"] = float(ds["total_cost_jpy"])
+    return out

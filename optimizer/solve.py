@@ -1,0 +1,221 @@
+"""Pyomo model → HiGHS in memory, through Pyomo's standard-form compiler and ``highspy``.
+
+Measured on the full-year example (see ``docs/performance.md``), compiling the model to matrices
+with :class:`LinearStandardFormCompiler` and passing them to ``Highs.passModel`` hands off several
+times faster than Pyomo's persistent HiGHS interfaces. Column values come back as one array in the
+compiled column order; :func:`load_values` writes them into the Pyomo variables.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+Status = Literal["optimal", "time_limit", "infeasible", "unbounded", "no_solution", "error"]
+
+EXIT_CODES: dict[str, int] = {
+    "optimal": 0,
+    "time_limit": 0,
+    "infeasible": 3,
+    "unbounded": 4,
+    "no_solution": 5,
+    "error": 6,
+}
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    time_limit_s: float = 600.0
+    mip_gap: float = 1e-4
+    threads: int = 1
+    log: bool = False
+
+
+@dataclass
+class CompiledModel:
+    """The model as HiGHS sees it, with the map back to Pyomo rows and columns."""
+
+    lp: highspy.HighsLp
+    columns: list[pyo.Var]
+    row_names: list[str]
+    is_mip: bool
+    objective_offset: float
+
+
+@dataclass
+class Solution:
+    status: Status
+    message: str
+    objective: float | None = None
+    mip_gap: float | None = None
+    column_values: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def has_values(self) -> bool:
+        return self.column_values is not None
+
+
+def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
+    """Compile ``m`` to a :class:`highspy.HighsLp` (rows ``lower ≤ A x ≤ upper``)."""
+    sf = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    n_rows, n_cols = sf.A.shape
+    inf = highspy.kHighsInf
+    senses = np.fromiter((s for _, s in sf.rows), dtype=np.int8, count=n_rows)
+    rhs = np.asarray(sf.rhs, dtype=float)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cols, n_rows
+    lp.col_cost_ = sf.c.toarray().ravel() if n_cols else np.zeros(0)
+    lp.offset_ = float(sf.c_offset[0]) if len(sf.c_offset) else 0.0
+    lo = np.fromiter((inf if v.lb is None else v.lb for v in sf.columns), float, n_cols)
+    up = np.fromiter((inf if v.ub is None else v.ub for v in sf.columns), float, n_cols)
+    lo[np.isinf(lo)] = -inf
+    lp.col_lower_, lp.col_upper_ = lo, up
+    lp.row_lower_ = np.where(senses >= 0, np.where(senses == 0, rhs, -inf), rhs)
+    lp.row_upper_ = np.where(senses <= 0, np.where(senses == 0, rhs, inf), rhs)
+    A = sf.A.tocsc()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    integer = np.fromiter((v.is_integer() for v in sf.columns), bool, n_cols)
+    if integer.any():
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+            for i in integer
+        ]
+    return CompiledModel(
+        lp=lp,
+        columns=list(sf.columns),
+        row_names=[row.name for row, _ in sf.rows],
+        is_mip=bool(integer.any()),
+        objective_offset=lp.offset_,
+    )
+
+
+def _new_highs(options: SolverOptions) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", options.log)
+    h.setOptionValue("time_limit", float(options.time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    h.setOptionValue("threads", int(options.threads))
+    return h
+
+
+def solve_compiled(
+    cm: CompiledModel, options: SolverOptions, warm_start: np.ndarray | None = None
+) -> Solution:
+    """Solve with HiGHS; map every model status to a :class:`Solution` status and message."""
+    h = _new_highs(options)
+    h.passModel(cm.lp)
+    if warm_start is not None and cm.is_mip:
+        start = highspy.HighsSolution()
+        start.col_value = list(warm_start)
+        start.value_valid = True
+        h.setSolution(start)
+    t0 = time.perf_counter()
+    h.run()
+    timings = {"solve": time.perf_counter() - t0}
+    status = h.getModelStatus()
+    info = h.getInfo()
+    S = highspy.HighsModelStatus
+    has_primal = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    values = np.asarray(h.getSolution().col_value) if has_primal else None
+    gap = float(info.mip_gap) if cm.is_mip and has_primal else 0.0
+    if status == S.kOptimal:
+        return Solution("optimal", "optimal", info.objective_function_value, gap, values, timings)
+    if status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit):
+        if has_primal:
+            return Solution(
+                "time_limit",
+                f"stopped at the limit with a feasible solution, gap {gap:.3%}",
+                info.objective_function_value,
+                gap,
+                values,
+                timings,
+            )
+        return Solution(
+            "no_solution", "stopped at the limit before any feasible solution", timings=timings
+        )
+    if status == S.kInfeasible:
+        return Solution("infeasible", explain_infeasibility(cm, options), timings=timings)
+    if status in (S.kUnbounded, S.kUnboundedOrInfeasible):
+        return Solution(
+            "unbounded",
+            "the problem is unbounded (or infeasible): a cost term can fall without limit — "
+            "check for negative prices with unlimited export or a size without an upper bound",
+            timings=timings,
+        )
+    return Solution(
+        "error", f"HiGHS ended with status {h.modelStatusToString(status)}", timings=timings
+    )
+
+
+_INDEXED = re.compile(r"^(?P<family>[^\[]+)\[(?P<index>[^\]]*)\]$")
+
+
+def explain_infeasibility(cm: CompiledModel, options: SolverOptions) -> str:
+    """Name the constraint families (and the first time step) of an irreducible infeasible set."""
+    h = _new_highs(options)
+    lp = cm.lp
+    if cm.is_mip:
+        lp = highspy.HighsLp(cm.lp)
+        lp.integrality_ = []
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
+        return "infeasible only with the battery's exclusivity binaries (its LP relaxation solves)"
+    status, iis = h.getIis()
+    rows = [cm.row_names[i] for i in iis.row_index_]
+    cols = [cm.columns[i].name for i in iis.col_index_]
+    if not rows and not cols:
+        return "infeasible (HiGHS found no irreducible infeasible set to name)"
+    families: dict[str, list[str]] = {}
+    for name in rows + [f"{c} (bound)" for c in cols]:
+        match = _INDEXED.match(name.removesuffix(" (bound)"))
+        family = match["family"] if match else name
+        families.setdefault(family, []).append(match["index"] if match else "")
+    parts = []
+    for family, indices in families.items():
+        steps = sorted(int(i) for i in indices if i.isdigit())
+        parts.append(f"{family} at step {steps[0]}" if steps else family)
+    return "infeasible: conflicting constraints " + ", ".join(parts)
+
+
+def load_values(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> None:
+    """Write solver values into the Pyomo variables (columns not in the matrix keep theirs)."""
+    for var, value in zip(cm.columns, values.tolist(), strict=True):
+        var.set_value(value, skip_validation=True)
+    for var in m.component_data_objects(pyo.Var, descend_into=True):
+        if var.value is None:
+            var.set_value(
+                var.lb if var.lb is not None and var.lb > 0 else 0.0, skip_validation=True
+            )
+
+
+def solve_model(
+    m: pyo.ConcreteModel, options: SolverOptions, warm_start: dict[int, float] | None = None
+) -> tuple[Solution, CompiledModel]:
+    """Compile, solve and load values into ``m``; timings for each phase in ``Solution.timings``.
+
+    ``warm_start`` maps ``id(var)`` to a value, used as a MIP start.
+    """
+    t0 = time.perf_counter()
+    cm = compile_model(m)
+    t1 = time.perf_counter()
+    start = None
+    if warm_start is not None:
+        start = np.array([warm_start.get(id(v), 0.0) for v in cm.columns])
+    sol = solve_compiled(cm, options, start)
+    t2 = time.perf_counter()
+    if sol.has_values:
+        load_values(m, cm, sol.column_values)
+    sol.timings = {"hand_off": t1 - t0, **sol.timings, "load": time.perf_counter() - t2}
+    return sol, cm

@@ -1,0 +1,134 @@
+"""Independent verifier: re-checks a result Dataset against its own inputs, without the model.
+
+It recomputes the site balance, the state-of-charge recursion, every bound and every cost term from
+the arrays in the Dataset, with formulas written here again (not imported from ``formulations``),
+so that a modelling error shows up as a violation instead of being repeated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+TOLERANCE = 1e-6
+
+
+@dataclass
+class Verification:
+    """Largest violation per check: MW/MWh for physics, relative for costs."""
+
+    violations: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def max_violation(self) -> float:
+        return max(self.violations.values(), default=0.0)
+
+    @property
+    def worst(self) -> str:
+        return max(self.violations, key=self.violations.get) if self.violations else ""
+
+    @property
+    def ok(self) -> bool:
+        return self.max_violation <= TOLERANCE
+
+
+def _excess(values: np.ndarray | float, limit: np.ndarray | float) -> float:
+    """Largest amount by which ``values`` exceeds ``limit`` (0 if never)."""
+    return float(np.max(np.asarray(values) - np.asarray(limit), initial=0.0))
+
+
+def _relative(a: float, b: float) -> float:
+    return abs(a - b) / max(1.0, abs(a), abs(b))
+
+
+def verify(ds: xr.Dataset) -> Verification:
+    """Check a result Dataset; see :class:`Verification`."""
+    v: dict[str, float] = {}
+    get = {name: ds[name].values for name in ds.data_vars}
+    dt = float(ds.attrs["dt_h"])
+    alpha = 8760.0 / (ds.sizes["time"] * dt)
+    zeros = np.zeros(ds.sizes["time"])
+
+    it, shed, pue = get["dc_it_mw"], get["dc_shed_it_mw"], get["dc_pue"]
+    g = get["grid_import_mw"]
+    x = get.get("grid_export_mw", zeros)
+    pv = get.get("pv_generation_mw", zeros)
+    c = get.get("battery_charge_mw", zeros)
+    d = get.get("battery_discharge_mw", zeros)
+
+    balance = g - x + pv + d - c - (it - shed) * pue
+    v["site balance"] = float(np.max(np.abs(balance)))
+    v["non-negative flows"] = max(_excess(-arr, 0.0) for arr in (g, x, pv, c, d, shed))
+    v["shed ≤ IT load"] = _excess(shed, it)
+    v["import ≤ limit"] = _excess(g, get["grid_import_limit_mw"])
+    v["import ≤ contract"] = _excess(g, get["grid_contract_mw"])
+    v["export ≤ limit"] = _excess(x, get["grid_export_limit_mw"])
+    for size in ("grid_contract_mw", "pv_capacity_mw", "battery_power_mw", "battery_energy_mwh"):
+        if size in get:
+            v[f"{size} within bounds"] = max(
+                _excess(get[size], get[f"{size}_max"]), _excess(get[f"{size}_min"], get[size])
+            )
+
+    costs = {
+        "cost_dc_lost_compute_jpy": alpha
+        * float(get["dc_value_of_lost_compute_jpy_per_mwh"])
+        * float(shed.sum())
+        * dt,
+        "cost_grid_energy_jpy": alpha
+        * float((get["grid_energy_price_jpy_per_mwh"] * g).sum())
+        * dt,
+        "cost_grid_capacity_charge_jpy": float(
+            get["grid_capacity_charge_jpy_per_mw_year"] * get["grid_contract_mw"]
+        ),
+    }
+    if "grid_export_mw" in get:
+        costs["cost_grid_export_revenue_jpy"] = (
+            -alpha * float((get["grid_export_price_jpy_per_mwh"] * x).sum()) * dt
+        )
+
+    if "pv_generation_mw" in get:
+        v["PV ≤ capacity × availability"] = _excess(
+            pv, get["pv_capacity_mw"] * get["pv_availability"]
+        )
+        costs["cost_pv_capex_jpy"] = float(get["pv_capex_jpy_per_mw_year"] * get["pv_capacity_mw"])
+
+    if "battery_charge_mw" in get:
+        P, E = float(get["battery_power_mw"]), float(get["battery_energy_mwh"])
+        e, e0 = get["battery_soc_mwh"], float(get["battery_soc_initial_mwh"])
+        keep = (1.0 - float(get["battery_standing_loss_per_h"])) ** dt
+        eta_c = float(get["battery_charge_efficiency"])
+        eta_d = float(get["battery_discharge_efficiency"])
+        previous = np.concatenate(([e0], e[:-1]))
+        recursion = e - (keep * previous + eta_c * c * dt - d * dt / eta_d)
+        v["battery SoC recursion"] = float(np.max(np.abs(recursion)))
+        v["battery power"] = max(_excess(c, P), _excess(d, P))
+        lo, hi = (
+            float(get["battery_soc_min_fraction"]) * E,
+            float(get["battery_soc_max_fraction"]) * E,
+        )
+        v["battery SoC window"] = max(
+            _excess(e, hi), _excess(lo, e), _excess(e0, hi), _excess(lo, e0)
+        )
+        if ds.attrs.get("battery_soc_rule") == "cyclic":
+            v["battery cyclic SoC"] = abs(float(e[-1]) - e0)
+        else:
+            sigma0 = float(get["battery_initial_soc_fraction"]) * E
+            v["battery fixed SoC"] = max(abs(e0 - sigma0), _excess(sigma0, float(e[-1])))
+        if ds.attrs.get("battery_exclusivity_enforced", 0):
+            v["battery exclusive charge/discharge"] = float(np.max(np.minimum(c, d), initial=0.0))
+        costs["cost_battery_capex_jpy"] = float(
+            get["battery_power_capex_jpy_per_mw_year"] * P
+            + get["battery_energy_capex_jpy_per_mwh_year"] * E
+        )
+        costs["cost_battery_degradation_jpy"] = (
+            alpha * float(get["battery_throughput_cost_jpy_per_mwh"]) * float(d.sum()) * dt
+        )
+
+    for name, value in costs.items():
+        v[f"{name} recomputed"] = _relative(value, float(get[name])) if name in get else np.inf
+    reported = sorted(str(n) for n in ds.data_vars if str(n).startswith("cost_"))
+    v["cost terms all checked"] = 0.0 if reported == sorted(costs) else np.inf
+    v["total cost = sum of terms"] = _relative(sum(costs.values()), float(get["total_cost_jpy"]))
+    return Verification(v)
