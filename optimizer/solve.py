@@ -172,7 +172,7 @@ def explain_infeasibility(cm: CompiledModel, options: SolverOptions) -> str:
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
         return "infeasible only with the battery's exclusivity binaries (its LP relaxation solves)"
-    status, iis = h.getIis()
+    _, iis = h.getIis()
     rows = [cm.row_names[i] for i in iis.row_index_]
     cols = [cm.columns[i].name for i in iis.col_index_]
     if not rows and not cols:
