@@ -299,8 +299,6 @@ def _read_series(case_path: Path, files: list[str]) -> tuple[pd.DataFrame, dict[
                 "or other timestamps)",
             )
         frames.append(df)
-    if not frames:
-        return pd.DataFrame(), source
     return pd.concat(frames, axis=1), source
 
 
@@ -407,9 +405,9 @@ def load_case(path: str | Path, overrides: dict[str, Any] | None = None) -> Load
         case = Case.model_validate(raw)
     except ValidationError as exc:
         raise CaseError(file, *_validation_message(exc)) from None
-    series, source = _read_series(path, case.series)
-    if series.empty:
+    if not case.series:
         raise CaseError(file, "series", "no series file given: a case needs its time axis")
+    series, source = _read_series(path, case.series)
     series = _cut_horizon(series, case.horizon, file)
     loaded = LoadedCase(path=path, case=case, series=series, series_source=source)
     _check_quantities(loaded)

@@ -50,7 +50,7 @@ class _Builder:
     def __init__(self, loaded: LoadedCase) -> None:
         self.loaded = loaded
         index = loaded.series.index
-        self.ds = xr.Dataset(coords={"time": index.tz_convert("UTC").tz_localize(None)})
+        self.ds = xr.Dataset(coords={"time": ("time", index.tz_convert("UTC").tz_localize(None))})
 
     def series(self, name: str, values: np.ndarray, doc: str) -> None:
         self.ds[name] = (

@@ -101,7 +101,8 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
 
 
 def _new_highs(options: SolverOptions) -> highspy.Highs:
-    h = highspy.Highs()
+    # The core class: the Python ``Highs`` wrapper adds callbacks we do not use and prints a banner.
+    h = highspy._Highs()
     h.setOptionValue("output_flag", options.log)
     h.setOptionValue("time_limit", float(options.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
@@ -164,11 +165,11 @@ _INDEXED = re.compile(r"^(?P<family>[^\[]+)\[(?P<index>[^\]]*)\]$")
 def explain_infeasibility(cm: CompiledModel, options: SolverOptions) -> str:
     """Name the constraint families (and the first time step) of an irreducible infeasible set."""
     h = _new_highs(options)
-    lp = cm.lp
+    h.passModel(cm.lp)
     if cm.is_mip:
-        lp = highspy.HighsLp(cm.lp)
-        lp.integrality_ = []
-    h.passModel(lp)
+        n = cm.lp.num_col_
+        continuous = np.full(n, highspy.HighsVarType.kContinuous)
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), continuous)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
         return "infeasible only with the battery's exclusivity binaries (its LP relaxation solves)"
