@@ -58,7 +58,7 @@ class BatteryData:
     exclusive_steps: tuple[int, ...] = field(default_factory=tuple)
 
 
-def define_battery(m: pyo.ConcreteModel, data: BatteryData, name: str = "battery") -> pyo.Block:
+def define_battery(m: pyo.Block, data: BatteryData, name: str = "battery") -> pyo.Block:
     """Add the battery block ``m.<name>`` (B1–B9)."""
     blk = pyo.Block()
     m.add_component(name, blk)

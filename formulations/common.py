@@ -58,12 +58,20 @@ def capital_recovery_factor(rate: float, lifetime_years: float) -> float:
     return rate * growth / (growth - 1.0)
 
 
+def add_time_axis(blk: pyo.Block, time: TimeAxis) -> pyo.Block:
+    """Give a block (a whole model, or one scenario of it) the time set ``T`` and ``time``.
+
+    Formulations add their components to any block prepared this way, so that one site can be
+    the whole model or one of several scenario blocks sharing first-stage sizes.
+    """
+    blk.T = pyo.RangeSet(0, time.steps - 1)
+    blk.time = time
+    return blk
+
+
 def new_model(time: TimeAxis, name: str = "wattbit") -> pyo.ConcreteModel:
     """An empty model with the time set ``m.T`` and the axis kept as ``m.time``."""
-    m = pyo.ConcreteModel(name=name)
-    m.T = pyo.RangeSet(0, time.steps - 1)
-    m.time = time
-    return m
+    return add_time_axis(pyo.ConcreteModel(name=name), time)
 
 
 def size_var(blk: pyo.Block, name: str, size: Size) -> pyo.Var:

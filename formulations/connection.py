@@ -50,7 +50,7 @@ class ConnectionData:
         return self.export_limit_mw is not None and bool(np.any(self.export_limit_mw > 0))
 
 
-def define_connection(m: pyo.ConcreteModel, data: ConnectionData, name: str = "grid") -> pyo.Block:
+def define_connection(m: pyo.Block, data: ConnectionData, name: str = "grid") -> pyo.Block:
     """Add the connection block ``m.<name>`` (G1–G6)."""
     blk = pyo.Block()
     m.add_component(name, blk)

@@ -33,7 +33,7 @@ class DataCentreData:
     value_of_lost_compute_jpy_per_mwh: float
 
 
-def define_data_centre(m: pyo.ConcreteModel, data: DataCentreData, name: str = "dc") -> pyo.Block:
+def define_data_centre(m: pyo.Block, data: DataCentreData, name: str = "dc") -> pyo.Block:
     """Add the DC block ``m.<name>`` (D1–D3)."""
     blk = pyo.Block()
     m.add_component(name, blk)

@@ -33,7 +33,7 @@ class PVData:
     capex_jpy_per_mw_year: float = 0.0
 
 
-def define_pv(m: pyo.ConcreteModel, data: PVData, name: str = "pv") -> pyo.Block:
+def define_pv(m: pyo.Block, data: PVData, name: str = "pv") -> pyo.Block:
     """Add the PV block ``m.<name>`` (P1–P2)."""
     blk = pyo.Block()
     m.add_component(name, blk)

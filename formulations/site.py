@@ -1,4 +1,4 @@
-"""Closes a single-site model: the bus power balance and the objective.
+"""Closes a site: the bus power balance, its total cost, and (for a single site) the objective.
 
 .. math::
 
@@ -19,11 +19,11 @@ COST_PREFIX = "cost_"
 COST_SUFFIX = "_jpy"
 
 
-def component_blocks(m: pyo.ConcreteModel) -> Iterator[pyo.Block]:
+def component_blocks(m: pyo.Block) -> Iterator[pyo.Block]:
     yield from m.component_objects(pyo.Block, descend_into=False)
 
 
-def cost_terms(m: pyo.ConcreteModel) -> dict[str, pyo.Expression]:
+def cost_terms(m: pyo.Block) -> dict[str, pyo.Expression]:
     """Every annualised cost term, keyed ``<block>.<term>`` (e.g. ``battery.capex``)."""
     terms = {}
     for blk in component_blocks(m):
@@ -34,11 +34,16 @@ def cost_terms(m: pyo.ConcreteModel) -> dict[str, pyo.Expression]:
     return terms
 
 
-def define_site_balance(m: pyo.ConcreteModel) -> None:
-    """Add ``m.bus.power_balance[t]`` (E1) and the objective ``m.total_cost`` (E2)."""
+def define_site_balance(m: pyo.Block) -> None:
+    """Add ``m.bus.power_balance[t]`` (E1) and the site's cost ``m.total_cost_jpy`` (E2)."""
     injecting = [blk for blk in component_blocks(m) if hasattr(blk, "injection_mw")]
     m.bus = pyo.Block()
     m.bus.power_balance = pyo.Constraint(
         m.T, rule=lambda b, t: pyo.quicksum(blk.injection_mw[t] for blk in injecting) == 0
     )
-    m.total_cost = pyo.Objective(expr=pyo.quicksum(cost_terms(m).values()), sense=pyo.minimize)
+    m.total_cost_jpy = pyo.Expression(expr=pyo.quicksum(cost_terms(m).values()))
+
+
+def define_site_objective(m: pyo.Block) -> None:
+    """Minimise the site's total annualised cost (E2)."""
+    m.objective = pyo.Objective(expr=m.total_cost_jpy, sense=pyo.minimize)

@@ -12,7 +12,7 @@ from formulations.common import Size, TimeAxis, new_model
 from formulations.connection import ConnectionData, define_connection
 from formulations.dc_load import DataCentreData, define_data_centre
 from formulations.pv import PVData, define_pv
-from formulations.site import define_site_balance
+from formulations.site import define_site_balance, define_site_objective
 from formulations.storage import StorageRule
 
 
@@ -89,4 +89,5 @@ def create_model(ds: xr.Dataset, exclusive_steps: Iterable[int] = ()) -> pyo.Con
         define_battery(m, battery_data(ds, exclusive_steps))
     define_connection(m, connection_data(ds))
     define_site_balance(m)
+    define_site_objective(m)
     return m

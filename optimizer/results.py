@@ -28,7 +28,7 @@ def build_results(inputs: xr.Dataset, m: pyo.ConcreteModel, attrs: dict) -> xr.D
     for key, expr in cost_terms(m).items():
         name = "cost_" + key.replace(".", "_") + "_jpy"
         ds[name] = ((), float(pyo.value(expr)), {"units": "JPY/yr", "doc": f"annualised {key}"})
-    ds["total_cost_jpy"] = ((), float(pyo.value(m.total_cost)), {"units": "JPY/yr"})
+    ds["total_cost_jpy"] = ((), float(pyo.value(m.total_cost_jpy)), {"units": "JPY/yr"})
     ds.attrs.update(attrs)
     return ds
 
