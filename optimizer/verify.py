@@ -7,6 +7,7 @@ so that a modelling error shows up as a violation instead of being repeated.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,14 @@ class Verification:
     """Largest violation per check: MW/MWh for physics, relative for costs."""
 
     violations: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # NaN compares false with everything: ``max`` would skip it unless it came first, and a
+        # result with NaN in it would pass. A check that cannot be evaluated is a violation.
+        self.violations = {
+            name: math.inf if math.isnan(value) else float(value)
+            for name, value in self.violations.items()
+        }
 
     @property
     def max_violation(self) -> float:
