@@ -1,0 +1,253 @@
+"""The independent verifier passes a clean solve and catches every kind of tampering.
+
+One small case with sized PV, a sized battery with losses, export and a sized contract is solved
+once; each test tampers with a deep copy of its result Dataset in one way and asserts that
+:func:`verify` reports a violation above the tolerance *under the right check's name*, with the
+magnitude the tampering implies wherever that is exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import xarray as xr
+from conftest import hourly_index, solve_verified, to_toml, write_series
+
+from optimizer.verify import TOLERANCE, Verification, verify
+
+STEPS = 24
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory: pytest.TempPathFactory) -> xr.Dataset:
+    """24 h: 8 MW load, PV (sized ≤ 20 MW, availability 1 in hours 9–15), a sized battery with
+    losses, export ≤ 6 MW paid 3 000 JPY/MWh, a sized contract, import limit 12 MW except 6 MW in
+    hours 18–21, price 10 000 by day / 30 000 in the evening."""
+    folder = tmp_path_factory.mktemp("verify")
+    index = hourly_index(STEPS)
+    hour = index.hour
+    write_series(
+        folder / "series.csv",
+        index,
+        avail=np.where((hour >= 9) & (hour < 15), 1.0, 0.0),
+        h=np.where((hour >= 18) & (hour < 22), 6.0, 12.0),
+        price=np.where((hour >= 17) & (hour < 22), 30_000.0, 10_000.0),
+    )
+    case = {
+        "name": "verify",
+        "series": ["series.csv"],
+        "dc": {"it_mw": 8.0, "pue": 1.0, "value_of_lost_compute_jpy_per_mwh": 1e6},
+        "grid": {
+            "import_limit_mw": "h",
+            "energy_price_jpy_per_mwh": "price",
+            "export_limit_mw": 6.0,
+            "export_price_jpy_per_mwh": 3_000.0,
+            "capacity_charge_jpy_per_kw_year": 1_000.0,
+        },
+        "pv": {"capacity_mw": {"max": 20.0}, "availability": "avail", "capex_jpy_per_kw": 10_000.0},
+        "battery": {
+            "power_mw": {"max": 10.0},
+            "energy_mwh": {"max": 40.0},
+            "charge_efficiency": 0.9,
+            "discharge_efficiency": 0.9,
+            "standing_loss_per_h": 0.001,
+            "power_capex_jpy_per_kw": 1_000.0,
+            "energy_capex_jpy_per_kwh": 1_000.0,
+            "throughput_cost_jpy_per_mwh": 100.0,
+        },
+    }
+    (folder / "case.toml").write_text(to_toml(case))
+    run = solve_verified(folder / "case.toml")
+    ds = run.results
+    # The tampering below needs a case where every component is active.
+    assert float(ds["battery_power_mw"]) > 1.0
+    assert float(ds["battery_discharge_mw"].sum()) > 1.0
+    assert float(ds["pv_generation_mw"].max()) > 1.0
+    assert float(ds["grid_export_mw"].sum()) > 0.0
+    assert float(ds["cost_grid_energy_jpy"]) > 1e6
+    return ds
+
+
+def test_clean_solve_passes_every_check(solved):
+    """A clean solve: every check ran (PV, battery, export, cyclic SoC, each cost term) and the
+    largest violation is at most 1e-6."""
+    result = verify(solved)
+    assert result.max_violation <= 1e-6, result.violations
+    assert result.ok
+    expected = {
+        "site balance",
+        "import ≤ limit",
+        "export ≤ limit",
+        "battery SoC recursion",
+        "battery power",
+        "battery cyclic SoC",
+        "PV ≤ capacity × availability",
+        "battery_energy_mwh within bounds",
+        "cost terms all checked",
+        "total cost = sum of terms",
+        "cost_battery_degradation_jpy recomputed",
+        "cost_grid_export_revenue_jpy recomputed",
+    }
+    assert expected <= set(result.violations)
+
+
+def _step(ds: xr.Dataset, name: str, pick: Callable[[np.ndarray], int] = np.argmax) -> int:
+    return int(pick(ds[name].values))
+
+
+def lower_pv(ds):
+    """PV generation lowered by 0.5 MW at its peak step: the balance is off by exactly 0.5."""
+    ds["pv_generation_mw"][_step(ds, "pv_generation_mw")] -= 0.5
+    return "site balance", 0.5
+
+
+def raise_soc(ds):
+    """SoC + 1 MWh at one step: recursion off by 1 there (and by keep·1 ≤ 1 at the next)."""
+    ds["battery_soc_mwh"][STEPS // 2] += 1.0
+    return "battery SoC recursion", 1.0
+
+
+def exceed_import_limit(ds):
+    """Import set to limit + 1 MW where the limit is tightest."""
+    t = _step(ds, "grid_import_limit_mw", np.argmin)
+    ds["grid_import_mw"][t] = float(ds["grid_import_limit_mw"][t]) + 1.0
+    return "import ≤ limit", 1.0
+
+
+def exceed_battery_power(ds):
+    """Charge set to P + 1 MW at one step."""
+    ds["battery_charge_mw"][3] = float(ds["battery_power_mw"]) + 1.0
+    return "battery power", 1.0
+
+
+def energy_above_max(ds):
+    """Battery energy size set 2 MWh above its upper bound."""
+    ds["battery_energy_mwh"] = float(ds["battery_energy_mwh_max"]) + 2.0
+    return "battery_energy_mwh within bounds", 2.0
+
+
+def power_below_min(ds):
+    """PV capacity below its lower bound (0): −1 MW."""
+    ds["pv_capacity_mw"] = -1.0
+    return "pv_capacity_mw within bounds", 1.0
+
+
+def change_cost_term(ds):
+    """Energy cost × 1.01: relative error 0.01/1.01."""
+    ds["cost_grid_energy_jpy"] = float(ds["cost_grid_energy_jpy"]) * 1.01
+    return "cost_grid_energy_jpy recomputed", 0.01 / 1.01
+
+
+def change_total_cost(ds):
+    """Total cost × (1 + 1e-3): relative error 1e-3/(1 + 1e-3)."""
+    ds["total_cost_jpy"] = float(ds["total_cost_jpy"]) * 1.001
+    return "total cost = sum of terms", 1e-3 / 1.001
+
+
+def break_cyclic_soc(ds):
+    """Final SoC + 1 MWh: it no longer equals the initial SoC."""
+    ds["battery_soc_mwh"][-1] += 1.0
+    return "battery cyclic SoC", 1.0
+
+
+def drop_cost_term(ds):
+    """A cost term missing from the result: it can be neither recomputed nor summed."""
+    del ds["cost_battery_degradation_jpy"]
+    return "cost terms all checked", math.inf
+
+
+def exceed_pv_availability(ds):
+    """PV generation 1 MW above capacity × availability at a night step (availability 0)."""
+    ds["pv_generation_mw"][0] = 1.0
+    return "PV ≤ capacity × availability", 1.0
+
+
+def exceed_export_limit(ds):
+    """Export at the limit + 1 MW."""
+    ds["grid_export_mw"][5] = float(ds["grid_export_limit_mw"][5]) + 1.0
+    return "export ≤ limit", 1.0
+
+
+def shed_more_than_load(ds):
+    """Shed 1 MW more IT load than there is."""
+    ds["dc_shed_it_mw"][2] = float(ds["dc_it_mw"][2]) + 1.0
+    return "shed ≤ IT load", 1.0
+
+
+def negative_import(ds):
+    """Import of −1 MW."""
+    ds["grid_import_mw"][1] = -1.0
+    return "non-negative flows", 1.0
+
+
+def simultaneous_when_exclusive(ds):
+    """The result claims exclusivity, yet charges and discharges 0.5 MW at once at one step."""
+    ds.attrs["battery_exclusivity_enforced"] = 1
+    ds["battery_charge_mw"][4] += 0.5
+    ds["battery_discharge_mw"][4] += 0.5
+    return "battery exclusive charge/discharge", 0.5
+
+
+def soc_above_energy(ds):
+    """SoC 1 MWh above the energy capacity at one step."""
+    ds["battery_soc_mwh"][7] = float(ds["battery_energy_mwh"]) + 1.0
+    return "battery SoC window", 1.0
+
+
+TAMPERS = [
+    lower_pv,
+    raise_soc,
+    exceed_import_limit,
+    exceed_battery_power,
+    energy_above_max,
+    power_below_min,
+    change_cost_term,
+    change_total_cost,
+    break_cyclic_soc,
+    drop_cost_term,
+    exceed_pv_availability,
+    exceed_export_limit,
+    shed_more_than_load,
+    negative_import,
+    simultaneous_when_exclusive,
+    soc_above_energy,
+]
+
+
+@pytest.mark.parametrize("tamper", TAMPERS, ids=lambda f: f.__name__)
+def test_tampering_is_caught_by_the_right_check(solved, tamper):
+    ds = solved.copy(deep=True)
+    check, amount = tamper(ds)
+    result = verify(ds)
+    assert not result.ok
+    assert result.max_violation > TOLERANCE
+    assert result.violations[check] > TOLERANCE, result.violations
+    if math.isinf(amount):
+        assert math.isinf(result.violations[check])
+    else:
+        assert result.violations[check] == pytest.approx(amount, rel=1e-6)
+    # the clean copy is untouched
+    assert verify(solved).ok
+
+
+@pytest.mark.parametrize("name", ["battery_soc_mwh", "battery_charge_mw", "pv_generation_mw"])
+def test_nan_in_a_result_is_a_violation(solved, name):
+    """A NaN anywhere in a result must fail verification: NaN compares false with everything,
+    so a plain ``max`` over the checks would skip it unless it happened to come first."""
+    ds = solved.copy(deep=True)
+    ds[name][STEPS // 2] = np.nan
+    result = verify(ds)
+    assert not result.ok
+    assert result.max_violation > TOLERANCE
+
+
+def test_verification_treats_nan_as_infinite():
+    """Order-independence: a NaN check counts as an infinite violation wherever it stands."""
+    for order in ([("a", 0.0), ("b", math.nan)], [("b", math.nan), ("a", 0.0)]):
+        result = Verification(dict(order))
+        assert math.isinf(result.max_violation)
+        assert result.worst == "b"
+        assert not result.ok
