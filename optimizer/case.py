@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,14 +19,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from optimizer.errors import CaseError
 
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# strict: a boolean (`true` is not 1) or a quoted number ("5") is an error, not a number.
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
+Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False, strict=True)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
 
 class _Strict(BaseModel):
@@ -36,11 +45,11 @@ class SeriesColumn(_Strict):
     """A column of the series files, transformed as ``scale · value + offset``."""
 
     column: str
-    scale: Annotated[float, Field(allow_inf_nan=False)] = 1.0
-    offset: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+    scale: Annotated[float, Field(allow_inf_nan=False, strict=True)] = 1.0
+    offset: Annotated[float, Field(allow_inf_nan=False, strict=True)] = 0.0
 
 
-Quantity = Annotated[float, Field(allow_inf_nan=False)] | str | SeriesColumn
+Quantity = Annotated[float, Field(allow_inf_nan=False, strict=True)] | str | SeriesColumn
 
 
 class SizeRange(_Strict):
@@ -67,16 +76,26 @@ class Horizon(_Strict):
     steps: Annotated[int, Field(gt=0)] | None = None
     timezone: str = "Asia/Tokyo"
 
+    @field_validator("start", "end")
+    @classmethod
+    def _has_offset(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2025-05-01T00:00:00+09:00")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a folder: OSError
+            raise ValueError(
+                f"unknown timezone '{value}' (an IANA name, e.g. Asia/Tokyo)"
+            ) from None
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Horizon:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone '{self.timezone}'") from None
-        for name in ("start", "end"):
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} needs a UTC offset, e.g. 2025-05-01T00:00:00+09:00")
         if self.end is not None and self.steps is not None:
             raise ValueError("give end or steps, not both")
         if self.start and self.end and self.end <= self.start:
@@ -85,12 +104,12 @@ class Horizon(_Strict):
 
 
 class Economics(_Strict):
-    discount_rate: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    discount_rate: Annotated[float, Field(ge=0, lt=1, strict=True)] = 0.05
 
 
 class Solver(_Strict):
     time_limit_s: Positive = 600.0
-    mip_gap: Annotated[float, Field(ge=0, lt=1)] = 1e-4
+    mip_gap: Annotated[float, Field(ge=0, lt=1, strict=True)] = 1e-4
     threads: Annotated[int, Field(ge=1)] = 1
 
 
@@ -103,6 +122,10 @@ class DataCentre(_Strict):
     peak_it_mw: NonNegative | None = None
     pue: Quantity = 1.0
     value_of_lost_compute_jpy_per_mwh: NonNegative = 100_000.0
+    deferrable_share: Fraction = 0.0
+    max_delay_h: NonNegative = 0.0
+    deferral_cost_jpy_per_mwh_h: NonNegative = 0.0
+    it_capacity_mw: NonNegative | None = None
 
     @model_validator(mode="after")
     def _one_load_source(self) -> DataCentre:
@@ -129,7 +152,7 @@ class Battery(_Strict):
     energy_mwh: Capacity
     charge_efficiency: Efficiency = 0.95
     discharge_efficiency: Efficiency = 0.95
-    standing_loss_per_h: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    standing_loss_per_h: Annotated[float, Field(ge=0, lt=1, strict=True)] = 0.0
     soc_min_fraction: Fraction = 0.0
     soc_max_fraction: Fraction = 1.0
     soc_rule: Literal["cyclic", "fixed"] = "cyclic"
@@ -154,10 +177,60 @@ class Battery(_Strict):
         return self
 
 
-class Grid(_Strict):
-    """The connection point: an import limit given directly or as ``limit_mw − base_flow_mw``."""
+Mode = Literal["firm", "type2_fixed", "type2_dynamic", "type2_forecast"]
+MODES: tuple[str, ...] = ("firm", "type2_fixed", "type2_dynamic", "type2_forecast")
 
-    mode: Literal["firm"] = "firm"
+
+class Pattern(_Strict):
+    """How the grid operator derives the fixed hourly operating pattern from the headroom H(t)."""
+
+    period: Literal["year", "season", "month"] = "year"
+    quantile: Fraction = 0.0
+    margin_mw: NonNegative = 0.0
+    margin_fraction: Fraction = 0.0
+    reference_start: datetime | None = None
+    reference_end: datetime | None = None
+    reference_base_flow_mw: Quantity | None = None
+
+    @model_validator(mode="after")
+    def _reference(self) -> Pattern:
+        for name in ("reference_start", "reference_end"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} needs a UTC offset, e.g. 2025-05-01T00:00:00+09:00")
+        if (
+            self.reference_start
+            and self.reference_end
+            and self.reference_end <= self.reference_start
+        ):
+            raise ValueError("reference_end must be after reference_start")
+        return self
+
+
+class Forecast(_Strict):
+    """The forecast of H(t) that the rolling-horizon mode ``type2_forecast`` plans on."""
+
+    method: Literal["persistence", "series", "noisy"] = "persistence"
+    column: Quantity | None = None
+    error_std_fraction: NonNegative = 0.1
+    seed: int = 0
+    lookahead_h: Positive = 48.0
+    commit_h: Positive = 24.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Forecast:
+        if self.method == "series" and self.column is None:
+            raise ValueError("method 'series' needs column")
+        if self.commit_h > self.lookahead_h:
+            raise ValueError("commit_h exceeds lookahead_h")
+        return self
+
+
+class Grid(_Strict):
+    """The connection point: headroom H(t) given directly or as ``limit_mw − base_flow_mw``, and
+    the connection mode that turns it into the DC's import limit."""
+
+    mode: Mode = "type2_dynamic"
     import_limit_mw: Quantity | None = None
     limit_mw: NonNegative | None = None
     base_flow_mw: Quantity | None = None
@@ -166,6 +239,10 @@ class Grid(_Strict):
     export_price_jpy_per_mwh: Quantity = 0.0
     capacity_charge_jpy_per_kw_year: NonNegative = 0.0
     contract_mw: Capacity | None = None
+    firm_capacity_mw: NonNegative | None = None
+    emergency_curtailment_cost_jpy_per_mwh: NonNegative | None = None
+    pattern: Pattern = Pattern()
+    forecast: Forecast = Forecast()
 
     @model_validator(mode="after")
     def _one_limit_source(self) -> Grid:
@@ -198,21 +275,59 @@ class LoadedCase:
     case: Case
     series: pd.DataFrame
     series_source: dict[str, str]
+    full_series: pd.DataFrame
 
     @property
     def file(self) -> str:
         return str(self.path)
 
-    def quantity(self, field: str) -> np.ndarray:
-        """The value of a quantity field (dotted path) on the horizon, as float64 array."""
+    def quantity(self, field: str, full: bool = False) -> np.ndarray:
+        """The value of a quantity field (dotted path) as a float64 array, on the horizon, or on
+        the whole series with ``full=True`` (e.g. to derive the operating pattern from a year)."""
         value: Any = self.case
         for part in field.split("."):
             value = getattr(value, part)
-        n = len(self.series)
+        series = self.full_series if full else self.series
         if isinstance(value, float | int):
-            return np.full(n, float(value))
+            return np.full(len(series), float(value))
         ref = SeriesColumn(column=value) if isinstance(value, str) else value
-        return self.series[ref.column].to_numpy(dtype=float) * ref.scale + ref.offset
+        return series[ref.column].to_numpy(dtype=float) * ref.scale + ref.offset
+
+
+# Union members appear in pydantic's error locations as tags ("constrained-float", "str",
+# "function-after[_ordered(), SizeRange]", …); they are not field names.
+_UNION_TAG = re.compile(r"float|int|str|SeriesColumn|SizeRange|constrained-\w+|function-\w+\[.*\]")
+_BRANCH_WORDS = {
+    "float": "a number",
+    "str": "a column name",
+    "SeriesColumn": "a table { column = … }",
+    "SizeRange": "a range { min = …, max = … }",
+}
+# Errors that only say "the value is not of this union member's kind".
+_WRONG_KIND = {
+    "float_type",
+    "float_parsing",
+    "int_type",
+    "int_parsing",
+    "string_type",
+    "model_type",
+    "model_attributes_type",
+    "dict_type",
+}
+
+
+def _is_tag(item: Any) -> bool:
+    return isinstance(item, str) and _UNION_TAG.fullmatch(item) is not None
+
+
+def _tag_index(loc: tuple[Any, ...]) -> int | None:
+    return next((i for i, item in enumerate(loc) if _is_tag(item)), None)
+
+
+def _branch_words(tag: str) -> str:
+    if tag.startswith("function-"):
+        tag = tag.rstrip("]").rsplit(",", 1)[-1].strip()
+    return _BRANCH_WORDS.get(tag.removeprefix("constrained-"), tag)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -220,7 +335,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in {"float", "str", "SeriesColumn", "SizeRange", "constrained-float"}:
+        elif _is_tag(item):
             continue
         else:
             parts.append(("." if parts else "") + str(item))
@@ -236,6 +351,8 @@ def _schema_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The schema class of the table at ``loc``, to suggest known field names."""
     model: type[BaseModel] | None = Case
     for item in loc:
+        if _is_tag(item):
+            continue
         field = model.model_fields.get(item) if model else None
         if field is None:
             return None
@@ -243,20 +360,48 @@ def _schema_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model
 
 
+def _stem(name: str) -> str:
+    """``power_kw`` → ``power``: a field name without its unit suffix."""
+    return name.rsplit("_", 1)[0] if "_" in name else name
+
+
+def _same_union(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    i = _tag_index(a["loc"])
+    return i is not None and _tag_index(b["loc"]) == i and a["loc"][:i] == b["loc"][:i]
+
+
 def _validation_message(exc: ValidationError) -> tuple[str, str]:
     """The most useful single (field, message) of a pydantic error."""
     errors = exc.errors()
-    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
-    err = unknown[0] if unknown else min(errors, key=lambda e: len(e["loc"]))
+    # Within a union, a member that accepted the kind of value given (a table for a range, say)
+    # says what is wrong with it; the members that did not ("not a number") say nothing useful.
+    useful = [
+        e
+        for e in errors
+        if e["type"] not in _WRONG_KIND
+        or not any(o["type"] not in _WRONG_KIND and _same_union(e, o) for o in errors)
+    ]
+    unknown = [e for e in useful if e["type"] == "extra_forbidden"]
+    err = unknown[0] if unknown else min(useful, key=lambda e: len(e["loc"]))
     field = _field_path(err["loc"])
     if err["type"] == "extra_forbidden":
         parent = _schema_for(err["loc"][:-1])
         known = list(parent.model_fields) if parent else []
         hint = difflib.get_close_matches(str(err["loc"][-1]), known, n=1, cutoff=0.5)
-        suffix = f" (did you mean '{hint[0]}'? units are part of field names)" if hint else ""
+        suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+        if hint and _stem(hint[0]) == _stem(str(err["loc"][-1])):
+            suffix = f" (did you mean '{hint[0]}'? units are part of field names)"
         return field, f"unknown field{suffix}"
     if err["type"] == "missing":
         return field, "required field is missing"
+    if err["type"] in _WRONG_KIND and _tag_index(err["loc"]) is not None:
+        i = _tag_index(err["loc"])
+        kinds = [_branch_words(e["loc"][i]) for e in errors if _same_union(err, e)]
+        *first, last = dict.fromkeys(kinds)
+        expected = f"{', '.join(first)} or {last}" if first else last
+        return field, f"expected {expected}, got {err['input']!r}"
+    if err["type"] in {"model_type", "model_attributes_type", "dict_type"}:
+        return field, f"expected a table, got {err['input']!r}"
     msg = err["msg"].removeprefix("Value error, ")
     return field, msg
 
@@ -282,37 +427,59 @@ def _read_series(case_path: Path, files: list[str]) -> tuple[pd.DataFrame, dict[
         try:
             index = pd.DatetimeIndex(pd.to_datetime(stamps, utc=True))
         except (ValueError, TypeError) as exc:
-            raise CaseError(where, "timestamp", f"unreadable timestamp ({exc})") from exc
+            # pandas' message spans several lines; name the first bad stamp and its CSV row.
+            nat = pd.to_datetime(stamps, utc=True, errors="coerce").isna().to_numpy()
+            what = f"'{stamps.iloc[nat.argmax()]}' at row {nat.argmax() + 2}" if nat.any() else ""
+            hint = "use ISO 8601 with a UTC offset, e.g. 2025-05-01T00:00:00+09:00"
+            detail = what or str(exc).splitlines()[0]
+            raise CaseError(where, "timestamp", f"unreadable timestamp {detail} ({hint})") from None
         if not index.is_monotonic_increasing or index.has_duplicates:
             pos = int(np.argmax(np.diff(index.asi8) <= 0)) + 1
-            raise CaseError(where, "timestamp", f"not strictly increasing at row {pos + 2}")
+            kind = "repeats" if index[pos] == index[pos - 1] else "goes back in time"
+            raise CaseError(
+                where,
+                "timestamp",
+                f"not strictly increasing: row {pos + 2} ('{stamps.iloc[pos]}') {kind}",
+            )
+        if len(index) < 2:
+            raise CaseError(
+                where, "timestamp", f"{len(index)} row(s): at least two time steps needed"
+            )
+        steps = np.diff(index.asi8)
+        if not np.all(steps == steps[0]):
+            pos = int(np.argmax(steps != steps[0])) + 1
+            raise CaseError(
+                where,
+                "timestamp",
+                f"time step changes at row {pos + 2} ('{stamps.iloc[pos]}'): steps must be regular",
+            )
+        dt_h = pd.Timedelta(index[1] - index[0]).total_seconds() / 3600.0
+        if dt_h > 1.0 or abs(1.0 / dt_h - round(1.0 / dt_h)) > 1e-9:
+            raise CaseError(
+                where, "timestamp", f"step of {dt_h:g} h: the step must divide 1 h (1 h, 30 min, …)"
+            )
         df.index = index
         for column in df.columns:
             if column in source:
                 raise CaseError(where, column, f"column also in {source[column]}")
             source[column] = where
         if frames and not frames[0].index.equals(df.index):
-            raise CaseError(
-                where,
-                "timestamp",
-                f"index differs from {files[0]} ({len(df)} vs {len(frames[0])} rows, "
-                "or other timestamps)",
-            )
+            first = frames[0].index
+            if len(df) != len(first):
+                differ = f"{len(df)} rows here, {len(first)} in {files[0]}"
+            else:
+                pos = int(np.argmax(first != df.index))
+                differ = (
+                    f"row {pos + 2} is {df.index[pos].isoformat()}, "
+                    f"in {files[0]} {first[pos].isoformat()} (check the UTC offsets)"
+                )
+            raise CaseError(where, "timestamp", f"{differ}: series files must share timestamps")
         frames.append(df)
     return pd.concat(frames, axis=1), source
 
 
 def _cut_horizon(series: pd.DataFrame, horizon: Horizon, file: str) -> pd.DataFrame:
-    index = series.index
-    if len(index) < 2:
-        raise CaseError(file, "series", "needs at least two time steps")
-    steps = np.diff(index.asi8)
-    if not np.all(steps == steps[0]):
-        pos = int(np.argmax(steps != steps[0])) + 1
-        raise CaseError(file, "series", f"time step changes at {index[pos].isoformat()}")
-    dt_h = pd.Timedelta(index[1] - index[0]).total_seconds() / 3600.0
-    if dt_h > 1.0 or abs(1.0 / dt_h - round(1.0 / dt_h)) > 1e-9:
-        raise CaseError(file, "series", f"step of {dt_h:g} h: use hourly or sub-hourly steps")
+    # The series' steps are checked per file in _read_series.
     cut = series
     if horizon.start is not None:
         cut = cut[cut.index >= pd.Timestamp(horizon.start)]
@@ -326,6 +493,8 @@ def _cut_horizon(series: pd.DataFrame, horizon: Horizon, file: str) -> pd.DataFr
         cut = cut.iloc[: horizon.steps]
     if len(cut) == 0:
         raise CaseError(file, "horizon", "selects no time step of the series")
+    if len(cut) == 1:
+        raise CaseError(file, "horizon", "selects a single time step: at least two are needed")
     if horizon.start is not None and cut.index[0] != pd.Timestamp(horizon.start):
         raise CaseError(file, "horizon.start", "is not a timestamp of the series")
     return cut
@@ -352,12 +521,15 @@ def _check_quantities(loaded: LoadedCase) -> None:
         "grid.energy_price_jpy_per_mwh",
         "grid.export_limit_mw",
         "grid.export_price_jpy_per_mwh",
+        "grid.pattern.reference_base_flow_mw",
+        "grid.forecast.column",
     ]
     if case.pv is not None:
         fields.append("pv.availability")
     for field in fields:
-        component, attr = field.split(".")
-        value = getattr(getattr(case, component), attr)
+        value: Any = case
+        for part in field.split("."):
+            value = getattr(value, part)
         if value is None:
             continue
         if not isinstance(value, float | int):
@@ -365,20 +537,26 @@ def _check_quantities(loaded: LoadedCase) -> None:
             if column not in loaded.series.columns:
                 known = ", ".join(loaded.series.columns) or "no series files given"
                 raise CaseError(file, field, f"column '{column}' not in the series ({known})")
-            raw = loaded.series[column]
+            raw = loaded.full_series[column]
             if not pd.api.types.is_numeric_dtype(raw):
-                raise CaseError(loaded.series_source[column], column, "values are not numbers")
+                text = raw[pd.to_numeric(raw, errors="coerce").isna() & raw.notna()]
+                what = f"'{text.iloc[0]}' at {text.index[0].isoformat()}" if len(text) else "values"
+                raise CaseError(loaded.series_source[column], column, f"{what}: not a number")
             if raw.isna().any():
                 stamp = raw.index[raw.isna().to_numpy().argmax()].isoformat()
                 raise CaseError(loaded.series_source[column], column, f"missing value at {stamp}")
+            infinite = np.isinf(raw.to_numpy(dtype=float))
+            if infinite.any():
+                stamp = raw.index[infinite.argmax()].isoformat()
+                raise CaseError(loaded.series_source[column], column, f"infinite value at {stamp}")
         lo, hi = _SERIES_RANGES.get(field, (-math.inf, math.inf))
-        values = loaded.quantity(field)
+        values = loaded.quantity(field, full=True)
         if values.size and (values.min() < lo - 1e-12 or values.max() > hi + 1e-12):
             where = values.argmin() if values.min() < lo else values.argmax()
             raise CaseError(
                 file,
                 field,
-                f"value {values[where]:g} at {loaded.series.index[where].isoformat()} "
+                f"value {values[where]:g} at {loaded.full_series.index[where].isoformat()} "
                 f"outside [{lo:g}, {hi:g}]",
             )
 
@@ -407,9 +585,9 @@ def load_case(path: str | Path, overrides: dict[str, Any] | None = None) -> Load
         raise CaseError(file, *_validation_message(exc)) from None
     if not case.series:
         raise CaseError(file, "series", "no series file given: a case needs its time axis")
-    series, source = _read_series(path, case.series)
-    series = _cut_horizon(series, case.horizon, file)
-    loaded = LoadedCase(path=path, case=case, series=series, series_source=source)
+    full, source = _read_series(path, case.series)
+    series = _cut_horizon(full, case.horizon, file)
+    loaded = LoadedCase(path=path, case=case, series=series, series_source=source, full_series=full)
     _check_quantities(loaded)
     return loaded
 

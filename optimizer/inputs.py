@@ -13,6 +13,7 @@ import xarray as xr
 
 from formulations.common import capital_recovery_factor
 from optimizer.case import Capacity, LoadedCase, SizeRange
+from optimizer.headroom import firm_capacity, forecast_headroom, headroom, operating_pattern
 
 KW_PER_MW = 1000.0
 
@@ -99,17 +100,43 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         dc.value_of_lost_compute_jpy_per_mwh,
         "value of lost compute per MWh of IT energy not served",
     )
+    b.scalar("dc_deferrable_share", dc.deferrable_share, "deferrable share of the IT load")
+    b.scalar("dc_max_delay_h", dc.max_delay_h, "maximum delay of deferrable work")
+    b.scalar(
+        "dc_deferral_cost_jpy_per_mwh_h", dc.deferral_cost_jpy_per_mwh_h, "cost of waiting work"
+    )
+    capacity = dc.it_capacity_mw or dc.peak_it_mw or float(it.max())
+    b.scalar("dc_it_capacity_mw", capacity, "IT capacity (bounds served IT load)")
 
     grid = case.grid
     ds.attrs["grid_mode"] = grid.mode
-    if grid.import_limit_mw is not None:
-        limit = loaded.quantity("grid.import_limit_mw")
-    else:
+    if grid.import_limit_mw is None:
         base = loaded.quantity("grid.base_flow_mw")
         b.series("grid_base_flow_mw", base, "flow of other customers through the limit")
         b.scalar("grid_limit_mw", grid.limit_mw, "thermal limit of the connection point")
-        limit = np.maximum(grid.limit_mw - base, 0.0)
-    b.series("grid_import_limit_mw", limit, "import limit H(t)")
+    h = headroom(loaded).to_numpy()
+    pattern = operating_pattern(loaded).to_numpy()
+    firm = firm_capacity(loaded)
+    b.series("grid_headroom_mw", h, "headroom H(t), clipped at 0")
+    b.series("grid_pattern_mw", pattern, "fixed operating pattern")
+    b.scalar("grid_firm_capacity_mw", firm, "firm connection capacity")
+    limit = {
+        "firm": np.full(len(h), firm),
+        "type2_fixed": pattern,
+        "type2_dynamic": h,
+        "type2_forecast": h,
+    }[grid.mode]
+    b.series("grid_import_limit_mw", limit, f"import limit under mode {grid.mode}")
+    if grid.mode == "type2_forecast":
+        b.series("grid_forecast_headroom_mw", forecast_headroom(loaded).to_numpy(), "forecast H")
+        emergency = grid.emergency_curtailment_cost_jpy_per_mwh
+        b.scalar(
+            "grid_emergency_curtailment_cost_jpy_per_mwh",
+            dc.value_of_lost_compute_jpy_per_mwh if emergency is None else emergency,
+            "cost of IT load curtailed when realised headroom falls short of the plan",
+        )
+        ds.attrs["grid_forecast_lookahead_h"] = grid.forecast.lookahead_h
+        ds.attrs["grid_forecast_commit_h"] = grid.forecast.commit_h
     b.series(
         "grid_energy_price_jpy_per_mwh", loaded.quantity("grid.energy_price_jpy_per_mwh"), "price"
     )

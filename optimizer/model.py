@@ -14,6 +14,7 @@ from formulations.dc_load import DataCentreData, define_data_centre
 from formulations.pv import PVData, define_pv
 from formulations.site import define_site_balance, define_site_objective
 from formulations.storage import StorageRule
+from formulations.workload_shift import WorkloadShiftData, define_workload_shift
 
 
 def _size(ds: xr.Dataset, name: str) -> Size:
@@ -28,11 +29,29 @@ def time_axis(ds: xr.Dataset) -> TimeAxis:
     return TimeAxis(steps=ds.sizes["time"], dt_h=float(ds.attrs["dt_h"]))
 
 
+def deferrable_share(ds: xr.Dataset) -> float:
+    return _scalar(ds, "dc_deferrable_share") if "dc_deferrable_share" in ds else 0.0
+
+
 def data_centre_data(ds: xr.Dataset) -> DataCentreData:
+    """The inflexible part of the DC; the deferrable share goes to :func:`workload_shift_data`."""
     return DataCentreData(
-        it_mw=ds["dc_it_mw"].values,
+        it_mw=ds["dc_it_mw"].values * (1.0 - deferrable_share(ds)),
         pue=ds["dc_pue"].values,
         value_of_lost_compute_jpy_per_mwh=_scalar(ds, "dc_value_of_lost_compute_jpy_per_mwh"),
+    )
+
+
+def workload_shift_data(ds: xr.Dataset) -> WorkloadShiftData:
+    share = deferrable_share(ds)
+    it = ds["dc_it_mw"].values
+    return WorkloadShiftData(
+        arrivals_it_mw=share * it,
+        room_it_mw=_scalar(ds, "dc_it_capacity_mw") - (1.0 - share) * it,
+        pue=ds["dc_pue"].values,
+        max_delay_steps=round(_scalar(ds, "dc_max_delay_h") / float(ds.attrs["dt_h"])),
+        value_of_lost_compute_jpy_per_mwh=_scalar(ds, "dc_value_of_lost_compute_jpy_per_mwh"),
+        deferral_cost_jpy_per_mwh_h=_scalar(ds, "dc_deferral_cost_jpy_per_mwh_h"),
     )
 
 
@@ -83,6 +102,8 @@ def create_model(ds: xr.Dataset, exclusive_steps: Iterable[int] = ()) -> pyo.Con
     """Build the site model. ``exclusive_steps``: steps given a battery exclusivity binary."""
     m = new_model(time_axis(ds), name=str(ds.attrs.get("case_name", "wattbit")))
     define_data_centre(m, data_centre_data(ds))
+    if deferrable_share(ds) > 0:
+        define_workload_shift(m, workload_shift_data(ds))
     if has_component(ds, "pv"):
         define_pv(m, pv_data(ds))
     if has_component(ds, "battery"):

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from optimizer.results import served_it_mw
+
 
 def local_time(ds: xr.Dataset) -> pd.DatetimeIndex:
     """The time axis in the case's timezone."""
@@ -39,7 +41,7 @@ def plot_dispatch(ds: xr.Dataset, path: Path, window: slice | None = None) -> Pa
     part = ds.isel(time=window)
     t = local_time(part)
     fig, ax = plt.subplots(figsize=(11, 4.5))
-    facility = (part["dc_it_mw"] - part["dc_shed_it_mw"]) * part["dc_pue"]
+    facility = served_it_mw(part) * part["dc_pue"]
     ax.plot(t, part["grid_import_limit_mw"], color="black", lw=1.2, label="import limit H(t)")
     ax.plot(t, part["grid_import_mw"], color="tab:blue", lw=1.4, label="grid import")
     ax.plot(t, facility, color="tab:red", lw=1.0, ls="--", label="DC facility load served")

@@ -33,6 +33,15 @@ def build_results(inputs: xr.Dataset, m: pyo.ConcreteModel, attrs: dict) -> xr.D
     return ds
 
 
+def served_it_mw(ds: xr.Dataset) -> xr.DataArray:
+    """IT power served: the inflexible share less its shed, plus deferrable work served."""
+    share = float(ds["dc_deferrable_share"]) if "dc_deferrable_share" in ds else 0.0
+    served = ds["dc_it_mw"] * (1.0 - share) - ds["dc_shed_it_mw"]
+    if "shift_served_it_mw" in ds:
+        served = served + ds["shift_served_it_mw"]
+    return served
+
+
 def kpis(ds: xr.Dataset) -> dict[str, float]:
     """Headline figures of a result Dataset. Energies are totals over the horizon (MWh); costs are
     annualised (JPY/yr)."""
@@ -42,11 +51,14 @@ def kpis(ds: xr.Dataset) -> dict[str, float]:
     def energy(name: str) -> float:
         return float(ds[name].sum()) * dt
 
-    it, shed, pue = ds["dc_it_mw"], ds["dc_shed_it_mw"], ds["dc_pue"]
+    served = served_it_mw(ds)
     out["dc_it_demand_mwh"] = energy("dc_it_mw")
-    out["dc_it_served_mwh"] = float((it - shed).sum()) * dt
+    out["dc_it_served_mwh"] = float(served.sum()) * dt
     out["dc_it_unserved_mwh"] = energy("dc_shed_it_mw")
-    out["dc_facility_served_mwh"] = float(((it - shed) * pue).sum()) * dt
+    if "shift_served_it_mw" in ds:
+        out["dc_it_unserved_mwh"] += energy("shift_dropped_it_mw")
+        out["dc_it_deferred_mwh_h"] = energy("shift_backlog_mwh")
+    out["dc_facility_served_mwh"] = float((served * ds["dc_pue"]).sum()) * dt
     out["dc_served_fraction"] = out["dc_it_served_mwh"] / max(out["dc_it_demand_mwh"], 1e-12)
     out["grid_import_mwh"] = energy("grid_import_mw")
     out["grid_peak_import_mw"] = float(ds["grid_import_mw"].max())

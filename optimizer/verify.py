@@ -60,17 +60,21 @@ def verify(ds: xr.Dataset) -> Verification:
     alpha = 8760.0 / (ds.sizes["time"] * dt)
     zeros = np.zeros(ds.sizes["time"])
 
+    share = float(get.get("dc_deferrable_share", 0.0))
     it, shed, pue = get["dc_it_mw"], get["dc_shed_it_mw"], get["dc_pue"]
+    inflexible = it * (1.0 - share)
+    w = get.get("shift_served_it_mw", zeros)
+    dropped = get.get("shift_dropped_it_mw", zeros)
     g = get["grid_import_mw"]
     x = get.get("grid_export_mw", zeros)
     pv = get.get("pv_generation_mw", zeros)
     c = get.get("battery_charge_mw", zeros)
     d = get.get("battery_discharge_mw", zeros)
 
-    balance = g - x + pv + d - c - (it - shed) * pue
+    balance = g - x + pv + d - c - (inflexible - shed + w) * pue
     v["site balance"] = float(np.max(np.abs(balance)))
-    v["non-negative flows"] = max(_excess(-arr, 0.0) for arr in (g, x, pv, c, d, shed))
-    v["shed ≤ IT load"] = _excess(shed, it)
+    v["non-negative flows"] = max(_excess(-arr, 0.0) for arr in (g, x, pv, c, d, shed, w, dropped))
+    v["shed ≤ IT load"] = _excess(shed, inflexible)
     v["import ≤ limit"] = _excess(g, get["grid_import_limit_mw"])
     v["import ≤ contract"] = _excess(g, get["grid_contract_mw"])
     v["export ≤ limit"] = _excess(x, get["grid_export_limit_mw"])
@@ -95,6 +99,26 @@ def verify(ds: xr.Dataset) -> Verification:
     if "grid_export_mw" in get:
         costs["cost_grid_export_revenue_jpy"] = (
             -alpha * float((get["grid_export_price_jpy_per_mwh"] * x).sum()) * dt
+        )
+
+    if "shift_served_it_mw" in get:
+        arrivals = share * it
+        b = get["shift_backlog_mwh"]
+        previous = np.concatenate(([0.0], b[:-1]))
+        v["shift backlog recursion"] = float(
+            np.max(np.abs(b - previous - (arrivals - w - dropped) * dt))
+        )
+        delay = round(float(get["dc_max_delay_h"]) / dt)
+        arrived = np.concatenate(([0.0], np.cumsum(arrivals) * dt))
+        recent = arrived[1:] - arrived[np.maximum(np.arange(1, len(b) + 1) - delay, 0)]
+        v["shift waits ≤ max delay"] = max(_excess(b, recent), _excess(-b, 0.0))
+        v["shift backlog empty at end"] = abs(float(b[-1]))
+        v["served IT ≤ IT capacity"] = _excess(inflexible - shed + w, get["dc_it_capacity_mw"])
+        costs["cost_shift_lost_compute_jpy"] = (
+            alpha * float(get["dc_value_of_lost_compute_jpy_per_mwh"]) * float(dropped.sum()) * dt
+        )
+        costs["cost_shift_deferral_jpy"] = (
+            alpha * float(get["dc_deferral_cost_jpy_per_mwh_h"]) * float(b.sum()) * dt
         )
 
     if "pv_generation_mw" in get:

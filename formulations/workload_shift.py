@@ -1,0 +1,99 @@
+"""Temporal workload shift: a deferrable share of IT work may wait up to a maximum delay.
+
+Work arrives as :math:`f_t = φ L^{IT}_t`; it is served later (:math:`w_t`) or dropped at the value
+of lost compute (:math:`x_t`). The backlog of waiting work is bounded so that, served first in
+first out, no work waits longer than D steps; the horizon ends with no backlog (work conserved).
+
+.. math::
+
+    b_t = b_{t-1} + (f_t − w_t − x_t)\\,Δt,\\quad b_{-1} = 0                  \\quad (W1)
+
+    b_t \\le \\textstyle\\sum_{k=t-D+1}^{t} f_k Δt                              \\quad (W2)
+
+    w_t \\le K^{IT} − (1 − φ) L^{IT}_t                                         \\quad (W3)
+
+    b_{n-1} = 0                                                               \\quad (W4)
+
+    \\text{injection}_t = −\\mathrm{PUE}_t\\, w_t                                \\quad (W5)
+
+    \\text{cost}_{lost\\ compute} = α v \\textstyle\\sum_t x_t Δt,\\quad
+    \\text{cost}_{deferral} = α c_b \\textstyle\\sum_t b_t Δt                   \\quad (W6, W7)
+
+==========  ======================================================  ============
+symbol      meaning                                                 unit
+==========  ======================================================  ============
+φ           deferrable share of the desired IT load                 –
+D           maximum delay, in steps (``max_delay_h / Δt``)          –
+f_t         deferrable work arriving                                MW
+w_t         deferrable work served                                  MW
+x_t         deferrable work dropped                                 MW
+b_t         backlog of waiting work at the end of step t            MWh
+K^IT        IT capacity: the most IT power the DC can draw          MW
+c_b         cost of keeping work waiting                            JPY/MWh/h
+==========  ======================================================  ============
+
+The inflexible share :math:`(1−φ)L^{IT}_t` stays in :mod:`formulations.dc_load`; (W3) keeps the
+two together within the DC's IT capacity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+
+@dataclass(frozen=True, eq=False)
+class WorkloadShiftData:
+    arrivals_it_mw: np.ndarray
+    room_it_mw: np.ndarray
+    pue: np.ndarray
+    max_delay_steps: int
+    value_of_lost_compute_jpy_per_mwh: float
+    deferral_cost_jpy_per_mwh_h: float = 0.0
+
+
+def define_workload_shift(m: pyo.Block, data: WorkloadShiftData, name: str = "shift") -> pyo.Block:
+    """Add the workload-shift block ``m.<name>`` (W1–W7)."""
+    blk = pyo.Block()
+    m.add_component(name, blk)
+    T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
+    f = data.arrivals_it_mw
+    window = np.cumsum(f) * dt
+    lagged = np.concatenate((np.zeros(data.max_delay_steps), window))[: len(f)]
+    backlog_max = (window - lagged).tolist()  # sum of arrivals in the last D steps
+    room = np.maximum(data.room_it_mw, 0.0).tolist()
+    pue = data.pue.tolist()
+    arrivals = f.tolist()
+
+    blk.served_it_mw = pyo.Var(T, within=pyo.NonNegativeReals)
+    blk.dropped_it_mw = pyo.Var(T, within=pyo.NonNegativeReals)
+    blk.backlog_mwh = pyo.Var(T, within=pyo.NonNegativeReals)
+
+    def backlog_balance(b: pyo.Block, t: int) -> pyo.Expression:  # W1
+        prev = b.backlog_mwh[t - 1] if t > 0 else 0.0
+        return b.backlog_mwh[t] == prev + dt * (
+            arrivals[t] - b.served_it_mw[t] - b.dropped_it_mw[t]
+        )
+
+    blk.backlog_balance = pyo.Constraint(T, rule=backlog_balance)
+    blk.backlog_max = pyo.Constraint(  # W2
+        T, rule=lambda b, t: b.backlog_mwh[t] <= backlog_max[t]
+    )
+    blk.served_max = pyo.Constraint(T, rule=lambda b, t: b.served_it_mw[t] <= room[t])  # W3
+    blk.backlog_terminal = pyo.Constraint(expr=blk.backlog_mwh[m.time.steps - 1] == 0)  # W4
+    blk.injection_mw = pyo.Expression(T, rule=lambda b, t: -pue[t] * b.served_it_mw[t])  # W5
+    blk.cost_lost_compute_jpy = pyo.Expression(  # W6
+        expr=alpha
+        * data.value_of_lost_compute_jpy_per_mwh
+        * dt
+        * pyo.quicksum(blk.dropped_it_mw[t] for t in T)
+    )
+    blk.cost_deferral_jpy = pyo.Expression(  # W7
+        expr=alpha
+        * data.deferral_cost_jpy_per_mwh_h
+        * dt
+        * pyo.quicksum(blk.backlog_mwh[t] for t in T)
+    )
+    return blk
