@@ -36,15 +36,16 @@ SetOpt = Annotated[
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``battery.power_mw=5`` → ``("battery.power_mw", 5.0)``; the value is read as TOML."""
     path, sep, value = text.partition("=")
-    if not sep or not path.strip():
-        raise CaseError("--set", text, "expected PATH=VALUE")
+    parts = [part.strip() for part in path.split(".")]
+    if not sep or not all(parts):  # "=5", "battery..power_mw=5", "battery.power_mw"
+        raise CaseError("--set", text, "expected PATH=VALUE, e.g. battery.power_mw=5")
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value.strip()
     if isinstance(parsed, int) and not isinstance(parsed, bool):
         parsed = float(parsed)
-    return path.strip(), parsed
+    return ".".join(parts), parsed
 
 
 def fail(message: str, code: int) -> typer.Exit:
