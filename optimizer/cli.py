@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from optimizer.case import LoadedCase, load_case
 from optimizer.errors import CaseError
@@ -49,7 +50,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # escape: a user's column or key such as "load[mw]" or "x[/]" is text, not rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
