@@ -9,7 +9,7 @@
     e_t = e_{t-1}(1-λ)^{Δt} + η_c c_t Δt − d_t Δt / η_d                \\quad (B5 = S1)
 
     \\text{cyclic: } e_{n-1} = e_{-1},\\ σ_{min}E \\le e_{-1} \\le σ_{max}E;\\qquad
-    \\text{fixed: } e_{-1} = σ_0 E,\\ e_{n-1} \\ge σ_0 E               \\quad (B6)
+    \\text{fixed: } e_{-1} = σ_0 E,\\ e_{n-1} \\ge σ_n E               \\quad (B6)
 
     c_t \\le \\bar P z_t,\\quad d_t \\le \\bar P (1 − z_t),\\ z_t ∈ \\{0,1\\},\\ t ∈ X   \\quad (B7)
 
@@ -23,7 +23,8 @@ P, E           power and energy capacity (fixed or sized)           MW, MWh
 \\bar P        upper bound of P: the tight big-M of (B7)             MW
 c_t, d_t, e_t  charge, discharge, stored energy                     MW, MW, MWh
 σ_min, σ_max   state-of-charge bounds as fractions of E             –
-σ_0            initial (and minimum terminal) state, rule "fixed"   –
+σ_0, σ_n       initial and minimum terminal state, rule "fixed"     –
+               (σ_n = σ_0 unless given)
 X              steps given an exclusivity binary (may be empty)     –
 k_P, k_E       annualised capex (CRF × capex + fixed O&M)           JPY/MW/yr, JPY/MWh/yr
 k_d            throughput (degradation) cost per MWh discharged     JPY/MWh
@@ -52,6 +53,7 @@ class BatteryData:
     soc_max_fraction: float = 1.0
     soc_rule: Literal["cyclic", "fixed"] = "cyclic"
     initial_soc_fraction: float = 0.5
+    terminal_soc_fraction: float | None = None
     power_capex_jpy_per_mw_year: float = 0.0
     energy_capex_jpy_per_mwh_year: float = 0.0
     throughput_cost_jpy_per_mwh: float = 0.0
@@ -97,9 +99,10 @@ def define_battery(m: pyo.Block, data: BatteryData, name: str = "battery") -> py
         blk.soc_initial_fixed = pyo.Constraint(
             expr=blk.soc_initial_mwh == data.initial_soc_fraction * E
         )
-        blk.soc_terminal_min = pyo.Constraint(
-            expr=blk.soc_mwh[last] >= data.initial_soc_fraction * E
-        )
+        terminal = data.initial_soc_fraction
+        if data.terminal_soc_fraction is not None:
+            terminal = data.terminal_soc_fraction
+        blk.soc_terminal_min = pyo.Constraint(expr=blk.soc_mwh[last] >= terminal * E)
 
     if data.exclusive_steps:  # B7, big-M = the largest power the battery may be sized to
         big_m = data.power_mw.upper

@@ -6,9 +6,12 @@ first out, no work waits longer than D steps; the horizon ends with no backlog (
 
 .. math::
 
-    b_t = b_{t-1} + (f_t − w_t − x_t)\\,Δt,\\quad b_{-1} = 0                  \\quad (W1)
+    b_t = b_{t-1} + (f_t − w_t − x_t)\\,Δt,\\quad b_{-1} = b_0                \\quad (W1)
 
     b_t \\le \\textstyle\\sum_{k=t-D+1}^{t} f_k Δt                              \\quad (W2)
+
+(``b_0`` = 0 unless a rolling-horizon window carries a backlog in; the arrivals in (W2) then
+include those before the window.)
 
     w_t \\le K^{IT} − (1 − φ) L^{IT}_t                                         \\quad (W3)
 
@@ -52,6 +55,16 @@ class WorkloadShiftData:
     max_delay_steps: int
     value_of_lost_compute_jpy_per_mwh: float
     deferral_cost_jpy_per_mwh_h: float = 0.0
+    initial_backlog_mwh: float = 0.0
+    backlog_max_mwh: np.ndarray | None = None
+
+    def backlog_bound(self, dt_h: float) -> np.ndarray:
+        """Right-hand side of (W2): arrivals in the last D steps (unless given)."""
+        if self.backlog_max_mwh is not None:
+            return self.backlog_max_mwh
+        arrived = np.concatenate(([0.0], np.cumsum(self.arrivals_it_mw) * dt_h))
+        start = np.maximum(np.arange(1, len(arrived)) - self.max_delay_steps, 0)
+        return arrived[1:] - arrived[start]
 
 
 def define_workload_shift(m: pyo.Block, data: WorkloadShiftData, name: str = "shift") -> pyo.Block:
@@ -59,20 +72,18 @@ def define_workload_shift(m: pyo.Block, data: WorkloadShiftData, name: str = "sh
     blk = pyo.Block()
     m.add_component(name, blk)
     T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
-    f = data.arrivals_it_mw
-    window = np.cumsum(f) * dt
-    lagged = np.concatenate((np.zeros(data.max_delay_steps), window))[: len(f)]
-    backlog_max = (window - lagged).tolist()  # sum of arrivals in the last D steps
+    backlog_max = data.backlog_bound(dt).tolist()
     room = np.maximum(data.room_it_mw, 0.0).tolist()
     pue = data.pue.tolist()
-    arrivals = f.tolist()
+    arrivals = data.arrivals_it_mw.tolist()
+    b0 = data.initial_backlog_mwh
 
     blk.served_it_mw = pyo.Var(T, within=pyo.NonNegativeReals)
     blk.dropped_it_mw = pyo.Var(T, within=pyo.NonNegativeReals)
     blk.backlog_mwh = pyo.Var(T, within=pyo.NonNegativeReals)
 
     def backlog_balance(b: pyo.Block, t: int) -> pyo.Expression:  # W1
-        prev = b.backlog_mwh[t - 1] if t > 0 else 0.0
+        prev = b.backlog_mwh[t - 1] if t > 0 else b0
         return b.backlog_mwh[t] == prev + dt * (
             arrivals[t] - b.served_it_mw[t] - b.dropped_it_mw[t]
         )

@@ -11,6 +11,7 @@ from formulations.battery import BatteryData, define_battery
 from formulations.common import Size, TimeAxis, new_model
 from formulations.connection import ConnectionData, define_connection
 from formulations.dc_load import DataCentreData, define_data_centre
+from formulations.emergency import EmergencyData, define_emergency_curtailment
 from formulations.pv import PVData, define_pv
 from formulations.site import define_site_balance, define_site_objective
 from formulations.storage import StorageRule
@@ -23,6 +24,10 @@ def _size(ds: xr.Dataset, name: str) -> Size:
 
 def _scalar(ds: xr.Dataset, name: str) -> float:
     return float(ds[name])
+
+
+def _optional(ds: xr.Dataset, name: str) -> float | None:
+    return float(ds[name]) if name in ds else None
 
 
 def time_axis(ds: xr.Dataset) -> TimeAxis:
@@ -52,6 +57,16 @@ def workload_shift_data(ds: xr.Dataset) -> WorkloadShiftData:
         max_delay_steps=round(_scalar(ds, "dc_max_delay_h") / float(ds.attrs["dt_h"])),
         value_of_lost_compute_jpy_per_mwh=_scalar(ds, "dc_value_of_lost_compute_jpy_per_mwh"),
         deferral_cost_jpy_per_mwh_h=_scalar(ds, "dc_deferral_cost_jpy_per_mwh_h"),
+        initial_backlog_mwh=_optional(ds, "dc_initial_backlog_mwh") or 0.0,
+        backlog_max_mwh=ds["dc_backlog_max_mwh"].values if "dc_backlog_max_mwh" in ds else None,
+    )
+
+
+def emergency_data(ds: xr.Dataset) -> EmergencyData:
+    return EmergencyData(
+        max_it_mw=ds["dc_it_mw"].values,
+        pue=ds["dc_pue"].values,
+        cost_jpy_per_mwh=_scalar(ds, "grid_emergency_curtailment_cost_jpy_per_mwh"),
     )
 
 
@@ -87,6 +102,7 @@ def battery_data(ds: xr.Dataset, exclusive_steps: Iterable[int] = ()) -> Battery
         soc_max_fraction=_scalar(ds, "battery_soc_max_fraction"),
         soc_rule=ds.attrs["battery_soc_rule"],
         initial_soc_fraction=_scalar(ds, "battery_initial_soc_fraction"),
+        terminal_soc_fraction=_optional(ds, "battery_terminal_soc_fraction"),
         power_capex_jpy_per_mw_year=_scalar(ds, "battery_power_capex_jpy_per_mw_year"),
         energy_capex_jpy_per_mwh_year=_scalar(ds, "battery_energy_capex_jpy_per_mwh_year"),
         throughput_cost_jpy_per_mwh=_scalar(ds, "battery_throughput_cost_jpy_per_mwh"),
@@ -98,8 +114,11 @@ def has_component(ds: xr.Dataset, name: str) -> bool:
     return any(str(v).startswith(f"{name}_") for v in ds.data_vars)
 
 
-def create_model(ds: xr.Dataset, exclusive_steps: Iterable[int] = ()) -> pyo.ConcreteModel:
-    """Build the site model. ``exclusive_steps``: steps given a battery exclusivity binary."""
+def create_model(
+    ds: xr.Dataset, exclusive_steps: Iterable[int] = (), emergency: bool = False
+) -> pyo.ConcreteModel:
+    """Build the site model. ``exclusive_steps``: steps given a battery exclusivity binary;
+    ``emergency``: add emergency curtailment (to evaluate a realised rolling-horizon operation)."""
     m = new_model(time_axis(ds), name=str(ds.attrs.get("case_name", "wattbit")))
     define_data_centre(m, data_centre_data(ds))
     if deferrable_share(ds) > 0:
@@ -109,6 +128,8 @@ def create_model(ds: xr.Dataset, exclusive_steps: Iterable[int] = ()) -> pyo.Con
     if has_component(ds, "battery"):
         define_battery(m, battery_data(ds, exclusive_steps))
     define_connection(m, connection_data(ds))
+    if emergency:
+        define_emergency_curtailment(m, emergency_data(ds))
     define_site_balance(m)
     define_site_objective(m)
     return m

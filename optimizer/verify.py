@@ -71,9 +71,12 @@ def verify(ds: xr.Dataset) -> Verification:
     c = get.get("battery_charge_mw", zeros)
     d = get.get("battery_discharge_mw", zeros)
 
-    balance = g - x + pv + d - c - (inflexible - shed + w) * pue
+    emergency = get.get("emergency_curtailed_it_mw", zeros)
+    balance = g - x + pv + d - c - (inflexible - shed + w - emergency) * pue
     v["site balance"] = float(np.max(np.abs(balance)))
-    v["non-negative flows"] = max(_excess(-arr, 0.0) for arr in (g, x, pv, c, d, shed, w, dropped))
+    v["non-negative flows"] = max(
+        _excess(-arr, 0.0) for arr in (g, x, pv, c, d, shed, w, dropped, emergency)
+    )
     v["shed ≤ IT load"] = _excess(shed, inflexible)
     v["import ≤ limit"] = _excess(g, get["grid_import_limit_mw"])
     v["import ≤ contract"] = _excess(g, get["grid_contract_mw"])
@@ -104,13 +107,14 @@ def verify(ds: xr.Dataset) -> Verification:
     if "shift_served_it_mw" in get:
         arrivals = share * it
         b = get["shift_backlog_mwh"]
-        previous = np.concatenate(([0.0], b[:-1]))
+        previous = np.concatenate(([float(get.get("dc_initial_backlog_mwh", 0.0))], b[:-1]))
         v["shift backlog recursion"] = float(
             np.max(np.abs(b - previous - (arrivals - w - dropped) * dt))
         )
         delay = round(float(get["dc_max_delay_h"]) / dt)
         arrived = np.concatenate(([0.0], np.cumsum(arrivals) * dt))
         recent = arrived[1:] - arrived[np.maximum(np.arange(1, len(b) + 1) - delay, 0)]
+        recent = get.get("dc_backlog_max_mwh", recent)
         v["shift waits ≤ max delay"] = max(_excess(b, recent), _excess(-b, 0.0))
         v["shift backlog empty at end"] = abs(float(b[-1]))
         v["served IT ≤ IT capacity"] = _excess(inflexible - shed + w, get["dc_it_capacity_mw"])
@@ -119,6 +123,15 @@ def verify(ds: xr.Dataset) -> Verification:
         )
         costs["cost_shift_deferral_jpy"] = (
             alpha * float(get["dc_deferral_cost_jpy_per_mwh_h"]) * float(b.sum()) * dt
+        )
+
+    if "emergency_curtailed_it_mw" in get:
+        v["emergency ≤ IT served"] = _excess(emergency, inflexible - shed + w)
+        costs["cost_emergency_curtailment_jpy"] = (
+            alpha
+            * float(get["grid_emergency_curtailment_cost_jpy_per_mwh"])
+            * float(emergency.sum())
+            * dt
         )
 
     if "pv_generation_mw" in get:
@@ -148,7 +161,8 @@ def verify(ds: xr.Dataset) -> Verification:
             v["battery cyclic SoC"] = abs(float(e[-1]) - e0)
         else:
             sigma0 = float(get["battery_initial_soc_fraction"]) * E
-            v["battery fixed SoC"] = max(abs(e0 - sigma0), _excess(sigma0, float(e[-1])))
+            sigma_n = float(get.get("battery_terminal_soc_fraction", sigma0 / E if E else 0)) * E
+            v["battery fixed SoC"] = max(abs(e0 - sigma0), _excess(sigma_n, float(e[-1])))
         if ds.attrs.get("battery_exclusivity_enforced", 0):
             v["battery exclusive charge/discharge"] = float(np.max(np.minimum(c, d), initial=0.0))
         costs["cost_battery_capex_jpy"] = float(
