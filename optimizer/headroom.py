@@ -133,7 +133,7 @@ def forecast_headroom(loaded: LoadedCase) -> pd.Series:
         values = np.maximum(loaded.quantity("grid.forecast.column"), 0.0)
     elif fc.method == "persistence":
         shifted = truth_full.shift(freq=pd.Timedelta(hours=24))
-        values = shifted.reindex(index).to_numpy()
+        values = shifted.reindex(index).to_numpy().copy()
         first_day = np.isnan(values)
         values[first_day] = truth_full.reindex(index).to_numpy()[first_day]
     else:

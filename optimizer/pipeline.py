@@ -147,7 +147,13 @@ def solve_case(loaded: LoadedCase, options: SolverOptions | None = None) -> Run:
     t0 = time.perf_counter()
     inputs = build_inputs(loaded)
     t_inputs = time.perf_counter() - t0
-    run = solve_inputs(inputs, options or options_from_case(loaded))
+    options = options or options_from_case(loaded)
+    if inputs.attrs["grid_mode"] == "type2_forecast":
+        from optimizer.rolling import solve_rolling  # rolling.py builds on this module
+
+        run = solve_rolling(inputs, options)
+    else:
+        run = solve_inputs(inputs, options)
     run.timings = {"inputs": t_inputs, **run.timings}
     return run
 

@@ -39,6 +39,8 @@ def served_it_mw(ds: xr.Dataset) -> xr.DataArray:
     served = ds["dc_it_mw"] * (1.0 - share) - ds["dc_shed_it_mw"]
     if "shift_served_it_mw" in ds:
         served = served + ds["shift_served_it_mw"]
+    if "emergency_curtailed_it_mw" in ds:
+        served = served - ds["emergency_curtailed_it_mw"]
     return served
 
 
@@ -58,6 +60,9 @@ def kpis(ds: xr.Dataset) -> dict[str, float]:
     if "shift_served_it_mw" in ds:
         out["dc_it_unserved_mwh"] += energy("shift_dropped_it_mw")
         out["dc_it_deferred_mwh_h"] = energy("shift_backlog_mwh")
+    if "emergency_curtailed_it_mw" in ds:
+        out["dc_emergency_curtailed_mwh"] = energy("emergency_curtailed_it_mw")
+        out["dc_it_unserved_mwh"] += out["dc_emergency_curtailed_mwh"]
     out["dc_facility_served_mwh"] = float((served * ds["dc_pue"]).sum()) * dt
     out["dc_served_fraction"] = out["dc_it_served_mwh"] / max(out["dc_it_demand_mwh"], 1e-12)
     out["grid_import_mwh"] = energy("grid_import_mw")

@@ -1,0 +1,182 @@
+"""Mode ``type2_forecast``: rolling-horizon operation on a forecast of H, evaluated on the truth.
+
+1. **Assets** come from the perfect-foresight solve (``type2_dynamic`` on the same inputs), so the
+   forecast run differs from it only in the operation ("with the same assets").
+2. **Plan**: every ``commit_h`` hours the site is re-optimised over the next ``lookahead_h`` hours
+   with the import limit set to the forecast, starting from the carried battery energy and
+   workload backlog; intermediate windows must end with at least the energy they started with, the
+   last one with at least the year's initial energy.
+3. **Operate**: the committed part of each plan meets the realised headroom. Where the planned
+   import exceeds it, the shortfall is cut from the DC's load at once (emergency curtailment,
+   priced and counted); where the DC load is too small, battery charging is cut, and if the
+   battery then cannot make a planned discharge, that too becomes emergency curtailment.
+4. **Evaluate**: the realised operation is written into the full-horizon model (with the
+   emergency block) to compute every cost term, and checked by the verifier like any solve.
+
+The realised cost is never below the perfect-foresight cost: the realised operation is a feasible
+operation of the same assets, and emergency curtailment costs at least the value of lost compute.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyomo.environ as pyo
+import xarray as xr
+
+from formulations.site import component_blocks
+from optimizer.model import create_model, has_component, workload_shift_data
+from optimizer.pipeline import Run, solve_inputs
+from optimizer.results import build_results, kpis, served_it_mw
+from optimizer.solve import Solution, SolverOptions
+from optimizer.verify import verify
+
+SIZES = ("battery_power_mw", "battery_energy_mwh", "pv_capacity_mw", "grid_contract_mw")
+FORECAST_ONLY = ("grid_forecast_headroom_mw", "grid_emergency_curtailment_cost_jpy_per_mwh")
+
+
+def _with_sizes(ds: xr.Dataset, sizes: dict[str, float]) -> xr.Dataset:
+    ds = ds.copy()
+    for name, value in sizes.items():
+        ds[f"{name}_min"] = ds[f"{name}_max"] = ((), value, ds[f"{name}_max"].attrs)
+    return ds
+
+
+def _fixed_soc(ds: xr.Dataset, energy: float, initial: float, terminal: float | None) -> None:
+    ds.attrs["battery_soc_rule"] = "fixed"
+    fraction = (lambda e: min(max(e / energy, 0.0), 1.0)) if energy > 0 else (lambda e: 0.0)
+    ds["battery_initial_soc_fraction"] = ((), fraction(initial))
+    if terminal is not None:
+        ds["battery_terminal_soc_fraction"] = ((), fraction(terminal))
+
+
+def _window(
+    inputs: xr.Dataset,
+    start: int,
+    stop: int,
+    soc: float,
+    backlog: float,
+    backlog_max: np.ndarray | None,
+    final_soc: float | None,
+    energy: float,
+) -> xr.Dataset:
+    ds = inputs.isel(time=slice(start, stop)).copy()
+    ds["grid_import_limit_mw"] = ds["grid_forecast_headroom_mw"]
+    ds = ds.drop_vars(FORECAST_ONLY)
+    ds.attrs["annual_factor"] = 8760.0 / ((stop - start) * float(ds.attrs["dt_h"]))
+    if has_component(ds, "battery"):
+        _fixed_soc(ds, energy, soc, final_soc)
+    if backlog_max is not None:
+        ds["dc_initial_backlog_mwh"] = ((), backlog)
+        ds["dc_backlog_max_mwh"] = ("time", backlog_max[start:stop])
+    return ds
+
+
+def _realise(plan: xr.Dataset, inputs: xr.Dataset) -> xr.Dataset:
+    """Operate a committed plan against the realised headroom (see module doc, step 3)."""
+    real = plan.copy(deep=True)
+    dt = float(inputs.attrs["dt_h"])
+    g = real["grid_import_mw"].values
+    pue = real["dc_pue"].values
+    served_facility = (served_it_mw(real) * real["dc_pue"]).values
+    cut = np.maximum(g - real["grid_headroom_mw"].values, 0.0)
+    cut_load = np.minimum(cut, served_facility)
+    g -= cut
+    if "battery_charge_mw" in real:
+        c, d = real["battery_charge_mw"].values, real["battery_discharge_mw"].values
+        c -= np.minimum(cut - cut_load, c)
+        energy = float(real["battery_energy_mwh"])
+        keep = (1.0 - float(real["battery_standing_loss_per_h"])) ** dt
+        eta_c = float(real["battery_charge_efficiency"])
+        eta_d = float(real["battery_discharge_efficiency"])
+        floor = float(real["battery_soc_min_fraction"]) * energy
+        e = real["battery_soc_mwh"].values
+        previous = float(real.attrs["soc_before_mwh"])
+        for t in range(len(e)):  # the simulator of realised operation, not model building
+            e[t] = keep * previous + eta_c * c[t] * dt - d[t] * dt / eta_d
+            if e[t] < floor:
+                missing = (floor - e[t]) * eta_d / dt
+                d[t] -= missing
+                cut_load[t] += missing
+                e[t] = floor
+            previous = e[t]
+    real["emergency_curtailed_it_mw"] = ("time", cut_load / pue, {"units": "MW"})
+    return real
+
+
+def _load_values(m: pyo.ConcreteModel, ds: xr.Dataset) -> None:
+    for blk in component_blocks(m):
+        for var in blk.component_objects(pyo.Var, descend_into=False):
+            values = np.atleast_1d(ds[f"{blk.local_name}_{var.local_name}"].values).tolist()
+            for data, value in zip(var.values(), values, strict=True):
+                data.set_value(value, skip_validation=True)
+
+
+def solve_rolling(inputs: xr.Dataset, options: SolverOptions) -> Run:
+    """Rolling-horizon operation on the forecast, evaluated against the realised headroom."""
+    t0 = time.perf_counter()
+    n, dt = inputs.sizes["time"], float(inputs.attrs["dt_h"])
+    foresight = solve_inputs(inputs.drop_vars(FORECAST_ONLY), options)
+    if not foresight.ok:
+        return foresight
+    sizes = {s: float(foresight.results[s]) for s in SIZES if s in foresight.results}
+    fixed = _with_sizes(inputs, sizes)
+    energy = sizes.get("battery_energy_mwh", 0.0)
+    soc0 = float(foresight.results.get("battery_soc_initial_mwh", 0.0))
+    share = float(inputs["dc_deferrable_share"])
+    backlog_max = workload_shift_data(inputs).backlog_bound(dt) if share > 0 else None
+    lookahead = max(1, round(float(inputs.attrs["grid_forecast_lookahead_h"]) / dt))
+    commit = max(1, round(float(inputs.attrs["grid_forecast_commit_h"]) / dt))
+
+    pieces: list[xr.Dataset] = []
+    soc, backlog, start, windows = soc0, 0.0, 0, 0
+    while start < n:
+        stop = min(start + lookahead, n)
+        last = stop == n
+        ds = _window(fixed, start, stop, soc, backlog, backlog_max, soc0 if last else None, energy)
+        run = solve_inputs(ds, options)
+        windows += 1
+        if not run.ok:
+            run.solution.message = f"window from step {start}: {run.solution.message}"
+            return run
+        plan = run.results.isel(time=slice(0, stop - start if last else commit))
+        plan.attrs["soc_before_mwh"] = soc
+        piece = _realise(plan, fixed)
+        pieces.append(piece)
+        if "battery_soc_mwh" in piece:
+            soc = float(piece["battery_soc_mwh"][-1])
+        if "shift_backlog_mwh" in piece:
+            backlog = float(piece["shift_backlog_mwh"][-1])
+        start += plan.sizes["time"]
+
+    evaluated = fixed.copy()
+    if has_component(evaluated, "battery"):
+        _fixed_soc(evaluated, energy, soc0, soc0)
+    m = create_model(evaluated, emergency=True)
+    realised = xr.concat(
+        [p[[v for v in p.data_vars if "time" in p[v].dims]] for p in pieces], dim="time"
+    )
+    for name, value in sizes.items():
+        realised[name] = ((), value)
+    if "battery_soc_initial_mwh" in foresight.results:
+        realised["battery_soc_initial_mwh"] = ((), soc0)
+    _load_values(m, realised)
+    solution = Solution(
+        "optimal",
+        f"rolling horizon: {windows} windows of {lookahead} steps, committing {commit}",
+        objective=float(pyo.value(m.total_cost_jpy)),
+    )
+    attrs = {
+        "solver_status": "optimal",
+        "solver_message": solution.message,
+        "objective_jpy": solution.objective,
+        "foresight_objective_jpy": float(foresight.results.attrs["objective_jpy"]),
+        "rolling_windows": windows,
+    }
+    results = build_results(evaluated, m, attrs)
+    run = Run(inputs=evaluated, solution=solution, results=results, kpis=kpis(results))
+    run.verification = verify(results)
+    results.attrs["verify_max_violation"] = run.verification.max_violation
+    run.timings = {"rolling": time.perf_counter() - t0}
+    return run
