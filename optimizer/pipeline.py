@@ -142,18 +142,21 @@ def _add(total: dict[str, float], part: dict[str, float]) -> None:
         total[key] = total.get(key, 0.0) + value
 
 
+def solve(inputs: xr.Dataset, options: SolverOptions) -> Run:
+    """Solve an input Dataset by its connection mode: one optimisation, or the rolling horizon."""
+    if inputs.attrs["grid_mode"] == "type2_forecast":
+        from optimizer.rolling import solve_rolling  # rolling.py builds on this module
+
+        return solve_rolling(inputs, options)
+    return solve_inputs(inputs, options)
+
+
 def solve_case(loaded: LoadedCase, options: SolverOptions | None = None) -> Run:
     """Solve a loaded case end to end."""
     t0 = time.perf_counter()
     inputs = build_inputs(loaded)
     t_inputs = time.perf_counter() - t0
-    options = options or options_from_case(loaded)
-    if inputs.attrs["grid_mode"] == "type2_forecast":
-        from optimizer.rolling import solve_rolling  # rolling.py builds on this module
-
-        run = solve_rolling(inputs, options)
-    else:
-        run = solve_inputs(inputs, options)
+    run = solve(inputs, options or options_from_case(loaded))
     run.timings = {"inputs": t_inputs, **run.timings}
     return run
 
