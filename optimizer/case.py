@@ -212,6 +212,7 @@ class Forecast(_Strict):
 
     method: Literal["persistence", "series", "noisy"] = "persistence"
     column: Quantity | None = None
+    file: str | None = None
     error_std_fraction: NonNegative = 0.1
     seed: int = 0
     lookahead_h: Positive = 48.0
@@ -221,6 +222,8 @@ class Forecast(_Strict):
     def _consistent(self) -> Forecast:
         if self.method == "series" and self.column is None:
             raise ValueError("method 'series' needs column")
+        if self.file is not None and (self.method != "series" or not isinstance(self.column, str)):
+            raise ValueError("file needs method = 'series' and column = the column name in it")
         if self.commit_h > self.lookahead_h:
             raise ValueError("commit_h exceeds lookahead_h")
         return self
@@ -406,7 +409,7 @@ def _validation_message(exc: ValidationError) -> tuple[str, str]:
     return field, msg
 
 
-def _read_series(case_path: Path, files: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+def read_series(case_path: Path, files: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
     frames: list[pd.DataFrame] = []
     source: dict[str, str] = {}
     for i, name in enumerate(files):
@@ -479,7 +482,7 @@ def _read_series(case_path: Path, files: list[str]) -> tuple[pd.DataFrame, dict[
 
 
 def _cut_horizon(series: pd.DataFrame, horizon: Horizon, file: str) -> pd.DataFrame:
-    # The series' steps are checked per file in _read_series.
+    # The series' steps are checked per file in read_series.
     cut = series
     if horizon.start is not None:
         cut = cut[cut.index >= pd.Timestamp(horizon.start)]
@@ -522,8 +525,9 @@ def _check_quantities(loaded: LoadedCase) -> None:
         "grid.export_limit_mw",
         "grid.export_price_jpy_per_mwh",
         "grid.pattern.reference_base_flow_mw",
-        "grid.forecast.column",
     ]
+    if case.grid.forecast.file is None:
+        fields.append("grid.forecast.column")
     if case.pv is not None:
         fields.append("pv.availability")
     for field in fields:
@@ -585,7 +589,7 @@ def load_case(path: str | Path, overrides: dict[str, Any] | None = None) -> Load
         raise CaseError(file, *_validation_message(exc)) from None
     if not case.series:
         raise CaseError(file, "series", "no series file given: a case needs its time axis")
-    full, source = _read_series(path, case.series)
+    full, source = read_series(path, case.series)
     series = _cut_horizon(full, case.horizon, file)
     loaded = LoadedCase(path=path, case=case, series=series, series_source=source, full_series=full)
     _check_quantities(loaded)

@@ -119,3 +119,8 @@ def solve(
 
 def main() -> None:  # pragma: no cover - console script entry
     app()
+
+
+from optimizer.type2_cli import register as register_type2  # noqa: E402 - needs `app` above
+
+register_type2(app)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimizer.case import LoadedCase, Pattern
+from optimizer.case import LoadedCase, Pattern, read_series
 from optimizer.errors import CaseError
 
 SEASON_OF_MONTH = {12: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 1, 6: 2, 7: 2, 8: 2, 9: 3, 10: 3, 11: 3}
@@ -129,7 +129,9 @@ def forecast_headroom(loaded: LoadedCase) -> pd.Series:
     fc = loaded.case.grid.forecast
     truth_full = headroom(loaded, full=True)
     index = headroom(loaded).index
-    if fc.method == "series":
+    if fc.file is not None:
+        values = _forecast_file(loaded, index)
+    elif fc.method == "series":
         values = np.maximum(loaded.quantity("grid.forecast.column"), 0.0)
     elif fc.method == "persistence":
         shifted = truth_full.shift(freq=pd.Timedelta(hours=24))
@@ -143,6 +145,35 @@ def forecast_headroom(loaded: LoadedCase) -> pd.Series:
             truth * (1.0 + fc.error_std_fraction * rng.standard_normal(len(truth))), 0.0
         )
     return pd.Series(values, index=index, name="forecast_headroom_mw")
+
+
+def _forecast_file(loaded: LoadedCase, index: pd.DatetimeIndex) -> np.ndarray:
+    """The forecast column of ``grid.forecast.file``, which must cover exactly the horizon."""
+    fc = loaded.case.grid.forecast
+    frame, source = read_series(loaded.path, [fc.file])
+    where = source.get(fc.column, str(loaded.path.parent / fc.file))
+    if fc.column not in frame.columns:
+        raise CaseError(
+            loaded.file, "grid.forecast.column", f"column '{fc.column}' not in {fc.file}"
+        )
+    if len(frame) != len(index):
+        raise CaseError(
+            where,
+            "timestamp",
+            f"the forecast has {len(frame)} steps, the horizon {len(index)}: "
+            "it must cover exactly the horizon",
+        )
+    if not frame.index.equals(index.tz_convert("UTC")):
+        first = int(np.argmax(frame.index != index.tz_convert("UTC")))
+        raise CaseError(
+            where,
+            "timestamp",
+            f"differs from the horizon at row {first + 2} ({frame.index[first]})",
+        )
+    values = frame[fc.column].to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)) or values.min() < 0:
+        raise CaseError(where, fc.column, "forecast values must be finite and ≥ 0")
+    return values
 
 
 @dataclass(frozen=True)

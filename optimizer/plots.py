@@ -36,13 +36,31 @@ def busiest_week(ds: xr.Dataset) -> slice:
 
 
 def plot_dispatch(ds: xr.Dataset, path: Path, window: slice | None = None) -> Path:
-    """A week of import limit, grid import, DC facility load, PV and battery SoC."""
+    """A week of headroom H(t), fixed pattern, import limit, grid import, DC facility load, PV
+    and battery SoC."""
     window = window or busiest_week(ds)
     part = ds.isel(time=window)
     t = local_time(part)
     fig, ax = plt.subplots(figsize=(11, 4.5))
     facility = served_it_mw(part) * part["dc_pue"]
-    ax.plot(t, part["grid_import_limit_mw"], color="black", lw=1.2, label="import limit H(t)")
+    mode = ds.attrs.get("grid_mode", "")
+    if "grid_headroom_mw" in part:
+        ax.plot(t, part["grid_headroom_mw"], color="black", lw=1.2, label="headroom H(t)")
+        ax.step(
+            t,
+            part["grid_pattern_mw"],
+            where="post",
+            color="grey",
+            lw=1.2,
+            ls=":",
+            label="fixed pattern",
+        )
+    if mode == "firm":
+        ax.plot(t, part["grid_import_limit_mw"], color="purple", lw=1.2, label="firm capacity")
+    if "grid_forecast_headroom_mw" in part:
+        ax.plot(
+            t, part["grid_forecast_headroom_mw"], color="tab:orange", lw=0.8, label="forecast H(t)"
+        )
     ax.plot(t, part["grid_import_mw"], color="tab:blue", lw=1.4, label="grid import")
     ax.plot(t, facility, color="tab:red", lw=1.0, ls="--", label="DC facility load served")
     if "pv_generation_mw" in part:
@@ -58,7 +76,74 @@ def plot_dispatch(ds: xr.Dataset, path: Path, window: slice | None = None) -> Pa
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="upper left", fontsize=8, ncols=3)
-    ax.set_title(f"{ds.attrs.get('case_name', '')}: dispatch, {t[0]:%Y-%m-%d} to {t[-1]:%Y-%m-%d}")
+    title = f"{ds.attrs.get('case_name', '')} [{mode}{_strategy(ds)}]"
+    ax.set_title(f"{title}: dispatch, {t[0]:%Y-%m-%d} to {t[-1]:%Y-%m-%d}")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _strategy(ds: xr.Dataset) -> str:
+    return f", {ds.attrs['strategy']}" if "strategy" in ds.attrs else ""
+
+
+def plot_benefit_by_term(benefit: pd.DataFrame, path: Path, title: str = "") -> Path:
+    """Stacked bars: net benefit of each cell vs the baseline, split by cost term (+ = saving)."""
+    terms = [c for c in benefit.columns if c.startswith("cost_")]
+    labels = [f"{s}\n{m}" for s, m in zip(benefit["strategy"], benefit["mode"], strict=True)]
+    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(labels) + 3), 5))
+    x = np.arange(len(labels))
+    pos = np.zeros(len(labels))
+    neg = np.zeros(len(labels))
+    colors = plt.get_cmap("tab10")
+    for i, term in enumerate(terms):
+        values = benefit[term].to_numpy() / 1e6
+        if not np.any(np.abs(values) > 1e-9):
+            continue
+        bottom = np.where(values >= 0, pos, neg)
+        name = term.removeprefix("cost_").removesuffix("_jpy").replace("_", " ")
+        ax.bar(x, values, bottom=bottom, color=colors(i % 10), label=name, width=0.6)
+        pos += np.maximum(values, 0)
+        neg += np.minimum(values, 0)
+    ax.plot(x, benefit["net_benefit_jpy"] / 1e6, "k_", markersize=24, mew=2, label="net benefit")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylabel("benefit vs load-following under the fixed pattern (MJPY/yr)")
+    ax.set_title(title or "Net benefit by cost term")
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_breakeven(
+    curves: dict[str, list[tuple[float, float]]], path: Path, marks: dict[str, float]
+) -> Path:
+    """Net benefit of battery-shaped over load-following against the battery energy cost."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for mode, points in curves.items():
+        if not points:
+            continue
+        c, b = zip(*sorted(points), strict=True)
+        ax.plot(np.array(c) / 1000, np.array(b) / 1e6, "o-", ms=3, label=mode)
+        if marks.get(mode) is not None:
+            ax.axvline(marks[mode] / 1000, ls="--", lw=0.8, color="grey")
+            ax.annotate(
+                f"{marks[mode]:,.0f} JPY/kWh",
+                (marks[mode] / 1000, 0),
+                fontsize=8,
+                xytext=(4, 6),
+                textcoords="offset points",
+            )
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("battery energy cost (thousand JPY/kWh)")
+    ax.set_ylabel("net benefit of battery-shaped use (MJPY/yr)")
+    ax.set_title("Breakeven battery cost")
+    ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
