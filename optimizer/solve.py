@@ -170,18 +170,27 @@ def explain_infeasibility(cm: CompiledModel, options: SolverOptions) -> str:
         n = cm.lp.num_col_
         continuous = np.full(n, highspy.HighsVarType.kContinuous)
         h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), continuous)
+    # HiGHS's default ("light") IIS strategy only finds contradictory bounds: a conflict spread
+    # over rows, such as a leaking battery held to a fixed SoC with no way to recharge, gives an
+    # empty set. Ask for an infeasible set from the whole LP reduced to an irreducible one (bit map
+    # 2 | 4 since HiGHS 1.16; older versions reject 6 and take 2 as "from the LP").
+    if h.setOptionValue("iis_strategy", 6) != highspy.HighsStatus.kOk:
+        h.setOptionValue("iis_strategy", 2)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
         return "infeasible only with the battery's exclusivity binaries (its LP relaxation solves)"
     _, iis = h.getIis()
     rows = [cm.row_names[i] for i in iis.row_index_]
-    cols = [cm.columns[i].name for i in iis.col_index_]
+    # a column whose bounds play no part in the conflict is reported with status "free"
+    free = int(getattr(getattr(highspy, "IisBoundStatus", None), "kIisBoundStatusFree", 1))
+    bounds = list(iis.col_bound_) or [None] * len(iis.col_index_)
+    cols = [cm.columns[i].name for i, b in zip(iis.col_index_, bounds, strict=True) if b != free]
     if not rows and not cols:
         return "infeasible (HiGHS found no irreducible infeasible set to name)"
     families: dict[str, list[str]] = {}
-    for name in rows + [f"{c} (bound)" for c in cols]:
-        match = _INDEXED.match(name.removesuffix(" (bound)"))
-        family = match["family"] if match else name
+    for name, suffix in [(r, "") for r in rows] + [(c, " (bound)") for c in cols]:
+        match = _INDEXED.match(name)
+        family = (match["family"] if match else name) + suffix
         families.setdefault(family, []).append(match["index"] if match else "")
     parts = []
     for family, indices in families.items():
