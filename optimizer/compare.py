@@ -24,10 +24,10 @@ import pandas as pd
 import xarray as xr
 
 from optimizer.case import MODES, load_case
-from optimizer.errors import CaseError
+from optimizer.errors import CaseError, SolveError
 from optimizer.inputs import build_inputs
 from optimizer.pipeline import Run, options_from_case, solve
-from optimizer.solve import SolverOptions
+from optimizer.solve import EXIT_CODES, SolverOptions
 
 STRATEGIES: tuple[str, ...] = ("load_following", "battery_shaped", "both")
 BASELINE = ("load_following", "type2_fixed")
@@ -221,21 +221,22 @@ def compare(
     check_choice(modes, MODES, "modes")
     check_choice(breakeven_modes, MODES, "breakeven-modes")
     note = progress or (lambda _: None)
-    cells: list[Cell] = []
-    loaded_by_mode = {}
-    for mode in modes:
+    prepared = []
+    for mode in modes:  # every cell is validated before the first solve
         loaded = load_case(case_path, {**(overrides or {}), "grid.mode": mode})
-        loaded_by_mode[mode] = loaded
         inputs = build_inputs(loaded)
         opts = options or options_from_case(loaded)
-        for strategy in strategies:
-            note(f"solving {strategy} × {mode}")
-            run = solve(apply_strategy(inputs, strategy, loaded.file), opts)
-            if not run.ok:
-                raise CaseError(
-                    str(case_path), "grid.mode", f"{strategy} × {mode}: {run.solution.message}"
-                )
-            cells.append(Cell(strategy, mode, run))
+        prepared += [(s, mode, apply_strategy(inputs, s, loaded.file), opts) for s in strategies]
+    cells: list[Cell] = []
+    for strategy, mode, inputs, opts in prepared:
+        note(f"solving {strategy} × {mode}")
+        run = solve(inputs, opts)
+        if not run.ok:
+            raise SolveError(
+                f"{case_path}: {strategy} × {mode}: {run.solution.status}: {run.solution.message}",
+                EXIT_CODES[run.solution.status],
+            )
+        cells.append(Cell(strategy, mode, run))
     comparison = Comparison(case=str(case_path), cells=cells)
     for mode in breakeven_modes:
         if "battery_shaped" in strategies and "load_following" in strategies:
@@ -268,7 +269,11 @@ def _net_benefit_function(
         inputs = apply_strategy(build_inputs(loaded), "battery_shaped", loaded.file)
         run = solve(inputs, options or options_from_case(loaded))
         if not run.ok:
-            raise CaseError(str(case_path), BATTERY_COST_PATH, run.solution.message)
+            raise SolveError(
+                f"{case_path}: battery-shaped at {cost_jpy_per_kwh:,.0f} JPY/kWh: "
+                f"{run.solution.status}: {run.solution.message}",
+                EXIT_CODES[run.solution.status],
+            )
         return load_following_cost - run.kpis["total_cost_jpy"]
 
     return net_benefit

@@ -16,7 +16,7 @@ from rich.table import Table
 from optimizer.case import MODES, load_case
 from optimizer.cli import SetOpt, err_console, fail, out_console, parse_assignment
 from optimizer.compare import STRATEGIES, Comparison, compare
-from optimizer.errors import CaseError
+from optimizer.errors import CaseError, SolveError
 from optimizer.headroom import exceedance, headroom, operating_pattern, potential
 from optimizer.plots import plot_benefit_by_term, plot_breakeven, plot_dispatch
 from optimizer.solve import SolverOptions
@@ -161,7 +161,7 @@ def _print_comparison(comparison: Comparison) -> None:
             f"{row['total_cost_jpy'] / 1e6:,.1f}",
             f"{row.get('net_benefit_jpy', float('nan')) / 1e6:+,.1f}",
         )
-    out_console.print(table)
+    out_console.print(table, width=max(out_console.width, 130))
     out_console.print(comparison.verdict())
 
 
@@ -240,6 +240,8 @@ def compare_cmd(
         )
     except CaseError as exc:
         raise fail(str(exc), 2) from None
+    except SolveError as exc:
+        raise fail(str(exc), exc.exit_code) from None
     _print_comparison(comparison)
     if out is not None:
         paths = _write_comparison(comparison, out)
