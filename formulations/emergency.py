@@ -16,7 +16,7 @@ difference at once.
 symbol     meaning                                               unit
 =========  ====================================================  =======
 e_t        IT load curtailed in an emergency                      MW
-ē_t        most IT load that can be curtailed (IT load served)    MW
+ē_t        most IT load that can be curtailed: the desired load   MW
 κ_e        cost of emergency curtailment per MWh of IT energy     JPY/MWh
 =========  ====================================================  =======
 """

@@ -24,6 +24,8 @@ UNITS = {
     "_jpy_per_mwh": "JPY/MWh",
     "_jpy_per_mw_year": "JPY/MW/yr",
     "_jpy_per_mwh_year": "JPY/MWh/yr",
+    "_jpy_per_mwh_h": "JPY/MWh/h",
+    "_mwh_h": "MWh·h",
     "_per_h": "1/h",
     "_h": "h",
 }

@@ -112,6 +112,7 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
             pending = _simultaneous_steps(m) - binaries
         if pending and sol.has_values:
             sol.status, sol.message = "error", "exclusivity rounds did not converge"
+            sol.column_values = None
     run = Run(inputs=inputs, solution=sol, timings=timings)
     if not sol.has_values:
         return run

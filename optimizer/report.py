@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 KPI_UNITS = {
+    "_mwh_h": "MWh·h",
     "_mwh": "MWh",
     "_mw": "MW",
     "_jpy": "JPY/yr",
