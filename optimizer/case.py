@@ -126,9 +126,13 @@ class DataCentre(_Strict):
     max_delay_h: NonNegative = 0.0
     deferral_cost_jpy_per_mwh_h: NonNegative = 0.0
     it_capacity_mw: NonNegative | None = None
+    size_mw: SizeRange | None = None
+    value_of_size_jpy_per_mw_year: NonNegative = 0.0
 
     @model_validator(mode="after")
     def _one_load_source(self) -> DataCentre:
+        if self.size_mw is not None and self.deferrable_share > 0:
+            raise ValueError("size_mw (sizing the DC) works without deferrable_share for now")
         from_util = [self.utilisation, self.idle_it_mw, self.peak_it_mw]
         if self.it_mw is not None and any(v is not None for v in from_util):
             raise ValueError("give it_mw or utilisation with idle_it_mw and peak_it_mw, not both")

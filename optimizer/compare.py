@@ -34,6 +34,7 @@ BASELINE = ("load_following", "type2_fixed")
 BATTERY_COST_PATH = "battery.energy_capex_jpy_per_kwh"
 
 TABLE_KPIS = (
+    "dc_size_mw",
     "dc_it_served_mwh",
     "dc_it_unserved_mwh",
     "dc_emergency_curtailed_mwh",
@@ -117,11 +118,12 @@ class Comparison:
     def table(self) -> pd.DataFrame:
         """One row per cell: KPIs, every cost term, total, net benefit vs the baseline."""
         terms = sorted({k for c in self.cells for k in c.costs})
+        kpis = [k for k in TABLE_KPIS if any(k in c.run.kpis for c in self.cells)]
         rows = []
         base = self.baseline
         for c in self.cells:
             row: dict[str, Any] = {"strategy": c.strategy, "mode": c.mode}
-            row.update({k: c.run.kpis.get(k, 0.0) for k in TABLE_KPIS})
+            row.update({k: c.run.kpis.get(k, 0.0) for k in kpis})
             row.update({t: c.costs.get(t, 0.0) for t in terms})
             row["total_cost_jpy"] = c.total
             if base is not None:

@@ -13,6 +13,7 @@ import xarray as xr
 
 from formulations.common import capital_recovery_factor
 from optimizer.case import Capacity, LoadedCase, SizeRange
+from optimizer.errors import CaseError
 from optimizer.headroom import firm_capacity, forecast_headroom, headroom, operating_pattern
 
 KW_PER_MW = 1000.0
@@ -95,7 +96,19 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         util = loaded.quantity("dc.utilisation")
         it = dc.idle_it_mw + (dc.peak_it_mw - dc.idle_it_mw) * util
         b.series("dc_utilisation", util, "IT utilisation")
-    b.series("dc_it_mw", it, "desired IT power")
+    if dc.size_mw is not None:
+        peak = dc.peak_it_mw if dc.peak_it_mw is not None else float(it.max())
+        if peak <= 0:
+            raise CaseError(loaded.file, "dc.size_mw", "needs an IT profile with a positive peak")
+        b.series("dc_it_per_mw", it / peak, "IT profile per MW of DC size")
+        b.capacity("dc_size_mw", dc.size_mw, "DC size (peak IT power)")
+        b.scalar(
+            "dc_value_of_size_jpy_per_mw_year",
+            dc.value_of_size_jpy_per_mw_year,
+            "value of one MW of DC size per year",
+        )
+        it = it / peak * dc.size_mw.max
+    b.series("dc_it_mw", it, "desired IT power (at the largest size when sized)")
     b.series("dc_pue", loaded.quantity("dc.pue"), "power usage effectiveness")
     b.scalar(
         "dc_value_of_lost_compute_jpy_per_mwh",

@@ -40,7 +40,11 @@ def deferrable_share(ds: xr.Dataset) -> float:
 
 def data_centre_data(ds: xr.Dataset) -> DataCentreData:
     """The inflexible part of the DC; the deferrable share goes to :func:`workload_shift_data`."""
+    sized = "dc_size_mw_max" in ds
     return DataCentreData(
+        size_mw=_size(ds, "dc_size_mw") if sized else None,
+        it_per_mw=ds["dc_it_per_mw"].values if sized else None,
+        value_of_size_jpy_per_mw_year=_optional(ds, "dc_value_of_size_jpy_per_mw_year") or 0.0,
         it_mw=ds["dc_it_mw"].values * (1.0 - deferrable_share(ds)),
         pue=ds["dc_pue"].values,
         value_of_lost_compute_jpy_per_mwh=_scalar(ds, "dc_value_of_lost_compute_jpy_per_mwh"),

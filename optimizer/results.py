@@ -29,6 +29,9 @@ def build_results(inputs: xr.Dataset, m: pyo.ConcreteModel, attrs: dict) -> xr.D
         name = "cost_" + key.replace(".", "_") + "_jpy"
         ds[name] = ((), float(pyo.value(expr)), {"units": "JPY/yr", "doc": f"annualised {key}"})
     ds["total_cost_jpy"] = ((), float(pyo.value(m.total_cost_jpy)), {"units": "JPY/yr"})
+    if "dc_size_mw" in ds:  # a sized DC: its desired load is the profile at the chosen size
+        ds["dc_it_mw"] = ds["dc_it_per_mw"] * ds["dc_size_mw"]
+        ds["dc_it_mw"].attrs.update(units="MW", doc="desired IT power at the chosen size")
     ds.attrs.update(attrs)
     return ds
 
@@ -54,6 +57,8 @@ def kpis(ds: xr.Dataset) -> dict[str, float]:
         return float(ds[name].sum()) * dt
 
     served = served_it_mw(ds)
+    if "dc_size_mw" in ds:
+        out["dc_size_mw"] = float(ds["dc_size_mw"])
     out["dc_it_demand_mwh"] = energy("dc_it_mw")
     out["dc_it_served_mwh"] = float(served.sum()) * dt
     out["dc_it_unserved_mwh"] = energy("dc_shed_it_mw")

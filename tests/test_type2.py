@@ -302,3 +302,26 @@ def test_forecast_file_must_cover_the_horizon(tmp_path, steps, message):
     assert result.exit_code == 2, result.output
     assert "fc.csv" in result.stderr and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("value", "size"), [(20e6, 20.0), (5e6, 8.0)])
+def test_dc_size_as_a_decision(make_case, value, size):
+    """How large a DC can connect: a flat profile, headroom 8 MW for 3 h a day and 20 MW
+    otherwise, PUE 1, lost compute at 10 000 JPY/MWh. Each MW above 8 is shed 3 h a day,
+    365·3·10 000 = 10.95 MJPY/yr: a size worth 20 MJPY/MW-yr grows to 20 MW (above 20 it would
+    be shed all day, 87.6 MJPY), one worth 5 MJPY stops at 8 MW."""
+    index = hourly_index(24)
+    h = np.where((index.hour >= 18) & (index.hour < 21), 8.0, 20.0)
+    case = {
+        "dc": {
+            "it_mw": 1.0,
+            "size_mw": {"max": 30.0},
+            "value_of_size_jpy_per_mw_year": value,
+            "value_of_lost_compute_jpy_per_mwh": 10_000.0,
+        },
+        "grid": {"import_limit_mw": "h", "energy_price_jpy_per_mwh": 0.0},
+    }
+    run = solve_verified(make_case(case, index, h=h))
+    assert run.kpis["dc_size_mw"] == pytest.approx(size, abs=1e-6)
+    shed = 365 * 3 * 10_000.0 * (size - 8.0)
+    assert run.kpis["total_cost_jpy"] == pytest.approx(shed - value * size, rel=1e-9)
