@@ -126,7 +126,7 @@ class DataCentre(_Strict):
     max_delay_h: NonNegative = 0.0
     deferral_cost_jpy_per_mwh_h: NonNegative = 0.0
     it_capacity_mw: NonNegative | None = None
-    size_mw: SizeRange | None = None
+    size_mw: Capacity | None = None
     value_of_size_jpy_per_mw_year: NonNegative = 0.0
 
     @model_validator(mode="after")

@@ -107,7 +107,7 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
             dc.value_of_size_jpy_per_mw_year,
             "value of one MW of DC size per year",
         )
-        it = it / peak * dc.size_mw.max
+        it = it / peak * _bounds(dc.size_mw)[1]
     b.series("dc_it_mw", it, "desired IT power (at the largest size when sized)")
     b.series("dc_pue", loaded.quantity("dc.pue"), "power usage effectiveness")
     b.scalar(
