@@ -178,7 +178,7 @@ def explain_infeasibility(cm: CompiledModel, options: SolverOptions) -> str:
         h.setOptionValue("iis_strategy", 2)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
-        return "infeasible only with the battery's exclusivity binaries (its LP relaxation solves)"
+        return "only with the battery's exclusivity binaries (its LP relaxation solves)"
     _, iis = h.getIis()
     rows = [cm.row_names[i] for i in iis.row_index_]
     # a column whose bounds play no part in the conflict is reported with status "free"
@@ -186,7 +186,7 @@ def explain_infeasibility(cm: CompiledModel, options: SolverOptions) -> str:
     bounds = list(iis.col_bound_) or [None] * len(iis.col_index_)
     cols = [cm.columns[i].name for i, b in zip(iis.col_index_, bounds, strict=True) if b != free]
     if not rows and not cols:
-        return "infeasible (HiGHS found no irreducible infeasible set to name)"
+        return "HiGHS found no irreducible infeasible set to name"
     families: dict[str, list[str]] = {}
     for name, suffix in [(r, "") for r in rows] + [(c, " (bound)") for c in cols]:
         match = _INDEXED.match(name)
@@ -196,7 +196,7 @@ def explain_infeasibility(cm: CompiledModel, options: SolverOptions) -> str:
     for family, indices in families.items():
         steps = sorted(int(i) for i in indices if i.isdigit())
         parts.append(f"{family} at step {steps[0]}" if steps else family)
-    return "infeasible: conflicting constraints " + ", ".join(parts)
+    return "conflicting constraints " + ", ".join(parts)
 
 
 def load_values(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> None:
