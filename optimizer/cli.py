@@ -72,7 +72,7 @@ def validate(case: CaseArg, set_: SetOpt = None) -> None:
     limit = inputs["grid_import_limit_mw"]
     out_console.print(
         f"[green]ok[/] {case}: '{loaded.case.name}', {t} steps of {inputs.attrs['dt_h']:g} h "
-        f"from {loaded.series.index[0].isoformat()}; import limit {float(limit.min()):.3g}–"
+        f"from {loaded.series.index[0].tz_convert(loaded.case.horizon.timezone).isoformat()}; import limit {float(limit.min()):.3g}–"
         f"{float(limit.max()):.3g} MW; components: "
         + ", ".join(c for c in ("dc", "pv", "battery", "grid") if getattr(loaded.case, c))
     )
