@@ -1,0 +1,166 @@
+"""Plots of a network result: branch loading, and a map-like schematic of the grid (PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import xarray as xr
+
+from optimizer.network_run import at_limit, branch_loading
+from optimizer.plots import local_time
+
+
+def _busiest_week(loading: xr.DataArray, dt_h: float) -> slice:
+    steps = round(24 * 7 / dt_h)
+    n = loading.sizes["time"]
+    if n <= steps:
+        return slice(0, n)
+    score = loading.fillna(0.0).max("branch").values
+    start = int(np.argmax(np.convolve(score, np.ones(steps), mode="valid")))
+    return slice(start, start + steps)
+
+
+def plot_branch_loading(ds: xr.Dataset, path: Path) -> Path:
+    """Loading duration curves of every branch, and loading over the most loaded week."""
+    dt = float(ds.attrs["dt_h"])
+    loading = branch_loading(ds)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), width_ratios=(1, 1.6))
+    hours = np.arange(1, ds.sizes["time"] + 1) * dt
+    week = _busiest_week(loading, dt)
+    t = local_time(ds.isel(time=week))
+    for b in ds["branch"].values.tolist():
+        series = loading.sel(branch=b)
+        kind = str(ds["branch_kind"].sel(branch=b).values)
+        style = "--" if kind == "link" else "-"
+        left.plot(hours, np.sort(series.fillna(0.0).values)[::-1], ls=style, lw=1.2, label=b)
+        right.plot(t, series.isel(time=week), ls=style, lw=1.2, label=b)
+    for ax in (left, right):
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.set_ylabel("|flow| / limit")
+        ax.grid(alpha=0.3)
+    left.set_xlabel("hours (sorted)")
+    left.set_title("loading duration")
+    right.set_xlabel(f"time ({ds.attrs['timezone']})")
+    right.set_title(f"most loaded week, {t[0]:%Y-%m-%d}")
+    right.legend(fontsize=8, ncols=2, loc="upper left")
+    fig.suptitle(f"{ds.attrs.get('case_name', '')}: branch loading ({ds.attrs.get('mode', '')})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _positions(ds: xr.Dataset, graph: nx.MultiGraph) -> dict[str, tuple[float, float]]:
+    x, y = ds["node_x_km"].values, ds["node_y_km"].values
+    if np.isfinite(x).all() and np.isfinite(y).all():
+        return {n: (float(a), float(b)) for n, a, b in zip(ds["node"].values, x, y, strict=True)}
+    return nx.spring_layout(nx.Graph(graph), seed=0)
+
+
+def _assets_at(ds: xr.Dataset, node: str) -> list[str]:
+    lines = []
+    for dim, label, size in (
+        ("dc", "DC", "dc_it_capacity_mw"),
+        ("battery", "BESS", "battery_power_mw"),
+        ("ev", "EV", "ev_charger_mw"),
+        ("pv", "PV", "pv_capacity_mw"),
+    ):
+        for i, name in enumerate(ds[dim].values.tolist()):
+            if str(ds[f"{dim}_node"].values[i]) == node:
+                lines.append(f"{label} {name} {float(ds[size][i]):.3g} MW")
+    return lines
+
+
+def plot_schematic(ds: xr.Dataset, path: Path) -> Path:
+    """The grid as a map: branches coloured by their loading's 95th percentile, width by their
+    limit, labelled with the highest loading and the hours at the limit; slack nodes square; assets listed at each node; data
+    links between DC sites dotted."""
+    dt = float(ds.attrs["dt_h"])
+    graph = nx.MultiGraph()
+    graph.add_nodes_from(ds["node"].values.tolist())
+    loading = branch_loading(ds).fillna(0.0)
+    peak, p95 = loading.max("time"), loading.quantile(0.95, dim="time")
+    hours = at_limit(ds).sum("time") * dt
+    pos = _positions(ds, graph)
+    fig, ax = plt.subplots(figsize=(10, 7.5))
+    cmap = plt.get_cmap("RdYlGn_r")
+    widest = float(ds["branch_limit_mw"].max()) or 1.0
+    for j, b in enumerate(ds["branch"].values.tolist()):
+        a, z = str(ds["branch_from_node"].values[j]), str(ds["branch_to_node"].values[j])
+        (x0, y0), (x1, y1) = pos[a], pos[z]
+        limit = float(ds["branch_limit_mw"][j].max())
+        style = "--" if str(ds["branch_kind"].values[j]) == "link" else "-"
+        ax.plot(
+            [x0, x1],
+            [y0, y1],
+            ls=style,
+            lw=1.5 + 6.0 * limit / widest,
+            color=cmap(min(float(p95[j]), 1.0)),
+            zorder=1,
+        )
+        ax.annotate(
+            f"{b}\n{limit:.3g} MW, max {float(peak[j]):.0%}\n{float(hours[j]):.0f} h at limit",
+            ((x0 + x1) / 2, (y0 + y1) / 2),
+            fontsize=7,
+            ha="center",
+            va="center",
+            bbox={"boxstyle": "round", "fc": "white", "alpha": 0.8, "lw": 0},
+            zorder=3,
+        )
+    dc_node = dict(zip(ds["dc"].values.tolist(), ds["dc_node"].values.tolist(), strict=True))
+    drawn = set()
+    for r in range(ds.sizes["route"]):
+        link = str(ds["route_link"].values[r])
+        if link in drawn:
+            continue
+        drawn.add(link)
+        a = pos[dc_node[str(ds["route_origin"].values[r])]]
+        z = pos[dc_node[str(ds["route_destination"].values[r])]]
+        ax.annotate(
+            "",
+            z,
+            a,
+            arrowprops={
+                "arrowstyle": "<->",
+                "ls": ":",
+                "color": "tab:purple",
+                "connectionstyle": "arc3,rad=0.25",
+            },
+            zorder=2,
+        )
+    for i, node in enumerate(ds["node"].values.tolist()):
+        x, y = pos[node]
+        slack = bool(ds["node_slack"].values[i])
+        ax.scatter(
+            [x],
+            [y],
+            s=260,
+            marker="s" if slack else "o",
+            color="black" if slack else "tab:blue",
+            zorder=4,
+        )
+        text = "\n".join([f"{node}{' (slack)' if slack else ''}", *_assets_at(ds, node)])
+        ax.annotate(text, (x, y), xytext=(8, 8), textcoords="offset points", fontsize=8, zorder=5)
+    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1))
+    fig.colorbar(sm, ax=ax, label="loading |flow| / limit exceeded 5 % of the time", shrink=0.7)
+    ax.set_title(
+        f"{ds.attrs.get('case_name', '')} ({ds.attrs.get('mode', '')}): dashed = transport link, "
+        "dotted arrows = data links"
+    )
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.margins(0.2)
+    if np.isfinite(ds["node_x_km"].values).all():
+        ax.set_xlabel("km")
+        ax.set_ylabel("km")
+    else:
+        ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
