@@ -315,7 +315,13 @@ def breakeven(
         return value
 
     if evaluate(0.0) <= eps:
-        return Breakeven(mode, None, 0.0, "the battery does not pay even when free", points)
+        return Breakeven(
+            mode,
+            None,
+            0.0,
+            "the battery does not pay even with free energy capacity (its power cost held)",
+            points,
+        )
     current = load_case(case_path, overrides).case.battery
     hi = max(current.energy_capex_jpy_per_kwh if current else 0.0, 1000.0)
     doublings = 0
