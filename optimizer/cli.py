@@ -121,6 +121,10 @@ def main() -> None:  # pragma: no cover - console script entry
     app()
 
 
+from optimizer.sweep_cli import register as register_sweep  # noqa: E402 - needs `app` above
+
+register_sweep(app)
+
 from optimizer.type2_cli import register as register_type2  # noqa: E402 - needs `app` above
 
 register_type2(app)

@@ -1,0 +1,633 @@
+"""Case sweeps: a grid of parameter values over one case, solved case by case, kept as files.
+
+Flow: :func:`parse_spec` (``--set``/``--zip``/``--mode`` flags or a sweep TOML file) →
+:func:`generate` (every case validated with :func:`load_case` before any solve) →
+:func:`execute` (one process per case, or Dask) → :class:`RecordStore` (one JSON file per case,
+written atomically, named by the case's hash) → :func:`combine` (one xarray Dataset whose
+dimensions are the swept parameters) → :func:`write_outputs` (NetCDF and CSV).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import hashlib
+import itertools
+import json
+import math
+import multiprocessing as mp
+import signal
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from datetime import time as clock_time
+from decimal import Decimal, InvalidOperation
+from multiprocessing import forkserver
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from optimizer.case import load_case
+from optimizer.economics import add_economics, capital
+from optimizer.errors import CaseError
+from optimizer.pipeline import options_from_case, solve_case
+from optimizer.report import _atomic_write
+
+Scalar = bool | int | float | str | datetime | date | clock_time
+MAX_POINTS = 1_000_000
+
+
+class SweepError(Exception):
+    """A bad sweep definition; the message names the offending flag or field (CLI: exit 2)."""
+
+
+# --- the sweep's definition ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One dimension of the sweep: one path, or several zipped paths that move together."""
+
+    paths: tuple[str, ...]
+    points: tuple[tuple[Scalar, ...], ...]  # one tuple of values (one per path) per point
+
+    @property
+    def dim(self) -> str:
+        return "+".join(self.paths)
+
+    def values(self, path: str) -> list[Scalar]:
+        i = self.paths.index(path)
+        return [point[i] for point in self.points]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    case: Path
+    axes: tuple[Axis, ...]
+    fixed: dict[str, Scalar] = field(default_factory=dict)
+    baseline: dict[str, Scalar] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # path → the flag that gave it
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(axis.points) for axis in self.axes)
+
+    def axis_of(self, path: str) -> Axis | None:
+        return next((axis for axis in self.axes if path in axis.paths), None)
+
+
+def parse_scalar(text: str) -> Scalar:
+    """A TOML scalar (``5``, ``2.5e4``, ``true``, ``"a,b"``, a datetime); else the bare string."""
+    text = text.strip()
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+    if isinstance(value, dict | list):
+        raise ValueError(f"'{text}' is not a scalar (a sweep value is a number, string or date)")
+    return value
+
+
+def parse_range(text: str) -> list[int | float] | None:
+    """``start:stop:step`` with the stop included (``0:100:25`` → 0, 25, 50, 75, 100); decimal
+    steps are exact (``0:0.3:0.1`` → 0.0, 0.1, 0.2, 0.3). None when ``text`` is not a range."""
+    parts = text.split(":")
+    if len(parts) != 3:
+        return None
+    numbers = [parse_scalar(p) for p in parts]
+    if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+        return None
+    try:
+        start, stop, step = (Decimal(p.strip().replace("_", "")) for p in parts)
+    except InvalidOperation:
+        start, stop, step = (Decimal(repr(n)) for n in numbers)
+    if not all(d.is_finite() for d in (start, stop, step)):
+        raise ValueError("range bounds must be finite")
+    if step == 0:
+        raise ValueError("step 0")
+    if (stop - start) / step < 0:
+        raise ValueError(f"empty range ({parts[0]} to {parts[1]} by {parts[2]})")
+    count = int((stop - start) / step) + 1
+    if count > MAX_POINTS:
+        raise ValueError(f"{count} values, more than {MAX_POINTS}")
+    as_int = all(isinstance(n, int) for n in numbers)
+    return [int(start + i * step) if as_int else float(start + i * step) for i in range(count)]
+
+
+def parse_values(text: str) -> list[Scalar]:
+    """The values of ``--set PATH=…``: a range ``start:stop:step`` or a list ``v1,v2,…``."""
+    if not text.strip():
+        raise ValueError("no value given")
+    as_range = parse_range(text)
+    if as_range is not None:
+        return as_range
+    try:  # a TOML array keeps quoted strings with commas together
+        values = tomllib.loads(f"v = [{text}]")["v"]
+        if any(isinstance(v, dict | list) for v in values):
+            raise ValueError(f"'{text}' holds a table or array: sweep values are scalars")
+        return values
+    except tomllib.TOMLDecodeError:
+        return [parse_scalar(v) for v in text.split(",")]
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def _spec_file_values(path: str, value: Any) -> list[Scalar]:
+    if isinstance(value, list):
+        if any(isinstance(v, dict | list) for v in value):
+            raise ValueError("sweep values are scalars")
+        return value
+    if isinstance(value, str):
+        return parse_range(value) or [value]
+    return [value]
+
+
+SPEC_KEYS = {"case", "set", "zip", "mode", "baseline"}
+
+
+def read_spec_file(path: Path) -> dict[str, Any]:
+    """A sweep file: ``case``, ``[set]`` (path = [values] or "start:stop:step"), ``zip``
+    (lists of paths), ``mode`` (list) and ``[baseline]`` (path = value)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SweepError(f"--spec {path}: file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SweepError(f"--spec {path}: not valid TOML ({exc})") from None
+    unknown = sorted(set(raw) - SPEC_KEYS)
+    if unknown:
+        raise SweepError(f"--spec {path}: unknown key '{unknown[0]}' (known: {sorted(SPEC_KEYS)})")
+    if "case" in raw:
+        raw["case"] = path.parent / raw["case"]
+    return raw
+
+
+def parse_spec(
+    case: Path | None,
+    sets: Iterable[str] = (),
+    zips: Iterable[str] = (),
+    modes: str | None = None,
+    baseline: Iterable[str] = (),
+    spec_file: Path | None = None,
+) -> SweepSpec:
+    """Build a :class:`SweepSpec` from CLI flags and/or a sweep file; raise :class:`SweepError`.
+
+    A path with a single value is a fixed override, not a dimension.
+    """
+    file = read_spec_file(spec_file) if spec_file else {}
+    case = case or file.get("case")
+    if case is None:
+        raise SweepError("no case given: pass CASE or set 'case' in the --spec file")
+    values: dict[str, list[Scalar]] = {}
+    sources: dict[str, str] = {}
+
+    def add(flag: str, path: str, vals: list[Scalar]) -> None:
+        if not path or any(not part.strip() for part in path.split(".")):
+            raise SweepError(f"{flag}: '{path}' is not a dotted path (e.g. battery.energy_mwh)")
+        if path in values:
+            raise SweepError(f"{flag}: {path} is also given by {sources[path]}")
+        if not vals:
+            raise SweepError(f"{flag}: no value given")
+        values[path], sources[path] = vals, flag
+
+    where = f"--spec {spec_file}"
+    for path, raw in _flatten(file.get("set", {})).items():
+        try:
+            add(f"{where}: set.{path}", path, _spec_file_values(path, raw))
+        except ValueError as exc:
+            raise SweepError(f"{where}: set.{path}: {exc}") from None
+    for text in sets:
+        path, sep, rhs = text.partition("=")
+        if not sep:
+            raise SweepError(f"--set {text}: expected PATH=VALUES")
+        try:
+            add(f"--set {text}", path.strip(), parse_values(rhs))
+        except ValueError as exc:
+            raise SweepError(f"--set {text}: {exc}") from None
+    mode_list = [m.strip() for m in modes.split(",")] if modes else file.get("mode", [])
+    if mode_list:
+        add(f"--mode {modes}" if modes else f"{where}: mode", "grid.mode", list(mode_list))
+
+    zip_groups = [[p.strip() for p in z.split(",")] for z in zips] + list(file.get("zip", []))
+    axes = _axes(values, zip_groups)
+    fixed = {
+        a.paths[i]: a.points[0][i] for a in axes if len(a.points) == 1 for i in range(len(a.paths))
+    }
+    axes = tuple(a for a in axes if len(a.points) > 1)
+    spec = SweepSpec(case=Path(case), axes=axes, fixed=fixed, sources=sources)
+    if math.prod(spec.shape) > MAX_POINTS:
+        raise SweepError(f"{math.prod(spec.shape)} cases, more than {MAX_POINTS}")
+    base = _flatten(file.get("baseline", {}))
+    for text in baseline:
+        path, sep, rhs = text.partition("=")
+        if not sep:
+            raise SweepError(f"--baseline {text}: expected PATH=VALUE")
+        base[path.strip()] = parse_scalar(rhs)
+    return dataclasses.replace(spec, baseline=_check_baseline(spec, base))
+
+
+def _axes(values: dict[str, list[Scalar]], zip_groups: list[list[str]]) -> tuple[Axis, ...]:
+    zipped: dict[str, list[str]] = {}
+    for group in zip_groups:
+        flag = "--zip " + ",".join(group)
+        if len(group) < 2:
+            raise SweepError(f"{flag}: name two or more swept paths")
+        for path in group:
+            if path not in values:
+                raise SweepError(f"{flag}: {path} is not swept (give it with --set)")
+            if path in zipped:
+                raise SweepError(f"{flag}: {path} is already in --zip {','.join(zipped[path])}")
+            zipped[path] = group
+        lengths = {p: len(values[p]) for p in group}
+        if len(set(lengths.values())) > 1:
+            counts = ", ".join(f"{p} has {n}" for p, n in lengths.items())
+            raise SweepError(f"{flag}: zipped paths need equally many values ({counts})")
+    axes: list[Axis] = []
+    for path in values:
+        group = zipped.get(path, [path])
+        if group[0] != path:
+            continue  # a zipped group becomes one axis, at the place of its first path
+        points = tuple(zip(*(values[p] for p in group), strict=True))
+        axes.append(Axis(paths=tuple(group), points=points))
+    return tuple(axes)
+
+
+def _check_baseline(spec: SweepSpec, base: Mapping[str, Scalar]) -> dict[str, Scalar]:
+    for path, value in base.items():
+        axis = spec.axis_of(path)
+        if axis is None:
+            raise SweepError(f"--baseline {path}={value}: {path} is not a swept path")
+        if value not in axis.values(path):
+            known = ", ".join(str(v) for v in axis.values(path))
+            raise SweepError(f"--baseline {path}={value}: not a value of the sweep ({known})")
+    return dict(base)
+
+
+# --- generation: one task per point, each validated --------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One case to solve: the base case file, its overrides and where it sits in the grid."""
+
+    key: str
+    case: str
+    overrides: dict[str, Scalar]
+    index: tuple[int, ...]
+    time_limit_s: float | None = None
+
+
+def _canonical(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date | clock_time) else value
+
+
+def case_fingerprint(case: Path) -> str:
+    """Hash of the case file and the series files it names (their content, not their dates)."""
+    digest = hashlib.sha256(case.read_bytes())
+    raw = tomllib.loads(case.read_text(encoding="utf-8"))
+    for name in raw.get("series", []):
+        series = case.parent / name
+        if series.is_file():
+            digest.update(hashlib.sha256(series.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def case_key(fingerprint: str, overrides: Mapping[str, Scalar]) -> str:
+    """The record name of a case: a hash of its canonical overrides and the case's fingerprint."""
+    canon = {path: _canonical(v) for path, v in overrides.items()}
+    text = json.dumps({"case": fingerprint, "overrides": canon}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _point_error(spec: SweepSpec, overrides: Mapping[str, Scalar], exc: CaseError) -> str:
+    culprit = next(
+        (p for p in overrides if exc.field == p or exc.field.startswith(p + ".")),
+        next((p for p in overrides if p.startswith(exc.field + ".") and exc.field), None),
+    )
+    if culprit is not None:
+        at = f" (at {overrides[culprit]})" if spec.axis_of(culprit) else ""
+        return f"{spec.sources[culprit]}{at}: {exc}"
+    point = ", ".join(f"{p}={v}" for p, v in overrides.items())
+    return f"case with {point or 'no override'}: {exc}"
+
+
+def generate(
+    spec: SweepSpec,
+    time_limit_s: float | None = None,
+    on_case: Callable[[], None] | None = None,
+) -> list[Task]:
+    """Every case of the sweep, each validated with :func:`load_case`; :class:`SweepError` names
+    the first bad one. ``on_case()`` is called after each validation (for progress)."""
+    if not spec.case.is_file():
+        raise SweepError(f"{spec.case}: case file not found")
+    fingerprint = case_fingerprint(spec.case)
+    tasks = []
+    for index in itertools.product(*(range(n) for n in spec.shape)):
+        overrides: dict[str, Scalar] = dict(spec.fixed)
+        for axis, i in zip(spec.axes, index, strict=True):
+            overrides.update(zip(axis.paths, axis.points[i], strict=True))
+        try:
+            load_case(spec.case, overrides)
+        except CaseError as exc:
+            raise SweepError(_point_error(spec, overrides, exc)) from None
+        key = case_key(fingerprint, overrides)
+        tasks.append(Task(key, str(spec.case.resolve()), overrides, index, time_limit_s))
+        if on_case is not None:
+            on_case()
+    return tasks
+
+
+# --- solving one case (the worker function of every engine) --------------------------------
+
+
+def _record(task: Task, status: str, message: str, **fields: Any) -> dict[str, Any]:
+    overrides = {p: _canonical(v) for p, v in task.overrides.items()}
+    return {"key": task.key, "overrides": overrides, "status": status, "message": message, **fields}
+
+
+def run_case(task: Task) -> dict[str, Any]:
+    """Solve one case (HiGHS on one thread) and return its record; never raises."""
+    t0 = time.perf_counter()
+    try:
+        loaded = load_case(task.case, task.overrides)
+        options = options_from_case(loaded, time_limit_s=task.time_limit_s, threads=1)
+        run = solve_case(loaded, options)
+    except Exception as exc:  # a sweep records every failure and goes on
+        return _record(
+            task, "error", f"{type(exc).__name__}: {exc}", wall_s=time.perf_counter() - t0
+        )
+    sol = run.solution
+    status = "ok" if sol.status == "optimal" else sol.status
+    message = sol.message
+    fields: dict[str, Any] = {"mip_gap": sol.mip_gap}
+    if run.ok:
+        investment, recovery = capital(loaded.case, run.kpis)
+        fields["kpis"] = run.kpis
+        fields["economics"] = {
+            "investment_jpy": investment,
+            "operating_cost_jpy_per_year": run.kpis["total_cost_jpy"] - recovery,
+            "discount_rate": loaded.case.economics.discount_rate,
+        }
+        check = run.verification
+        if not check.ok:
+            status = "error"
+            message = f"verifier: max violation {check.max_violation:.2e} ({check.worst})"
+    return _record(task, status, message, wall_s=time.perf_counter() - t0, **fields)
+
+
+def _child(task: Task, conn: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sweep's to handle: it kills us
+    gc.freeze()  # the collector leaves the inherited heap alone: no copy of every page it holds
+    record = run_case(task)
+    with contextlib.suppress(BrokenPipeError):  # the sweep was killed: no one to report to
+        conn.send(record)
+
+
+# --- engines ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where cases run: ``jobs`` local processes, a Dask ``scheduler`` address, or a Dask
+    LocalCluster of ``dask_local`` workers on 127.0.0.1."""
+
+    jobs: int = 1
+    scheduler: str | None = None
+    dask_local: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.scheduler:
+            return f"dask scheduler {self.scheduler}"
+        if self.dask_local:
+            return f"dask LocalCluster, {self.dask_local} workers"
+        return f"{self.jobs} local process{'es' if self.jobs > 1 else ''}"
+
+
+def prepare(engine: Engine) -> None:
+    """Start the local engine's forkserver now: it imports the solver stack in the background
+    (seconds) while the caller validates cases."""
+    if (
+        not (engine.scheduler or engine.dask_local)
+        and _context().get_start_method() == "forkserver"
+    ):
+        forkserver.ensure_running()
+
+
+# Imported once by the forkserver, so that a fresh process per case starts warm: the main module
+# (else every child imports it again), the solver stack, and what pyomo (scipy, at the first
+# model compile) and xarray (dask, at the first Dataset) import lazily: seconds per case if not.
+FORKSERVER_PRELOAD = [
+    "__main__",
+    "optimizer.sweep",
+    "scipy.integrate",
+    "scipy.sparse",
+    "scipy.spatial",
+    "scipy.stats",
+    "dask.array",
+]
+
+
+def _context() -> mp.context.BaseContext:
+    """Forkserver (preloaded: a fresh process per case costs milliseconds) where the platform has
+    it, else spawn."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
+    return ctx
+
+
+def _run_local(tasks: list[Task], jobs: int) -> Iterator[dict[str, Any]]:
+    """One fresh process per case, ``jobs`` at a time. A process that dies (a crash, the OOM
+    killer) makes an ``error`` record for its case only."""
+    ctx = _context()
+    queue = list(reversed(tasks))
+    running: dict[Connection, tuple[Task, Any]] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                task = queue.pop()
+                receive, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(task, send), daemon=True)
+                proc.start()
+                send.close()
+                running[receive] = (task, proc)
+            for conn in wait(list(running)):
+                task, proc = running.pop(conn)  # type: ignore[index]
+                try:
+                    record = conn.recv()
+                except EOFError:
+                    proc.join()
+                    record = _record(
+                        task, "error", f"worker process died (exit code {proc.exitcode})"
+                    )
+                conn.close()
+                proc.join()
+                yield record
+    finally:
+        for _, proc in running.values():
+            proc.kill()
+            proc.join()
+
+
+def _run_dask(tasks: list[Task], engine: Engine) -> Iterator[dict[str, Any]]:
+    import logging
+
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if engine.dask_local:
+        cluster = LocalCluster(
+            n_workers=engine.dask_local,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    try:
+        try:
+            client = Client(cluster or engine.scheduler)
+        except OSError as exc:
+            raise SweepError(f"--scheduler {engine.scheduler}: cannot connect ({exc})") from None
+        with client:
+            futures = {
+                client.submit(run_case, task, key=f"wattbit-case-{task.key}", pure=False): task
+                for task in tasks
+            }
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except Exception as exc:  # a worker lost for good (KilledWorker) and the like
+                    yield _record(futures[future], "error", f"dask: {type(exc).__name__}: {exc}")
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def execute(tasks: list[Task], engine: Engine) -> Iterator[dict[str, Any]]:
+    """Solve every task on ``engine``; yield each record as it finishes (in no fixed order)."""
+    if not tasks:
+        return iter(())
+    if engine.scheduler or engine.dask_local:
+        return _run_dask(tasks, engine)
+    return _run_local(tasks, engine.jobs)
+
+
+# --- the result store --------------------------------------------------------------------------
+
+
+class RecordStore:
+    """``OUT/cases/<key>.json``: one record per case, each written atomically."""
+
+    def __init__(self, out: Path) -> None:
+        self.folder = out / "cases"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in self.folder.glob(".*.tmp"):  # left by a writer killed mid-write
+            stale.unlink(missing_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        text = json.dumps(record, indent=1, allow_nan=True)
+        _atomic_write(self.path(record["key"]), lambda p: p.write_text(text, encoding="utf-8"))
+
+    def read(self, key: str) -> dict[str, Any] | None:
+        """The record of ``key``, or None if there is none (or it is not a whole record)."""
+        try:
+            record = json.loads(self.path(key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return record if isinstance(record, dict) and record.get("key") == key else None
+
+
+# --- combining records into one dataset -------------------------------------------------------
+
+ECONOMICS = ("investment_jpy", "operating_cost_jpy_per_year", "discount_rate")
+
+
+def _coord(values: list[Scalar]) -> np.ndarray:
+    return np.asarray([_canonical(v) for v in values])
+
+
+def combine(
+    spec: SweepSpec,
+    tasks: list[Task],
+    records: Mapping[str, Mapping[str, Any]],
+    analysis_years: float = 15.0,
+) -> xr.Dataset:
+    """One Dataset over the swept dimensions: every KPI and cost term as a variable (NaN where a
+    case failed), ``status``/``message`` per case, and the economics vs ``spec.baseline``."""
+    shape = spec.shape
+    names: dict[str, None] = {}
+    for record in records.values():
+        names.update(dict.fromkeys(record.get("kpis", {})))
+    numeric = {n: np.full(shape, np.nan) for n in [*names, *ECONOMICS, "mip_gap", "wall_s"]}
+    status = np.full(shape, "missing", dtype=object)
+    message = np.full(shape, "not run", dtype=object)
+    for task in tasks:
+        record = records.get(task.key)
+        if record is None:
+            continue
+        status[task.index], message[task.index] = record["status"], record["message"]
+        for name in ("mip_gap", "wall_s"):
+            numeric[name][task.index] = record.get(name) if record.get(name) is not None else np.nan
+        if record["status"] in ("ok", "time_limit") and "kpis" in record:
+            for name, value in {**record["kpis"], **record["economics"]}.items():
+                numeric[name][task.index] = value
+    dims = [axis.dim for axis in spec.axes]
+    coords = {
+        path: (axis.dim, _coord(axis.values(path))) for axis in spec.axes for path in axis.paths
+    }
+    data = {name: (dims, values) for name, values in numeric.items()}
+    data["status"] = (dims, status.astype(str))
+    data["message"] = (dims, message.astype(str))
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs.update(
+        case=str(spec.case),
+        fixed=json.dumps({p: _canonical(v) for p, v in spec.fixed.items()}),
+        zipped=json.dumps([list(a.paths) for a in spec.axes if len(a.paths) > 1]),
+    )
+    if spec.baseline:
+        where = {}
+        for path, value in spec.baseline.items():
+            axis = spec.axis_of(path)
+            where[axis.dim] = axis.values(path).index(value)
+        label = ", ".join(f"{p}={v}" for p, v in spec.baseline.items())
+        ds = add_economics(ds, where, analysis_years, label)
+        ds.attrs.update(baseline=label, analysis_years=analysis_years)
+    return ds
+
+
+def to_frame(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per case: the swept parameters, then every variable."""
+    flat = ds.expand_dims("_one") if not ds.dims else ds
+    frame = flat.to_dataframe().reset_index()
+    swept = [str(name) for name in ds.coords if ds[name].dims]
+    return frame[swept + [str(name) for name in ds.data_vars]]
+
+
+def write_outputs(ds: xr.Dataset, out: Path) -> list[Path]:
+    """``OUT/sweep.nc`` and ``OUT/sweep.csv``, each written atomically."""
+    nc, csv = out / "sweep.nc", out / "sweep.csv"
+    _atomic_write(nc, lambda p: ds.to_netcdf(p, engine="h5netcdf"))
+    _atomic_write(csv, lambda p: to_frame(ds).to_csv(p, index=False))
+    return [nc, csv]
