@@ -128,3 +128,7 @@ register_sweep(app)
 from optimizer.type2_cli import register as register_type2  # noqa: E402 - needs `app` above
 
 register_type2(app)
+
+from optimizer.network_cli import register as register_network  # noqa: E402 - needs `app` above
+
+register_network(app)
