@@ -44,7 +44,7 @@ class CompiledModel:
 
     lp: highspy.HighsLp
     columns: list[pyo.Var]
-    row_names: list[str]
+    rows: list[pyo.Constraint]
     is_mip: bool
     objective_offset: float
 
@@ -94,7 +94,7 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
     return CompiledModel(
         lp=lp,
         columns=list(sf.columns),
-        row_names=[row.name for row, _ in sf.rows],
+        rows=[row for row, _ in sf.rows],
         is_mip=bool(integer.any()),
         objective_offset=lp.offset_,
     )
@@ -180,7 +180,7 @@ def explain_infeasibility(cm: CompiledModel, options: SolverOptions) -> str:
     if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
         return "only with the battery's exclusivity binaries (its LP relaxation solves)"
     _, iis = h.getIis()
-    rows = [cm.row_names[i] for i in iis.row_index_]
+    rows = [cm.rows[i].name for i in iis.row_index_]  # names are costly: only the IIS's
     # a column whose bounds play no part in the conflict is reported with status "free"
     free = int(getattr(getattr(highspy, "IisBoundStatus", None), "kIisBoundStatusFree", 1))
     bounds = list(iis.col_bound_) or [None] * len(iis.col_index_)
