@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing as mp
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from optimizer.case import load_case
 from optimizer.cli import app
 from optimizer.economics import add_economics, annuity_factor
 from optimizer.pipeline import solve_case
-from optimizer.sweep import combine, generate, parse_spec, parse_values, to_frame
+from optimizer.sweep import Engine, combine, execute, generate, parse_spec, parse_values, to_frame
 from optimizer.sweep_plots import plot_sweep
 
 STEPS = "horizon.steps=24"
@@ -228,6 +230,26 @@ def test_dask_local_cluster_gives_the_same_dataset_as_one_job(grid_3x3: Path, tm
     assert "dask LocalCluster, 2 workers" in output
     dask_ds, local = open_sweep(tmp_path), open_sweep(grid_3x3)
     xr.testing.assert_identical(dask_ds.drop_vars("wall_s"), local.drop_vars("wall_s"))
+
+
+def test_a_case_whose_process_dies_is_an_error_and_the_others_go_on():
+    spec = parse_spec(EXAMPLE, sets=["horizon.steps=168", "battery.energy_mwh=0,5"])
+    tasks = generate(spec)
+
+    def kill_first_child() -> None:
+        deadline = time.monotonic() + 60
+        while not mp.active_children() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        for child in mp.active_children():
+            child.kill()
+
+    killer = threading.Thread(target=kill_first_child)
+    killer.start()
+    got = {r["key"]: r for r in execute(tasks, Engine(jobs=1))}
+    killer.join()
+    first, second = got[tasks[0].key], got[tasks[1].key]
+    assert (first["status"], first["message"]) == ("error", "worker process died (exit code -9)")
+    assert second["status"] == "ok"
 
 
 @pytest.mark.parametrize(
