@@ -1,0 +1,103 @@
+"""Backup generator: rated power (fixed or sized), start delay, a fuel tank on the shared SoC rule,
+refuelling, fuel cost and emissions.
+
+The fuel tank holds fuel as the electrical energy it yields (MWh); its capacity is ``h`` hours at
+rated power. Fuel is priced when burned, so the tank starts full and its end state costs nothing.
+
+.. math::
+
+    0 \\le y_t \\le a_t P                                                \\quad (F1)
+
+    f_t \\le h P                                                         \\quad (F2)
+
+    f_t = f_{t-1} + r_t Δt − y_t Δt,\\qquad f_{-1} = h P                \\quad (F3 = S1, F4)
+
+    0 \\le r_t \\le q_t P                                                \\quad (F5)
+
+    \\text{cost}_{capex} = k_g P,\\quad
+    \\text{cost}_{fuel} = α c_f \\textstyle\\sum_t y_t Δt,\\quad
+    \\text{cost}_{emissions} = α π_{CO_2} ε \\textstyle\\sum_t y_t Δt    \\quad (F6–F8)
+
+=========  ===================================================================  =========
+symbol     meaning                                                              unit
+=========  ===================================================================  =========
+P          rated power (fixed or sized)                                         MW
+y_t        generator output                                                     MW
+a_t        share of step t the generator can run: 0 before its start delay has
+           passed in a fault, 0 outside events unless it may run there, else 1  –
+h          fuel tank, in hours at rated power                                   h
+f_t        fuel in the tank at the end of step t, as electrical energy          MWh
+r_t        refuelling                                                           MW
+q_t        most refuelling per MW of P: ``h/Δt + 1`` where deliveries are
+           free (normal time, maintenance), the refuelling rule in faults       –
+k_g        annualised capex + fixed O&M                                         JPY/MW/yr
+c_f        fuel cost per MWh generated                                          JPY/MWh
+ε          emissions factor                                                     t/MWh
+π_CO2      carbon price                                                         JPY/t
+=========  ===================================================================  =========
+
+The block's injection into the site bus is ``y_t``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from formulations.common import Size, size_var
+from formulations.storage import StorageRule, define_state_of_charge
+
+LOSSLESS = StorageRule(charge_efficiency=1.0, discharge_efficiency=1.0, standing_loss_per_h=0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class GeneratorData:
+    power_mw: Size
+    availability: np.ndarray
+    refuel_limit: np.ndarray
+    fuel_tank_h: float
+    capex_jpy_per_mw_year: float = 0.0
+    fuel_cost_jpy_per_mwh: float = 0.0
+    emissions_t_per_mwh: float = 0.0
+    carbon_price_jpy_per_t: float = 0.0
+
+
+def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator") -> pyo.Block:
+    """Add the generator block ``m.<name>`` (F1–F8)."""
+    blk = pyo.Block()
+    m.add_component(name, blk)
+    T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
+    avail = data.availability.tolist()
+    refuel = data.refuel_limit.tolist()
+    h = data.fuel_tank_h
+
+    P = size_var(blk, "power_mw", data.power_mw)
+    blk.output_mw = pyo.Var(T, within=pyo.NonNegativeReals)
+    blk.refuel_mw = pyo.Var(T, within=pyo.NonNegativeReals)
+    blk.fuel_mwh = pyo.Var(T, within=pyo.NonNegativeReals)
+    blk.fuel_initial_mwh = pyo.Expression(expr=h * P)  # F4
+
+    blk.output_max = pyo.Constraint(T, rule=lambda b, t: b.output_mw[t] <= avail[t] * P)  # F1
+    blk.fuel_max = pyo.Constraint(T, rule=lambda b, t: b.fuel_mwh[t] <= h * P)  # F2
+    define_state_of_charge(  # F3
+        blk,
+        T,
+        dt,
+        LOSSLESS,
+        charge=blk.refuel_mw,
+        discharge=blk.output_mw,
+        energy=blk.fuel_mwh,
+        initial=blk.fuel_initial_mwh,
+    )
+    blk.refuel_max = pyo.Constraint(T, rule=lambda b, t: b.refuel_mw[t] <= refuel[t] * P)  # F5
+
+    blk.injection_mw = pyo.Expression(T, rule=lambda b, t: b.output_mw[t])
+    generated = dt * pyo.quicksum(blk.output_mw[t] for t in T)
+    blk.cost_capex_jpy = pyo.Expression(expr=data.capex_jpy_per_mw_year * P)  # F6
+    blk.cost_fuel_jpy = pyo.Expression(expr=alpha * data.fuel_cost_jpy_per_mwh * generated)  # F7
+    blk.cost_emissions_jpy = pyo.Expression(  # F8
+        expr=alpha * data.carbon_price_jpy_per_t * data.emissions_t_per_mwh * generated
+    )
+    return blk

@@ -1,0 +1,86 @@
+"""Two-stage stochastic structure: first-stage sizes, K scenario sites, expected cost.
+
+Every scenario ``k`` is a whole site — the usual formulations on a block prepared with
+:func:`formulations.common.add_time_axis` and closed by :func:`formulations.site.define_site_balance`
+— that differs from the others only in its data (here: the outage events of one sampled year).
+Its sizes are tied to one set of first-stage sizes; its dispatch is its own (second stage).
+
+.. math::
+
+    x^{k}_{j} = \\bar x_j \\qquad ∀k ∈ \\mathcal{K},\\ j ∈ \\mathcal{J}          \\quad (K1)
+
+    \\min\\ \\textstyle\\sum_{k} p_k \\sum_{i} \\text{cost}_{k,i},\\qquad
+    \\sum_k p_k = 1                                                          \\quad (K2)
+
+==========  =============================================================  =====
+symbol      meaning                                                        unit
+==========  =============================================================  =====
+𝒦           scenarios ``0 … K−1``                                         –
+𝒥           size variables: (block, variable) pairs, e.g. battery power    –
+x^k_j       size j in scenario k's site                                    MW, MWh
+\\bar x_j   first-stage size j, bounded as the scenario sizes are          MW, MWh
+p_k         probability (weight) of scenario k                             –
+cost_{k,i}  cost term i of scenario k's site (``total_cost_jpy``)          JPY/yr
+==========  =============================================================  =====
+
+Capital cost is counted once: by (K1) every scenario carries the same capex, and with
+:math:`\\sum_k p_k = 1` its weighted sum is that capex.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import pyomo.environ as pyo
+
+from formulations.common import add_time_axis
+
+PROBABILITY_TOL = 1e-9
+
+SiteBuilder = Callable[[pyo.Block, int], None]
+
+
+def first_stage_name(block: str, var: str) -> str:
+    return f"{block}_{var}"
+
+
+def define_scenarios(
+    m: pyo.Block,
+    probabilities: Sequence[float],
+    sizes: Sequence[tuple[str, str]],
+    build_site: SiteBuilder,
+) -> None:
+    """Add ``m.scenario[k]`` (built by ``build_site(block, k)``), ``m.first_stage`` with (K1), and
+    ``m.expected_cost_jpy`` (K2). ``sizes`` names the (block, variable) pairs of the first stage."""
+    if not math.isclose(sum(probabilities), 1.0, abs_tol=PROBABILITY_TOL):
+        raise ValueError(f"scenario probabilities sum to {sum(probabilities):g}, not 1")
+    m.S = pyo.RangeSet(0, len(probabilities) - 1)
+    m.scenario = pyo.Block(m.S)
+    for k in m.S:
+        add_time_axis(m.scenario[k], m.time)
+        build_site(m.scenario[k], k)
+
+    first = m.first_stage = pyo.Block()
+    for block, var in sizes:
+        ref = m.scenario[0].component(block).component(var)
+        first.add_component(
+            first_stage_name(block, var),
+            pyo.Var(within=pyo.NonNegativeReals, bounds=(ref.lb, ref.ub)),
+        )
+    keys = [first_stage_name(block, var) for block, var in sizes]
+    pairs = dict(zip(keys, sizes, strict=True))
+
+    def nonanticipative(b: pyo.Block, k: int, key: str) -> pyo.Expression:  # K1
+        block, var = pairs[key]
+        return m.scenario[k].component(block).component(var) == b.component(key)
+
+    first.size_nonanticipative = pyo.Constraint(m.S, keys, rule=nonanticipative)
+    m.expected_cost_jpy = pyo.Expression(  # K2
+        expr=pyo.quicksum(p * m.scenario[k].total_cost_jpy for k, p in enumerate(probabilities))
+    )
+
+
+def define_scenario_objective(m: pyo.Block) -> None:
+    """Minimise the expected annualised cost (K2)."""
+    m.objective = pyo.Objective(expr=m.expected_cost_jpy, sense=pyo.minimize)
