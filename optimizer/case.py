@@ -181,8 +181,230 @@ class Battery(_Strict):
         return self
 
 
-Mode = Literal["firm", "type2_fixed", "type2_dynamic", "type2_forecast"]
-MODES: tuple[str, ...] = ("firm", "type2_fixed", "type2_dynamic", "type2_forecast")
+def _needs_offset(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"{name} needs a UTC offset, e.g. 2025-05-01T00:00:00+09:00")
+    return value
+
+
+class Generator(_Strict):
+    """Backup generator: rated power, start delay, fuel tank in hours at rated power, refuelling."""
+
+    power_mw: Capacity
+    start_delay_h: NonNegative = 0.01
+    fuel_tank_h: NonNegative = 48.0
+    refuel_delay_h: NonNegative = 48.0
+    refuel_rate_fraction: NonNegative = 0.0
+    fuel_cost_jpy_per_mwh: NonNegative = 40_000.0
+    emissions_t_per_mwh: NonNegative = 0.7
+    carbon_price_jpy_per_t: NonNegative = 0.0
+    capex_jpy_per_kw: NonNegative = 0.0
+    om_jpy_per_kw_year: NonNegative = 0.0
+    lifetime_years: Positive = 20.0
+    run_outside_events: bool = False
+
+    @model_validator(mode="after")
+    def _has_fuel(self) -> Generator:
+        lower = self.power_mw.min if isinstance(self.power_mw, SizeRange) else self.power_mw
+        if self.fuel_tank_h == 0 and lower > 0:
+            raise ValueError(
+                f"fuel_tank_h is 0 but power_mw requires a generator of at least {lower:g} MW: "
+                "it would hold no fuel"
+            )
+        return self
+
+
+class UPS(_Strict):
+    """UPS: rated power and autonomy in minutes at that power."""
+
+    power_mw: Capacity
+    autonomy_minutes: Positive = 10.0
+    charge_efficiency: Efficiency = 0.95
+    discharge_efficiency: Efficiency = 0.95
+    capex_jpy_per_kw: NonNegative = 0.0
+    om_jpy_per_kw_year: NonNegative = 0.0
+    lifetime_years: Positive = 10.0
+
+
+class Shutdown(_Strict):
+    """Graceful shutdown: after the notice time of a fault the IT load may drop to a protected share."""
+
+    notice_h: NonNegative = 2.0
+    protected_share: Fraction = 0.1
+    value_of_lost_compute_jpy_per_mwh: NonNegative = 50_000.0
+
+
+class Migration(_Strict):
+    """Workload shift to another site during outages."""
+
+    capacity_it_mw: NonNegative
+    cost_jpy_per_mwh: NonNegative = 0.0
+    notice_h: NonNegative = 0.0
+
+
+class FaultClass(_Strict):
+    """A class of fault durations, drawn log-uniformly in ``[min_h, max_h]``."""
+
+    name: str
+    probability: Fraction
+    min_h: NonNegative
+    max_h: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FaultClass:
+        if self.min_h > self.max_h:
+            raise ValueError(f"min_h ({self.min_h:g}) exceeds max_h ({self.max_h:g})")
+        return self
+
+
+class FaultStatistic(_Strict):
+    """One row of the grid operator's published fault statistics: events a year whose duration
+    lies above the previous row's ``max_duration_h`` and up to this one's."""
+
+    max_duration_h: Positive
+    events_per_year: NonNegative
+
+
+class Event(_Strict):
+    """One outage event of an explicit list, in scenario ``scenario``."""
+
+    start: datetime
+    duration_h: NonNegative
+    kind: Literal["fault", "maintenance"] = "fault"
+    scenario: Annotated[int, Field(ge=0)] = 0
+
+    @field_validator("start")
+    @classmethod
+    def _offset(cls, value: datetime) -> datetime:
+        return _needs_offset(value, "start")
+
+
+class MaintenanceWindow(_Strict):
+    """A planned outage of N-1 equipment, from ``start`` to ``end`` (exclusive), in every scenario."""
+
+    start: datetime
+    end: datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceWindow:
+        _needs_offset(self.start, "start")
+        _needs_offset(self.end, "end")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+DEFAULT_FAULT_CLASSES = (
+    FaultClass(name="momentary", probability=0.5, min_h=0.0, max_h=0.01),
+    FaultClass(name="hours", probability=0.35, min_h=0.5, max_h=12.0),
+    FaultClass(name="days", probability=0.12, min_h=12.0, max_h=72.0),
+    FaultClass(name="weeks_months", probability=0.03, min_h=168.0, max_h=2160.0),
+)
+
+
+class Type3(_Strict):
+    """Mode ``type3_n1``: firm part + N-1 margin, cut to a residual during events."""
+
+    firm_mw: NonNegative = 0.0
+    margin_mw: NonNegative
+    fault_residual_mw: Quantity = 0.0
+    maintenance_residual_mw: Quantity = 0.0
+    reconnect_h: NonNegative = 0.0
+    momentary_max_h: NonNegative = 0.01
+    area_faults_per_year: NonNegative | None = None
+    area_share: Fraction = 1.0
+    fault_classes: list[FaultClass] = list(DEFAULT_FAULT_CLASSES)
+    fault_statistics: list[FaultStatistic] = []
+    events: list[Event] = []
+    maintenance: list[MaintenanceWindow] = []
+    maintenance_per_year: NonNegative = 0.0
+    maintenance_duration_h: NonNegative = 0.0
+    scenarios: Annotated[int, Field(ge=1)] = 8
+    scenario_probabilities: list[Fraction] = []
+    seed: int = 0
+    sla_penalty_jpy_per_event: NonNegative = 0.0
+    survival_max_h: Annotated[int, Field(ge=1)] = 72
+
+    @field_validator("fault_classes", "scenario_probabilities")
+    @classmethod
+    def _sum_to_one(cls, values: list[Any]) -> list[Any]:
+        total = sum(getattr(v, "probability", v) for v in values)
+        if values and not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"probabilities sum to {total:g}, not 1")
+        return values
+
+    @field_validator("fault_statistics")
+    @classmethod
+    def _increasing(cls, rows: list[FaultStatistic]) -> list[FaultStatistic]:
+        edges = [s.max_duration_h for s in rows]
+        if edges != sorted(set(edges)):
+            raise ValueError("max_duration_h must increase from row to row")
+        return rows
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Type3:
+        listed = any(e.kind == "fault" for e in self.events)
+        if self.fault_statistics and self.area_faults_per_year is not None:
+            raise ValueError("give area_faults_per_year or fault_statistics, not both")
+        if listed and (self.fault_statistics or self.area_faults_per_year is not None):
+            raise ValueError(
+                "fault events are listed in events: drop area_faults_per_year / fault_statistics"
+            )
+        if self.scenario_probabilities and len(self.scenario_probabilities) != self.scenarios:
+            raise ValueError(
+                f"scenario_probabilities has {len(self.scenario_probabilities)} values "
+                f"for {self.scenarios} scenarios"
+            )
+        late = [e.scenario for e in self.events if e.scenario >= self.scenarios]
+        if late:
+            raise ValueError(
+                f"an event names scenario {late[0]}, but scenarios = {self.scenarios} "
+                f"(scenarios are numbered from 0)"
+            )
+        if self.maintenance_per_year > 0 and self.maintenance_duration_h <= 0:
+            raise ValueError("maintenance_per_year needs maintenance_duration_h > 0")
+        return self
+
+
+class FirmTier(_Strict):
+    """What a firm connection takes, for connections below ``below_mw`` (none: any size)."""
+
+    below_mw: Positive | None = None
+    lead_time_months: NonNegative
+    cost_jpy: NonNegative
+    cost_jpy_per_kw: NonNegative = 0.0
+
+
+SEED_FIRM_TIERS = (
+    FirmTier(below_mw=2.0, lead_time_months=10.0, cost_jpy=30e6),
+    FirmTier(lead_time_months=48.0, cost_jpy=300e6),
+)
+
+
+class Connect(_Strict):
+    """``wattbit connect``: NPV of waiting for a firm connection vs connecting now (type ③/②)."""
+
+    analysis_years: Positive = 20.0
+    revenue_jpy_per_mwh: NonNegative
+    firm_tiers: list[FirmTier] = list(SEED_FIRM_TIERS)
+    type3_cost_jpy: NonNegative = 0.0
+    type3_lead_time_months: NonNegative = 0.0
+    type2_cost_jpy: NonNegative = 0.0
+    type2_lead_time_months: NonNegative = 0.0
+    split_blocks: bool = True
+
+    @model_validator(mode="after")
+    def _tiers(self) -> Connect:
+        if not self.firm_tiers or self.firm_tiers[-1].below_mw is not None:
+            raise ValueError("firm_tiers: the last tier must have no below_mw (any size)")
+        bounds = [t.below_mw for t in self.firm_tiers[:-1]]
+        if None in bounds or bounds != sorted(set(bounds)):
+            raise ValueError("firm_tiers: below_mw must increase, only the last tier omits it")
+        return self
+
+
+Mode = Literal["firm", "type2_fixed", "type2_dynamic", "type2_forecast", "type3_n1"]
+MODES: tuple[str, ...] = ("firm", "type2_fixed", "type2_dynamic", "type2_forecast", "type3_n1")
 
 
 class Pattern(_Strict):
@@ -272,6 +494,18 @@ class Case(_Strict):
     grid: Grid
     pv: PV | None = None
     battery: Battery | None = None
+    type3: Type3 | None = None
+    generator: Generator | None = None
+    ups: UPS | None = None
+    shutdown: Shutdown | None = None
+    migration: Migration | None = None
+    connect: Connect | None = None
+
+    @model_validator(mode="after")
+    def _type3_table(self) -> Case:
+        if self.grid.mode == "type3_n1" and self.type3 is None:
+            raise ValueError("grid.mode 'type3_n1' needs a [type3] table")
+        return self
 
 
 @dataclass(frozen=True, eq=False)
@@ -514,6 +748,8 @@ _SERIES_RANGES: dict[str, tuple[float, float]] = {
     "pv.availability": (0.0, 1.0),
     "grid.import_limit_mw": (0.0, math.inf),
     "grid.export_limit_mw": (0.0, math.inf),
+    "type3.fault_residual_mw": (0.0, math.inf),
+    "type3.maintenance_residual_mw": (0.0, math.inf),
 }
 
 
@@ -534,6 +770,8 @@ def _check_quantities(loaded: LoadedCase) -> None:
         fields.append("grid.forecast.column")
     if case.pv is not None:
         fields.append("pv.availability")
+    if case.type3 is not None:
+        fields += ["type3.fault_residual_mw", "type3.maintenance_residual_mw"]
     for field in fields:
         value: Any = case
         for part in field.split("."):
