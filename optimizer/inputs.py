@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from formulations.common import capital_recovery_factor
+from optimizer import n1
 from optimizer.case import Capacity, LoadedCase, SizeRange
 from optimizer.errors import CaseError
 from optimizer.headroom import firm_capacity, forecast_headroom, headroom, operating_pattern
@@ -29,6 +30,11 @@ UNITS = {
     "_mwh_h": "MWh·h",
     "_per_h": "1/h",
     "_h": "h",
+    "_t_per_mwh": "t/MWh",
+    "_jpy_per_t": "JPY/t",
+    "_jpy_per_event": "JPY",
+    "_minutes": "min",
+    "_t": "t",
 }
 
 
@@ -65,6 +71,15 @@ class _Builder:
 
     def scalar(self, name: str, value: float, doc: str) -> None:
         self.ds[name] = ((), float(value), {"units": units_of(name), "doc": doc})
+
+    def per_scenario(self, name: str, values: np.ndarray, doc: str) -> None:
+        """A series per scenario, ``(scenario, time)``; a single scenario has no scenario axis."""
+        values = np.asarray(values, dtype=float)
+        if len(values) == 1:
+            self.series(name, values[0], doc)
+        else:
+            attrs = {"units": units_of(name), "doc": doc}
+            self.ds[name] = (("scenario", "time"), values, attrs)
 
     def capacity(self, name: str, capacity: Capacity, doc: str) -> None:
         lo, hi = _bounds(capacity)
@@ -135,13 +150,18 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
     b.series("grid_headroom_mw", h, "headroom H(t), clipped at 0")
     b.series("grid_pattern_mw", pattern, "fixed operating pattern")
     b.scalar("grid_firm_capacity_mw", firm, "firm connection capacity")
-    limit = {
-        "firm": np.full(len(h), firm),
-        "type2_fixed": pattern,
-        "type2_dynamic": h,
-        "type2_forecast": h,
-    }[grid.mode]
-    b.series("grid_import_limit_mw", limit, f"import limit under mode {grid.mode}")
+    outages = _add_outages(b, loaded)
+    if grid.mode == "type3_n1":
+        limit = np.stack([n1.import_limit(loaded, o) for o in outages])
+        b.per_scenario("grid_import_limit_mw", limit, "import limit under mode type3_n1")
+    else:
+        limit = {
+            "firm": np.full(len(h), firm),
+            "type2_fixed": pattern,
+            "type2_dynamic": h,
+            "type2_forecast": h,
+        }[grid.mode]
+        b.series("grid_import_limit_mw", limit, f"import limit under mode {grid.mode}")
     if grid.mode == "type2_forecast":
         b.series("grid_forecast_headroom_mw", forecast_headroom(loaded).to_numpy(), "forecast H")
         emergency = grid.emergency_curtailment_cost_jpy_per_mwh
@@ -213,3 +233,125 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         ds.attrs["battery_soc_rule"] = bat.soc_rule
         ds.attrs["battery_exclusive"] = bat.exclusive
     return ds
+
+
+def _annualised_per_mw(
+    rate: float, lifetime: float, capex_per_kw: float, om_per_kw: float
+) -> float:
+    return (capital_recovery_factor(rate, lifetime) * capex_per_kw + om_per_kw) * KW_PER_MW
+
+
+def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
+    """The type ③ events and what they allow per scenario, and the ride-through components
+    (generator, UPS, shutdown, migration); every other mode has one scenario without events."""
+    case = loaded.case
+    n, dt = len(loaded.series), float(b.ds.attrs["dt_h"])
+    t3 = case.type3 if case.grid.mode == "type3_n1" else None
+    events = n1.scenario_events(loaded) if t3 is not None else [[]]
+    outages = [n1.outage_series(loaded, e, n, dt) for e in events]
+    rate = case.economics.discount_rate
+
+    def stacked(attr: str) -> np.ndarray:
+        return np.stack([getattr(o, attr) for o in outages])
+
+    if t3 is not None:
+        b.scalar("type3_firm_mw", t3.firm_mw, "firm part of the connection")
+        b.scalar("type3_margin_mw", t3.margin_mw, "N-1 margin the DC may use")
+        b.series(
+            "type3_fault_residual_mw",
+            loaded.quantity("type3.fault_residual_mw"),
+            "margin left in a fault",
+        )
+        b.series(
+            "type3_maintenance_residual_mw",
+            loaded.quantity("type3.maintenance_residual_mw"),
+            "margin left in maintenance",
+        )
+        b.per_scenario("type3_fault_cut", stacked("fault_cut"), "1 where a fault cuts the margin")
+        b.per_scenario(
+            "type3_maintenance_cut", stacked("maintenance_cut"), "1 where maintenance cuts it"
+        )
+        b.scalar("type3_momentary_max_h", t3.momentary_max_h, "shorter faults do not cut")
+        b.scalar("type3_reconnect_h", t3.reconnect_h, "wait after an event before reconnection")
+        b.scalar("type3_survival_max_h", t3.survival_max_h, "longest outage of the survival curve")
+        b.scalar("type3_sla_penalty_jpy_per_event", t3.sla_penalty_jpy_per_event, "SLA penalty")
+        probability = n1.scenario_probabilities(t3)
+        if len(probability) > 1:
+            b.ds["scenario_probability"] = ("scenario", probability, {"units": "1"})
+            b.ds.coords["scenario"] = np.arange(len(probability))
+        rows = [(k, e) for k, scenario in enumerate(events) for e in scenario]
+        spans = [n1.cut_steps(e, t3, dt, n) for _, e in rows]
+        b.ds["event_scenario"] = ("event", np.array([k for k, _ in rows], dtype=int))
+        b.ds["event_start_h"] = ("event", np.array([e.start_h for _, e in rows]), {"units": "h"})
+        b.ds["event_duration_h"] = (
+            "event",
+            np.array([e.duration_h for _, e in rows]),
+            {"units": "h"},
+        )
+        b.ds["event_kind"] = ("event", np.array([e.kind for _, e in rows], dtype=str))
+        b.ds["event_first_step"] = ("event", np.array([s.start for s in spans], dtype=int))
+        b.ds["event_steps"] = ("event", np.array([len(s) for s in spans], dtype=int))
+        fault_rate, _ = n1.fault_model(t3)
+        b.scalar("type3_faults_per_year", fault_rate, "fault rate at this substation")
+
+    gen = case.generator
+    if gen is not None:
+        b.capacity("generator_power_mw", gen.power_mw, "generator rated power")
+        b.per_scenario(
+            "generator_availability", stacked("generator_availability"), "share of step it may run"
+        )
+        b.per_scenario(
+            "generator_refuel_limit", stacked("refuel_limit"), "most refuelling per MW rated"
+        )
+        for field in (
+            "start_delay_h",
+            "fuel_tank_h",
+            "refuel_delay_h",
+            "refuel_rate_fraction",
+            "fuel_cost_jpy_per_mwh",
+            "emissions_t_per_mwh",
+            "carbon_price_jpy_per_t",
+        ):
+            b.scalar(f"generator_{field}", getattr(gen, field), field.replace("_", " "))
+        b.scalar(
+            "generator_capex_jpy_per_mw_year",
+            _annualised_per_mw(
+                rate, gen.lifetime_years, gen.capex_jpy_per_kw, gen.om_jpy_per_kw_year
+            ),
+            "annualised generator capex + fixed O&M",
+        )
+    ups = case.ups
+    if ups is not None:
+        b.capacity("ups_power_mw", ups.power_mw, "UPS rated power")
+        b.per_scenario("ups_discharge_allowed", stacked("cut"), "1 where the UPS may discharge")
+        b.scalar("ups_autonomy_minutes", ups.autonomy_minutes, "minutes at rated power")
+        b.scalar("ups_charge_efficiency", ups.charge_efficiency, "charge efficiency")
+        b.scalar("ups_discharge_efficiency", ups.discharge_efficiency, "discharge efficiency")
+        b.scalar(
+            "ups_capex_jpy_per_mw_year",
+            _annualised_per_mw(
+                rate, ups.lifetime_years, ups.capex_jpy_per_kw, ups.om_jpy_per_kw_year
+            ),
+            "annualised UPS capex + fixed O&M",
+        )
+    sd = case.shutdown
+    if sd is not None:
+        b.per_scenario(
+            "shutdown_availability", stacked("shutdown_availability"), "share after the notice"
+        )
+        b.scalar("shutdown_notice_h", sd.notice_h, "notice before a graceful shutdown")
+        b.scalar("shutdown_protected_share", sd.protected_share, "IT share kept through it")
+        b.scalar(
+            "shutdown_value_of_lost_compute_jpy_per_mwh",
+            sd.value_of_lost_compute_jpy_per_mwh,
+            "value of compute lost to a graceful shutdown",
+        )
+    mig = case.migration
+    if mig is not None:
+        b.per_scenario(
+            "migration_availability", stacked("migration_availability"), "share after the notice"
+        )
+        b.scalar("migration_capacity_it_mw", mig.capacity_it_mw, "IT load that can move")
+        b.scalar("migration_cost_jpy_per_mwh", mig.cost_jpy_per_mwh, "cost per MWh moved")
+        b.scalar("migration_notice_h", mig.notice_h, "notice before migration")
+    return outages
