@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
@@ -12,10 +13,15 @@ from formulations.common import Size, TimeAxis, new_model
 from formulations.connection import ConnectionData, define_connection
 from formulations.dc_load import DataCentreData, define_data_centre
 from formulations.emergency import EmergencyData, define_emergency_curtailment
+from formulations.generator import GeneratorData, define_generator
+from formulations.migration import MigrationData, define_migration
 from formulations.pv import PVData, define_pv
+from formulations.shutdown import ShutdownData, define_shutdown
 from formulations.site import define_site_balance, define_site_objective
 from formulations.storage import StorageRule
+from formulations.ups import UPSData, define_ups
 from formulations.workload_shift import WorkloadShiftData, define_workload_shift
+from optimizer.errors import CaseError
 
 
 def _size(ds: xr.Dataset, name: str) -> Size:
@@ -118,22 +124,122 @@ def has_component(ds: xr.Dataset, name: str) -> bool:
     return any(str(v).startswith(f"{name}_") for v in ds.data_vars)
 
 
+def generator_data(ds: xr.Dataset) -> GeneratorData:
+    return GeneratorData(
+        power_mw=_size(ds, "generator_power_mw"),
+        availability=ds["generator_availability"].values,
+        refuel_limit=ds["generator_refuel_limit"].values,
+        fuel_tank_h=_scalar(ds, "generator_fuel_tank_h"),
+        capex_jpy_per_mw_year=_scalar(ds, "generator_capex_jpy_per_mw_year"),
+        fuel_cost_jpy_per_mwh=_scalar(ds, "generator_fuel_cost_jpy_per_mwh"),
+        emissions_t_per_mwh=_scalar(ds, "generator_emissions_t_per_mwh"),
+        carbon_price_jpy_per_t=_scalar(ds, "generator_carbon_price_jpy_per_t"),
+    )
+
+
+def ups_data(ds: xr.Dataset) -> UPSData:
+    return UPSData(
+        power_mw=_size(ds, "ups_power_mw"),
+        autonomy_minutes=_scalar(ds, "ups_autonomy_minutes"),
+        discharge_allowed=ds["ups_discharge_allowed"].values,
+        storage=StorageRule(
+            charge_efficiency=_scalar(ds, "ups_charge_efficiency"),
+            discharge_efficiency=_scalar(ds, "ups_discharge_efficiency"),
+            standing_loss_per_h=0.0,
+        ),
+        capex_jpy_per_mw_year=_scalar(ds, "ups_capex_jpy_per_mw_year"),
+    )
+
+
+def event_steps(ds: xr.Dataset) -> tuple[tuple[int, ...], ...]:
+    """The steps each event of this (single-scenario) Dataset cuts; momentary events cut none."""
+    if "event_steps" not in ds:
+        return ()
+    scenario = int(ds["scenario"]) if "scenario" in ds.coords else 0
+    rows = zip(
+        ds["event_scenario"].values,
+        ds["event_first_step"].values,
+        ds["event_steps"].values,
+        strict=True,
+    )
+    return tuple(tuple(range(f, f + n)) for k, f, n in rows if k == scenario and n > 0)
+
+
+def shutdown_data(ds: xr.Dataset) -> ShutdownData:
+    """Graceful shutdown, or only the SLA penalty (no shutdown possible) without ``[shutdown]``."""
+    dc = data_centre_data(ds)
+    n = ds.sizes["time"]
+    available = "shutdown_availability" in ds
+    return ShutdownData(
+        it_mw=dc.it_mw,
+        pue=dc.pue,
+        protected_share=_scalar(ds, "shutdown_protected_share") if available else 1.0,
+        availability=ds["shutdown_availability"].values if available else np.zeros(n),
+        value_of_lost_compute_jpy_per_mwh=_optional(
+            ds, "shutdown_value_of_lost_compute_jpy_per_mwh"
+        )
+        or 0.0,
+        events=event_steps(ds),
+        penalty_jpy_per_event=_optional(ds, "type3_sla_penalty_jpy_per_event") or 0.0,
+    )
+
+
+def migration_data(ds: xr.Dataset) -> MigrationData:
+    return MigrationData(
+        capacity_it_mw=_scalar(ds, "migration_capacity_it_mw"),
+        availability=ds["migration_availability"].values,
+        pue=ds["dc_pue"].values,
+        cost_jpy_per_mwh=_scalar(ds, "migration_cost_jpy_per_mwh"),
+    )
+
+
+def has_shutdown(ds: xr.Dataset) -> bool:
+    return (
+        has_component(ds, "shutdown") or (_optional(ds, "type3_sla_penalty_jpy_per_event") or 0) > 0
+    )
+
+
+def define_site(
+    blk: pyo.Block, ds: xr.Dataset, exclusive_steps: Iterable[int] = (), emergency: bool = False
+) -> None:
+    """Add every component of the site in ``ds`` to ``blk`` (a model or a scenario block with a
+    time axis) and close its bus: the order of docs/formulation.md."""
+    dc = define_data_centre(blk, data_centre_data(ds))
+    if deferrable_share(ds) > 0:
+        define_workload_shift(blk, workload_shift_data(ds))
+    if has_component(ds, "pv"):
+        define_pv(blk, pv_data(ds))
+    if has_component(ds, "battery"):
+        define_battery(blk, battery_data(ds, exclusive_steps))
+    if has_component(ds, "ups"):
+        define_ups(blk, ups_data(ds))
+    if has_component(ds, "generator"):
+        define_generator(blk, generator_data(ds))
+    reductions: tuple[pyo.Block, ...] = ()
+    if has_shutdown(ds):
+        reductions += (define_shutdown(blk, shutdown_data(ds), dc),)
+    if has_component(ds, "migration"):
+        define_migration(blk, migration_data(ds), dc, reductions)
+    define_connection(blk, connection_data(ds))
+    if emergency:
+        define_emergency_curtailment(blk, emergency_data(ds))
+    define_site_balance(blk)
+
+
 def create_model(
     ds: xr.Dataset, exclusive_steps: Iterable[int] = (), emergency: bool = False
 ) -> pyo.ConcreteModel:
     """Build the site model. ``exclusive_steps``: steps given a battery exclusivity binary;
-    ``emergency``: add emergency curtailment (to evaluate a realised rolling-horizon operation)."""
+    ``emergency``: add emergency curtailment (to evaluate a realised rolling-horizon operation).
+    A Dataset of several scenarios is the stochastic problem of :mod:`optimizer.stochastic`."""
+    if "scenario" in ds.dims:
+        raise CaseError(
+            str(ds.attrs.get("case_file", "")),
+            "type3.scenarios",
+            f"{ds.sizes['scenario']} scenarios are solved together by `wattbit ridethrough` "
+            "(optimizer.stochastic); a single-site solve takes scenarios = 1",
+        )
     m = new_model(time_axis(ds), name=str(ds.attrs.get("case_name", "wattbit")))
-    define_data_centre(m, data_centre_data(ds))
-    if deferrable_share(ds) > 0:
-        define_workload_shift(m, workload_shift_data(ds))
-    if has_component(ds, "pv"):
-        define_pv(m, pv_data(ds))
-    if has_component(ds, "battery"):
-        define_battery(m, battery_data(ds, exclusive_steps))
-    define_connection(m, connection_data(ds))
-    if emergency:
-        define_emergency_curtailment(m, emergency_data(ds))
-    define_site_balance(m)
+    define_site(m, ds, exclusive_steps, emergency)
     define_site_objective(m)
     return m
