@@ -44,6 +44,9 @@ def served_it_mw(ds: xr.Dataset) -> xr.DataArray:
         served = served + ds["shift_served_it_mw"]
     if "emergency_curtailed_it_mw" in ds:
         served = served - ds["emergency_curtailed_it_mw"]
+    for reduction in ("shutdown_it_mw", "migration_it_mw"):  # shut down, or served elsewhere
+        if reduction in ds:
+            served = served - ds[reduction]
     return served
 
 
@@ -68,8 +71,16 @@ def kpis(ds: xr.Dataset) -> dict[str, float]:
     if "emergency_curtailed_it_mw" in ds:
         out["dc_emergency_curtailed_mwh"] = energy("emergency_curtailed_it_mw")
         out["dc_it_unserved_mwh"] += out["dc_emergency_curtailed_mwh"]
+    if "shutdown_it_mw" in ds:
+        out["dc_it_shutdown_mwh"] = energy("shutdown_it_mw")
+        out["dc_it_unserved_mwh"] += out["dc_it_shutdown_mwh"]
+    migrated = energy("migration_it_mw") if "migration_it_mw" in ds else 0.0
+    if "migration_it_mw" in ds:
+        out["dc_it_migrated_mwh"] = migrated
     out["dc_facility_served_mwh"] = float((served * ds["dc_pue"]).sum()) * dt
-    out["dc_served_fraction"] = out["dc_it_served_mwh"] / max(out["dc_it_demand_mwh"], 1e-12)
+    out["dc_served_fraction"] = (out["dc_it_served_mwh"] + migrated) / max(
+        out["dc_it_demand_mwh"], 1e-12
+    )
     out["grid_import_mwh"] = energy("grid_import_mw")
     out["grid_peak_import_mw"] = float(ds["grid_import_mw"].max())
     out["grid_contract_mw"] = float(ds["grid_contract_mw"])
@@ -89,6 +100,16 @@ def kpis(ds: xr.Dataset) -> dict[str, float]:
         out["battery_losses_mwh"] = out["battery_charge_mwh"] - out["battery_discharge_mwh"] - delta
         e = out["battery_energy_mwh"]
         out["battery_cycles"] = out["battery_discharge_mwh"] / e if e > 1e-9 else 0.0
+    if "generator_output_mw" in ds:
+        out["generator_power_mw"] = float(ds["generator_power_mw"])
+        out["generator_output_mwh"] = energy("generator_output_mw")
+        out["generator_refuel_mwh"] = energy("generator_refuel_mw")
+        out["generator_emissions_t"] = out["generator_output_mwh"] * float(
+            ds["generator_emissions_t_per_mwh"]
+        )
+    if "ups_discharge_mw" in ds:
+        out["ups_power_mw"] = float(ds["ups_power_mw"])
+        out["ups_discharge_mwh"] = energy("ups_discharge_mw")
     for name in ds.data_vars:
         if str(name).startswith("cost_"):
             out[str(name)] = float(ds[name])
