@@ -72,11 +72,17 @@ def verify(ds: xr.Dataset) -> Verification:
     d = get.get("battery_discharge_mw", zeros)
 
     emergency = get.get("emergency_curtailed_it_mw", zeros)
-    balance = g - x + pv + d - c - (inflexible - shed + w - emergency) * pue
+    gen = get.get("generator_output_mw", zeros)
+    ups = get.get("ups_discharge_mw", zeros) - get.get("ups_charge_mw", zeros)
+    reduced = get.get("shutdown_it_mw", zeros) + get.get("migration_it_mw", zeros)
+    served = inflexible - shed + w - emergency - reduced
+    balance = g - x + pv + d - c + gen + ups - served * pue
     v["site balance"] = float(np.max(np.abs(balance)))
-    v["non-negative flows"] = max(
-        _excess(-arr, 0.0) for arr in (g, x, pv, c, d, shed, w, dropped, emergency)
-    )
+    flows = [g, x, pv, c, d, shed, w, dropped, emergency, gen, reduced]
+    flows += [
+        get[n] for n in ("ups_charge_mw", "ups_discharge_mw", "generator_refuel_mw") if n in get
+    ]
+    v["non-negative flows"] = max(_excess(-arr, 0.0) for arr in flows)
     v["shed ≤ IT load"] = _excess(shed, inflexible)
     if "dc_size_mw" in get:
         size = float(get["dc_size_mw"])
@@ -183,6 +189,8 @@ def verify(ds: xr.Dataset) -> Verification:
             alpha * float(get["battery_throughput_cost_jpy_per_mwh"]) * float(d.sum()) * dt
         )
 
+    _verify_ride_through(ds, get, v, costs)
+
     for name, value in costs.items():
         v[f"{name} recomputed"] = _relative(value, float(get[name])) if name in get else np.inf
     reported = sorted(str(n) for n in ds.data_vars if str(n).startswith("cost_"))
@@ -193,3 +201,93 @@ def verify(ds: xr.Dataset) -> Verification:
             float(ds.attrs["objective_jpy"]), sum(costs.values())
         )
     return Verification(v)
+
+
+def _bounds(get: dict[str, np.ndarray], size: str) -> float:
+    return max(_excess(get[size], get[f"{size}_max"]), _excess(get[f"{size}_min"], get[size]))
+
+
+def _verify_ride_through(
+    ds: xr.Dataset, get: dict[str, np.ndarray], v: dict[str, float], costs: dict[str, float]
+) -> None:
+    """Type ③ import limit, generator, UPS, shutdown (with the SLA penalty) and migration."""
+    dt = float(ds.attrs["dt_h"])
+    alpha = 8760.0 / (ds.sizes["time"] * dt)
+    zeros = np.zeros(ds.sizes["time"])
+    if "type3_margin_mw" in get:
+        margin = float(get["type3_margin_mw"])
+        fault = np.clip(get["type3_fault_residual_mw"], 0.0, margin)
+        maint = np.clip(get["type3_maintenance_residual_mw"], 0.0, margin)
+        residual = np.where(get["type3_maintenance_cut"] > 0, np.minimum(margin, maint), margin)
+        residual = np.where(get["type3_fault_cut"] > 0, np.minimum(residual, fault), residual)
+        expected = float(get["type3_firm_mw"]) + residual
+        v["type3 limit = firm + margin or residual"] = float(
+            np.max(np.abs(get["grid_import_limit_mw"] - expected))
+        )
+    if "generator_output_mw" in get:
+        P, h = float(get["generator_power_mw"]), float(get["generator_fuel_tank_h"])
+        y, r, f = get["generator_output_mw"], get["generator_refuel_mw"], get["generator_fuel_mwh"]
+        previous = np.concatenate(([h * P], f[:-1]))
+        v["generator fuel recursion"] = float(np.max(np.abs(f - previous - (r - y) * dt)))
+        v["generator output ≤ availability × power"] = _excess(y, get["generator_availability"] * P)
+        v["generator fuel ≤ tank"] = max(_excess(f, h * P), _excess(-f, 0.0))
+        v["generator refuel ≤ limit"] = _excess(r, get["generator_refuel_limit"] * P)
+        v["generator_power_mw within bounds"] = _bounds(get, "generator_power_mw")
+        generated = float(y.sum()) * dt
+        costs["cost_generator_capex_jpy"] = float(get["generator_capex_jpy_per_mw_year"]) * P
+        costs["cost_generator_fuel_jpy"] = (
+            alpha * float(get["generator_fuel_cost_jpy_per_mwh"]) * generated
+        )
+        costs["cost_generator_emissions_jpy"] = (
+            alpha
+            * float(get["generator_carbon_price_jpy_per_t"])
+            * float(get["generator_emissions_t_per_mwh"])
+            * generated
+        )
+    if "ups_discharge_mw" in get:
+        U = float(get["ups_power_mw"])
+        cap = float(get["ups_autonomy_minutes"]) / 60.0 * U
+        c, d = get["ups_charge_mw"], get["ups_discharge_mw"]
+        e, e0 = get["ups_soc_mwh"], float(get["ups_soc_initial_mwh"])
+        previous = np.concatenate(([e0], e[:-1]))
+        eta_c, eta_d = float(get["ups_charge_efficiency"]), float(get["ups_discharge_efficiency"])
+        v["UPS SoC recursion"] = float(
+            np.max(np.abs(e - previous - eta_c * c * dt + d * dt / eta_d))
+        )
+        v["UPS power"] = max(_excess(c, U), _excess(d, get["ups_discharge_allowed"] * U))
+        v["UPS SoC ≤ autonomy"] = max(_excess(e, cap), _excess(e0, cap), _excess(-e, 0.0))
+        v["UPS cyclic SoC"] = abs(float(e[-1]) - e0)
+        v["ups_power_mw within bounds"] = _bounds(get, "ups_power_mw")
+        costs["cost_ups_capex_jpy"] = float(get["ups_capex_jpy_per_mw_year"]) * U
+    share = float(get.get("dc_deferrable_share", 0.0))
+    load = get["dc_it_mw"] * (1.0 - share)
+    shed = get["dc_shed_it_mw"]
+    sd = get.get("shutdown_it_mw", zeros)
+    if "shutdown_it_mw" in get:
+        room = (1.0 - float(get.get("shutdown_protected_share", 1.0))) * get.get(
+            "shutdown_availability", zeros
+        )
+        v["shutdown ≤ unprotected share after notice"] = _excess(sd, room * load)
+        value = float(get.get("shutdown_value_of_lost_compute_jpy_per_mwh", 0.0))
+        costs["cost_shutdown_lost_compute_jpy"] = alpha * value * float(sd.sum()) * dt
+        penalty = float(get.get("type3_sla_penalty_jpy_per_event", 0.0))
+        if penalty > 0 and "event_steps" in get:
+            k = int(ds["scenario"]) if "scenario" in ds.coords else 0
+            interrupted = 0
+            for scenario, first, n in zip(
+                get["event_scenario"], get["event_first_step"], get["event_steps"], strict=True
+            ):
+                if scenario == k and n > 0:
+                    lost = shed[first : first + n] + sd[first : first + n]
+                    interrupted += int(np.max(lost) > TOLERANCE)
+            costs["cost_shutdown_sla_jpy"] = alpha * penalty * interrupted
+    if "migration_it_mw" in get:
+        mig = get["migration_it_mw"]
+        cap = float(get["migration_capacity_it_mw"]) * get["migration_availability"]
+        v["migration ≤ capacity after notice"] = _excess(mig, cap)
+        costs["cost_migration_transfer_jpy"] = (
+            alpha * float(get["migration_cost_jpy_per_mwh"]) * float(mig.sum()) * dt
+        )
+    if "shutdown_it_mw" in get or "migration_it_mw" in get:
+        mig = get.get("migration_it_mw", zeros)
+        v["shed + shutdown + migration ≤ IT load"] = _excess(shed + sd + mig, load)
