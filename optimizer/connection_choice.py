@@ -1,0 +1,216 @@
+"""Connection choice: NPV over an analysis period of waiting for a firm connection vs connecting now.
+
+Options, each for a connection of ``firm part + margin`` MW (the capacity type ③ offers):
+
+* **firm (wait)** — the firm tier for that size (``[connect].firm_tiers``; the seed's example:
+  below 2 MW high-voltage service in ~10 months for tens of MJPY, at 2 MW and above years and
+  hundreds of MJPY); nothing runs until it is connected;
+* **firm, split into blocks** — when the size is at or above the lowest threshold: ``n`` blocks
+  just below it (``⌊size/threshold⌋ + 1``), each on the lowest tier (its cost × n, its lead time);
+* **type ③ now** — after ``type3_lead_time_months``, with the ride-through assets of the
+  stochastic solve; **type ③ now, firm later** — the same until the firm connection arrives,
+  then firm;
+* **type ② fixed / dynamic now** — the case under ``grid.mode`` ``type2_fixed`` /
+  ``type2_dynamic`` (``optimizer.pipeline.solve``), without the ride-through assets.
+
+With ``r`` the discount rate, ``N`` the analysis period, ``AF(L) = (1 − (1+r)^{−L}) / r`` (L at
+r = 0), ``R`` the annual compute revenue of the DC's whole desired load and ``C`` an option's
+expected annual cost (energy, capacity charge, annualised assets, lost compute at its value):
+
+``NPV = (AF(N) − AF(L)) (R − C) − K (1+r)^{−L}``
+
+for an option connected after L years at connection cost K (paid on connection). "Lost revenue
+while waiting" is ``AF(min(L, N)) R``. Type ③ then firm adds ``(AF(L_f) − AF(L_3))(R − C_3)``
+before the firm connection and ``(AF(N) − AF(L_f))(R − C_f)`` after it, less both connection costs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from optimizer.case import Connect, FirmTier, load_case
+from optimizer.errors import CaseError, SolveError
+from optimizer.inputs import KW_PER_MW, build_inputs
+from optimizer.pipeline import Run, options_from_case, solve
+from optimizer.ridethrough import RIDE_THROUGH, firm_reference_inputs
+from optimizer.solve import EXIT_CODES, SolverOptions
+from optimizer.stochastic import solve_stochastic
+
+MONTHS_PER_YEAR = 12.0
+
+
+def annuity_factor(rate: float, years: float) -> float:
+    """Present value of 1 JPY a year for ``years`` years (fractional allowed)."""
+    years = max(years, 0.0)
+    return years if rate == 0 else (1.0 - (1.0 + rate) ** -years) / rate
+
+
+@dataclass(frozen=True)
+class Economics:
+    """What every option shares: capacity, revenue, discount rate and period."""
+
+    capacity_mw: float
+    revenue_jpy_per_year: float
+    rate: float
+    years: float
+
+
+@dataclass(frozen=True)
+class Stage:
+    """An option's operation from ``start_years`` on: its annual cost, and what connecting costs."""
+
+    start_years: float
+    annual_cost_jpy: float
+    connection_cost_jpy: float
+
+
+def npv(econ: Economics, stages: list[Stage]) -> float:
+    """NPV of an option that runs each stage from its start until the next (module doc)."""
+    r, total = econ.rate, 0.0
+    for i, stage in enumerate(stages):
+        end = stages[i + 1].start_years if i + 1 < len(stages) else econ.years
+        end, start = min(end, econ.years), min(stage.start_years, econ.years)
+        net = econ.revenue_jpy_per_year - stage.annual_cost_jpy
+        total += (annuity_factor(r, end) - annuity_factor(r, start)) * net
+        if stage.start_years < econ.years:
+            total -= stage.connection_cost_jpy * (1.0 + r) ** -stage.start_years
+    return total
+
+
+def firm_tier(tiers: list[FirmTier], capacity_mw: float) -> FirmTier:
+    return next(t for t in tiers if t.below_mw is None or capacity_mw < t.below_mw)
+
+
+def tier_cost(tier: FirmTier, capacity_mw: float) -> float:
+    return tier.cost_jpy + tier.cost_jpy_per_kw * capacity_mw * KW_PER_MW
+
+
+def option_rows(connect: Connect, econ: Economics, costs: dict[str, float]) -> list[dict[str, Any]]:
+    """One row per option; ``costs`` maps ``firm``, ``type3`` and the type ② modes solved to
+    their expected annual cost (JPY/yr)."""
+    rows: list[dict[str, Any]] = []
+
+    def row(name: str, stages: list[Stage], note: str) -> None:
+        first = stages[0]
+        rows.append(
+            {
+                "option": name,
+                "lead_time_years": first.start_years,
+                "connection_cost_jpy": sum(s.connection_cost_jpy for s in stages),
+                "annual_cost_jpy": first.annual_cost_jpy,
+                "annual_revenue_jpy": econ.revenue_jpy_per_year,
+                "lost_revenue_while_waiting_jpy": annuity_factor(
+                    econ.rate, min(first.start_years, econ.years)
+                )
+                * econ.revenue_jpy_per_year,
+                "npv_jpy": npv(econ, stages),
+                "note": note,
+            }
+        )
+
+    size = econ.capacity_mw
+    tier = firm_tier(connect.firm_tiers, size)
+    firm = Stage(tier.lead_time_months / MONTHS_PER_YEAR, costs["firm"], tier_cost(tier, size))
+    below = "any size" if tier.below_mw is None else f"below {tier.below_mw:g} MW"
+    row("firm (wait)", [firm], f"{size:g} MW firm tier ({below})")
+    lowest = connect.firm_tiers[0]
+    if connect.split_blocks and lowest.below_mw is not None and size >= lowest.below_mw:
+        n = math.floor(size / lowest.below_mw) + 1
+        split = Stage(
+            lowest.lead_time_months / MONTHS_PER_YEAR,
+            costs["firm"],
+            n * tier_cost(lowest, size / n),
+        )
+        row("firm, split into blocks", [split], f"{n} blocks of {size / n:.3g} MW")
+    if "type3" in costs:
+        t3 = Stage(
+            connect.type3_lead_time_months / MONTHS_PER_YEAR, costs["type3"], connect.type3_cost_jpy
+        )
+        row("type ③ now", [t3], "N-1 margin with ride-through assets")
+        if firm.start_years > t3.start_years:
+            row("type ③ now, firm later", [t3, firm], "switch when the firm connection arrives")
+    for mode in ("type2_fixed", "type2_dynamic"):
+        if mode in costs:
+            t2 = Stage(
+                connect.type2_lead_time_months / MONTHS_PER_YEAR,
+                costs[mode],
+                connect.type2_cost_jpy,
+            )
+            row(f"type ② {mode.removeprefix('type2_')} now", [t2], "time-varying headroom")
+    return rows
+
+
+@dataclass
+class Choice:
+    table: pd.DataFrame
+    runs: dict[str, Run]
+
+    def verdict(self) -> str:
+        best = self.table.loc[self.table["npv_jpy"].idxmax()]
+        firm = self.table.loc[self.table["option"] == "firm (wait)"].iloc[0]
+        return (
+            f"Best: {best['option']} (NPV {best['npv_jpy'] / 1e6:,.0f} MJPY), "
+            f"{(best['npv_jpy'] - firm['npv_jpy']) / 1e6:+,.0f} MJPY against waiting "
+            f"{firm['lead_time_years']:.2g} years for a firm connection."
+        )
+
+
+def without_ride_through(ds: xr.Dataset) -> xr.Dataset:
+    return ds.drop_vars([str(v) for v in ds.variables if str(v).startswith(RIDE_THROUGH)])
+
+
+def _checked(run: Run, what: str) -> Run:
+    if not run.ok:
+        raise SolveError(
+            f"{what}: {run.solution.status}: {run.solution.message}",
+            EXIT_CODES[run.solution.status],
+        )
+    if not run.verification.ok:
+        raise SolveError(f"{what}: verifier found a violation ({run.verification.worst})", 7)
+    return run
+
+
+def connection_choice(
+    case_path: Path,
+    overrides: dict[str, Any] | None = None,
+    options: SolverOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Choice:
+    """Solve type ③ (stochastic), the firm reference and type ② fixed/dynamic; the NPV table."""
+    note = progress or (lambda _: None)
+    base = {**(overrides or {}), "grid.mode": "type3_n1"}
+    loaded = load_case(case_path, base)
+    connect = loaded.case.connect
+    if connect is None:
+        raise CaseError(loaded.file, "connect", "`wattbit connect` needs a [connect] table")
+    opts = options or options_from_case(loaded)
+    inputs3 = build_inputs(loaded)
+    type2 = {
+        mode: without_ride_through(build_inputs(load_case(case_path, {**base, "grid.mode": mode})))
+        for mode in ("type2_fixed", "type2_dynamic")
+    }
+    note("solving type ③ (all scenarios)")
+    runs = {"type3": _checked(solve_stochastic(inputs3, opts), "type ③")}
+    note("solving the firm reference")
+    runs["firm"] = _checked(solve(firm_reference_inputs(inputs3), opts), "firm")
+    for mode, inputs in type2.items():
+        note(f"solving {mode}")
+        runs[mode] = _checked(solve(inputs, opts), mode)
+    t3 = loaded.case.type3
+    alpha = float(inputs3.attrs["annual_factor"])
+    demand = runs["firm"].kpis["dc_it_demand_mwh"] * alpha
+    econ = Economics(
+        capacity_mw=t3.firm_mw + t3.margin_mw,
+        revenue_jpy_per_year=connect.revenue_jpy_per_mwh * demand,
+        rate=loaded.case.economics.discount_rate,
+        years=connect.analysis_years,
+    )
+    costs = {name: run.kpis["total_cost_jpy"] for name, run in runs.items()}
+    return Choice(pd.DataFrame(option_rows(connect, econ, costs)), runs)

@@ -1,0 +1,240 @@
+"""Type ③: the K-scenario stochastic problem, its results with a ``scenario`` dimension, and checks.
+
+The input Dataset of a ``type3_n1`` case holds the event-dependent series per scenario
+(``(scenario, time)``; a single scenario has no scenario axis). Each scenario is a whole site
+(:func:`optimizer.model.define_site` on a scenario block); sizes are first-stage
+(:mod:`formulations.scenarios`). Battery exclusivity follows ``battery.exclusive`` as in
+:mod:`optimizer.pipeline`, per scenario: ``auto`` adds binaries only at the steps of a scenario
+that charge and discharge at once, and re-solves warm-started.
+
+Results: every scenario's site Dataset (inputs, variables, cost terms) concatenated along
+``scenario``; the verifier checks each scenario's slice with :func:`optimizer.verify.verify` and
+the coupling: equal sizes in every scenario, probabilities summing to 1, and the solver's
+objective equal to the probability-weighted total cost.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pyomo.environ as pyo
+import xarray as xr
+
+from formulations.common import new_model
+from formulations.scenarios import define_scenario_objective, define_scenarios
+from optimizer.model import define_site, has_component, time_axis
+from optimizer.pipeline import MAX_EXCLUSIVITY_ROUNDS, SIMULTANEOUS_TOL_MW, Run
+from optimizer.results import build_results, kpis
+from optimizer.solve import SolverOptions, solve_model
+from optimizer.verify import Verification, verify
+
+FIRST_STAGE: tuple[tuple[str, str], ...] = (
+    ("dc", "size_mw"),
+    ("pv", "capacity_mw"),
+    ("battery", "power_mw"),
+    ("battery", "energy_mwh"),
+    ("ups", "power_mw"),
+    ("generator", "power_mw"),
+    ("grid", "contract_mw"),
+)
+
+
+def scenario_count(ds: xr.Dataset) -> int:
+    return ds.sizes.get("scenario", 1)
+
+
+def probabilities(ds: xr.Dataset) -> np.ndarray:
+    if "scenario_probability" in ds and "scenario" in ds["scenario_probability"].dims:
+        return ds["scenario_probability"].values
+    return np.ones(1)
+
+
+def scenario_inputs(ds: xr.Dataset, k: int) -> xr.Dataset:
+    """The site Dataset of scenario ``k`` (a single-site input Dataset)."""
+    return ds.isel(scenario=k) if "scenario" in ds.dims else ds
+
+
+def first_stage_sizes(ds: xr.Dataset) -> list[tuple[str, str]]:
+    return [(b, v) for b, v in FIRST_STAGE if f"{b}_{v}_max" in ds]
+
+
+def create_stochastic_model(
+    ds: xr.Dataset, exclusive_steps: dict[int, set[int]] | None = None
+) -> pyo.ConcreteModel:
+    """The K-scenario model (K1, K2) of an input Dataset."""
+    m = new_model(time_axis(ds), name=str(ds.attrs.get("case_name", "wattbit")))
+    sites = [scenario_inputs(ds, k) for k in range(scenario_count(ds))]
+    steps = exclusive_steps or {}
+
+    def build(blk: pyo.Block, k: int) -> None:
+        define_site(blk, sites[k], steps.get(k, ()))
+
+    define_scenarios(m, probabilities(ds).tolist(), first_stage_sizes(ds), build)
+    define_scenario_objective(m)
+    return m
+
+
+def _simultaneous(m: pyo.ConcreteModel) -> dict[int, set[int]]:
+    out = {}
+    for k in m.S:
+        bat = m.scenario[k].battery
+        out[k] = {
+            t
+            for t in m.T
+            if min(bat.charge_mw[t].value, bat.discharge_mw[t].value) > SIMULTANEOUS_TOL_MW
+        }
+    return out
+
+
+def _warm_start(m: pyo.ConcreteModel, previous: dict[str, float]) -> dict[int, float]:
+    """A MIP start from a previous solution, simultaneous flows netted where binaries stand."""
+    start = {id(v): previous.get(v.name, 0.0) for v in m.component_data_objects(pyo.Var)}
+    for k in m.S:
+        bat = m.scenario[k].battery
+        if not hasattr(bat, "charging"):
+            continue
+        for t in bat.X:
+            c, d = bat.charge_mw[t], bat.discharge_mw[t]
+            net = start[id(c)] - start[id(d)]
+            start[id(c)], start[id(d)] = max(net, 0.0), max(-net, 0.0)
+            start[id(bat.charging[t])] = 1.0 if net > 0 else 0.0
+    return start
+
+
+def solve_stochastic(inputs: xr.Dataset, options: SolverOptions) -> Run:
+    """Build, solve (with the exclusivity rule per scenario), extract per scenario and verify."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    m = create_stochastic_model(inputs)
+    timings["build"] = time.perf_counter() - t0
+    sol, _ = solve_model(m, options)
+    _add(timings, sol.timings)
+    battery = has_component(inputs, "battery")
+    mode = inputs.attrs.get("battery_exclusive", "never") if battery else "never"
+    binaries: dict[int, set[int]] = {k: set() for k in m.S}
+    rounds = 0
+    if sol.has_values and mode != "never":
+        n = inputs.sizes["time"]
+        pending = {k: set(range(n)) for k in m.S} if mode == "always" else _simultaneous(m)
+        while any(pending.values()) and rounds < MAX_EXCLUSIVITY_ROUNDS:
+            rounds += 1
+            for k, steps in pending.items():
+                binaries[k] |= steps
+            previous = {v.name: v.value for v in m.component_data_objects(pyo.Var)}
+            t0 = time.perf_counter()
+            m = create_stochastic_model(inputs, binaries)
+            timings["build"] += time.perf_counter() - t0
+            sol, _ = solve_model(m, options, warm_start=_warm_start(m, previous))
+            _add(timings, sol.timings)
+            if not sol.has_values:
+                break
+            pending = {k: s - binaries[k] for k, s in _simultaneous(m).items()}
+        if any(pending.values()) and sol.has_values:
+            sol.status, sol.message = "error", "exclusivity rounds did not converge"
+            sol.column_values = None
+    run = Run(inputs=inputs, solution=sol, timings=timings)
+    if not sol.has_values:
+        return run
+
+    t0 = time.perf_counter()
+    enforced = sum(len(s) for s in binaries.values())
+    attrs = {
+        "solver_status": sol.status,
+        "solver_message": sol.message,
+        "expected_cost_jpy": float(sol.objective),
+        "mip_gap": float(sol.mip_gap or 0.0),
+        "battery_exclusive_mode": mode,
+        "battery_exclusivity_binaries": enforced,
+        "battery_exclusivity_rounds": rounds,
+    }
+    sites = []
+    for k in m.S:
+        site = build_results(scenario_inputs(inputs, k), m.scenario[k], {})
+        site.attrs["battery_exclusivity_enforced"] = int(bool(binaries[k]))
+        sites.append(site)
+    run.results = combine(sites, attrs)
+    run.kpis = expected_kpis(run.results)
+    timings["extract"] = time.perf_counter() - t0 + timings.pop("load", 0.0)
+    t0 = time.perf_counter()
+    run.verification = verify_stochastic(run.results)
+    run.results.attrs["verify_max_violation"] = run.verification.max_violation
+    timings["verify"] = time.perf_counter() - t0
+    return run
+
+
+def _add(total: dict[str, float], part: dict[str, float]) -> None:
+    for key, value in part.items():
+        total[key] = total.get(key, 0.0) + value
+
+
+def combine(sites: list[xr.Dataset], attrs: dict) -> xr.Dataset:
+    """Site Datasets of the scenarios → one Dataset; what differs keeps a ``scenario`` axis."""
+    if len(sites) == 1:
+        ds = sites[0]
+    else:
+        enforced = [s.attrs.pop("battery_exclusivity_enforced") for s in sites]
+        ds = xr.concat(
+            sites,
+            dim="scenario",
+            data_vars="all",
+            coords="different",
+            compat="equals",
+            join="exact",
+        )
+        for name in list(ds.data_vars):
+            if name == "scenario_probability":
+                continue
+            first = ds[name].isel(scenario=0)
+            if bool((ds[name] == first).all()):
+                ds[name] = first.drop_vars("scenario")
+        ds["battery_exclusivity_enforced"] = ("scenario", np.array(enforced, dtype=int))
+    ds.attrs.update(sites[0].attrs)
+    ds.attrs.update(attrs)
+    return ds
+
+
+def site_slice(results: xr.Dataset, k: int) -> xr.Dataset:
+    """Scenario ``k`` of a stochastic result, shaped as a single-site result."""
+    if "scenario" not in results.dims:
+        return results
+    site = results.isel(scenario=k)
+    site.attrs["battery_exclusivity_enforced"] = int(site["battery_exclusivity_enforced"])
+    return site.drop_vars("battery_exclusivity_enforced")
+
+
+def expected_kpis(results: xr.Dataset) -> dict[str, float]:
+    """KPIs of every scenario, weighted by probability; ``scenarios`` is K."""
+    p = probabilities(results)
+    per = [kpis(site_slice(results, k)) for k in range(scenario_count(results))]
+    out = {
+        key: float(sum(pk * row.get(key, 0.0) for pk, row in zip(p, per, strict=True)))
+        for key in per[0]
+    }
+    out["scenarios"] = float(len(per))
+    return out
+
+
+def verify_stochastic(results: xr.Dataset) -> Verification:
+    """Every scenario's slice through :func:`optimizer.verify.verify` (the worst per check), and
+    the coupling checks (see module doc)."""
+    v: dict[str, float] = {}
+    K = scenario_count(results)
+    totals = []
+    for k in range(K):
+        site = site_slice(results, k)
+        for name, value in verify(site).violations.items():
+            v[name] = max(v.get(name, 0.0), value)
+        totals.append(float(site["total_cost_jpy"]))
+    p = probabilities(results)
+    v["scenario probabilities sum to 1"] = abs(float(p.sum()) - 1.0)
+    for block, var in FIRST_STAGE:
+        name = f"{block}_{var}"
+        if name in results and "scenario" in results[name].dims:
+            values = results[name].values
+            v[f"{name} equal in every scenario"] = float(values.max() - values.min())
+    expected = float(np.dot(p, totals))
+    objective = float(results.attrs.get("expected_cost_jpy", math.nan))
+    v["objective = expected total cost"] = abs(objective - expected) / max(1.0, abs(expected))
+    return Verification(v)
