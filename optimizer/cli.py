@@ -132,3 +132,7 @@ register_type2(app)
 from optimizer.network_cli import register as register_network  # noqa: E402 - needs `app` above
 
 register_network(app)
+
+from optimizer.type3_cli import register as register_type3  # noqa: E402 - needs `app` above
+
+register_type3(app)
