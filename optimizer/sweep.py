@@ -17,6 +17,7 @@ import itertools
 import json
 import math
 import multiprocessing as mp
+import re
 import signal
 import time
 import tomllib
@@ -121,6 +122,9 @@ def parse_range(text: str) -> list[int | float] | None:
     return [int(start + i * step) if as_int else float(start + i * step) for i in range(count)]
 
 
+_LIST_COMMA = re.compile(r',(?=(?:[^"]*"[^"]*")*[^"]*$)')  # a comma outside "double quotes"
+
+
 def parse_values(text: str) -> list[Scalar]:
     """The values of ``--set PATH=…``: a range ``start:stop:step`` or a list ``v1,v2,…``."""
     if not text.strip():
@@ -128,13 +132,12 @@ def parse_values(text: str) -> list[Scalar]:
     as_range = parse_range(text)
     if as_range is not None:
         return as_range
-    try:  # a TOML array keeps quoted strings with commas together
-        values = tomllib.loads(f"v = [{text}]")["v"]
-        if any(isinstance(v, dict | list) for v in values):
-            raise ValueError(f"'{text}' holds a table or array: sweep values are scalars")
-        return values
-    except tomllib.TOMLDecodeError:
-        return [parse_scalar(v) for v in text.split(",")]
+    items = _LIST_COMMA.split(text)
+    if any(not item.strip() for item in items):
+        raise ValueError("an empty value in the list")
+    if any(item.strip()[0] in "[{" for item in items):
+        raise ValueError("sweep values are scalars (numbers, strings, dates), not tables or arrays")
+    return [parse_scalar(item) for item in items]
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -148,7 +151,7 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _spec_file_values(path: str, value: Any) -> list[Scalar]:
+def _spec_file_values(value: Any) -> list[Scalar]:
     if isinstance(value, list):
         if any(isinstance(v, dict | list) for v in value):
             raise ValueError("sweep values are scalars")
@@ -173,6 +176,12 @@ def read_spec_file(path: Path) -> dict[str, Any]:
     unknown = sorted(set(raw) - SPEC_KEYS)
     if unknown:
         raise SweepError(f"--spec {path}: unknown key '{unknown[0]}' (known: {sorted(SPEC_KEYS)})")
+    shapes = {"case": str, "set": dict, "baseline": dict, "mode": list, "zip": list}
+    for key, kind in shapes.items():
+        if key in raw and not isinstance(raw[key], kind):
+            raise SweepError(f"--spec {path}: {key} must be a {kind.__name__}")
+    if not all(isinstance(group, list) for group in raw.get("zip", [])):
+        raise SweepError(f"--spec {path}: zip must be a list of lists of paths")
     if "case" in raw:
         raw["case"] = path.parent / raw["case"]
     return raw
@@ -209,7 +218,7 @@ def parse_spec(
     where = f"--spec {spec_file}"
     for path, raw in _flatten(file.get("set", {})).items():
         try:
-            add(f"{where}: set.{path}", path, _spec_file_values(path, raw))
+            add(f"{where}: set.{path}", path, _spec_file_values(raw))
         except ValueError as exc:
             raise SweepError(f"{where}: set.{path}: {exc}") from None
     for text in sets:

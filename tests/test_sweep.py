@@ -76,6 +76,11 @@ def test_ranges_include_stop_and_keep_decimal_steps_exact():
 def test_lists_are_toml_scalars_with_bare_strings():
     assert parse_values("firm,type2_fixed") == ["firm", "type2_fixed"]
     assert parse_values('"a,b", 2, true') == ["a,b", 2, True]
+    assert parse_values('"a,b",c') == ["a,b", "c"]
+    with pytest.raises(ValueError, match="an empty value"):
+        parse_values("1,,2")
+    with pytest.raises(ValueError, match="not tables"):
+        parse_values("{min = 0, max = 5}")
     start = parse_values("2025-05-05T00:00:00+09:00,2025-05-12T00:00:00+09:00")
     assert [d.isoformat() for d in start] == [
         "2025-05-05T00:00:00+09:00",
