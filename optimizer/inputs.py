@@ -279,6 +279,11 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
         if len(probability) > 1:
             b.ds["scenario_probability"] = ("scenario", probability, {"units": "1"})
             b.ds.coords["scenario"] = np.arange(len(probability))
+            b.ds["scenario_branch_step"] = (
+                "scenario",
+                np.array([n1.branch_step(e, t3, dt, n) for e in events], dtype=int),
+                {"units": "1", "doc": "first step the scenario's own events change"},
+            )
         rows = [(k, e) for k, scenario in enumerate(events) for e in scenario]
         spans = [n1.cut_steps(e, t3, dt, n) for _, e in rows]
         b.ds["event_scenario"] = ("event", np.array([k for k, _ in rows], dtype=int))

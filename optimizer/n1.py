@@ -33,11 +33,13 @@ FAULT, MAINTENANCE = "fault", "maintenance"
 
 @dataclass(frozen=True)
 class OutageEvent:
-    """An event, in hours from the start of the horizon."""
+    """An event, in hours from the start of the horizon; ``shared`` by every scenario (an
+    explicit maintenance window) or the scenario's own."""
 
     start_h: float
     duration_h: float
     kind: str
+    shared: bool = False
 
     def is_momentary(self, momentary_max_h: float) -> bool:
         return self.kind == FAULT and self.duration_h < momentary_max_h
@@ -134,7 +136,9 @@ def scenario_events(loaded: LoadedCase) -> list[list[OutageEvent]]:
                 f"{window.start.isoformat()} to {window.end.isoformat()} is outside the horizon",
             )
         windows.append(
-            OutageEvent(max(start, 0.0), min(end, horizon_h) - max(start, 0.0), MAINTENANCE)
+            OutageEvent(
+                max(start, 0.0), min(end, horizon_h) - max(start, 0.0), MAINTENANCE, shared=True
+            )
         )
     rate, classes = fault_model(t3)
     scenarios = []
@@ -157,6 +161,13 @@ def cut_steps(event: OutageEvent, t3: Type3, dt_h: float, steps: int) -> range:
     end_h = event.start_h + event.duration_h + t3.reconnect_h
     last = max(int(np.ceil(end_h / dt_h - 1e-9)), first + 1)
     return range(first, min(last, steps))
+
+
+def branch_step(events: list[OutageEvent], t3: Type3, dt_h: float, steps: int) -> int:
+    """The first step whose data a scenario's own events change (``steps`` if none): before it,
+    the scenario cannot be told apart from any other."""
+    starts = [span.start for e in events if not e.shared if (span := cut_steps(e, t3, dt_h, steps))]
+    return min(starts, default=steps)
 
 
 def after_delay(steps: int, delay_h: float, dt_h: float) -> np.ndarray:
