@@ -54,7 +54,22 @@ def _solved(run: Run, what: str) -> Run:
 def plot_survival(result: Survival, path: Path, title: str) -> Path:
     curve = result.curve
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    ax1.step(curve["duration_h"], curve["survival_probability"], where="post", color="tab:blue")
+    ax1.step(
+        curve["duration_h"],
+        curve["survival_probability"],
+        where="post",
+        color="tab:blue",
+        label="protected load kept",
+    )
+    ax1.step(
+        curve["duration_h"],
+        curve["full_service_probability"],
+        where="post",
+        color="tab:blue",
+        ls=":",
+        label="whole load served (here or migrated)",
+    )
+    ax1.legend(fontsize=8)
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel("P(survive ≥ d)")
     ax1.set_title(title)
@@ -95,9 +110,15 @@ def _print_ride_through(name: str, run: Run, costs: pd.DataFrame, result: Surviv
     out_console.print(table)
     total = costs.loc[costs["term"] == "total_cost_jpy", "ride_through_jpy_per_year"].iloc[0]
     out_console.print(f"ride-through cost: {total / 1e6:,.1f} MJPY/yr")
-    curve = result.curve.set_index("duration_h")["survival_probability"]
+    curve = result.curve.set_index("duration_h")
     points = [h for h in CURVE_HOURS if h in curve.index]
-    out_console.print("P(survive ≥ d): " + ", ".join(f"{h} h {curve.loc[h]:.3f}" for h in points))
+    for column, label in (
+        ("survival_probability", "P(survive ≥ d)"),
+        ("full_service_probability", "P(full service ≥ d)"),
+    ):
+        out_console.print(
+            f"{label}: " + ", ".join(f"{h} h {curve.loc[h, column]:.3f}" for h in points)
+        )
     out_console.print(
         f"expected unserved IT energy from faults: {result.expected_unserved_mwh_per_year:,.1f} "
         f"MWh/yr (simulated rule); momentary faults {result.momentary_faults_per_year:.2f}/yr, "
