@@ -807,13 +807,9 @@ def _check_quantities(loaded: LoadedCase) -> None:
             )
 
 
-def load_case(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedCase:
-    """Read, validate and cut a case to its horizon. Raises :class:`CaseError` on bad input.
-
-    ``overrides`` maps dotted paths (``battery.energy_capex_jpy_per_kwh``) to values that replace
-    the file's before validation.
-    """
-    path = Path(path)
+def read_toml(path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The case file's tables with ``overrides`` (dotted path → value) applied; bad files raise
+    :class:`CaseError`."""
     file = str(path)
     if not path.is_file():
         raise CaseError(file, "", "case file not found")
@@ -825,6 +821,18 @@ def load_case(path: str | Path, overrides: dict[str, Any] | None = None) -> Load
         raise CaseError(file, "", "not a UTF-8 text file") from exc
     for dotted, value in (overrides or {}).items():
         set_path(raw, dotted, value, file)
+    return raw
+
+
+def load_case(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedCase:
+    """Read, validate and cut a case to its horizon. Raises :class:`CaseError` on bad input.
+
+    ``overrides`` maps dotted paths (``battery.energy_capex_jpy_per_kwh``) to values that replace
+    the file's before validation.
+    """
+    path = Path(path)
+    file = str(path)
+    raw = read_toml(path, overrides)
     try:
         case = Case.model_validate(raw)
     except ValidationError as exc:

@@ -9,7 +9,6 @@ and PV tables take the single-site fields plus ``name``, ``node`` and ``owner``.
 from __future__ import annotations
 
 import difflib
-import tomllib
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from optimizer.case import (
     _Strict,
     _validation_message,
     read_series,
-    set_path,
+    read_toml,
 )
 from optimizer.errors import CaseError
 
@@ -458,16 +457,7 @@ def load_network_case(
     """
     path = Path(path)
     file = str(path)
-    if not path.is_file():
-        raise CaseError(file, "", "case file not found")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise CaseError(file, "", f"not valid TOML ({exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise CaseError(file, "", "not a UTF-8 text file") from exc
-    for dotted, value in (overrides or {}).items():
-        set_path(raw, dotted, value, file)
+    raw = read_toml(path, overrides)
     try:
         case = NetworkCase.model_validate(raw)
     except ValidationError as exc:
