@@ -150,7 +150,6 @@ def option_rows(connect: Connect, econ: Economics, costs: dict[str, float]) -> l
 @dataclass
 class Choice:
     table: pd.DataFrame
-    runs: dict[str, Run]
 
     def verdict(self) -> str:
         best = self.table.loc[self.table["npv_jpy"].idxmax()]
@@ -213,4 +212,4 @@ def connection_choice(
         years=connect.analysis_years,
     )
     costs = {name: run.kpis["total_cost_jpy"] for name, run in runs.items()}
-    return Choice(pd.DataFrame(option_rows(connect, econ, costs)), runs)
+    return Choice(pd.DataFrame(option_rows(connect, econ, costs)))
