@@ -19,8 +19,8 @@ without knowing how long the fault lasts:
 The survival time of a start is the number of steps until the first that does not survive; its
 time at full service counts the steps until the first in which the whole load is not served here
 or migrated (a shutdown or any unserved energy ends it).
-``P(survive ≥ d)`` is the share of starts (weighted by scenario probability) whose survival time
-is at least d. Expected unserved energy per year takes every non-momentary fault of every
+``P(survive ≥ d)`` is the share of starts (weighted by scenario probability; scenarios cut at
+every step have no start and no weight) whose survival time is at least d. Expected unserved energy per year takes every non-momentary fault of every
 scenario, at a uniformly random start instead of its sampled one:
 ``Σ_k p_k Σ_{e∈k} mean_s U_s(n_e) / years``, with ``U_s(n)`` the unserved IT energy over the first
 n steps from s and ``n_e`` the steps the event cuts. The horizon wraps around (a year is cyclic).
@@ -42,6 +42,7 @@ from optimizer.n1 import HOURS_PER_YEAR, after_delay
 
 RIDE_THROUGH = ("generator_", "ups_", "shutdown_", "migration_", "type3_", "event_", "scenario")
 PROTECTED_TOL_MW = 1e-6
+STARTS_PER_CHUNK = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,19 +177,25 @@ def survival(results: xr.Dataset, max_h: float | None = None) -> Survival:
     hours = np.arange(1, curve_steps + 1) * dt
     probability = np.zeros(curve_steps)
     full_service = np.zeros(curve_steps)
+    weight = 0.0
     mean_unserved = np.zeros(curve_steps)
     eue = 0.0
     for k in range(stochastic.scenario_count(results)):
         site = stochastic.site_slice(results, k)
         starts = _normal_starts(site)
+        if len(starts) == 0:  # cut all along (e.g. a horizon inside a maintenance window)
+            continue
+        weight += p[k]
         mine = faults[faults.scenario == k]
         steps = max(curve_steps, int(mine.steps.max()) if len(mine) else 0)
-        outcome = simulate(site, starts, steps)
-        survived_h = outcome.survived_steps * dt
-        probability += p[k] * np.array([np.mean(survived_h >= h - 1e-9) for h in hours])
-        full_h = outcome.full_service_steps * dt
-        full_service += p[k] * np.array([np.mean(full_h >= h - 1e-9) for h in hours])
-        mean = outcome.unserved_mwh.mean(axis=1)
+        survived, full, mean = np.zeros(0), np.zeros(0), np.zeros(steps)
+        for chunk in np.array_split(starts, max(1, len(starts) // STARTS_PER_CHUNK)):
+            outcome = simulate(site, chunk, steps)  # chunks bound the (steps × starts) array
+            survived = np.concatenate((survived, outcome.survived_steps * dt))
+            full = np.concatenate((full, outcome.full_service_steps * dt))
+            mean += outcome.unserved_mwh.sum(axis=1) / max(len(starts), 1)
+        probability += p[k] * np.array([np.mean(survived >= h - 1e-9) for h in hours])
+        full_service += p[k] * np.array([np.mean(full >= h - 1e-9) for h in hours])
         mean_unserved += p[k] * mean[:curve_steps]
         eue += p[k] * float(sum(mean[s - 1] for s in mine.steps)) / horizon_years
     momentary = events[(events.kind == "fault") & (events.duration_h < momentary_max)]
@@ -196,9 +203,9 @@ def survival(results: xr.Dataset, max_h: float | None = None) -> Survival:
     curve = pd.DataFrame(
         {
             "duration_h": hours,
-            "survival_probability": probability,
-            "full_service_probability": full_service,
-            "expected_unserved_it_mwh": mean_unserved,
+            "survival_probability": probability / weight if weight else np.nan,
+            "full_service_probability": full_service / weight if weight else np.nan,
+            "expected_unserved_it_mwh": mean_unserved / weight if weight else np.nan,
         }
     )
     return Survival(
