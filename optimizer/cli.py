@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from optimizer import network_cli, sweep_cli, type2_cli, type3_cli
 from optimizer.case import LoadedCase, load_case
+from optimizer.cli_common import (
+    CaseArg,
+    SetOpt,
+    err_console,
+    fail,
+    out_console,
+    parse_assignment,
+)
 from optimizer.errors import CaseError
 from optimizer.inputs import build_inputs
 from optimizer.pipeline import options_from_case, solve_case
@@ -24,35 +30,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out_console = Console()
-err_console = Console(stderr=True)
-
-CaseArg = Annotated[Path, typer.Argument(help="case TOML file", show_default=False)]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="override a case field: PATH=VALUE (TOML value), repeatable"),
-]
-
-
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """``battery.power_mw=5`` → ``("battery.power_mw", 5.0)``; the value is read as TOML."""
-    path, sep, value = text.partition("=")
-    parts = [part.strip() for part in path.split(".")]
-    if not sep or not all(parts):  # "=5", "battery..power_mw=5", "battery.power_mw"
-        raise CaseError("--set", text, "expected PATH=VALUE, e.g. battery.power_mw=5")
-    try:
-        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        parsed = value.strip()
-    if isinstance(parsed, int) and not isinstance(parsed, bool):
-        parsed = float(parsed)
-    return ".".join(parts), parsed
-
-
-def fail(message: str, code: int) -> typer.Exit:
-    # escape: a user's column or key such as "load[mw]" or "x[/]" is text, not rich markup.
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _load(case: Path, assignments: list[str] | None) -> LoadedCase:
@@ -121,18 +98,5 @@ def main() -> None:  # pragma: no cover - console script entry
     app()
 
 
-from optimizer.sweep_cli import register as register_sweep  # noqa: E402 - needs `app` above
-
-register_sweep(app)
-
-from optimizer.type2_cli import register as register_type2  # noqa: E402 - needs `app` above
-
-register_type2(app)
-
-from optimizer.network_cli import register as register_network  # noqa: E402 - needs `app` above
-
-register_network(app)
-
-from optimizer.type3_cli import register as register_type3  # noqa: E402 - needs `app` above
-
-register_type3(app)
+for module in (type2_cli, sweep_cli, network_cli, type3_cli):
+    module.register(app)

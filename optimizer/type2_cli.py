@@ -14,14 +14,13 @@ import typer
 from rich.table import Table
 
 from optimizer.case import MODES, load_case
-from optimizer.cli import SetOpt, err_console, fail, out_console, parse_assignment
+from optimizer.cli_common import CaseArg, SetOpt, err_console, fail, out_console, parse_assignment
 from optimizer.compare import STRATEGIES, Comparison, compare
 from optimizer.errors import CaseError, SolveError
 from optimizer.headroom import exceedance, headroom, operating_pattern, potential
 from optimizer.plots import plot_benefit_by_term, plot_breakeven, plot_dispatch
 from optimizer.solve import SolverOptions
 
-CaseArg = Annotated[Path, typer.Argument(help="case TOML file", show_default=False)]
 OutOpt = Annotated[Path | None, typer.Option(help="folder for CSV, JSON and PNG outputs")]
 
 

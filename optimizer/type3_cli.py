@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from optimizer.case import load_case
-from optimizer.cli import SetOpt, err_console, fail, out_console, parse_assignment
+from optimizer.cli_common import CaseArg, SetOpt, err_console, fail, out_console, parse_assignment
 from optimizer.connection_choice import Choice, connection_choice
 from optimizer.errors import CaseError, SolveError
 from optimizer.inputs import build_inputs
@@ -22,7 +22,6 @@ from optimizer.ridethrough import Survival, cost_by_term, firm_reference_inputs,
 from optimizer.solve import EXIT_CODES, SolverOptions
 from optimizer.stochastic import solve_stochastic
 
-CaseArg = Annotated[Path, typer.Argument(help="case TOML file", show_default=False)]
 OutOpt = Annotated[Path | None, typer.Option(help="folder for NetCDF, CSV, JSON and PNG outputs")]
 ScenariosOpt = Annotated[int | None, typer.Option(help="number of scenarios K (type3.scenarios)")]
 SeedOpt = Annotated[int | None, typer.Option(help="seed of the event sampling (type3.seed)")]

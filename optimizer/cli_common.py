@@ -1,0 +1,43 @@
+"""Pieces every command module shares: consoles, the case argument, ``--set`` and ``fail``."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from optimizer.errors import CaseError
+
+out_console = Console()
+err_console = Console(stderr=True)
+
+CaseArg = Annotated[Path, typer.Argument(help="case TOML file", show_default=False)]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="override a case field: PATH=VALUE (TOML value), repeatable"),
+]
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``battery.power_mw=5`` → ``("battery.power_mw", 5.0)``; the value is read as TOML."""
+    path, sep, value = text.partition("=")
+    parts = [part.strip() for part in path.split(".")]
+    if not sep or not all(parts):  # "=5", "battery..power_mw=5", "battery.power_mw"
+        raise CaseError("--set", text, "expected PATH=VALUE, e.g. battery.power_mw=5")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    if isinstance(parsed, int) and not isinstance(parsed, bool):
+        parsed = float(parsed)
+    return ".".join(parts), parsed
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    # escape: a user's column or key such as "load[mw]" or "x[/]" is text, not rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
