@@ -393,6 +393,7 @@ class Connect(_Strict):
     type2_cost_jpy: NonNegative = 0.0
     type2_lead_time_months: NonNegative = 0.0
     split_blocks: bool = True
+    split_max_blocks: Annotated[int, Field(ge=2)] = 5
 
     @model_validator(mode="after")
     def _tiers(self) -> Connect:
