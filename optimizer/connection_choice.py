@@ -6,7 +6,8 @@ Options, each for a connection of ``firm part + margin`` MW (the capacity type �
   below 2 MW high-voltage service in ~10 months for tens of MJPY, at 2 MW and above years and
   hundreds of MJPY); nothing runs until it is connected;
 * **firm, split into blocks** — when the size is at or above the lowest threshold: ``n`` blocks
-  just below it (``⌊size/threshold⌋ + 1``), each on the lowest tier (its cost × n, its lead time);
+  just below it (``⌊size/threshold⌋ + 1``), each on the lowest tier (its cost × n, its lead time),
+  offered only up to ``split_max_blocks`` blocks (what one site's distribution feeders can take);
 * **type ③ now** — after ``type3_lead_time_months``, with the ride-through assets of the
   stochastic solve; **type ③ now, firm later** — the same until the firm connection arrives,
   then firm;
@@ -121,8 +122,8 @@ def option_rows(connect: Connect, econ: Economics, costs: dict[str, float]) -> l
     below = "any size" if tier.below_mw is None else f"below {tier.below_mw:g} MW"
     row("firm (wait)", [firm], f"{size:g} MW firm tier ({below})")
     lowest = connect.firm_tiers[0]
-    if connect.split_blocks and lowest.below_mw is not None and size >= lowest.below_mw:
-        n = math.floor(size / lowest.below_mw) + 1
+    n = math.floor(size / lowest.below_mw) + 1 if lowest.below_mw is not None else 0
+    if connect.split_blocks and lowest.below_mw is not None and 2 <= n <= connect.split_max_blocks:
         split = Stage(
             lowest.lead_time_months / MONTHS_PER_YEAR,
             costs["firm"],
