@@ -228,6 +228,18 @@ def expected_kpis(results: xr.Dataset) -> dict[str, float]:
     return out
 
 
+def standard_error(results: xr.Dataset) -> float:
+    """Sampling error of the expected cost: ``sqrt(K/(K−1) Σ_k p_k² (c_k − c̄)²)`` over the
+    scenario totals ``c_k`` at the optimal sizes (std / √K for equal weights); NaN for K = 1."""
+    K = scenario_count(results)
+    if K < 2:
+        return math.nan
+    p = probabilities(results)
+    totals = np.array([float(site_slice(results, k)["total_cost_jpy"]) for k in range(K)])
+    mean = float(np.dot(p, totals))
+    return math.sqrt(K / (K - 1) * float(np.sum(p**2 * (totals - mean) ** 2)))
+
+
 def verify_stochastic(results: xr.Dataset) -> Verification:
     """Every scenario's slice through :func:`optimizer.verify.verify` (the worst per check), and
     the coupling checks (see module doc)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from optimizer.pipeline import Run, options_from_case, solve
 from optimizer.report import write_results
 from optimizer.ridethrough import Survival, cost_by_term, firm_reference_inputs, survival
 from optimizer.solve import EXIT_CODES, SolverOptions
-from optimizer.stochastic import solve_stochastic
+from optimizer.stochastic import solve_stochastic, standard_error
 
 OutOpt = Annotated[Path | None, typer.Option(help="folder for NetCDF, CSV, JSON and PNG outputs")]
 ScenariosOpt = Annotated[int | None, typer.Option(help="number of scenarios K (type3.scenarios)")]
@@ -96,6 +97,12 @@ def _print_ride_through(name: str, run: Run, costs: pd.DataFrame, result: Surviv
         if key in k
     )
     out_console.print(f"[bold]{name}[/]: {int(k['scenarios'])} scenarios; sizes: {sizes or 'none'}")
+    error = standard_error(run.results)
+    if not math.isnan(error):
+        out_console.print(
+            f"expected cost {k['total_cost_jpy'] / 1e6:,.1f} ± {error / 1e6:,.1f} MJPY/yr "
+            "(one standard error of the scenario sample)"
+        )
     table = Table(title="expected annual cost (MJPY/yr)")
     for col in ("term", "type ③", "firm", "ride-through"):
         table.add_column(col, justify="left" if col == "term" else "right")
@@ -165,6 +172,7 @@ def ridethrough_cmd(
             json.dumps(
                 {
                     "ride_through_cost_jpy_per_year": float(total.iloc[0]),
+                    "expected_cost_standard_error_jpy_per_year": standard_error(run.results),
                     "expected_unserved_it_mwh_per_year": result.expected_unserved_mwh_per_year,
                     "momentary_faults_per_year": result.momentary_faults_per_year,
                     "momentary_ridden": result.momentary_ridden,

@@ -24,7 +24,7 @@ from optimizer.n1 import OutageEvent, cut_steps, fault_model, scenario_events
 from optimizer.pipeline import solve, solve_inputs
 from optimizer.ridethrough import firm_reference_inputs, simulate, survival
 from optimizer.solve import SolverOptions
-from optimizer.stochastic import solve_stochastic, verify_stochastic
+from optimizer.stochastic import solve_stochastic, standard_error, verify_stochastic
 
 ALPHA = 8760 / 48
 VOLC = 1e6
@@ -211,6 +211,9 @@ def test_two_scenarios_share_sizes_and_weigh_costs(tmp_path):
         0.25 * totals[0] + 0.75 * totals[1], rel=1e-9
     )
     assert "scenario" not in run.results["generator_power_mw"].dims
+    mean = 0.25 * totals[0] + 0.75 * totals[1]
+    spread = 2 * (0.25**2 * (totals[0] - mean) ** 2 + 0.75**2 * (totals[1] - mean) ** 2)
+    assert standard_error(run.results) == pytest.approx(spread**0.5, rel=1e-12)
     certain = solved(
         solve_stochastic(
             build_inputs(load_case(path, {"type3.scenario_probabilities": [1.0, 0.0]})), OPTIONS

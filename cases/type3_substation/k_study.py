@@ -6,7 +6,7 @@ and the solve time of each (docs/type3.md, "Choosing K"). Run from the repositor
 
 Scenario k draws its events from (seed, k), so the K = 8 set holds the K = 4 set: the objective
 moves only by what the added scenarios bring. ``std_error_mjpy`` is the standard error of the
-expected cost, std(scenario totals) / √K (equal weights), at the optimal sizes.
+expected cost (``optimizer.stochastic.standard_error``).
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from optimizer.case import load_case
 from optimizer.cli import parse_assignment
 from optimizer.inputs import build_inputs
 from optimizer.pipeline import options_from_case
-from optimizer.stochastic import solve_stochastic
+from optimizer.stochastic import solve_stochastic, standard_error
 
 CASE = Path(__file__).parent / "case.toml"
 
@@ -43,12 +42,11 @@ def main() -> None:
             print(f"K = {k}: {run.solution.status}: {run.solution.message}", flush=True)
             continue
         kpis = run.kpis
-        totals = np.atleast_1d(run.results["total_cost_jpy"].values) / 1e6
         rows.append(
             {
                 "K": k,
                 "expected_cost_mjpy": run.results.attrs["expected_cost_jpy"] / 1e6,
-                "std_error_mjpy": totals.std(ddof=1) / np.sqrt(k) if len(totals) > 1 else np.nan,
+                "std_error_mjpy": standard_error(run.results) / 1e6,
                 "generator_mw": kpis.get("generator_power_mw", 0.0),
                 "battery_mw": kpis.get("battery_power_mw", 0.0),
                 "battery_mwh": kpis.get("battery_energy_mwh", 0.0),
