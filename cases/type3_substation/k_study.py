@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.case import load_case
-from optimizer.cli import parse_assignment
+from optimizer.cli_common import parse_assignment
 from optimizer.inputs import build_inputs
 from optimizer.pipeline import options_from_case
 from optimizer.stochastic import solve_stochastic, standard_error
