@@ -42,6 +42,7 @@ from optimizer.network_model import (
     network_data,
 )
 from optimizer.network_verify import verify_network
+from optimizer.pipeline import add_timings
 from optimizer.solve import Solution, SolverOptions, solve_model
 from optimizer.verify import Verification
 
@@ -73,11 +74,6 @@ def _values(component: pyo.Component, T: pyo.Set) -> np.ndarray:
     if isinstance(component, pyo.Var):
         return np.fromiter((component[t].value for t in T), float, len(T))
     return np.fromiter((pyo.value(component[t]) for t in T), float, len(T))
-
-
-def _add(total: dict[str, float], part: dict[str, float]) -> None:
-    for key, value in part.items():
-        total[key] = total.get(key, 0.0) + value
 
 
 def _start(m: pyo.ConcreteModel, previous: dict[str, float], ds: xr.Dataset) -> dict[int, float]:
@@ -113,7 +109,7 @@ def _solve_with_exclusivity(
         timings["build"] = timings.get("build", 0.0) + time.perf_counter() - t0
         start = _start(m, previous, ds) if previous is not None else None
         sol, _ = solve_model(m, options, warm_start=start)
-        _add(timings, sol.timings)
+        add_timings(timings, sol.timings)
         return m, sol
 
     m, sol = solve(None)

@@ -87,7 +87,7 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
     m = create_model(inputs)
     timings["build"] = time.perf_counter() - t0
     sol, _ = solve_model(m, options)
-    _add(timings, sol.timings)
+    add_timings(timings, sol.timings)
 
     mode = (
         inputs.attrs.get("battery_exclusive", "never")
@@ -106,7 +106,7 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
             m = create_model(inputs, exclusive_steps=binaries)
             timings["build"] += time.perf_counter() - t0
             sol, _ = solve_model(m, options, warm_start=_start_for(m, previous))
-            _add(timings, sol.timings)
+            add_timings(timings, sol.timings)
             if not sol.has_values:
                 break
             pending = _simultaneous_steps(m) - binaries
@@ -138,7 +138,8 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
     return run
 
 
-def _add(total: dict[str, float], part: dict[str, float]) -> None:
+def add_timings(total: dict[str, float], part: dict[str, float]) -> None:
+    """Add each phase's seconds in ``part`` to ``total``."""
     for key, value in part.items():
         total[key] = total.get(key, 0.0) + value
 

@@ -26,7 +26,7 @@ import xarray as xr
 from formulations.common import new_model
 from formulations.scenarios import define_scenario_objective, define_scenarios
 from optimizer.model import define_site, has_component, time_axis
-from optimizer.pipeline import MAX_EXCLUSIVITY_ROUNDS, SIMULTANEOUS_TOL_MW, Run
+from optimizer.pipeline import MAX_EXCLUSIVITY_ROUNDS, SIMULTANEOUS_TOL_MW, Run, add_timings
 from optimizer.results import build_results, kpis
 from optimizer.solve import SolverOptions, solve_model
 from optimizer.verify import Verification, verify
@@ -122,7 +122,7 @@ def solve_stochastic(inputs: xr.Dataset, options: SolverOptions) -> Run:
     m = create_stochastic_model(inputs)
     timings["build"] = time.perf_counter() - t0
     sol, _ = solve_model(m, options)
-    _add(timings, sol.timings)
+    add_timings(timings, sol.timings)
     battery = has_component(inputs, "battery")
     mode = inputs.attrs.get("battery_exclusive", "never") if battery else "never"
     binaries: dict[int, set[int]] = {k: set() for k in m.S}
@@ -139,7 +139,7 @@ def solve_stochastic(inputs: xr.Dataset, options: SolverOptions) -> Run:
             m = create_stochastic_model(inputs, binaries)
             timings["build"] += time.perf_counter() - t0
             sol, _ = solve_model(m, options, warm_start=_warm_start(m, previous))
-            _add(timings, sol.timings)
+            add_timings(timings, sol.timings)
             if not sol.has_values:
                 break
             pending = {k: s - binaries[k] for k, s in _simultaneous(m).items()}
@@ -174,11 +174,6 @@ def solve_stochastic(inputs: xr.Dataset, options: SolverOptions) -> Run:
     run.results.attrs["verify_max_violation"] = run.verification.max_violation
     timings["verify"] = time.perf_counter() - t0
     return run
-
-
-def _add(total: dict[str, float], part: dict[str, float]) -> None:
-    for key, value in part.items():
-        total[key] = total.get(key, 0.0) + value
 
 
 def combine(sites: list[xr.Dataset], attrs: dict) -> xr.Dataset:
