@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import hourly_index, write_series
+from conftest import hourly_index, to_toml, write_series
 from typer.testing import CliRunner
 
 from optimizer.cli import app
@@ -97,25 +97,6 @@ def second_file(index: pd.DatetimeIndex, **columns: Any) -> Callable[[Path], Non
 
 def with_more(case: dict[str, Any]) -> None:
     case["series"] = ["series.csv", "more.csv"]
-
-
-def toml_lines(case: dict[str, Any]) -> str:
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return f'"{v}"'
-        if isinstance(v, dict):
-            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return repr(v)
-
-    lines = [f"{k} = {value(v)}" for k, v in case.items() if not isinstance(v, dict)]
-    for table, body in case.items():
-        if isinstance(body, dict):
-            lines += [f"\n[{table}]", *(f"{k} = {value(v)}" for k, v in body.items())]
-    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -519,7 +500,7 @@ def write_case(folder: Path, bad: Bad | None = None) -> Path:
         index = bad.index if bad.index is not None else index
         columns = {**base_columns(index), **bad.columns}
     write_series(folder / "series.csv", index, **columns)
-    (folder / "case.toml").write_text(toml_lines(case))
+    (folder / "case.toml").write_text(to_toml(case))
     if bad is not None and bad.files is not None:
         bad.files(folder)
     return folder / (bad.case_file if bad is not None else "case.toml")
