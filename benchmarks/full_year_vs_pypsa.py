@@ -24,7 +24,7 @@ Phases, the same cut on both sides:
   ``post_processing``).
 
 The PyPSA model (one LP, term by term the same as wattbit's, every parameter read from
-``optimizer.inputs.build_inputs``; symbols as in ``formulations/``):
+``wattbit.inputs.build_inputs``; symbols as in ``formulations/``):
 
 * bus ``site``; Load ``dc`` with ``p_set = L^IT_t · PUE_t``; Generator ``dc_shed`` (load shedding)
   with ``p_max_pu · p_nom = L^IT_t · PUE_t`` and marginal cost ``v / PUE_t`` per MWh of facility
@@ -109,8 +109,8 @@ def _maxrss_mib() -> float:
 
 
 def _load_inputs(case: str, steps: int | None):
-    from optimizer.case import load_case
-    from optimizer.inputs import build_inputs
+    from wattbit.case import load_case
+    from wattbit.inputs import build_inputs
 
     overrides = {"horizon.steps": steps} if steps else None
     return build_inputs(load_case(case, overrides))
@@ -122,10 +122,10 @@ def _load_inputs(case: str, steps: int | None):
 def run_wattbit(case: str, steps: int | None) -> dict:
     import numpy as np
 
-    from optimizer.model import create_model
-    from optimizer.pipeline import is_simultaneous
-    from optimizer.results import build_results
-    from optimizer.solve import SolverOptions, _new_highs, compile_model, load_values
+    from wattbit.model import create_model
+    from wattbit.optimise import is_simultaneous
+    from wattbit.results import build_results
+    from wattbit.solve import SolverOptions, _new_highs, compile_model, load_values
 
     ds = _load_inputs(case, steps)
     rss_before = _maxrss_mib()

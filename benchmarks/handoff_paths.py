@@ -4,10 +4,10 @@ Run from the repository root::
 
     python benchmarks/handoff_paths.py [--repeats 3] [--steps N] [--case CASE]
 
-The same wattbit model (``optimizer.model.create_model``) goes to HiGHS through
+The same wattbit model (``wattbit.model.create_model``) goes to HiGHS through
 
 * ``standard_form`` — wattbit's path: ``LinearStandardFormCompiler`` → ``HighsLp`` →
-  ``Highs.passModel`` (``optimizer.solve.compile_model``), values back with ``load_values``;
+  ``Highs.passModel`` (``wattbit.solve.compile_model``), values back with ``load_values``;
 * ``contrib_highs`` — ``pyomo.contrib.solver`` ``SolverFactory('highs')`` (the new interface,
   persistent, also what ``pyo.SolverFactory('highs')`` wraps in Pyomo 6.10);
 * ``appsi_highs`` — ``pyomo.contrib.appsi.solvers.Highs`` (``pyo.SolverFactory('appsi_highs')``).
@@ -89,7 +89,7 @@ def _wrap_run(stamps: Stamps) -> None:
 def solve_standard_form(m, stamps: Stamps) -> dict:
     import numpy as np
 
-    from optimizer.solve import SolverOptions, _new_highs, compile_model, load_values
+    from wattbit.solve import SolverOptions, _new_highs, compile_model, load_values
 
     stamps("call")
     cm = compile_model(m)
@@ -149,9 +149,9 @@ SOLVERS = {
 def run_path(path: str, case: str, steps: int | None) -> dict:
     import pyomo.environ as pyo
 
-    from optimizer.case import load_case
-    from optimizer.inputs import build_inputs
-    from optimizer.model import create_model
+    from wattbit.case import load_case
+    from wattbit.inputs import build_inputs
+    from wattbit.model import create_model
 
     ds = build_inputs(load_case(case, {"horizon.steps": steps} if steps else None))
     t0 = time.perf_counter()

@@ -83,10 +83,10 @@ SETS: dict[str, tuple[dict[str, object], float]] = {
 
 
 def _compiled_lp(case: str, steps: int | None):
-    from optimizer.case import load_case
-    from optimizer.inputs import build_inputs
-    from optimizer.model import create_model
-    from optimizer.solve import compile_model
+    from wattbit.case import load_case
+    from wattbit.inputs import build_inputs
+    from wattbit.model import create_model
+    from wattbit.solve import compile_model
 
     ds = build_inputs(load_case(case, {"horizon.steps": steps} if steps else None))
     return compile_model(create_model(ds)).lp

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from optimizer.sweep import (  # noqa: E402 - after the repository is on the path
+from wattbit.sweep.engine import (  # noqa: E402 - after the repository is on the path
     Engine,
     RecordStore,
     execute,

@@ -7,6 +7,6 @@ the component. A block may declare
 * ``injection_mw[t]`` — an Expression, power into the site bus (MW, + = supply to the site);
 * ``cost_<term>_jpy`` — scalar Expressions, annualised cost terms (JPY/yr).
 
-:mod:`formulations.site` closes the model: it balances the bus and minimises the sum of every
+:mod:`wattbit.formulations.site` closes the model: it balances the bus and minimises the sum of every
 ``cost_*`` Expression. Formulations never read files, never solve and never import ``optimizer``.
 """

@@ -40,8 +40,8 @@ from typing import Literal
 
 import pyomo.environ as pyo
 
-from formulations.common import Size, size_var
-from formulations.storage import StorageRule, define_state_of_charge
+from wattbit.formulations.common import Size, size_var
+from wattbit.formulations.storage import StorageRule, define_state_of_charge
 
 
 @dataclass(frozen=True)

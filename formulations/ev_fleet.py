@@ -35,7 +35,7 @@ k_P          annualised charger capex + fixed O&M                       JPY/MW/y
 k_d          cost per MWh of V2G discharge (battery wear)               JPY/MWh
 ===========  =========================================================  ===========
 
-(V5) is the shared state-of-charge rule :mod:`formulations.storage` with the outflow
+(V5) is the shared state-of-charge rule :mod:`wattbit.formulations.storage` with the outflow
 ``v_t + η_v u_t``: V2G pays the discharge loss, driving draws ``u_t`` from the pool as measured.
 Charge and V2G discharge at once is allowed (LP); results report the steps where it happens.
 """
@@ -48,8 +48,8 @@ from typing import Literal
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations.common import Size, size_var
-from formulations.storage import StorageRule, define_state_of_charge
+from wattbit.formulations.common import Size, size_var
+from wattbit.formulations.storage import StorageRule, define_state_of_charge
 
 
 @dataclass(frozen=True, eq=False)

@@ -46,8 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations.common import Size, size_var
-from formulations.storage import StorageRule, define_state_of_charge
+from wattbit.formulations.common import Size, size_var
+from wattbit.formulations.storage import StorageRule, define_state_of_charge
 
 LOSSLESS = StorageRule(charge_efficiency=1.0, discharge_efficiency=1.0, standing_loss_per_h=0.0)
 

@@ -3,7 +3,7 @@ data links with a capacity, paying an energy overhead and a cost per migrated MW
 
 Routes exist only between sites whose link is within the distance (latency) limit of the work
 that would move: the optimiser passes only those. Work leaves from the site's inflexible IT load
-(:mod:`formulations.dc_load`) and is served at the destination, within its IT capacity.
+(:mod:`wattbit.formulations.dc_load`) and is served at the destination, within its IT capacity.
 
 .. math::
 

@@ -23,7 +23,7 @@ c_m         cost per MWh of IT work moved                                 JPY/MW
 ==========  ============================================================  =======
 
 For migration between sites of one network model, with latency classes and routes, see
-:mod:`formulations.geo_shift`; here the other site lies outside the model.
+:mod:`wattbit.formulations.geo_shift`; here the other site lies outside the model.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations.shutdown import define_reduction_max
+from wattbit.formulations.shutdown import define_reduction_max
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,7 +3,7 @@
 Every asset sits in the block of its node (``m.node.<n>``, prepared with ``add_time_axis`` so that
 the single-site formulations place their blocks in it unchanged); a node's net injection is the
 sum of the ``injection_mw`` of the blocks in it, less the other customers' load. A slack node also
-holds the supply from the upstream grid, a :mod:`formulations.connection` block named ``upstream``
+holds the supply from the upstream grid, a :mod:`wattbit.formulations.connection` block named ``upstream``
 (import limit, import price, export = reverse flow into the upstream grid).
 
 .. math::
@@ -66,8 +66,8 @@ import networkx as nx
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations.common import add_time_axis
-from formulations.connection import ConnectionData, define_connection
+from wattbit.formulations.common import add_time_axis
+from wattbit.formulations.connection import ConnectionData, define_connection
 
 FlowModel = Literal["kvl", "ptdf"]
 UPSTREAM = "upstream"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations.common import Size, size_var
+from wattbit.formulations.common import Size, size_var
 
 
 @dataclass(frozen=True, eq=False)

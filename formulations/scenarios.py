@@ -1,7 +1,7 @@
 """Two-stage stochastic structure: first-stage sizes, K scenario sites, expected cost.
 
 Every scenario ``k`` is a whole site — the usual formulations on a block prepared with
-:func:`formulations.common.add_time_axis` and closed by :func:`formulations.site.define_site_balance`
+:func:`wattbit.formulations.common.add_time_axis` and closed by :func:`wattbit.formulations.site.define_site_balance`
 — that differs from the others only in its data (here: the outage events of one sampled year).
 Its sizes are tied to one set of first-stage sizes; its dispatch is its own (second stage).
 
@@ -46,7 +46,7 @@ from collections.abc import Callable, Sequence
 
 import pyomo.environ as pyo
 
-from formulations.common import add_time_axis
+from wattbit.formulations.common import add_time_axis
 
 PROBABILITY_TOL = 1e-9
 

@@ -2,7 +2,7 @@
 
 Once the notice time of an event has passed (the data is evacuated), the DC may drop its IT load
 to a protected share (e.g. storage only), at its own value of lost compute, lower than an abrupt
-loss; before that it can only shed abruptly (:mod:`formulations.dc_load`). An event in which any
+loss; before that it can only shed abruptly (:mod:`wattbit.formulations.dc_load`). An event in which any
 IT load is shed or shut down pays the SLA penalty once.
 
 .. math::

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations.common import Size, size_var
-from formulations.storage import StorageRule, define_state_of_charge
+from wattbit.formulations.common import Size, size_var
+from wattbit.formulations.storage import StorageRule, define_state_of_charge
 
 MINUTES_PER_HOUR = 60.0
 

@@ -35,7 +35,7 @@ K^IT        IT capacity: the most IT power the DC can draw          MW
 c_b         cost of keeping work waiting                            JPY/MWh/h
 ==========  ======================================================  ============
 
-The inflexible share :math:`(1−φ)L^{IT}_t` stays in :mod:`formulations.dc_load`; (W3) keeps the
+The inflexible share :math:`(1−φ)L^{IT}_t` stays in :mod:`wattbit.formulations.dc_load`; (W3) keeps the
 two together within the DC's IT capacity.
 """
 

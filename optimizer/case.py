@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from optimizer.errors import CaseError
+from wattbit.errors import CaseError
 
 # strict: a boolean (`true` is not 1) or a quoted number ("5") is an error, not a number.
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]

@@ -20,9 +20,9 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
-from formulations.common import capital_recovery_factor
-from optimizer.case import Case
-from optimizer.inputs import KW_PER_MW
+from wattbit.case import Case
+from wattbit.formulations.common import capital_recovery_factor
+from wattbit.inputs import KW_PER_MW
 
 
 def annuity_factor(rate: float | np.ndarray, years: float) -> float | np.ndarray:

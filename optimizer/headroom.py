@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimizer.case import LoadedCase, Pattern, read_series
-from optimizer.errors import CaseError
+from wattbit.case import LoadedCase, Pattern, read_series
+from wattbit.errors import CaseError
 
 SEASON_OF_MONTH = {12: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 1, 6: 2, 7: 2, 8: 2, 9: 3, 10: 3, 11: 3}
 SEASON_NAMES = ("winter", "spring", "summer", "autumn")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from formulations.common import capital_recovery_factor
-from optimizer import n1
-from optimizer.case import Capacity, LoadedCase, SizeRange
-from optimizer.errors import CaseError
-from optimizer.headroom import firm_capacity, forecast_headroom, headroom, operating_pattern
+from wattbit import n1
+from wattbit.case import Capacity, LoadedCase, SizeRange
+from wattbit.errors import CaseError
+from wattbit.formulations.common import capital_recovery_factor
+from wattbit.headroom import firm_capacity, forecast_headroom, headroom, operating_pattern
 
 KW_PER_MW = 1000.0
 

@@ -8,20 +8,20 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
-from formulations.battery import BatteryData, define_battery
-from formulations.common import Size, TimeAxis, new_model
-from formulations.connection import ConnectionData, define_connection
-from formulations.dc_load import DataCentreData, define_data_centre
-from formulations.emergency import EmergencyData, define_emergency_curtailment
-from formulations.generator import GeneratorData, define_generator
-from formulations.migration import MigrationData, define_migration
-from formulations.pv import PVData, define_pv
-from formulations.shutdown import ShutdownData, define_shutdown
-from formulations.site import define_site_balance, define_site_objective
-from formulations.storage import StorageRule
-from formulations.ups import UPSData, define_ups
-from formulations.workload_shift import WorkloadShiftData, define_workload_shift
-from optimizer.errors import CaseError
+from wattbit.errors import CaseError
+from wattbit.formulations.battery import BatteryData, define_battery
+from wattbit.formulations.common import Size, TimeAxis, new_model
+from wattbit.formulations.connection import ConnectionData, define_connection
+from wattbit.formulations.dc_load import DataCentreData, define_data_centre
+from wattbit.formulations.emergency import EmergencyData, define_emergency_curtailment
+from wattbit.formulations.generator import GeneratorData, define_generator
+from wattbit.formulations.migration import MigrationData, define_migration
+from wattbit.formulations.pv import PVData, define_pv
+from wattbit.formulations.shutdown import ShutdownData, define_shutdown
+from wattbit.formulations.site import define_site_balance, define_site_objective
+from wattbit.formulations.storage import StorageRule
+from wattbit.formulations.ups import UPSData, define_ups
+from wattbit.formulations.workload_shift import WorkloadShiftData, define_workload_shift
 
 
 def _size(ds: xr.Dataset, name: str) -> Size:
@@ -231,13 +231,13 @@ def create_model(
 ) -> pyo.ConcreteModel:
     """Build the site model. ``exclusive_steps``: steps given a battery exclusivity binary;
     ``emergency``: add emergency curtailment (to evaluate a realised rolling-horizon operation).
-    A Dataset of several scenarios is the stochastic problem of :mod:`optimizer.stochastic`."""
+    A Dataset of several scenarios is the stochastic problem of :mod:`wattbit.strategies.stochastic`."""
     if "scenario" in ds.dims:
         raise CaseError(
             str(ds.attrs.get("case_file", "")),
             "type3.scenarios",
             f"{ds.sizes['scenario']} scenarios are solved together by `wattbit ridethrough` "
-            "(optimizer.stochastic); a single-site solve takes scenarios = 1",
+            "(wattbit.strategies.stochastic); a single-site solve takes scenarios = 1",
         )
     m = new_model(time_axis(ds), name=str(ds.attrs.get("case_name", "wattbit")))
     define_site(m, ds, exclusive_steps, emergency)

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimizer.case import LoadedCase, Type3
-from optimizer.errors import CaseError
+from wattbit.case import LoadedCase, Type3
+from wattbit.errors import CaseError
 
 HOURS_PER_YEAR = 8760.0
 FAULT, MAINTENANCE = "fault", "maintenance"

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from optimizer.results import served_it_mw
+from wattbit.results import served_it_mw
 
 
 def local_time(ds: xr.Dataset) -> pd.DatetimeIndex:

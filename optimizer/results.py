@@ -6,8 +6,8 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
-from formulations.site import component_blocks, cost_terms
-from optimizer.inputs import units_of
+from wattbit.formulations.site import component_blocks, cost_terms
+from wattbit.inputs import units_of
 
 
 def _values(var: pyo.Var) -> np.ndarray:

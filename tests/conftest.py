@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.case import load_case
-from optimizer.pipeline import Run, solve_case
+from wattbit.case import load_case
+from wattbit.optimise import Run
+from wattbit.strategies import solve_case
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "cases" / "tokyo_substation_dc" / "case.toml"

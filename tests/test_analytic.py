@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import hourly_index, solve_verified
 
-from formulations.common import capital_recovery_factor
+from wattbit.formulations.common import capital_recovery_factor
 
 TOL = 1e-6
 

@@ -21,7 +21,7 @@ import pytest
 from conftest import hourly_index, to_toml, write_series
 from typer.testing import CliRunner
 
-from optimizer.cli import app
+from wattbit.cli import app
 
 STEPS = 48
 START = "2025-05-01T00:00:00+09:00"

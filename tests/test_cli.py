@@ -1,4 +1,4 @@
-"""The ``wattbit`` command line, through typer's test runner on :data:`optimizer.cli.app`."""
+"""The ``wattbit`` command line, through typer's test runner on :data:`wattbit.cli.app`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import xarray as xr
 from conftest import EXAMPLE, hourly_index
 from typer.testing import CliRunner
 
-from optimizer import pipeline
-from optimizer.cli import app
-from optimizer.verify import verify
+from wattbit import optimise
+from wattbit.cli import app
+from wattbit.verify import verify
 
 runner = CliRunner()
 
@@ -162,7 +162,7 @@ def test_infeasible_case_exits_3_naming_families_and_step(make_case):
 def test_unconverged_exclusivity_exits_6(make_case, monkeypatch):
     """With no exclusivity round allowed, a case whose LP burns energy (see
     test_exclusivity.py) is left with simultaneous flows: the run must not pass as solved."""
-    monkeypatch.setattr(pipeline, "MAX_EXCLUSIVITY_ROUNDS", 0)
+    monkeypatch.setattr(optimise, "MAX_EXCLUSIVITY_ROUNDS", 0)
     case = {
         "dc": {"it_mw": 1.0},
         "grid": {"import_limit_mw": 10.0, "energy_price_jpy_per_mwh": "price"},

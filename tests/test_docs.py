@@ -1,6 +1,6 @@
 """The reference docs cannot silently rot: every case field and every equation tag is documented.
 
-* Every field of the case schema (``optimizer.case.Case`` and the models it nests) has a table row
+* Every field of the case schema (``wattbit.case.Case`` and the models it nests) has a table row
   ``| `field` |`` in its section of ``docs/case-file.md``: the section of a TOML table is the heading
   that names it (``[horizon]``, ``[grid.pattern]``; the top level is "Top level"), the section of an
   inline value type (``SeriesColumn``, ``SizeRange``) is the heading that names its class.
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from optimizer.case import Case
+from wattbit.case import Case
 
 REPO = Path(__file__).resolve().parent.parent
 CASE_FILE_DOC = REPO / "docs" / "case-file.md"

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import EXAMPLE
 
-from optimizer.case import load_case
-from optimizer.pipeline import solve_case
+from wattbit.case import load_case
+from wattbit.strategies import solve_case
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 # The week with the largest shortfall of the import limit below the DC's load in the series

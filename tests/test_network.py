@@ -14,13 +14,13 @@ import pytest
 from conftest import hourly_index, toml_value, write_series
 from typer.testing import CliRunner
 
-from formulations.network import BranchData, NetworkData, NodeData
-from optimizer.cli import app
-from optimizer.network_case import load_network_case
-from optimizer.network_model import build_network_inputs, network_data
-from optimizer.network_run import NetworkRun, solve_network, solve_network_case
-from optimizer.network_verify import verify_network
-from optimizer.solve import SolverOptions
+from wattbit.cli import app
+from wattbit.formulations.network import BranchData, NetworkData, NodeData
+from wattbit.network.case import load_network_case
+from wattbit.network.model import build_network_inputs, network_data
+from wattbit.network.run import NetworkRun, solve_network, solve_network_case
+from wattbit.network.verify import verify_network
+from wattbit.solve import SolverOptions
 
 TOL = 1e-6
 REPO = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ Why each property must hold (``f`` the total cost, ``F`` a feasible set):
     f(x₁) + v₁S₁ ≤ f(x₂) + v₁S₂ and f(x₂) + v₂S₂ ≤ f(x₁) + v₂S₁; adding, (v₂ − v₁)(S₂ − S₁) ≤ 0:
     served energy never falls, for *any* pair of optima (degenerate ones included).
 (d) The LP ("never") is the relaxation of the MILP ("always"); "auto" reaches the MILP optimum
-    (see :mod:`optimizer.pipeline`). The price offset is drawn from +8 000 down to −30 000 JPY/MWh, the battery
+    (see :mod:`wattbit.pipeline`). The price offset is drawn from +8 000 down to −30 000 JPY/MWh, the battery
     capex scaled down to ≤ 5 % and the throughput cost (which taxes burning) set to 0, so that
     many examples have negative prices and a battery, where the LP burns energy through its
     losses and the two differ. The MILP (gap 0) keeps this property to ≤ 24 steps.

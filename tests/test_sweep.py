@@ -20,12 +20,20 @@ import xarray as xr
 from conftest import EXAMPLE
 from typer.testing import CliRunner
 
-from optimizer.case import load_case
-from optimizer.cli import app
-from optimizer.economics import add_economics, annuity_factor
-from optimizer.pipeline import solve_case
-from optimizer.sweep import Engine, combine, execute, generate, parse_spec, parse_values, to_frame
-from optimizer.sweep_plots import plot_sweep
+from wattbit.case import load_case
+from wattbit.cli import app
+from wattbit.economics import add_economics, annuity_factor
+from wattbit.strategies import solve_case
+from wattbit.sweep.engine import (
+    Engine,
+    combine,
+    execute,
+    generate,
+    parse_spec,
+    parse_values,
+    to_frame,
+)
+from wattbit.sweep.plots import plot_sweep
 
 STEPS = "horizon.steps=24"
 CAPEX = "battery.energy_capex_jpy_per_kwh"
@@ -196,7 +204,7 @@ def test_infeasible_case_is_marked_and_the_others_intact(tmp_path: Path):
 
 def test_sigkill_then_resume_runs_every_case_exactly_once(tmp_path: Path):
     sets = ["--set", STEPS, "--set", f"{CAPEX}=10000:120000:10000"]  # 12 cases
-    cmd = [sys.executable, "-c", "from optimizer.cli import app; app()", "sweep", str(EXAMPLE)]
+    cmd = [sys.executable, "-c", "from wattbit.cli import app; app()", "sweep", str(EXAMPLE)]
     cmd += [*sets, "--jobs", "1", "--out", str(tmp_path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cases = tmp_path / "cases"

@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from formulations.common import capital_recovery_factor
-from optimizer.case import load_case
-from optimizer.cli import app
-from optimizer.compare import apply_strategy, breakeven, compare
-from optimizer.headroom import operating_pattern
-from optimizer.inputs import build_inputs
-from optimizer.pipeline import solve
+from wattbit.case import load_case
+from wattbit.cli import app
+from wattbit.formulations.common import capital_recovery_factor
+from wattbit.headroom import operating_pattern
+from wattbit.inputs import build_inputs
+from wattbit.strategies import solve
+from wattbit.studies.compare import apply_strategy, breakeven, compare
 
 ALPHA = 8760 / 48
 VOLC = 10_000.0
@@ -61,7 +61,7 @@ def cell(path, strategy, mode, **overrides):
 
 
 def _options():
-    from optimizer.solve import SolverOptions
+    from wattbit.solve import SolverOptions
 
     return SolverOptions()
 

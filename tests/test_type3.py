@@ -16,15 +16,16 @@ import pytest
 from conftest import REPO, hourly_index, to_toml, write_series
 from typer.testing import CliRunner
 
-from optimizer.case import Connect, FirmTier, load_case
-from optimizer.cli import app
-from optimizer.connection_choice import Economics, annuity_factor, option_rows
-from optimizer.inputs import build_inputs
-from optimizer.n1 import OutageEvent, cut_steps, fault_model, scenario_events
-from optimizer.pipeline import solve, solve_inputs
-from optimizer.ridethrough import firm_reference_inputs, simulate, survival
-from optimizer.solve import SolverOptions
-from optimizer.stochastic import solve_stochastic, standard_error, verify_stochastic
+from wattbit.case import Connect, FirmTier, load_case
+from wattbit.cli import app
+from wattbit.inputs import build_inputs
+from wattbit.n1 import OutageEvent, cut_steps, fault_model, scenario_events
+from wattbit.optimise import solve_inputs
+from wattbit.solve import SolverOptions
+from wattbit.strategies import solve
+from wattbit.strategies.stochastic import solve_stochastic, standard_error, verify_stochastic
+from wattbit.studies.connection import Economics, annuity_factor, option_rows
+from wattbit.studies.ridethrough import firm_reference_inputs, simulate, survival
 
 ALPHA = 8760 / 48
 VOLC = 1e6

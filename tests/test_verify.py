@@ -16,7 +16,7 @@ import pytest
 import xarray as xr
 from conftest import hourly_index, solve_verified, to_toml, write_series
 
-from optimizer.verify import TOLERANCE, Verification, verify
+from wattbit.verify import TOLERANCE, Verification, verify
 
 STEPS = 24
 

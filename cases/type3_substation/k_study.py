@@ -6,7 +6,7 @@ and the solve time of each (docs/type3.md, "Choosing K"). Run from the repositor
 
 Scenario k draws its events from (seed, k), so the K = 8 set holds the K = 4 set: the objective
 moves only by what the added scenarios bring. ``std_error_mjpy`` is the standard error of the
-expected cost (``optimizer.stochastic.standard_error``).
+expected cost (``wattbit.strategies.stochastic.standard_error``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimizer.case import load_case
-from optimizer.cli_common import parse_assignment
-from optimizer.inputs import build_inputs
-from optimizer.pipeline import options_from_case
-from optimizer.stochastic import solve_stochastic, standard_error
+from wattbit.case import load_case
+from wattbit.cli.common import parse_assignment
+from wattbit.inputs import build_inputs
+from wattbit.optimise import options_from_case
+from wattbit.strategies.stochastic import solve_stochastic, standard_error
 
 CASE = Path(__file__).parent / "case.toml"
 

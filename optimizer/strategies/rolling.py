@@ -25,12 +25,12 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
-from formulations.site import component_blocks
-from optimizer.model import create_model, has_component, workload_shift_data
-from optimizer.pipeline import Run, solve_inputs
-from optimizer.results import build_results, kpis, served_it_mw
-from optimizer.solve import Solution, SolverOptions
-from optimizer.verify import verify
+from wattbit.formulations.site import component_blocks
+from wattbit.model import create_model, has_component, workload_shift_data
+from wattbit.optimise import Run, solve_inputs
+from wattbit.results import build_results, kpis, served_it_mw
+from wattbit.solve import Solution, SolverOptions
+from wattbit.verify import verify
 
 SIZES = ("battery_power_mw", "battery_energy_mwh", "pv_capacity_mw", "grid_contract_mw")
 FORECAST_ONLY = ("grid_forecast_headroom_mw", "grid_emergency_curtailment_cost_jpy_per_mwh")

@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from optimizer import stochastic
-from optimizer.n1 import HOURS_PER_YEAR, after_delay
+from wattbit.n1 import HOURS_PER_YEAR, after_delay
+from wattbit.strategies import stochastic
 
 RIDE_THROUGH = ("generator_", "ups_", "shutdown_", "migration_", "type3_", "event_", "scenario")
 PROTECTED_TOL_MW = 1e-6

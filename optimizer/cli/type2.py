@@ -13,13 +13,13 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from optimizer.case import MODES, load_case
-from optimizer.cli_common import CaseArg, SetOpt, err_console, fail, out_console, parse_assignment
-from optimizer.compare import STRATEGIES, Comparison, compare
-from optimizer.errors import CaseError, SolveError
-from optimizer.headroom import exceedance, headroom, operating_pattern, potential
-from optimizer.plots import plot_benefit_by_term, plot_breakeven, plot_dispatch
-from optimizer.solve import SolverOptions
+from wattbit.case import MODES, load_case
+from wattbit.cli.common import CaseArg, SetOpt, err_console, fail, out_console, parse_assignment
+from wattbit.errors import CaseError, SolveError
+from wattbit.headroom import exceedance, headroom, operating_pattern, potential
+from wattbit.plots import plot_benefit_by_term, plot_breakeven, plot_dispatch
+from wattbit.solve import SolverOptions
+from wattbit.studies.compare import STRATEGIES, Comparison, compare
 
 OutOpt = Annotated[Path | None, typer.Option(help="folder for CSV, JSON and PNG outputs")]
 

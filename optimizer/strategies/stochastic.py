@@ -2,13 +2,13 @@
 
 The input Dataset of a ``type3_n1`` case holds the event-dependent series per scenario
 (``(scenario, time)``; a single scenario has no scenario axis). Each scenario is a whole site
-(:func:`optimizer.model.define_site` on a scenario block); sizes are first-stage
-(:mod:`formulations.scenarios`). Battery exclusivity follows ``battery.exclusive`` as in
-:mod:`optimizer.pipeline`, per scenario: ``auto`` adds binaries only at the steps of a scenario
+(:func:`wattbit.model.define_site` on a scenario block); sizes are first-stage
+(:mod:`wattbit.formulations.scenarios`). Battery exclusivity follows ``battery.exclusive`` as in
+:mod:`wattbit.pipeline`, per scenario: ``auto`` adds binaries only at the steps of a scenario
 that charge and discharge at once, and re-solves warm-started.
 
 Results: every scenario's site Dataset (inputs, variables, cost terms) concatenated along
-``scenario``; the verifier checks each scenario's slice with :func:`optimizer.verify.verify` and
+``scenario``; the verifier checks each scenario's slice with :func:`wattbit.verify.verify` and
 the coupling: equal sizes in every scenario, the same dispatch as the scenario with the latest
 first event before a scenario's own first event, probabilities summing to 1, and the solver's
 objective equal to the probability-weighted total cost.
@@ -23,13 +23,13 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
-from formulations.common import new_model
-from formulations.scenarios import define_scenario_objective, define_scenarios
-from optimizer.model import define_site, has_component, time_axis
-from optimizer.pipeline import MAX_EXCLUSIVITY_ROUNDS, SIMULTANEOUS_TOL_MW, Run, add_timings
-from optimizer.results import build_results, kpis
-from optimizer.solve import SolverOptions, solve_model
-from optimizer.verify import Verification, verify
+from wattbit.formulations.common import new_model
+from wattbit.formulations.scenarios import define_scenario_objective, define_scenarios
+from wattbit.model import define_site, has_component, time_axis
+from wattbit.optimise import MAX_EXCLUSIVITY_ROUNDS, SIMULTANEOUS_TOL_MW, Run, add_timings
+from wattbit.results import build_results, kpis
+from wattbit.solve import SolverOptions, solve_model
+from wattbit.verify import Verification, verify
 
 # Inputs that differ per scenario (not decisions).
 INPUT_SERIES = (
@@ -236,7 +236,7 @@ def standard_error(results: xr.Dataset) -> float:
 
 
 def verify_stochastic(results: xr.Dataset) -> Verification:
-    """Every scenario's slice through :func:`optimizer.verify.verify` (the worst per check), and
+    """Every scenario's slice through :func:`wattbit.verify.verify` (the worst per check), and
     the coupling checks (see module doc)."""
     v: dict[str, float] = {}
     K = scenario_count(results)

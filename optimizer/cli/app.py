@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from optimizer import network_cli, sweep_cli, type2_cli, type3_cli
-from optimizer.case import LoadedCase, load_case
-from optimizer.cli_common import (
+from wattbit.case import LoadedCase, load_case
+from wattbit.cli import network, sweep, type2, type3
+from wattbit.cli.common import (
     CaseArg,
     SetOpt,
     err_console,
@@ -17,12 +17,13 @@ from optimizer.cli_common import (
     out_console,
     parse_assignment,
 )
-from optimizer.errors import CaseError
-from optimizer.inputs import build_inputs
-from optimizer.pipeline import options_from_case, solve_case
-from optimizer.plots import plot_dispatch
-from optimizer.report import print_kpis, write_results
-from optimizer.solve import EXIT_CODES
+from wattbit.errors import CaseError
+from wattbit.inputs import build_inputs
+from wattbit.optimise import options_from_case
+from wattbit.plots import plot_dispatch
+from wattbit.report import print_kpis, write_results
+from wattbit.solve import EXIT_CODES
+from wattbit.strategies import solve_case
 
 app = typer.Typer(
     help="wattbit: value data-centre connections to a congested grid.",
@@ -98,5 +99,5 @@ def main() -> None:  # pragma: no cover - console script entry
     app()
 
 
-for module in (type2_cli, sweep_cli, network_cli, type3_cli):
+for module in (type2, sweep, network, type3):
     module.register(app)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from optimizer.errors import CaseError
+from wattbit.errors import CaseError
 
 out_console = Console()
 err_console = Console(stderr=True)

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from optimizer.sweep import (
+from wattbit.sweep.engine import (
     Engine,
     RecordStore,
     SweepError,
@@ -36,7 +36,7 @@ from optimizer.sweep import (
     prepare,
     write_outputs,
 )
-from optimizer.sweep_plots import PlotError, plot_sweep, save_plot
+from wattbit.sweep.plots import PlotError, plot_sweep, save_plot
 
 out_console = Console()
 err_console = Console(stderr=True)

@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from optimizer.errors import CaseError
-from optimizer.network_case import load_network_case
-from optimizer.network_plots import plot_branch_loading, plot_schematic
-from optimizer.network_run import solve_network_case
-from optimizer.report import print_kpis, write_results
-from optimizer.solve import EXIT_CODES
+from wattbit.errors import CaseError
+from wattbit.network.case import load_network_case
+from wattbit.network.plots import plot_branch_loading, plot_schematic
+from wattbit.network.run import solve_network_case
+from wattbit.report import print_kpis, write_results
+from wattbit.solve import EXIT_CODES
 
 out_console = Console()
 err_console = Console(stderr=True)

@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 import xarray as xr
 
-from optimizer.verify import Verification
+from wattbit.verify import Verification
 
 NETWORK = "network"
 DEFERRABLE, MIGRATION = "_deferrable", "_migration"  # result element names of a DC's blocks
@@ -71,7 +71,7 @@ def _power_flow_residual(ds: xr.Dataset, flow: np.ndarray) -> float:
 
 
 def verify_network(ds: xr.Dataset) -> Verification:
-    """Check a network result Dataset; see :class:`optimizer.verify.Verification`."""
+    """Check a network result Dataset; see :class:`wattbit.verify.Verification`."""
     v: dict[str, float] = {}
     g = {name: ds[name].values for name in ds.data_vars}
     dt = float(ds.attrs["dt_h"])

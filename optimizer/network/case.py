@@ -2,7 +2,7 @@
 links between DC sites, owners and contracts; one TOML file with CSV series beside it.
 
 Quantity and capacity fields, the horizon, economics, solver options and the series files work
-as in a single-site case (:mod:`optimizer.case`, whose types this module reuses); the DC, battery
+as in a single-site case (:mod:`wattbit.case`, whose types this module reuses); the DC, battery
 and PV tables take the single-site fields plus ``name``, ``node`` and ``owner``.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from optimizer.case import (
+from wattbit.case import (
     PV,
     Battery,
     Capacity,
@@ -40,7 +40,7 @@ from optimizer.case import (
     read_series,
     read_toml,
 )
-from optimizer.errors import CaseError
+from wattbit.errors import CaseError
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 NETWORK_OWNER = "network"

@@ -12,8 +12,8 @@ import networkx as nx
 import numpy as np
 import xarray as xr
 
-from optimizer.network_run import at_limit, branch_loading
-from optimizer.plots import local_time
+from wattbit.network.run import at_limit, branch_loading
+from wattbit.plots import local_time
 
 
 def _busiest_week(loading: xr.DataArray, dt_h: float) -> slice:

@@ -35,11 +35,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from optimizer.case import load_case
-from optimizer.economics import add_economics, capital
-from optimizer.errors import CaseError
-from optimizer.pipeline import options_from_case, solve_case
-from optimizer.report import _atomic_write
+from wattbit.case import load_case
+from wattbit.economics import add_economics, capital
+from wattbit.errors import CaseError
+from wattbit.optimise import options_from_case
+from wattbit.report import _atomic_write
+from wattbit.strategies import solve_case
 
 Scalar = bool | int | float | str | datetime | date | clock_time
 MAX_POINTS = 1_000_000
@@ -444,7 +445,7 @@ def prepare(engine: Engine) -> None:
 # model compile) and xarray (dask, at the first Dataset) import lazily: seconds per case if not.
 FORKSERVER_PRELOAD = [
     "__main__",
-    "optimizer.sweep",
+    "wattbit.sweep.engine",
     "scipy.integrate",
     "scipy.sparse",
     "scipy.spatial",

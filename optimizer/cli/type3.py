@@ -12,16 +12,17 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from optimizer.case import load_case
-from optimizer.cli_common import CaseArg, SetOpt, err_console, fail, out_console, parse_assignment
-from optimizer.connection_choice import Choice, connection_choice
-from optimizer.errors import CaseError, SolveError
-from optimizer.inputs import build_inputs
-from optimizer.pipeline import Run, options_from_case, solve
-from optimizer.report import write_results
-from optimizer.ridethrough import Survival, cost_by_term, firm_reference_inputs, survival
-from optimizer.solve import EXIT_CODES, SolverOptions
-from optimizer.stochastic import solve_stochastic, standard_error
+from wattbit.case import load_case
+from wattbit.cli.common import CaseArg, SetOpt, err_console, fail, out_console, parse_assignment
+from wattbit.errors import CaseError, SolveError
+from wattbit.inputs import build_inputs
+from wattbit.optimise import Run, options_from_case
+from wattbit.report import write_results
+from wattbit.solve import EXIT_CODES, SolverOptions
+from wattbit.strategies import solve
+from wattbit.strategies.stochastic import solve_stochastic, standard_error
+from wattbit.studies.connection import Choice, connection_choice
+from wattbit.studies.ridethrough import Survival, cost_by_term, firm_reference_inputs, survival
 
 OutOpt = Annotated[Path | None, typer.Option(help="folder for NetCDF, CSV, JSON and PNG outputs")]
 ScenariosOpt = Annotated[int | None, typer.Option(help="number of scenarios K (type3.scenarios)")]

@@ -16,19 +16,20 @@ import pandas as pd
 import pyomo.environ as pyo
 import xarray as xr
 
-from formulations.battery import BatteryData, define_battery
-from formulations.common import Size, TimeAxis, capital_recovery_factor, new_model
-from formulations.connection import ConnectionData
-from formulations.dc_load import DataCentreData, define_data_centre
-from formulations.ev_fleet import EVFleetData, define_ev_fleet
-from formulations.geo_shift import (
+from wattbit.case import Capacity, SizeRange
+from wattbit.formulations.battery import BatteryData, define_battery
+from wattbit.formulations.common import Size, TimeAxis, capital_recovery_factor, new_model
+from wattbit.formulations.connection import ConnectionData
+from wattbit.formulations.dc_load import DataCentreData, define_data_centre
+from wattbit.formulations.ev_fleet import EVFleetData, define_ev_fleet
+from wattbit.formulations.geo_shift import (
     GeoShiftData,
     MigrationSite,
     Route,
     SiteBlocks,
     define_geo_shift,
 )
-from formulations.network import (
+from wattbit.formulations.network import (
     UPSTREAM,
     BranchData,
     NetworkData,
@@ -36,13 +37,12 @@ from formulations.network import (
     define_nodes,
     define_power_flow,
 )
-from formulations.pv import PVData, define_pv
-from formulations.site import cost_terms, define_site_objective
-from formulations.storage import StorageRule
-from formulations.workload_shift import WorkloadShiftData, define_workload_shift
-from optimizer.case import Capacity, SizeRange
-from optimizer.inputs import KW_PER_MW, units_of
-from optimizer.network_case import NETWORK_OWNER, LoadedNetworkCase
+from wattbit.formulations.pv import PVData, define_pv
+from wattbit.formulations.site import cost_terms, define_site_objective
+from wattbit.formulations.storage import StorageRule
+from wattbit.formulations.workload_shift import WorkloadShiftData, define_workload_shift
+from wattbit.inputs import KW_PER_MW, units_of
+from wattbit.network.case import NETWORK_OWNER, LoadedNetworkCase
 
 RESERVED = "_reserved"
 DEFERRABLE = "_deferrable"

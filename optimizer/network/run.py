@@ -28,9 +28,9 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
-from optimizer.inputs import units_of
-from optimizer.network_case import NETWORK_OWNER, LoadedNetworkCase
-from optimizer.network_model import (
+from wattbit.inputs import units_of
+from wattbit.network.case import NETWORK_OWNER, LoadedNetworkCase
+from wattbit.network.model import (
     DEFERRABLE,
     battery_blocks,
     build_network_inputs,
@@ -41,10 +41,10 @@ from optimizer.network_model import (
     merchant_parts,
     network_data,
 )
-from optimizer.network_verify import verify_network
-from optimizer.pipeline import add_timings
-from optimizer.solve import Solution, SolverOptions, solve_model
-from optimizer.verify import Verification
+from wattbit.network.verify import verify_network
+from wattbit.optimise import add_timings
+from wattbit.solve import Solution, SolverOptions, solve_model
+from wattbit.verify import Verification
 
 Mode = Literal["system", "merchant"]
 SIMULTANEOUS_TOL_MW = 1e-6

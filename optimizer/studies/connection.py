@@ -12,7 +12,7 @@ Options, each for a connection of ``firm part + margin`` MW (the capacity type �
   stochastic solve; **type ③ now, firm later** — the same until the firm connection arrives,
   then firm;
 * **type ② fixed / dynamic now** — the case under ``grid.mode`` ``type2_fixed`` /
-  ``type2_dynamic`` (``optimizer.pipeline.solve``), without the ride-through assets.
+  ``type2_dynamic`` (``wattbit.pipeline.solve``), without the ride-through assets.
 
 With ``r`` the discount rate, ``N`` the analysis period, ``AF(L) = (1 − (1+r)^{−L}) / r`` (L at
 r = 0), ``R`` the annual compute revenue of the DC's whole desired load and ``C`` an option's
@@ -36,13 +36,14 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from optimizer.case import Connect, FirmTier, load_case
-from optimizer.errors import CaseError, SolveError
-from optimizer.inputs import KW_PER_MW, build_inputs
-from optimizer.pipeline import Run, options_from_case, solve
-from optimizer.ridethrough import RIDE_THROUGH, firm_reference_inputs
-from optimizer.solve import EXIT_CODES, SolverOptions
-from optimizer.stochastic import solve_stochastic
+from wattbit.case import Connect, FirmTier, load_case
+from wattbit.errors import CaseError, SolveError
+from wattbit.inputs import KW_PER_MW, build_inputs
+from wattbit.optimise import Run, options_from_case
+from wattbit.solve import EXIT_CODES, SolverOptions
+from wattbit.strategies import solve
+from wattbit.strategies.stochastic import solve_stochastic
+from wattbit.studies.ridethrough import RIDE_THROUGH, firm_reference_inputs
 
 MONTHS_PER_YEAR = 12.0
 

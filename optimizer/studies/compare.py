@@ -23,11 +23,12 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from optimizer.case import MODES, load_case
-from optimizer.errors import CaseError, SolveError
-from optimizer.inputs import build_inputs
-from optimizer.pipeline import Run, options_from_case, solve
-from optimizer.solve import EXIT_CODES, SolverOptions
+from wattbit.case import MODES, load_case
+from wattbit.errors import CaseError, SolveError
+from wattbit.inputs import build_inputs
+from wattbit.optimise import Run, options_from_case
+from wattbit.solve import EXIT_CODES, SolverOptions
+from wattbit.strategies import solve
 
 STRATEGIES: tuple[str, ...] = ("load_following", "battery_shaped", "both")
 BASELINE = ("load_following", "type2_fixed")

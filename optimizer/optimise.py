@@ -1,4 +1,6 @@
-"""The visible pipeline: case → inputs → model → solve → results → verify.
+"""One optimisation: inputs → model → HiGHS → results → verification, with the battery
+exclusivity rule. Solve strategies (:mod:`wattbit.strategies`) build on this module, never the
+reverse.
 
 Battery exclusivity (``battery.exclusive``):
 
@@ -21,12 +23,11 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
-from optimizer.case import LoadedCase
-from optimizer.inputs import build_inputs
-from optimizer.model import create_model, has_component
-from optimizer.results import build_results, kpis
-from optimizer.solve import Solution, SolverOptions, solve_model
-from optimizer.verify import Verification, verify
+from wattbit.case import LoadedCase
+from wattbit.model import create_model, has_component
+from wattbit.results import build_results, kpis
+from wattbit.solve import Solution, SolverOptions, solve_model
+from wattbit.verify import Verification, verify
 
 SIMULTANEOUS_TOL_MW = 1e-6
 MAX_EXCLUSIVITY_ROUNDS = 8
@@ -142,25 +143,6 @@ def add_timings(total: dict[str, float], part: dict[str, float]) -> None:
     """Add each phase's seconds in ``part`` to ``total``."""
     for key, value in part.items():
         total[key] = total.get(key, 0.0) + value
-
-
-def solve(inputs: xr.Dataset, options: SolverOptions) -> Run:
-    """Solve an input Dataset by its connection mode: one optimisation, or the rolling horizon."""
-    if inputs.attrs["grid_mode"] == "type2_forecast":
-        from optimizer.rolling import solve_rolling  # rolling.py builds on this module
-
-        return solve_rolling(inputs, options)
-    return solve_inputs(inputs, options)
-
-
-def solve_case(loaded: LoadedCase, options: SolverOptions | None = None) -> Run:
-    """Solve a loaded case end to end."""
-    t0 = time.perf_counter()
-    inputs = build_inputs(loaded)
-    t_inputs = time.perf_counter() - t0
-    run = solve(inputs, options or options_from_case(loaded))
-    run.timings = {"inputs": t_inputs, **run.timings}
-    return run
 
 
 def is_simultaneous(results: xr.Dataset) -> bool:

@@ -1,0 +1,38 @@
+"""Solve strategies above one optimisation (:mod:`wattbit.optimise`).
+
+* one optimisation of the whole horizon (``firm``, ``type2_fixed``, ``type2_dynamic``);
+* :mod:`~wattbit.strategies.rolling` — the rolling horizon of ``type2_forecast``;
+* :mod:`~wattbit.strategies.stochastic` — the two-stage problem over type ③ event scenarios.
+
+:func:`solve` picks the strategy a connection mode needs; the strategies call
+:func:`wattbit.optimise.solve_inputs`, never the reverse.
+"""
+
+from __future__ import annotations
+
+import time
+
+import xarray as xr
+
+from wattbit.case import LoadedCase
+from wattbit.inputs import build_inputs
+from wattbit.optimise import Run, options_from_case, solve_inputs
+from wattbit.solve import SolverOptions
+from wattbit.strategies.rolling import solve_rolling
+
+
+def solve(inputs: xr.Dataset, options: SolverOptions) -> Run:
+    """Solve an input Dataset by its connection mode: one optimisation, or the rolling horizon."""
+    if inputs.attrs["grid_mode"] == "type2_forecast":
+        return solve_rolling(inputs, options)
+    return solve_inputs(inputs, options)
+
+
+def solve_case(loaded: LoadedCase, options: SolverOptions | None = None) -> Run:
+    """Solve a loaded case end to end."""
+    t0 = time.perf_counter()
+    inputs = build_inputs(loaded)
+    t_inputs = time.perf_counter() - t0
+    run = solve(inputs, options or options_from_case(loaded))
+    run.timings = {"inputs": t_inputs, **run.timings}
+    return run
