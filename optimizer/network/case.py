@@ -8,7 +8,6 @@ and PV tables take the single-site fields plus ``name``, ``node`` and ``owner``.
 
 from __future__ import annotations
 
-import difflib
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import networkx as nx
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from wattbit.case import (
     PV,
@@ -34,11 +33,11 @@ from wattbit.case import (
     SeriesColumn,
     SizeRange,
     Solver,
-    _cut_horizon,
-    _Strict,
-    _validation_message,
+    Table,
+    cut_horizon,
     read_series,
     read_toml,
+    validated,
 )
 from wattbit.errors import CaseError
 
@@ -46,7 +45,7 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 NETWORK_OWNER = "network"
 
 
-class Node(_Strict):
+class Node(Table):
     """A substation or busbar. A slack node is supplied from the upstream grid."""
 
     name: Name
@@ -73,7 +72,7 @@ class Node(_Strict):
         return self
 
 
-class Branch(_Strict):
+class Branch(Table):
     """A line or transformer (with a reactance), or a transport link (``kind = "link"``)."""
 
     name: Name
@@ -94,7 +93,7 @@ class Branch(_Strict):
         return self
 
 
-class _Placed(_Strict):
+class _Placed(Table):
     """An asset at a node. Of the single-site table it extends, it takes the fields in
     ``supported``; setting any other (one the network model does not use) is an error."""
 
@@ -185,7 +184,7 @@ class EVFleet(_Placed):
     v2g_cost_jpy_per_mwh: NonNegative = 0.0
 
 
-class DataLink(_Strict):
+class DataLink(Table):
     """A data link between two DC sites, usable both ways, ``capacity_mw`` of IT load each way."""
 
     name: Name
@@ -196,7 +195,7 @@ class DataLink(_Strict):
     cost_jpy_per_mwh: NonNegative = 0.0
 
 
-class Owner(_Strict):
+class Owner(Table):
     """An owner settles the net energy of its assets at its price (default: the first slack's
     import price)."""
 
@@ -204,7 +203,7 @@ class Owner(_Strict):
     energy_price_jpy_per_mwh: Quantity | None = None
 
 
-class Contract(_Strict):
+class Contract(Table):
     """A DC reserves part of a shared battery for a yearly fee; the reserved part is dispatched
     for the DC (with the grid), the rest by the battery's owner."""
 
@@ -216,11 +215,11 @@ class Contract(_Strict):
     fee_jpy_per_kw_year: NonNegative = 0.0
 
 
-class NetworkOptions(_Strict):
+class NetworkOptions(Table):
     flow_model: Literal["kvl", "ptdf"] = "kvl"
 
 
-class NetworkCase(_Strict):
+class NetworkCase(Table):
     name: str
     description: str = ""
     series: tuple[str, ...] = ()
@@ -427,26 +426,6 @@ def _check_references(case: NetworkCase, file: str) -> None:
             )
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return next(filter(None, map(_model_in, typing.get_args(annotation))), None)
-
-
-def _unknown_field_hint(exc: ValidationError) -> str:
-    """A 'did you mean' for an unknown field, from the network schema (the shared message knows
-    the single-site schema only)."""
-    err = next(e for e in exc.errors() if e["type"] == "extra_forbidden")
-    model: type[BaseModel] | None = NetworkCase
-    for item in err["loc"][:-1]:
-        info = model.model_fields.get(item) if model and isinstance(item, str) else None
-        if info is not None:
-            model = _model_in(info.annotation)
-    known = list(model.model_fields) if model else []
-    hint = difflib.get_close_matches(str(err["loc"][-1]), known, n=1, cutoff=0.5)
-    return f" (did you mean '{hint[0]}'?)" if hint else ""
-
-
 def load_network_case(
     path: str | Path, overrides: dict[str, Any] | None = None
 ) -> LoadedNetworkCase:
@@ -458,18 +437,12 @@ def load_network_case(
     path = Path(path)
     file = str(path)
     raw = read_toml(path, overrides)
-    try:
-        case = NetworkCase.model_validate(raw)
-    except ValidationError as exc:
-        field, message = _validation_message(exc)
-        if message.startswith("unknown field"):
-            message = "unknown field" + _unknown_field_hint(exc)
-        raise CaseError(file, field, message) from None
+    case = validated(NetworkCase, raw, file)
     if not case.series:
         raise CaseError(file, "series", "no series file given: a case needs its time axis")
     _check_references(case, file)
     series, source = read_series(path, case.series)
-    series = _cut_horizon(series, case.horizon, file)
+    series = cut_horizon(series, case.horizon, file)
     loaded = LoadedNetworkCase(path=path, case=case, series=series, series_source=source)
     _check_quantities(loaded)
     return loaded

@@ -1,0 +1,216 @@
+"""The single-site case schema: the top-level ``Case`` and the tables of its site (DC, PV,
+battery, generator, UPS, shutdown, migration), the horizon, economics and solver options. The
+grid connection's tables are in :mod:`wattbit.case.grid`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from wattbit.case.fields import (
+    Capacity,
+    Efficiency,
+    Fraction,
+    NonNegative,
+    Positive,
+    Quantity,
+    SizeRange,
+    Table,
+)
+from wattbit.case.grid import Connect, Grid, Type3
+
+
+class Horizon(Table):
+    """Which part of the series to solve: ``start`` and ``end`` (exclusive) or ``steps``."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    steps: Annotated[int, Field(gt=0)] | None = None
+    timezone: str = "Asia/Tokyo"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _has_offset(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2025-05-01T00:00:00+09:00")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a folder: OSError
+            raise ValueError(
+                f"unknown timezone '{value}' (an IANA name, e.g. Asia/Tokyo)"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Horizon:
+        if self.end is not None and self.steps is not None:
+            raise ValueError("give end or steps, not both")
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Economics(Table):
+    discount_rate: Annotated[float, Field(ge=0, lt=1, strict=True)] = 0.05
+
+
+class Solver(Table):
+    time_limit_s: Positive = 600.0
+    mip_gap: Annotated[float, Field(ge=0, lt=1, strict=True)] = 1e-4
+    threads: Annotated[int, Field(ge=1)] = 1
+
+
+class DataCentre(Table):
+    """IT power as a profile (``it_mw``) or from utilisation (``utilisation``, idle, peak)."""
+
+    it_mw: Quantity | None = None
+    utilisation: Quantity | None = None
+    idle_it_mw: NonNegative | None = None
+    peak_it_mw: NonNegative | None = None
+    pue: Quantity = 1.0
+    value_of_lost_compute_jpy_per_mwh: NonNegative = 100_000.0
+    deferrable_share: Fraction = 0.0
+    max_delay_h: NonNegative = 0.0
+    deferral_cost_jpy_per_mwh_h: NonNegative = 0.0
+    it_capacity_mw: NonNegative | None = None
+    size_mw: Capacity | None = None
+    value_of_size_jpy_per_mw_year: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _one_load_source(self) -> DataCentre:
+        if self.size_mw is not None and self.deferrable_share > 0:
+            raise ValueError("size_mw (sizing the DC) works without deferrable_share for now")
+        from_util = [self.utilisation, self.idle_it_mw, self.peak_it_mw]
+        if self.it_mw is not None and any(v is not None for v in from_util):
+            raise ValueError("give it_mw or utilisation with idle_it_mw and peak_it_mw, not both")
+        if self.it_mw is None and any(v is None for v in from_util):
+            raise ValueError("give it_mw, or utilisation with idle_it_mw and peak_it_mw")
+        if self.idle_it_mw is not None and self.idle_it_mw > self.peak_it_mw:
+            raise ValueError("idle_it_mw exceeds peak_it_mw")
+        return self
+
+
+class PV(Table):
+    capacity_mw: Capacity
+    availability: Quantity
+    capex_jpy_per_kw: NonNegative = 0.0
+    om_jpy_per_kw_year: NonNegative = 0.0
+    lifetime_years: Positive = 25.0
+
+
+class Battery(Table):
+    power_mw: Capacity
+    energy_mwh: Capacity
+    charge_efficiency: Efficiency = 0.95
+    discharge_efficiency: Efficiency = 0.95
+    standing_loss_per_h: Annotated[float, Field(ge=0, lt=1, strict=True)] = 0.0
+    soc_min_fraction: Fraction = 0.0
+    soc_max_fraction: Fraction = 1.0
+    soc_rule: Literal["cyclic", "fixed"] = "cyclic"
+    initial_soc_fraction: Fraction = 0.5
+    power_capex_jpy_per_kw: NonNegative = 0.0
+    energy_capex_jpy_per_kwh: NonNegative = 0.0
+    om_jpy_per_kw_year: NonNegative = 0.0
+    lifetime_years: Positive = 15.0
+    throughput_cost_jpy_per_mwh: NonNegative = 0.0
+    exclusive: Literal["auto", "always", "never"] = "auto"
+
+    @model_validator(mode="after")
+    def _soc_window(self) -> Battery:
+        if self.soc_min_fraction > self.soc_max_fraction:
+            raise ValueError("soc_min_fraction exceeds soc_max_fraction")
+        if self.soc_rule == "fixed" and not (
+            self.soc_min_fraction <= self.initial_soc_fraction <= self.soc_max_fraction
+        ):
+            raise ValueError(
+                "initial_soc_fraction lies outside [soc_min_fraction, soc_max_fraction]"
+            )
+        return self
+
+
+class Generator(Table):
+    """Backup generator: rated power, start delay, fuel tank in hours at rated power, refuelling."""
+
+    power_mw: Capacity
+    start_delay_h: NonNegative = 0.01
+    fuel_tank_h: NonNegative = 48.0
+    refuel_delay_h: NonNegative = 48.0
+    refuel_rate_fraction: NonNegative = 0.0
+    fuel_cost_jpy_per_mwh: NonNegative = 40_000.0
+    emissions_t_per_mwh: NonNegative = 0.7
+    carbon_price_jpy_per_t: NonNegative = 0.0
+    capex_jpy_per_kw: NonNegative = 0.0
+    om_jpy_per_kw_year: NonNegative = 0.0
+    lifetime_years: Positive = 20.0
+    run_outside_events: bool = False
+
+    @model_validator(mode="after")
+    def _has_fuel(self) -> Generator:
+        lower = self.power_mw.min if isinstance(self.power_mw, SizeRange) else self.power_mw
+        if self.fuel_tank_h == 0 and lower > 0:
+            raise ValueError(
+                f"fuel_tank_h is 0 but power_mw requires a generator of at least {lower:g} MW: "
+                "it would hold no fuel"
+            )
+        return self
+
+
+class UPS(Table):
+    """UPS: rated power and autonomy in minutes at that power."""
+
+    power_mw: Capacity
+    autonomy_minutes: Positive = 10.0
+    charge_efficiency: Efficiency = 0.95
+    discharge_efficiency: Efficiency = 0.95
+    capex_jpy_per_kw: NonNegative = 0.0
+    om_jpy_per_kw_year: NonNegative = 0.0
+    lifetime_years: Positive = 10.0
+
+
+class Shutdown(Table):
+    """Graceful shutdown: after the notice time of a fault the IT load may drop to a protected share."""
+
+    notice_h: NonNegative = 2.0
+    protected_share: Fraction = 0.1
+    value_of_lost_compute_jpy_per_mwh: NonNegative = 50_000.0
+
+
+class Migration(Table):
+    """Workload shift to another site during outages."""
+
+    capacity_it_mw: NonNegative
+    cost_jpy_per_mwh: NonNegative = 0.0
+    notice_h: NonNegative = 0.0
+
+
+class Case(Table):
+    name: str
+    description: str = ""
+    series: list[str] = []
+    horizon: Horizon = Horizon()
+    economics: Economics = Economics()
+    solver: Solver = Solver()
+    dc: DataCentre
+    grid: Grid
+    pv: PV | None = None
+    battery: Battery | None = None
+    type3: Type3 | None = None
+    generator: Generator | None = None
+    ups: UPS | None = None
+    shutdown: Shutdown | None = None
+    migration: Migration | None = None
+    connect: Connect | None = None
+
+    @model_validator(mode="after")
+    def _type3_table(self) -> Case:
+        if self.grid.mode == "type3_n1" and self.type3 is None:
+            raise ValueError("grid.mode 'type3_n1' needs a [type3] table")
+        return self

@@ -1,0 +1,117 @@
+"""The case's time series: CSV files read, checked and cached, then cut to the horizon."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wattbit.case.schema import Horizon
+from wattbit.errors import CaseError
+
+
+def read_series(case_path: Path, files: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The case's series files side by side on one tz-aware index; bad files raise
+    :class:`CaseError` naming the file and column."""
+    frames: list[pd.DataFrame] = []
+    source: dict[str, str] = {}
+    for i, name in enumerate(files):
+        path = case_path.parent / name
+        where = str(path)
+        if not path.is_file():
+            raise CaseError(str(case_path), f"series[{i}]", f"file not found: {name}")
+        stat = path.stat()
+        df = _read_series_file(where, stat.st_mtime_ns, stat.st_size).copy()
+        for column in df.columns:
+            if column in source:
+                raise CaseError(where, column, f"column also in {source[column]}")
+            source[column] = where
+        if frames and not frames[0].index.equals(df.index):
+            first = frames[0].index
+            if len(df) != len(first):
+                differ = f"{len(df)} rows here, {len(first)} in {files[0]}"
+            else:
+                pos = int(np.argmax(first != df.index))
+                differ = (
+                    f"row {pos + 2} is {df.index[pos].isoformat()}, "
+                    f"in {files[0]} {first[pos].isoformat()} (check the UTC offsets)"
+                )
+            raise CaseError(where, "timestamp", f"{differ}: series files must share timestamps")
+        frames.append(df)
+    return pd.concat(frames, axis=1), source
+
+
+@functools.lru_cache(maxsize=32)
+def _read_series_file(where: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    """One series CSV, parsed and checked; cached by path, modification time and size, so a
+    sweep validating thousands of cases of one case file parses its series once."""
+    try:
+        df = pd.read_csv(where)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CaseError(where, "", f"not a readable CSV ({str(exc).splitlines()[0]})") from exc
+    if "timestamp" not in df.columns:
+        raise CaseError(where, "timestamp", "column missing (first column must be timestamp)")
+    stamps = df.pop("timestamp").astype(str)
+    if not stamps.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).all():
+        bad = stamps[~stamps.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)].iloc[0]
+        raise CaseError(where, "timestamp", f"timezone offset missing in '{bad}'")
+    try:
+        index = pd.DatetimeIndex(pd.to_datetime(stamps, utc=True))
+    except (ValueError, TypeError) as exc:
+        # pandas' message spans several lines; name the first bad stamp and its CSV row.
+        nat = pd.to_datetime(stamps, utc=True, errors="coerce").isna().to_numpy()
+        what = f"'{stamps.iloc[nat.argmax()]}' at row {nat.argmax() + 2}" if nat.any() else ""
+        hint = "use ISO 8601 with a UTC offset, e.g. 2025-05-01T00:00:00+09:00"
+        detail = what or str(exc).splitlines()[0]
+        raise CaseError(where, "timestamp", f"unreadable timestamp {detail} ({hint})") from None
+    if not index.is_monotonic_increasing or index.has_duplicates:
+        pos = int(np.argmax(np.diff(index.asi8) <= 0)) + 1
+        kind = "repeats" if index[pos] == index[pos - 1] else "goes back in time"
+        raise CaseError(
+            where,
+            "timestamp",
+            f"not strictly increasing: row {pos + 2} ('{stamps.iloc[pos]}') {kind}",
+        )
+    if len(index) < 2:
+        raise CaseError(where, "timestamp", f"{len(index)} row(s): at least two time steps needed")
+    steps = np.diff(index.asi8)
+    if not np.all(steps == steps[0]):
+        pos = int(np.argmax(steps != steps[0])) + 1
+        raise CaseError(
+            where,
+            "timestamp",
+            f"time step changes at row {pos + 2} ('{stamps.iloc[pos]}'): steps must be regular",
+        )
+    dt_h = pd.Timedelta(index[1] - index[0]).total_seconds() / 3600.0
+    if dt_h > 1.0 or abs(1.0 / dt_h - round(1.0 / dt_h)) > 1e-9:
+        raise CaseError(
+            where, "timestamp", f"step of {dt_h:g} h: the step must divide 1 h (1 h, 30 min, …)"
+        )
+    df.index = index
+    return df
+
+
+def cut_horizon(series: pd.DataFrame, horizon: Horizon, file: str) -> pd.DataFrame:
+    """The rows of ``series`` in ``horizon``; a horizon that selects fewer than two steps, or
+    starts between timestamps, raises :class:`CaseError`. The steps are checked per file in
+    :func:`read_series`."""
+    cut = series
+    if horizon.start is not None:
+        cut = cut[cut.index >= pd.Timestamp(horizon.start)]
+    if horizon.end is not None:
+        cut = cut[cut.index < pd.Timestamp(horizon.end)]
+    if horizon.steps is not None:
+        if horizon.steps > len(cut):
+            raise CaseError(
+                file, "horizon.steps", f"{horizon.steps} steps asked, the series has {len(cut)}"
+            )
+        cut = cut.iloc[: horizon.steps]
+    if len(cut) == 0:
+        raise CaseError(file, "horizon", "selects no time step of the series")
+    if len(cut) == 1:
+        raise CaseError(file, "horizon", "selects a single time step: at least two are needed")
+    if horizon.start is not None and cut.index[0] != pd.Timestamp(horizon.start):
+        raise CaseError(file, "horizon.start", "is not a timestamp of the series")
+    return cut
