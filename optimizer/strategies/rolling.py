@@ -29,10 +29,10 @@ from wattbit.formulations.site import component_blocks
 from wattbit.model import create_model, has_component, workload_shift_data
 from wattbit.optimise import Run, solve_inputs
 from wattbit.results import build_results, kpis, served_it_mw
+from wattbit.sizes import size_names
 from wattbit.solve import Solution, SolverOptions
 from wattbit.verify import verify
 
-SIZES = ("battery_power_mw", "battery_energy_mwh", "pv_capacity_mw", "grid_contract_mw")
 FORECAST_ONLY = ("grid_forecast_headroom_mw", "grid_emergency_curtailment_cost_jpy_per_mwh")
 
 
@@ -120,7 +120,7 @@ def solve_rolling(inputs: xr.Dataset, options: SolverOptions) -> Run:
     foresight = solve_inputs(inputs.drop_vars(FORECAST_ONLY), options)
     if not foresight.ok:
         return foresight
-    sizes = {s: float(foresight.results[s]) for s in SIZES if s in foresight.results}
+    sizes = {s: float(foresight.results[s]) for s in size_names(inputs)}
     fixed = _with_sizes(inputs, sizes)
     energy = sizes.get("battery_energy_mwh", 0.0)
     soc0 = float(foresight.results.get("battery_soc_initial_mwh", 0.0))

@@ -28,6 +28,7 @@ from wattbit.formulations.scenarios import define_scenario_objective, define_sce
 from wattbit.model import define_site, has_component, time_axis
 from wattbit.optimise import MAX_EXCLUSIVITY_ROUNDS, SIMULTANEOUS_TOL_MW, Run, add_timings
 from wattbit.results import build_results, kpis
+from wattbit.sizes import size_names, size_vars
 from wattbit.solve import SolverOptions, solve_model
 from wattbit.verify import Verification, verify
 
@@ -40,15 +41,6 @@ INPUT_SERIES = (
     "ups_discharge_allowed",
     "shutdown_availability",
     "migration_availability",
-)
-FIRST_STAGE: tuple[tuple[str, str], ...] = (
-    ("dc", "size_mw"),
-    ("pv", "capacity_mw"),
-    ("battery", "power_mw"),
-    ("battery", "energy_mwh"),
-    ("ups", "power_mw"),
-    ("generator", "power_mw"),
-    ("grid", "contract_mw"),
 )
 
 
@@ -68,7 +60,8 @@ def scenario_inputs(ds: xr.Dataset, k: int) -> xr.Dataset:
 
 
 def first_stage_sizes(ds: xr.Dataset) -> list[tuple[str, str]]:
-    return [(b, v) for b, v in FIRST_STAGE if f"{b}_{v}_max" in ds]
+    """Every size of the site (:mod:`wattbit.sizes`), as (block, variable) pairs."""
+    return size_vars(ds)
 
 
 def create_stochastic_model(
@@ -248,9 +241,8 @@ def verify_stochastic(results: xr.Dataset) -> Verification:
         totals.append(float(site["total_cost_jpy"]))
     p = probabilities(results)
     v["scenario probabilities sum to 1"] = abs(float(p.sum()) - 1.0)
-    for block, var in FIRST_STAGE:
-        name = f"{block}_{var}"
-        if name in results and "scenario" in results[name].dims:
+    for name in size_names(results):
+        if "scenario" in results[name].dims:
             values = results[name].values
             v[f"{name} equal in every scenario"] = float(values.max() - values.min())
     if "scenario_branch_step" in results:
