@@ -30,14 +30,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from wattbit.sweep.engine import (  # noqa: E402 - after the repository is on the path
-    Engine,
-    RecordStore,
-    execute,
-    generate,
-    parse_spec,
-    prepare,
-)
+from wattbit.sweep.engine import Engine, execute, prepare  # noqa: E402 - after sys.path
+from wattbit.sweep.spec import generate, parse_spec  # noqa: E402
+from wattbit.sweep.store import RecordStore  # noqa: E402
 
 CASE = REPO / "cases" / "tokyo_substation_dc" / "case.toml"
 FIRST_MONDAY = datetime.fromisoformat("2025-04-07T00:00:00+09:00")

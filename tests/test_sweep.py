@@ -24,16 +24,10 @@ from wattbit.case import load_case
 from wattbit.cli import app
 from wattbit.economics import add_economics, annuity_factor
 from wattbit.strategies import solve_case
-from wattbit.sweep.engine import (
-    Engine,
-    combine,
-    execute,
-    generate,
-    parse_spec,
-    parse_values,
-    to_frame,
-)
+from wattbit.sweep.engine import Engine, execute
 from wattbit.sweep.plots import plot_sweep
+from wattbit.sweep.spec import generate, parse_spec, parse_values
+from wattbit.sweep.store import combine, to_frame
 
 STEPS = "horizon.steps=24"
 CAPEX = "battery.energy_capex_jpy_per_kwh"

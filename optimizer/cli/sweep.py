@@ -23,20 +23,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from wattbit.sweep.engine import (
-    Engine,
-    RecordStore,
-    SweepError,
-    Task,
-    combine,
-    execute,
-    generate,
-    parse_scalar,
-    parse_spec,
-    prepare,
-    write_outputs,
-)
+from wattbit.sweep.engine import Engine, execute, prepare
 from wattbit.sweep.plots import PlotError, plot_sweep, save_plot
+from wattbit.sweep.spec import SweepError, Task, generate, parse_scalar, parse_spec
+from wattbit.sweep.store import RecordStore, combine, write_outputs
 
 out_console = Console()
 err_console = Console(stderr=True)
