@@ -12,7 +12,7 @@ Its sizes are tied to one set of first-stage sizes; its dispatch is its own (sec
     \\min\\ \\textstyle\\sum_{k} p_k \\sum_{i} \\text{cost}_{k,i},\\qquad
     \\sum_k p_k = 1                                                          \\quad (K2)
 
-    y^{k}_{v,t} = y^{r}_{v,t} \\qquad ∀k ≠ r,\\ v,\\ t < τ_k                 \\quad (K3)
+    y^{k}_{v,t} = y^{π_k}_{v,t} \\qquad ∀k ≥ 1,\\ v,\\ t < σ_k              \\quad (K3)
 
 ==========  =============================================================  =====
 symbol      meaning                                                        unit
@@ -23,8 +23,9 @@ x^k_j       size j in scenario k's site                                    MW, M
 \\bar x_j   first-stage size j, bounded as the scenario sizes are          MW, MWh
 p_k         probability (weight) of scenario k                             –
 cost_{k,i}  cost term i of scenario k's site (``total_cost_jpy``)          JPY/yr
-τ_k         first step whose data scenario k's own events change            –
-r           the scenario whose own events come last (largest τ)            –
+δ_{jk}      first step at which the data of scenarios j and k differ      –
+σ_k, π_k    σ_k = max_{j<k} δ_{jk}, reached at j = π_k (the earlier
+            scenario that k resembles longest)                             –
 y^k_{v,t}   every other variable v of scenario k's site (dispatch, initial
             states), at step t when indexed by time                        –
 ==========  =============================================================  =====
@@ -32,11 +33,14 @@ y^k_{v,t}   every other variable v of scenario k's site (dispatch, initial
 Capital cost is counted once: by (K1) every scenario carries the same capex, and with
 :math:`\\sum_k p_k = 1` its weighted sum is that capex.
 
-(K3), when the branch steps τ are given, keeps the dispatch non-anticipative: until its own first
-event a scenario cannot be told apart from the others, so it must do what the scenario with the
-latest first event does (whose data equal its own until then). Without it each scenario would
-prepare for a fault it could not know of. Presolve eliminates these equalities, so a scenario adds
-to the problem only the steps from its first event on.
+(K3), when the tree (π, σ) is given, keeps the dispatch non-anticipative: until the step at which
+their data first differ, two scenarios cannot be told apart, so they must dispatch alike. Without
+it a scenario would prepare for a fault it could not know of, or, once a fault has begun, act on
+how long it will last. δ is an ultrametric (``δ_{ik} ≥ min(δ_{ij}, δ_{jk})``: data equal up to
+two steps agree up to the smaller), so tying each scenario to π_k until σ_k ties every pair j, k
+until δ_{jk} (by induction on the larger index). Equal initial states (variables without a time
+index) are tied wherever σ_k > 0. Presolve eliminates these equalities, so a scenario adds to the
+problem only the steps from σ_k on.
 """
 
 from __future__ import annotations
@@ -62,11 +66,12 @@ def define_scenarios(
     probabilities: Sequence[float],
     sizes: Sequence[tuple[str, str]],
     build_site: SiteBuilder,
-    branch_steps: Sequence[int] | None = None,
+    tree: Sequence[tuple[int, int]] | None = None,
 ) -> None:
     """Add ``m.scenario[k]`` (built by ``build_site(block, k)``), ``m.first_stage`` with (K1),
-    ``m.expected_cost_jpy`` (K2) and, given ``branch_steps`` (τ_k), ``m.dispatch_nonanticipative``
-    (K3). ``sizes`` names the (block, variable) pairs of the first stage."""
+    ``m.expected_cost_jpy`` (K2) and, given ``tree`` (``(π_k, σ_k)`` per scenario, see
+    :func:`scenario_tree`), ``m.dispatch_nonanticipative`` (K3). ``sizes`` names the (block,
+    variable) pairs of the first stage."""
     if not math.isclose(sum(probabilities), 1.0, abs_tol=PROBABILITY_TOL):
         raise ValueError(f"scenario probabilities sum to {sum(probabilities):g}, not 1")
     m.S = pyo.RangeSet(0, len(probabilities) - 1)
@@ -93,20 +98,29 @@ def define_scenarios(
     m.expected_cost_jpy = pyo.Expression(  # K2
         expr=pyo.quicksum(p * m.scenario[k].total_cost_jpy for k, p in enumerate(probabilities))
     )
-    if branch_steps is not None:
-        _define_dispatch_nonanticipative(m, list(branch_steps), set(sizes))
+    if tree is not None:
+        _define_dispatch_nonanticipative(m, list(tree), set(sizes))
+
+
+def scenario_tree(first_difference: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
+    """``(π_k, σ_k)`` per scenario from the matrix δ (K3); scenario 0 is the root ``(0, 0)``."""
+    tree = [(0, 0)]
+    for k in range(1, len(first_difference)):
+        parent = max(range(k), key=lambda j: first_difference[j][k])
+        tree.append((parent, int(first_difference[parent][k])))
+    return tree
 
 
 def _define_dispatch_nonanticipative(
-    m: pyo.Block, branch: list[int], sizes: set[tuple[str, str]]
+    m: pyo.Block, tree: list[tuple[int, int]], sizes: set[tuple[str, str]]
 ) -> None:
-    """(K3): scenario k follows scenario r (the latest first event) before τ_k."""
-    r = max(range(len(branch)), key=lambda k: branch[k])
+    """(K3): scenario k follows scenario π_k before σ_k."""
     pairs: dict[tuple[int, str, int], tuple[pyo.ComponentData, pyo.ComponentData]] = {}
     for k in m.S:
-        if k == r or branch[k] == 0:
+        parent, split = tree[k]
+        if split == 0:
             continue
-        site, ref = m.scenario[k], m.scenario[r]
+        site, ref = m.scenario[k], m.scenario[parent]
         for blk in site.component_objects(pyo.Block, descend_into=False):
             for var in blk.component_objects(pyo.Var, descend_into=False):
                 name = f"{blk.local_name}.{var.local_name}"
@@ -115,7 +129,7 @@ def _define_dispatch_nonanticipative(
                     if (blk.local_name, var.local_name) not in sizes:
                         pairs[(k, name, -1)] = (var, other)
                 elif var.index_set() is site.T:
-                    for t in range(branch[k]):
+                    for t in range(split):
                         pairs[(k, name, t)] = (var[t], other[t])
     m.dispatch_nonanticipative = pyo.Constraint(
         list(pairs), rule=lambda b, k, name, t: pairs[(k, name, t)][0] == pairs[(k, name, t)][1]

@@ -13,7 +13,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, hourly_index, to_toml, write_series
+from conftest import hourly_index, write_series
+from type3_helpers import (
+    ALPHA,
+    FUEL,
+    OPTIONS,
+    REFERENCE,
+    SIZED,
+    VOLC,
+    deterministic,
+    solved,
+    write_case,
+)
 from typer.testing import CliRunner
 
 from wattbit.case import Connect, FirmTier, load_case
@@ -21,62 +32,10 @@ from wattbit.cli import app
 from wattbit.inputs import build_inputs
 from wattbit.n1 import OutageEvent, cut_steps, fault_model, scenario_events
 from wattbit.optimise import solve_inputs
-from wattbit.solve import SolverOptions
 from wattbit.strategies import solve
 from wattbit.strategies.stochastic import solve_stochastic, standard_error, verify_stochastic
 from wattbit.studies.connection import Economics, annuity_factor, option_rows
 from wattbit.studies.ridethrough import firm_reference_inputs, simulate, survival
-
-ALPHA = 8760 / 48
-VOLC = 1e6
-FUEL = 20_000.0
-PRICE = 10_000.0
-OPTIONS = SolverOptions()
-REFERENCE = REPO / "cases" / "type3_substation" / "case.toml"
-
-
-def write_case(tmp_path, **tables):
-    """The hand case, with tables replaced or added (a table given as None is dropped)."""
-    write_series(tmp_path / "series.csv", hourly_index(48), price=PRICE)
-    case = {
-        "name": "hand",
-        "series": ["series.csv"],
-        "dc": {"it_mw": 10.0, "value_of_lost_compute_jpy_per_mwh": VOLC},
-        "grid": {"import_limit_mw": 20.0, "energy_price_jpy_per_mwh": "price", "mode": "type3_n1"},
-        "battery": {
-            "power_mw": 4.0,
-            "energy_mwh": 8.0,
-            "charge_efficiency": 1.0,
-            "discharge_efficiency": 1.0,
-        },
-        "generator": {
-            "power_mw": 6.0,
-            "fuel_tank_h": 5.0,
-            "start_delay_h": 0.0,
-            "fuel_cost_jpy_per_mwh": FUEL,
-        },
-        "type3": {
-            "margin_mw": 20.0,
-            "scenarios": 1,
-            "events": [{"start": "2025-05-01T10:00:00+09:00", "duration_h": 12.0}],
-        },
-    }
-    case.update(tables)
-    case = {k: v for k, v in case.items() if v is not None}
-    path = tmp_path / "case.toml"
-    path.write_text(to_toml(case))
-    return path
-
-
-def solved(run):
-    assert run.ok, run.solution.message
-    assert run.verification.ok, run.verification.violations
-    assert run.verification.max_violation <= 1e-6
-    return run
-
-
-def deterministic(path, **overrides):
-    return solved(solve_inputs(build_inputs(load_case(path, overrides or None)), OPTIONS))
 
 
 def test_single_outage_by_hand(tmp_path):
@@ -161,22 +120,6 @@ def test_migration_moves_work_after_its_notice(tmp_path):
     assert k["dc_it_migrated_mwh"] == pytest.approx(66.0, abs=1e-6)
     assert k["dc_it_unserved_mwh"] == pytest.approx(54.0, abs=1e-6)
     assert k["cost_migration_transfer_jpy"] == pytest.approx(ALPHA * 50_000.0 * 66.0, rel=1e-9)
-
-
-SIZED = {
-    "battery": {
-        "power_mw": {"max": 20.0},
-        "energy_mwh": {"max": 100.0},
-        "energy_capex_jpy_per_kwh": 20_000.0,
-        "power_capex_jpy_per_kw": 10_000.0,
-    },
-    "generator": {
-        "power_mw": {"max": 20.0},
-        "fuel_tank_h": 8.0,
-        "capex_jpy_per_kw": 80_000.0,
-        "fuel_cost_jpy_per_mwh": FUEL,
-    },
-}
 
 
 def test_k1_stochastic_equals_deterministic(tmp_path):
@@ -470,14 +413,17 @@ def _objective(ds):
 @pytest.mark.parametrize(
     ("check", "tamper"),
     [
-        ("generator fuel recursion", _bump("generator_fuel_mwh", (0, 15), 0.5)),
-        ("UPS SoC recursion", _bump("ups_soc_mwh", (0, 15), 0.1)),
-        ("shutdown ≤ unprotected share after notice", _bump("shutdown_it_mw", (0, 3), 1.0)),
-        ("migration ≤ capacity after notice", _bump("migration_it_mw", (0, 3), 1.0)),
-        ("type3 limit = firm + margin or residual", _bump("grid_import_limit_mw", (0, 12), 1.0)),
+        ("F3, F4 fuel recursion from a full tank", _bump("generator_fuel_mwh", (0, 15), 0.5)),
+        ("U4 UPS SoC recursion", _bump("ups_soc_mwh", (0, 15), 0.1)),
+        ("H1 0 ≤ shutdown ≤ unprotected share after notice", _bump("shutdown_it_mw", (0, 3), 1.0)),
+        ("R1 0 ≤ migration ≤ capacity after notice", _bump("migration_it_mw", (0, 3), 1.0)),
+        (
+            "G1 type ③ limit = firm + margin or residual",
+            _bump("grid_import_limit_mw", (0, 12), 1.0),
+        ),
         ("generator_power_mw equal in every scenario", _bump("generator_power_mw", (1,), 1.0)),
-        ("dispatch equal before a scenario's own first event", _bump("dc_shed_it_mw", (1, 5), 1.0)),
-        ("cost_shutdown_sla_jpy recomputed", _bump("cost_shutdown_sla_jpy", (0,), 1e6)),
+        ("dispatch equal until the scenarios' data differ", _bump("dc_shed_it_mw", (1, 5), 1.0)),
+        ("H6 cost_shutdown_sla_jpy recomputed", _bump("cost_shutdown_sla_jpy", (0,), 1e6)),
         ("objective = expected total cost", _objective),
     ],
 )

@@ -9,9 +9,10 @@ that charge and discharge at once, and re-solves warm-started.
 
 Results: every scenario's site Dataset (inputs, variables, cost terms) concatenated along
 ``scenario``; the verifier checks each scenario's slice with :func:`wattbit.verify.verify` and
-the coupling: equal sizes in every scenario, the same dispatch as the scenario with the latest
-first event before a scenario's own first event, probabilities summing to 1, and the solver's
-objective equal to the probability-weighted total cost.
+the coupling: equal sizes in every scenario, the same dispatch in any two scenarios until the
+step at which their data first differ (recomputed from the per-scenario input series),
+probabilities summing to 1, and the solver's objective equal to the probability-weighted total
+cost.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ import pyomo.environ as pyo
 import xarray as xr
 
 from wattbit.formulations.common import new_model
-from wattbit.formulations.scenarios import define_scenario_objective, define_scenarios
+from wattbit.formulations.scenarios import (
+    define_scenario_objective,
+    define_scenarios,
+    scenario_tree,
+)
 from wattbit.model import define_site, has_component, time_axis
 from wattbit.optimise import MAX_EXCLUSIVITY_ROUNDS, SIMULTANEOUS_TOL_MW, Run, add_timings
 from wattbit.results import build_results, kpis
@@ -42,6 +47,8 @@ INPUT_SERIES = (
     "shutdown_availability",
     "migration_availability",
 )
+# Variables on the scenario axis alone that keep it even when equal in every scenario.
+PER_SCENARIO = ("scenario_probability", "scenario_branch_step")
 
 
 def scenario_count(ds: xr.Dataset) -> int:
@@ -57,6 +64,21 @@ def probabilities(ds: xr.Dataset) -> np.ndarray:
 def scenario_inputs(ds: xr.Dataset, k: int) -> xr.Dataset:
     """The site Dataset of scenario ``k`` (a single-site input Dataset)."""
     return ds.isel(scenario=k) if "scenario" in ds.dims else ds
+
+
+def first_difference(ds: xr.Dataset) -> np.ndarray:
+    """δ (K × K): the first step at which the input series of two scenarios differ (the number
+    of steps where they never do). What a scenario's operator observes at step t is its data at
+    t, so before δ_jk scenarios j and k cannot be told apart."""
+    K, n = scenario_count(ds), ds.sizes["time"]
+    differs = np.zeros((K, K, n), dtype=bool)
+    for name in ds.data_vars:
+        da = ds[name]
+        if da.dims == ("scenario", "time") and str(name).startswith(INPUT_SERIES):
+            values = da.values
+            differs |= values[:, None, :] != values[None, :, :]
+    any_step = differs.any(axis=2)
+    return np.where(any_step, differs.argmax(axis=2), n)
 
 
 def first_stage_sizes(ds: xr.Dataset) -> list[tuple[str, str]]:
@@ -75,8 +97,8 @@ def create_stochastic_model(
     def build(blk: pyo.Block, k: int) -> None:
         define_site(blk, sites[k], steps.get(k, ()))
 
-    branch = ds["scenario_branch_step"].values.tolist() if "scenario_branch_step" in ds else None
-    define_scenarios(m, probabilities(ds).tolist(), first_stage_sizes(ds), build, branch)
+    tree = scenario_tree(first_difference(ds).tolist()) if len(sites) > 1 else None
+    define_scenarios(m, probabilities(ds).tolist(), first_stage_sizes(ds), build, tree)
     define_scenario_objective(m)
     return m
 
@@ -184,7 +206,7 @@ def combine(sites: list[xr.Dataset], attrs: dict) -> xr.Dataset:
             join="exact",
         )
         for name in list(ds.data_vars):
-            if name == "scenario_probability":
+            if name in PER_SCENARIO:
                 continue
             first = ds[name].isel(scenario=0)
             if bool((ds[name] == first).all()):
@@ -245,26 +267,27 @@ def verify_stochastic(results: xr.Dataset) -> Verification:
         if "scenario" in results[name].dims:
             values = results[name].values
             v[f"{name} equal in every scenario"] = float(values.max() - values.min())
-    if "scenario_branch_step" in results:
-        v["dispatch equal before a scenario's own first event"] = _branch_violation(results)
+    if K > 1:
+        v["dispatch equal until the scenarios' data differ"] = _nonanticipativity_violation(results)
     expected = float(np.dot(p, totals))
     objective = float(results.attrs.get("expected_cost_jpy", math.nan))
     v["objective = expected total cost"] = abs(objective - expected) / max(1.0, abs(expected))
     return Verification(v)
 
 
-def _branch_violation(results: xr.Dataset) -> float:
-    """Largest difference, before τ_k, between scenario k's dispatch and that of the scenario
-    with the latest first event (K3)."""
-    branch = results["scenario_branch_step"].values
-    r = int(np.argmax(branch))
+def _nonanticipativity_violation(results: xr.Dataset) -> float:
+    """Largest difference, in any decision series, between two scenarios j, k before the step
+    δ_jk at which their data first differ (K3, checked over every pair)."""
+    delta = first_difference(results)
     worst = 0.0
     for name in results.data_vars:
         da = results[name]
         if da.dims != ("scenario", "time") or str(name).startswith(INPUT_SERIES):
             continue
         values = da.values
-        for k, tau in enumerate(branch):
-            if tau > 0:
-                worst = max(worst, float(np.max(np.abs(values[k, :tau] - values[r, :tau]))))
+        for j in range(len(delta)):
+            for k in range(j + 1, len(delta)):
+                if delta[j, k] > 0:
+                    gap = np.abs(values[j, : delta[j, k]] - values[k, : delta[j, k]])
+                    worst = max(worst, float(np.max(gap)))
     return worst

@@ -1,0 +1,75 @@
+"""Type ③ foresight: what a scenario may know, and when (K3 over every pair of scenarios).
+
+The case (a variant of the hand case in ``type3_helpers``): a 10 MW DC, a 4 MW / 8 MWh lossless
+battery, no generator; energy is free except 40 kJPY/MWh at 12:00–14:00; abrupt loss costs
+5 kJPY/MWh, graceful shutdown (notice 2 h, nothing protected) 1 kJPY/MWh. Two equally likely
+scenarios both lose the margin at 10:00: for 2 h (A) or for 6 h (B). Their data are the same until
+12:00, when A reconnects.
+
+By hand (α = 182.5): the battery is full at 10:00 (free energy before). In both, 10:00–12:00
+can only be served by the battery (the shutdown notice has not passed): 8 MWh, 12 MWh shed at
+5 kJPY = 60 kJPY. A then sheds 20 MWh at 12:00–14:00 rather than buy at 40 kJPY (100 kJPY);
+B shuts down 40 MWh at 12:00–16:00 (40 kJPY). Expected cost α (½ 160 + ½ 100) kJPY.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import hourly_index, write_series
+from type3_helpers import OPTIONS, solved, write_case
+
+from wattbit.case import load_case
+from wattbit.inputs import build_inputs
+from wattbit.strategies.stochastic import first_difference, solve_stochastic
+
+LOSS, SHUTDOWN, PEAK = 5_000.0, 1_000.0, 40_000.0  # JPY/MWh
+
+
+def same_first_hour(tmp_path):
+    t3 = {
+        "margin_mw": 20.0,
+        "scenarios": 2,
+        "events": [
+            {"start": "2025-05-01T10:00:00+09:00", "duration_h": 2.0, "scenario": 0},
+            {"start": "2025-05-01T10:00:00+09:00", "duration_h": 6.0, "scenario": 1},
+        ],
+    }
+    path = write_case(
+        tmp_path,
+        type3=t3,
+        generator=None,
+        dc={"it_mw": 10.0, "value_of_lost_compute_jpy_per_mwh": LOSS},
+        shutdown={
+            "notice_h": 2.0,
+            "protected_share": 0.0,
+            "value_of_lost_compute_jpy_per_mwh": SHUTDOWN,
+        },
+    )
+    price = np.where((np.arange(48) >= 12) & (np.arange(48) < 14), PEAK, 0.0)
+    write_series(tmp_path / "series.csv", hourly_index(48), price=price)
+    return build_inputs(load_case(path))
+
+
+def per_scenario(results, name):
+    """``(scenario, time)`` values of a result series (equal series have no scenario axis)."""
+    da = results[name]
+    if "scenario" not in da.dims:
+        da = da.expand_dims(scenario=results["scenario"].values)
+    return da.transpose("scenario", "time").values
+
+
+def test_same_first_hour_scenarios_do_not_know_the_duration(tmp_path):
+    """Both scenarios' first fault starts at the same hour (this used to end in a TypeError):
+    their data first differ at 12:00, and until then they dispatch alike."""
+    inputs = same_first_hour(tmp_path)
+    assert first_difference(inputs).tolist() == [[48, 12], [12, 48]]
+    run = solved(solve_stochastic(inputs, OPTIONS))
+    assert run.results.attrs["expected_cost_jpy"] == pytest.approx(182.5 * 130_000.0, rel=1e-9)
+    discharge = per_scenario(run.results, "battery_discharge_mw")
+    assert discharge[:, 10:12].sum(axis=1) == pytest.approx([8.0, 8.0], abs=1e-6)
+    shed = per_scenario(run.results, "dc_shed_it_mw")
+    assert shed.sum(axis=1) == pytest.approx([32.0, 12.0], abs=1e-6)
+    shutdown = per_scenario(run.results, "shutdown_it_mw")
+    assert shutdown.sum(axis=1) == pytest.approx([0.0, 40.0], abs=1e-6)
+    assert run.verification.violations["dispatch equal until the scenarios' data differ"] <= 1e-6
