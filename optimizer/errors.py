@@ -6,6 +6,8 @@ from __future__ import annotations
 class CaseError(Exception):
     """Bad input: ``file: field: message``. The CLI prints it and exits with code 2."""
 
+    exit_code = 2
+
     def __init__(self, file: str, field: str, message: str) -> None:
         self.file = file
         self.field = field

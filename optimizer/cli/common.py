@@ -1,8 +1,11 @@
-"""Pieces every command module shares: consoles, the case argument, ``--set`` and ``fail``."""
+"""Pieces every command module shares: consoles, the case argument, ``--set``, ``fail`` and the
+mapping of the API's errors to exit codes."""
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from wattbit.errors import CaseError
+from wattbit.errors import CaseError, SolveError
 
 out_console = Console()
 err_console = Console(stderr=True)
@@ -41,3 +44,22 @@ def fail(message: str, code: int) -> typer.Exit:
     # escape: a user's column or key such as "load[mw]" or "x[/]" is text, not rich markup.
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def overrides(assignments: list[str] | None) -> dict[str, Any]:
+    """``--set`` assignments as the API's overrides dict."""
+    return dict(parse_assignment(a) for a in assignments or [])
+
+
+def progress(message: str) -> None:
+    """A study's progress note, dimmed on stderr."""
+    err_console.print(f"[dim]{message}[/]")
+
+
+@contextmanager
+def exits() -> Iterator[None]:
+    """Run API calls; bad input exits 2 and a failed solve with its status's code, in one line."""
+    try:
+        yield
+    except (CaseError, SolveError) as exc:
+        raise fail(str(exc), exc.exit_code) from None

@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import typer
 from rich.table import Table
 
+from wattbit import api
 from wattbit.case import MODES, load_case
-from wattbit.cli.common import CaseArg, SetOpt, err_console, fail, out_console, parse_assignment
-from wattbit.errors import CaseError, SolveError
+from wattbit.cli.common import (
+    CaseArg,
+    SetOpt,
+    exits,
+    fail,
+    out_console,
+    overrides,
+    parse_assignment,
+    progress,
+)
+from wattbit.errors import CaseError
 from wattbit.headroom import exceedance, headroom, operating_pattern, potential
-from wattbit.plots import plot_benefit_by_term, plot_breakeven, plot_dispatch
-from wattbit.solve import SolverOptions
-from wattbit.studies.compare import STRATEGIES, Comparison, compare
+from wattbit.studies.compare import STRATEGIES
+from wattbit.studies.plots import plot_headroom
+
+if TYPE_CHECKING:
+    from wattbit.studies.compare import Comparison
 
 OutOpt = Annotated[Path | None, typer.Option(help="folder for CSV, JSON and PNG outputs")]
 
 
-def _split(text: str | None, default: tuple[str, ...]) -> list[str]:
-    return [s.strip() for s in text.split(",") if s.strip()] if text else list(default)
+def _split(text: str | None) -> list[str] | None:
+    """A comma list; None (the API's default) when not given."""
+    return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
 
 def headroom_cmd(
@@ -103,36 +114,8 @@ def headroom_cmd(
             }
         )
         frame.to_csv(out / "headroom.csv", index=False)
-        _plot_headroom(h_full, pattern_full, summary, out / "headroom.png", loaded.case.name)
+        plot_headroom(h_full, pattern_full, summary, out / "headroom.png", loaded.case.name)
         out_console.print(f"wrote {out / 'headroom.csv'}, {out / 'headroom.png'}")
-
-
-def _plot_headroom(
-    h: pd.Series, pattern: pd.Series, summary: pd.DataFrame, path: Path, name: str
-) -> None:
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 7))
-    ax1.plot(h.index, h.to_numpy(), lw=0.4, color="black", label="headroom H(t)")
-    ax1.plot(pattern.index, pattern.to_numpy(), lw=0.6, color="tab:red", label="fixed pattern")
-    ax1.set_ylabel("MW")
-    ax1.legend(fontsize=8, loc="upper right")
-    ax1.set_title(f"{name}: headroom and the fixed operating pattern")
-    groups = [h[h.index.hour == hour].to_numpy() for hour in range(24)]
-    ax2.boxplot(groups, positions=range(24), widths=0.6, showfliers=False)
-    ax2.step(
-        range(24),
-        summary["pattern_mw"].to_numpy(),
-        where="mid",
-        color="tab:red",
-        label="pattern (per-hour minimum)",
-    )
-    ax2.set_xlabel("hour of day")
-    ax2.set_ylabel("MW")
-    ax2.legend(fontsize=8)
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _print_comparison(comparison: Comparison) -> None:
@@ -164,49 +147,6 @@ def _print_comparison(comparison: Comparison) -> None:
     out_console.print(comparison.verdict())
 
 
-def _write_comparison(comparison: Comparison, out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [
-        out / "compare.csv",
-        out / "benefit_by_term.csv",
-        out / "verdict.txt",
-        out / "compare.json",
-    ]
-    comparison.table().to_csv(paths[0], index=False)
-    benefit = comparison.benefit_by_term()
-    benefit.to_csv(paths[1], index=False)
-    paths[2].write_text(comparison.verdict() + "\n")
-    payload = {
-        "case": comparison.case,
-        "cells": comparison.table().to_dict(orient="records"),
-        "breakevens": [
-            {
-                "mode": b.mode,
-                "battery_energy_cost_jpy_per_kwh": b.cost_jpy_per_kwh,
-                "tolerance_jpy_per_kwh": b.tolerance_jpy_per_kwh,
-                "note": b.note,
-                "points": b.points,
-            }
-            for b in comparison.breakevens
-        ],
-        "verdict": comparison.verdict(),
-    }
-    paths[3].write_text(json.dumps(payload, indent=2, default=float))
-    week_cell = comparison.cell("battery_shaped", "type2_fixed") or comparison.cells[0]
-    paths.append(plot_dispatch(week_cell.run.results, out / "week.png"))
-    if not benefit.empty:
-        paths.append(plot_benefit_by_term(benefit, out / "benefit.png"))
-    if comparison.breakevens:
-        paths.append(
-            plot_breakeven(
-                {b.mode: b.points for b in comparison.breakevens},
-                out / "breakeven.png",
-                {b.mode: b.cost_jpy_per_kwh for b in comparison.breakevens},
-            )
-        )
-    return paths
-
-
 def compare_cmd(
     case: CaseArg,
     strategies: Annotated[
@@ -224,26 +164,20 @@ def compare_cmd(
     out: OutOpt = None,
 ) -> None:
     """Solve strategies × headroom rules; print the table and verdict; write CSV, JSON, PNGs."""
-    try:
-        overrides = dict(parse_assignment(a) for a in set_ or [])
-        options = SolverOptions(time_limit_s=time_limit) if time_limit else None
-        comparison = compare(
+    with exits():
+        comparison = api.compare(
             case,
-            strategies=_split(strategies, STRATEGIES),
-            modes=_split(modes, ("type2_fixed", "type2_dynamic", "type2_forecast", "firm")),
-            overrides=overrides,
-            options=options,
-            breakeven_modes=_split(breakeven_modes, ()),
+            overrides(set_),
+            strategies=_split(strategies),
+            modes=_split(modes),
+            breakeven_modes=_split(breakeven_modes) or (),
             breakeven_tolerance=breakeven_tol,
-            progress=lambda msg: err_console.print(f"[dim]{msg}[/]"),
+            time_limit_s=time_limit,
+            progress=progress,
         )
-    except CaseError as exc:
-        raise fail(str(exc), 2) from None
-    except SolveError as exc:
-        raise fail(str(exc), exc.exit_code) from None
     _print_comparison(comparison)
     if out is not None:
-        paths = _write_comparison(comparison, out)
+        paths = comparison.write(out)
         out_console.print("wrote " + ", ".join(str(p) for p in paths))
 
 

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import matplotlib.pyplot as plt
-import pandas as pd
 import typer
 from rich.table import Table
 
-from wattbit.case import load_case
-from wattbit.cli.common import CaseArg, SetOpt, err_console, fail, out_console, parse_assignment
-from wattbit.errors import CaseError, SolveError
-from wattbit.inputs import build_inputs
-from wattbit.optimise import Run, options_from_case
-from wattbit.report import write_results
-from wattbit.solve import EXIT_CODES, SolverOptions
-from wattbit.strategies import solve
-from wattbit.strategies.stochastic import solve_stochastic, standard_error
-from wattbit.studies.connection import Choice, connection_choice
-from wattbit.studies.ridethrough import Survival, cost_by_term, firm_reference_inputs, survival
+from wattbit import api
+from wattbit.cli.common import (
+    CaseArg,
+    SetOpt,
+    exits,
+    out_console,
+    parse_assignment,
+    progress,
+)
+
+if TYPE_CHECKING:
+    from wattbit.studies.connection import Choice
+    from wattbit.studies.ridethrough import RideThrough
 
 OutOpt = Annotated[Path | None, typer.Option(help="folder for NetCDF, CSV, JSON and PNG outputs")]
 ScenariosOpt = Annotated[int | None, typer.Option(help="number of scenarios K (type3.scenarios)")]
@@ -37,55 +36,11 @@ def _overrides(set_: list[str] | None, scenarios: int | None, seed: int | None) 
         overrides["type3.scenarios"] = scenarios
     if seed is not None:
         overrides["type3.seed"] = seed
-    overrides["grid.mode"] = "type3_n1"
     return overrides
 
 
-def _solved(run: Run, what: str) -> Run:
-    if not run.ok:
-        raise SolveError(
-            f"{what}: {run.solution.status}: {run.solution.message}",
-            EXIT_CODES[run.solution.status],
-        )
-    if not run.verification.ok:
-        raise SolveError(f"{what}: verifier found a violation ({run.verification.worst})", 7)
-    return run
-
-
-def plot_survival(result: Survival, path: Path, title: str) -> Path:
-    curve = result.curve
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    ax1.step(
-        curve["duration_h"],
-        curve["survival_probability"],
-        where="post",
-        color="tab:blue",
-        label="protected load kept",
-    )
-    ax1.step(
-        curve["duration_h"],
-        curve["full_service_probability"],
-        where="post",
-        color="tab:blue",
-        ls=":",
-        label="whole load served (here or migrated)",
-    )
-    ax1.legend(fontsize=8)
-    ax1.set_ylim(-0.02, 1.02)
-    ax1.set_ylabel("P(survive ≥ d)")
-    ax1.set_title(title)
-    ax2.plot(curve["duration_h"], curve["expected_unserved_it_mwh"], color="tab:red")
-    ax2.set_ylabel("mean unserved IT MWh")
-    ax2.set_xlabel("outage duration d (h)")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def _print_ride_through(name: str, run: Run, costs: pd.DataFrame, result: Survival) -> None:
+def _print_ride_through(study: RideThrough) -> None:
+    run, costs, result = study.run, study.costs, study.survival
     k = run.kpis
     sizes = ", ".join(
         f"{label} {k[key]:,.2f} {unit}"
@@ -97,8 +52,10 @@ def _print_ride_through(name: str, run: Run, costs: pd.DataFrame, result: Surviv
         )
         if key in k
     )
-    out_console.print(f"[bold]{name}[/]: {int(k['scenarios'])} scenarios; sizes: {sizes or 'none'}")
-    error = standard_error(run.results)
+    out_console.print(
+        f"[bold]{study.name}[/]: {int(k['scenarios'])} scenarios; sizes: {sizes or 'none'}"
+    )
+    error = study.standard_error_jpy_per_year
     if not math.isnan(error):
         out_console.print(
             f"expected cost {k['total_cost_jpy'] / 1e6:,.1f} ± {error / 1e6:,.1f} MJPY/yr "
@@ -115,8 +72,7 @@ def _print_ride_through(name: str, run: Run, costs: pd.DataFrame, result: Surviv
             f"{row['ride_through_jpy_per_year'] / 1e6:+,.1f}",
         )
     out_console.print(table)
-    total = costs.loc[costs["term"] == "total_cost_jpy", "ride_through_jpy_per_year"].iloc[0]
-    out_console.print(f"ride-through cost: {total / 1e6:,.1f} MJPY/yr")
+    out_console.print(f"ride-through cost: {study.cost_jpy_per_year / 1e6:,.1f} MJPY/yr")
     curve = result.curve.set_index("duration_h")
     points = [h for h in CURVE_HOURS if h in curve.index]
     for column, label in (
@@ -143,47 +99,22 @@ def ridethrough_cmd(
     out: OutOpt = None,
 ) -> None:
     """Type ③: size ride-through assets over K event scenarios; cost per year, survival curve."""
-    try:
-        loaded = load_case(case, _overrides(set_, scenarios, seed))
-        options = options_from_case(loaded, time_limit_s=time_limit)
-        inputs = build_inputs(loaded)
-        err_console.print(f"[dim]solving {loaded.case.type3.scenarios} scenarios[/]")
-        run = _solved(solve_stochastic(inputs, options), f"{case}: type ③")
-        err_console.print("[dim]solving the firm reference[/]")
-        firm = _solved(solve(firm_reference_inputs(inputs), options), f"{case}: firm reference")
-    except CaseError as exc:
-        raise fail(str(exc), 2) from None
-    except SolveError as exc:
-        raise fail(str(exc), exc.exit_code) from None
-    result = survival(run.results, hours)
-    costs = cost_by_term(run.kpis, firm.kpis)
-    _print_ride_through(loaded.case.name, run, costs, result)
-    timing = ", ".join(f"{k} {v:.2f} s" for k, v in run.timings.items())
-    out_console.print(f"time: {timing}")
-    out_console.print(f"verifier: max violation {run.verification.max_violation:.2e} [green]ok[/]")
-    if out is not None:
-        paths = write_results(run.results, run.kpis, out)
-        curve_csv, costs_csv = out / "survival.csv", out / "ride_through_cost.csv"
-        result.curve.to_csv(curve_csv, index=False)
-        costs.to_csv(costs_csv, index=False)
-        png = plot_survival(result, out / "survival.png", f"{loaded.case.name}: outage survival")
-        summary = out / "ride_through.json"
-        total = costs.loc[costs["term"] == "total_cost_jpy", "ride_through_jpy_per_year"]
-        summary.write_text(
-            json.dumps(
-                {
-                    "ride_through_cost_jpy_per_year": float(total.iloc[0]),
-                    "expected_cost_standard_error_jpy_per_year": standard_error(run.results),
-                    "expected_unserved_it_mwh_per_year": result.expected_unserved_mwh_per_year,
-                    "momentary_faults_per_year": result.momentary_faults_per_year,
-                    "momentary_ridden": result.momentary_ridden,
-                    "kpis": run.kpis,
-                    "timings_s": run.timings,
-                },
-                indent=2,
-            )
+    with exits():
+        study = api.ridethrough(
+            case,
+            _overrides(set_, scenarios, seed),
+            time_limit_s=time_limit,
+            max_h=hours,
+            progress=progress,
         )
-        paths += [curve_csv, costs_csv, png, summary]
+    _print_ride_through(study)
+    timing = ", ".join(f"{k} {v:.2f} s" for k, v in study.run.timings.items())
+    out_console.print(f"time: {timing}")
+    out_console.print(
+        f"verifier: max violation {study.run.verification.max_violation:.2e} [green]ok[/]"
+    )
+    if out is not None:
+        paths = study.write(out)
         out_console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
@@ -213,23 +144,14 @@ def connect_cmd(
     out: OutOpt = None,
 ) -> None:
     """NPV of waiting for a firm connection vs type ③ / type ② now (and split blocks)."""
-    try:
-        overrides = _overrides(set_, scenarios, seed)
-        options = SolverOptions(time_limit_s=time_limit) if time_limit else None
-        choice = connection_choice(
-            case, overrides, options, lambda msg: err_console.print(f"[dim]{msg}[/]")
+    with exits():
+        choice = api.connect(
+            case, _overrides(set_, scenarios, seed), time_limit_s=time_limit, progress=progress
         )
-    except CaseError as exc:
-        raise fail(str(exc), 2) from None
-    except SolveError as exc:
-        raise fail(str(exc), exc.exit_code) from None
     _print_choice(choice)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        csv = out / "connect.csv"
-        choice.table.to_csv(csv, index=False)
-        (out / "connect.txt").write_text(choice.verdict() + "\n")
-        out_console.print(f"wrote {csv}, {out / 'connect.txt'}")
+        csv, txt = choice.write(out)
+        out_console.print(f"wrote {csv}, {txt}")
 
 
 def register(app: typer.Typer) -> None:

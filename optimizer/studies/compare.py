@@ -14,6 +14,7 @@ Modes are the case's ``grid.mode`` values. Every cell's net benefit is taken aga
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,8 +28,10 @@ from wattbit.case import MODES, load_case
 from wattbit.errors import CaseError, SolveError
 from wattbit.inputs import build_inputs
 from wattbit.optimise import Run, options_from_case
+from wattbit.plots import plot_dispatch
 from wattbit.solve import EXIT_CODES, SolverOptions
 from wattbit.strategies import solve
+from wattbit.studies.plots import plot_benefit_by_term, plot_breakeven
 
 STRATEGIES: tuple[str, ...] = ("load_following", "battery_shaped", "both")
 BASELINE = ("load_following", "type2_fixed")
@@ -200,6 +203,51 @@ class Comparison:
                 "JPY/yr over the fixed pattern, without a battery."
             )
         return "\n".join(lines)
+
+    def write(self, out: Path) -> list[Path]:
+        """``compare.csv``, ``benefit_by_term.csv``, ``verdict.txt``, ``compare.json``,
+        ``week.png`` (battery-shaped under the fixed pattern, else the first cell), and with a
+        baseline and breakevens ``benefit.png`` and ``breakeven.png``, in ``out``."""
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [
+            out / "compare.csv",
+            out / "benefit_by_term.csv",
+            out / "verdict.txt",
+            out / "compare.json",
+        ]
+        self.table().to_csv(paths[0], index=False)
+        benefit = self.benefit_by_term()
+        benefit.to_csv(paths[1], index=False)
+        paths[2].write_text(self.verdict() + "\n")
+        payload = {
+            "case": self.case,
+            "cells": self.table().to_dict(orient="records"),
+            "breakevens": [
+                {
+                    "mode": b.mode,
+                    "battery_energy_cost_jpy_per_kwh": b.cost_jpy_per_kwh,
+                    "tolerance_jpy_per_kwh": b.tolerance_jpy_per_kwh,
+                    "note": b.note,
+                    "points": b.points,
+                }
+                for b in self.breakevens
+            ],
+            "verdict": self.verdict(),
+        }
+        paths[3].write_text(json.dumps(payload, indent=2, default=float))
+        week_cell = self.cell("battery_shaped", "type2_fixed") or self.cells[0]
+        paths.append(plot_dispatch(week_cell.run.results, out / "week.png"))
+        if not benefit.empty:
+            paths.append(plot_benefit_by_term(benefit, out / "benefit.png"))
+        if self.breakevens:
+            paths.append(
+                plot_breakeven(
+                    {b.mode: b.points for b in self.breakevens},
+                    out / "breakeven.png",
+                    {b.mode: b.cost_jpy_per_kwh for b in self.breakevens},
+                )
+            )
+        return paths
 
 
 def _term_name(term: str) -> str:

@@ -37,12 +37,13 @@ import pandas as pd
 import xarray as xr
 
 from wattbit.case import Connect, FirmTier, load_case
-from wattbit.errors import CaseError, SolveError
+from wattbit.errors import CaseError
 from wattbit.inputs import KW_PER_MW, build_inputs
-from wattbit.optimise import Run, options_from_case
-from wattbit.solve import EXIT_CODES, SolverOptions
+from wattbit.optimise import options_from_case
+from wattbit.solve import SolverOptions
 from wattbit.strategies import solve
 from wattbit.strategies.stochastic import solve_stochastic
+from wattbit.studies import checked
 from wattbit.studies.ridethrough import RIDE_THROUGH, firm_reference_inputs
 
 MONTHS_PER_YEAR = 12.0
@@ -151,6 +152,8 @@ def option_rows(connect: Connect, econ: Economics, costs: dict[str, float]) -> l
 
 @dataclass
 class Choice:
+    """The connection options of a case: one row per option with its NPV (module doc)."""
+
     table: pd.DataFrame
 
     def verdict(self) -> str:
@@ -162,20 +165,17 @@ class Choice:
             f"{firm['lead_time_years']:.2g} years for a firm connection."
         )
 
+    def write(self, out: Path) -> list[Path]:
+        """``connect.csv`` (the table) and ``connect.txt`` (the verdict) in ``out``."""
+        out.mkdir(parents=True, exist_ok=True)
+        csv, txt = out / "connect.csv", out / "connect.txt"
+        self.table.to_csv(csv, index=False)
+        txt.write_text(self.verdict() + "\n")
+        return [csv, txt]
+
 
 def without_ride_through(ds: xr.Dataset) -> xr.Dataset:
     return ds.drop_vars([str(v) for v in ds.variables if str(v).startswith(RIDE_THROUGH)])
-
-
-def _checked(run: Run, what: str) -> Run:
-    if not run.ok:
-        raise SolveError(
-            f"{what}: {run.solution.status}: {run.solution.message}",
-            EXIT_CODES[run.solution.status],
-        )
-    if not run.verification.ok:
-        raise SolveError(f"{what}: verifier found a violation ({run.verification.worst})", 7)
-    return run
 
 
 def connection_choice(
@@ -198,12 +198,12 @@ def connection_choice(
         for mode in ("type2_fixed", "type2_dynamic")
     }
     note("solving type ③ (all scenarios)")
-    runs = {"type3": _checked(solve_stochastic(inputs3, opts), "type ③")}
+    runs = {"type3": checked(solve_stochastic(inputs3, opts), "type ③")}
     note("solving the firm reference")
-    runs["firm"] = _checked(solve(firm_reference_inputs(inputs3), opts), "firm")
+    runs["firm"] = checked(solve(firm_reference_inputs(inputs3), opts), "firm")
     for mode, inputs in type2.items():
         note(f"solving {mode}")
-        runs[mode] = _checked(solve(inputs, opts), mode)
+        runs[mode] = checked(solve(inputs, opts), mode)
     t3 = loaded.case.type3
     alpha = float(inputs3.attrs["annual_factor"])
     demand = runs["firm"].kpis["dc_it_demand_mwh"] * alpha

@@ -27,18 +27,32 @@ n steps from s and ``n_e`` the steps the event cuts. The horizon wraps around (a
 
 **Ride-through cost.** The expected annual cost of type ③ less the cost of the same site on a
 firm connection of the full capacity (firm part + margin) without ride-through assets, per term.
+
+**Study.** :func:`ride_through` runs the whole question for a case file: the stochastic solve over
+its K scenarios, the firm reference, the survival curve and the cost by term, in a
+:class:`RideThrough` that writes the files of ``wattbit ridethrough --out``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wattbit.case import load_case
+from wattbit.inputs import build_inputs
 from wattbit.n1 import HOURS_PER_YEAR, after_delay
-from wattbit.strategies import stochastic
+from wattbit.optimise import Run, options_from_case
+from wattbit.report import write_results
+from wattbit.strategies import solve, stochastic
+from wattbit.studies import checked
+from wattbit.studies.plots import plot_survival
 
 RIDE_THROUGH = ("generator_", "ups_", "shutdown_", "migration_", "type3_", "event_", "scenario")
 PROTECTED_TOL_MW = 1e-6
@@ -265,4 +279,89 @@ def cost_by_term(type3: dict[str, float], firm: dict[str, float]) -> pd.DataFram
             "firm_jpy_per_year": [firm.get(t, 0.0) for t in terms],
             "ride_through_jpy_per_year": [type3.get(t, 0.0) - firm.get(t, 0.0) for t in terms],
         }
+    )
+
+
+@dataclass
+class RideThrough:
+    """A type ③ ride-through study of one case (module doc)."""
+
+    name: str
+    run: Run  # the stochastic problem over the K scenarios
+    firm: Run  # the same site on a firm connection of firm part + margin, no ride-through assets
+    survival: Survival
+    costs: pd.DataFrame  # cost_by_term(run, firm)
+
+    @property
+    def kpis(self) -> dict[str, float]:
+        return self.run.kpis
+
+    @property
+    def results(self) -> xr.Dataset:
+        return self.run.results
+
+    @property
+    def cost_jpy_per_year(self) -> float:
+        """The ride-through cost: expected total cost of type ③ less the firm reference's."""
+        total = self.costs.loc[self.costs["term"] == "total_cost_jpy", "ride_through_jpy_per_year"]
+        return float(total.iloc[0])
+
+    @property
+    def standard_error_jpy_per_year(self) -> float:
+        """One standard error of the expected cost over the scenario sample (NaN for K = 1)."""
+        return stochastic.standard_error(self.run.results)
+
+    def summary(self) -> dict[str, Any]:
+        """The content of ``ride_through.json``."""
+        return {
+            "ride_through_cost_jpy_per_year": self.cost_jpy_per_year,
+            "expected_cost_standard_error_jpy_per_year": self.standard_error_jpy_per_year,
+            "expected_unserved_it_mwh_per_year": self.survival.expected_unserved_mwh_per_year,
+            "momentary_faults_per_year": self.survival.momentary_faults_per_year,
+            "momentary_ridden": self.survival.momentary_ridden,
+            "kpis": self.run.kpis,
+            "timings_s": self.run.timings,
+        }
+
+    def plot(self, path: Path) -> Path:
+        """The survival curve as a PNG."""
+        return plot_survival(self.survival, path, f"{self.name}: outage survival")
+
+    def write(self, out: Path) -> list[Path]:
+        """``results.nc``, ``kpis.csv``, ``kpis.json``, ``survival.csv``,
+        ``ride_through_cost.csv``, ``survival.png`` and ``ride_through.json`` in ``out``."""
+        paths = write_results(self.run.results, self.run.kpis, out)
+        curve_csv, costs_csv = out / "survival.csv", out / "ride_through_cost.csv"
+        self.survival.curve.to_csv(curve_csv, index=False)
+        self.costs.to_csv(costs_csv, index=False)
+        png = self.plot(out / "survival.png")
+        summary = out / "ride_through.json"
+        summary.write_text(json.dumps(self.summary(), indent=2))
+        return [*paths, curve_csv, costs_csv, png, summary]
+
+
+def ride_through(
+    case_path: Path,
+    overrides: Mapping[str, Any] | None = None,
+    time_limit_s: float | None = None,
+    max_h: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RideThrough:
+    """Solve a case under ``type3_n1`` over its scenarios and its firm reference (each must solve
+    and verify, else :class:`~wattbit.errors.SolveError`); survival up to ``max_h`` hours
+    (default ``type3.survival_max_h``) and the cost by term."""
+    note = progress or (lambda _: None)
+    loaded = load_case(case_path, {**(overrides or {}), "grid.mode": "type3_n1"})
+    options = options_from_case(loaded, time_limit_s=time_limit_s)
+    inputs = build_inputs(loaded)
+    note(f"solving {loaded.case.type3.scenarios} scenarios")
+    run = checked(stochastic.solve_stochastic(inputs, options), f"{case_path}: type ③")
+    note("solving the firm reference")
+    firm = checked(solve(firm_reference_inputs(inputs), options), f"{case_path}: firm reference")
+    return RideThrough(
+        name=loaded.case.name,
+        run=run,
+        firm=firm,
+        survival=survival(run.results, max_h),
+        costs=cost_by_term(run.kpis, firm.kpis),
     )

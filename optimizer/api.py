@@ -1,0 +1,205 @@
+"""wattbit's Python API: the calls the command line makes, for notebooks and scripts.
+
+Each function takes a case file (or, for :func:`solve_case`, a loaded case) and ``overrides``: a
+dict of the dotted paths ``--set`` takes, with Python values
+(``{"battery.energy_mwh": 20.0, "horizon.steps": 168}``). Each returns a result object that holds
+its xarray Dataset(s) and pandas tables and writes, with ``.write(out_dir)``, the files the
+matching command writes with ``--out``. Bad input raises :class:`~wattbit.errors.CaseError`
+(``exit_code`` 2), a solve without a usable solution :class:`~wattbit.errors.SolveError` (its
+``exit_code`` is the command line's).
+
+==========================  ======================  ==============================================
+function                    command                 result
+==========================  ======================  ==============================================
+:func:`load_case`           ``wattbit validate``    :class:`~wattbit.case.LoadedCase`
+:func:`solve_case`          ``wattbit solve``       :class:`SolveResult`
+:func:`headroom_study`      ``wattbit headroom``    :class:`~wattbit.studies.potential.HeadroomStudy`
+:func:`compare`             ``wattbit compare``     :class:`~wattbit.studies.compare.Comparison`
+:func:`ridethrough`         ``wattbit ridethrough`` :class:`~wattbit.studies.ridethrough.RideThrough`
+:func:`connect`             ``wattbit connect``     :class:`~wattbit.studies.connection.Choice`
+:func:`solve_network`       ``wattbit network``     :class:`NetworkResult`
+:func:`run_sweep`           ``wattbit sweep``       :class:`~wattbit.sweep.run.SweepResult`
+==========================  ======================  ==============================================
+
+The names ``solve``, ``headroom``, ``network`` and ``sweep`` are wattbit's modules, so the functions
+carry the longer names above. This module imports the solver stack only when a function runs, so
+``import wattbit`` and ``wattbit --help`` stay light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from wattbit.case import LoadedCase
+    from wattbit.network.run import NetworkRun
+    from wattbit.optimise import Run
+    from wattbit.studies.compare import Comparison
+    from wattbit.studies.connection import Choice
+    from wattbit.studies.ridethrough import RideThrough
+    from wattbit.verify import Verification
+
+Overrides = Mapping[str, Any]
+Progress = Callable[[str], None]
+
+
+def load_case(path: str | Path, overrides: Overrides | None = None) -> LoadedCase:
+    """Read and validate a case file, ``overrides`` applied (``wattbit validate``)."""
+    from wattbit.case import load_case as load
+
+    return load(path, dict(overrides or {}))
+
+
+def _failed(what: str, run: Run | NetworkRun) -> Exception:
+    from wattbit.errors import SolveError
+    from wattbit.solve import EXIT_CODES
+
+    sol = run.solution
+    return SolveError(f"{what}: {sol.status}: {sol.message}", EXIT_CODES[sol.status])
+
+
+@dataclass
+class SolveResult:
+    """One case sized and dispatched: its result Dataset, KPIs and verification.
+
+    A result whose verifier found a violation is returned, not raised: check
+    ``verification.ok`` (the command line exits 7).
+    """
+
+    name: str
+    run: Run
+
+    @property
+    def results(self) -> xr.Dataset:
+        """Inputs, every variable, every cost term; ``attrs`` hold the run's status and settings."""
+        return self.run.results
+
+    @property
+    def kpis(self) -> dict[str, float]:
+        return self.run.kpis
+
+    @property
+    def status(self) -> str:
+        """The solver status: ``optimal`` or ``time_limit`` (with a feasible solution)."""
+        return self.run.solution.status
+
+    @property
+    def verification(self) -> Verification:
+        return self.run.verification
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return self.run.timings
+
+    def plot(self, path: Path) -> Path:
+        """A week of dispatch (the busiest for the battery) as a PNG."""
+        from wattbit.plots import plot_dispatch
+
+        return plot_dispatch(self.results, Path(path))
+
+    def write(self, out: Path, plot: bool = True) -> list[Path]:
+        """``results.nc``, ``kpis.csv``, ``kpis.json`` and (``plot``) ``dispatch.png`` in ``out``."""
+        from wattbit.report import write_results
+
+        out = Path(out)
+        paths = write_results(self.results, self.kpis, out)
+        if plot:
+            paths.append(self.plot(out / "dispatch.png"))
+        return paths
+
+
+def solve_case(
+    case: str | Path | LoadedCase,
+    overrides: Overrides | None = None,
+    *,
+    time_limit_s: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+) -> SolveResult:
+    """Size and dispatch one case (``wattbit solve``): its connection mode picks the strategy.
+
+    ``case`` is a case file, or a case :func:`load_case` returned (then without ``overrides``:
+    they apply when a case is loaded). Solver settings default to the case's ``[solver]`` table.
+    """
+    from wattbit.case import LoadedCase
+    from wattbit.optimise import options_from_case
+    from wattbit.strategies import solve_case as solve
+
+    if isinstance(case, LoadedCase):
+        if overrides:
+            raise ValueError("overrides apply when a case is loaded: pass them to load_case")
+        loaded = case
+    else:
+        loaded = load_case(case, overrides)
+    options = options_from_case(loaded, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads)
+    run = solve(loaded, options)
+    if not run.ok:
+        raise _failed(loaded.file, run)
+    return SolveResult(loaded.case.name, run)
+
+
+def compare(
+    case: str | Path,
+    overrides: Overrides | None = None,
+    *,
+    strategies: Sequence[str] | None = None,
+    modes: Sequence[str] | None = None,
+    breakeven_modes: Sequence[str] = ("type2_fixed",),
+    breakeven_tolerance: float = 1e-3,
+    time_limit_s: float | None = None,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Solve strategies × headroom rules and the breakeven battery cost (``wattbit compare``).
+
+    ``strategies`` and ``modes`` default to the command's (every strategy; ``type2_fixed``,
+    ``type2_dynamic``, ``type2_forecast``, ``firm``); the time limit applies to each solve.
+    """
+    from wattbit.solve import SolverOptions
+    from wattbit.studies.compare import compare as study
+
+    chosen = {"strategies": strategies, "modes": modes}
+    return study(
+        Path(case),
+        overrides=dict(overrides or {}),
+        options=SolverOptions(time_limit_s=time_limit_s) if time_limit_s else None,
+        breakeven_modes=breakeven_modes,
+        breakeven_tolerance=breakeven_tolerance,
+        progress=progress,
+        **{name: list(values) for name, values in chosen.items() if values is not None},
+    )
+
+
+def ridethrough(
+    case: str | Path,
+    overrides: Overrides | None = None,
+    *,
+    time_limit_s: float | None = None,
+    max_h: float | None = None,
+    progress: Progress | None = None,
+) -> RideThrough:
+    """Type ③: size ride-through assets over the case's event scenarios; the firm reference,
+    the ride-through cost by term and the survival curve up to ``max_h`` hours
+    (``wattbit ridethrough``). ``type3.scenarios`` and ``type3.seed`` are overrides."""
+    from wattbit.studies.ridethrough import ride_through
+
+    return ride_through(Path(case), overrides, time_limit_s, max_h, progress)
+
+
+def connect(
+    case: str | Path,
+    overrides: Overrides | None = None,
+    *,
+    time_limit_s: float | None = None,
+    progress: Progress | None = None,
+) -> Choice:
+    """NPV of waiting for a firm connection vs type ③ or type ② now (``wattbit connect``)."""
+    from wattbit.solve import SolverOptions
+    from wattbit.studies.connection import connection_choice
+
+    options = SolverOptions(time_limit_s=time_limit_s) if time_limit_s else None
+    return connection_choice(Path(case), dict(overrides or {}), options, progress)

@@ -1,0 +1,143 @@
+"""Plots of the studies (PNG, matplotlib's Agg backend): the type ② headroom and comparison, the
+type ③ outage survival."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from wattbit.studies.ridethrough import Survival
+
+
+def plot_headroom(
+    h: pd.Series, pattern: pd.Series, by_hour: pd.DataFrame, path: Path, name: str
+) -> Path:
+    """Headroom H(t) and the fixed pattern over the series; H by hour of day against the pattern."""
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 7))
+    ax1.plot(h.index, h.to_numpy(), lw=0.4, color="black", label="headroom H(t)")
+    ax1.plot(pattern.index, pattern.to_numpy(), lw=0.6, color="tab:red", label="fixed pattern")
+    ax1.set_ylabel("MW")
+    ax1.legend(fontsize=8, loc="upper right")
+    ax1.set_title(f"{name}: headroom and the fixed operating pattern")
+    groups = [h[h.index.hour == hour].to_numpy() for hour in range(24)]
+    ax2.boxplot(groups, positions=range(24), widths=0.6, showfliers=False)
+    ax2.step(
+        range(24),
+        by_hour["pattern_mw"].to_numpy(),
+        where="mid",
+        color="tab:red",
+        label="pattern (per-hour minimum)",
+    )
+    ax2.set_xlabel("hour of day")
+    ax2.set_ylabel("MW")
+    ax2.legend(fontsize=8)
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_benefit_by_term(benefit: pd.DataFrame, path: Path, title: str = "") -> Path:
+    """Stacked bars: net benefit of each cell vs the baseline, split by cost term (+ = saving)."""
+    terms = [c for c in benefit.columns if c.startswith("cost_")]
+    labels = [f"{s}\n{m}" for s, m in zip(benefit["strategy"], benefit["mode"], strict=True)]
+    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(labels) + 3), 5))
+    x = np.arange(len(labels))
+    pos = np.zeros(len(labels))
+    neg = np.zeros(len(labels))
+    colors = plt.get_cmap("tab10")
+    for i, term in enumerate(terms):
+        values = benefit[term].to_numpy() / 1e6
+        if not np.any(np.abs(values) > 1e-9):
+            continue
+        bottom = np.where(values >= 0, pos, neg)
+        name = term.removeprefix("cost_").removesuffix("_jpy").replace("_", " ")
+        ax.bar(x, values, bottom=bottom, color=colors(i % 10), label=name, width=0.6)
+        pos += np.maximum(values, 0)
+        neg += np.minimum(values, 0)
+    ax.plot(x, benefit["net_benefit_jpy"] / 1e6, "k_", markersize=24, mew=2, label="net benefit")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylabel("benefit vs load-following under the fixed pattern (MJPY/yr)")
+    ax.set_title(title or "Net benefit by cost term")
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_breakeven(
+    curves: dict[str, list[tuple[float, float]]], path: Path, marks: dict[str, float]
+) -> Path:
+    """Net benefit of battery-shaped over load-following against the battery energy cost."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for mode, points in curves.items():
+        if not points:
+            continue
+        c, b = zip(*sorted(points), strict=True)
+        ax.plot(np.array(c) / 1000, np.array(b) / 1e6, "o-", ms=3, label=mode)
+        if marks.get(mode) is not None:
+            ax.axvline(marks[mode] / 1000, ls="--", lw=0.8, color="grey")
+            ax.annotate(
+                f"{marks[mode]:,.0f} JPY/kWh",
+                (marks[mode] / 1000, 0),
+                fontsize=8,
+                xytext=(4, 6),
+                textcoords="offset points",
+            )
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("battery energy cost (thousand JPY/kWh)")
+    ax.set_ylabel("net benefit of battery-shaped use (MJPY/yr)")
+    ax.set_title("Breakeven battery cost")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_survival(result: Survival, path: Path, title: str) -> Path:
+    """P(survive ≥ d) and P(full service ≥ d) over the outage duration d; mean unserved IT energy."""
+    curve = result.curve
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    ax1.step(
+        curve["duration_h"],
+        curve["survival_probability"],
+        where="post",
+        color="tab:blue",
+        label="protected load kept",
+    )
+    ax1.step(
+        curve["duration_h"],
+        curve["full_service_probability"],
+        where="post",
+        color="tab:blue",
+        ls=":",
+        label="whole load served (here or migrated)",
+    )
+    ax1.legend(fontsize=8)
+    ax1.set_ylim(-0.02, 1.02)
+    ax1.set_ylabel("P(survive ≥ d)")
+    ax1.set_title(title)
+    ax2.plot(curve["duration_h"], curve["expected_unserved_it_mwh"], color="tab:red")
+    ax2.set_ylabel("mean unserved IT MWh")
+    ax2.set_xlabel("outage duration d (h)")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
