@@ -87,6 +87,23 @@ class _Builder:
         self.scalar(f"{name}_max", hi, f"{doc} (upper bound)")
 
 
+def _it_capacity(loaded: LoadedCase, it: np.ndarray) -> float:
+    """``dc.it_capacity_mw``: the most IT power the DC can draw, so at least its desired IT load
+    (``it``, at the largest size when sized) at every step; by default that load's peak."""
+    dc = loaded.case.dc
+    if dc.it_capacity_mw is None:
+        return float(it.max()) if dc.size_mw is not None else dc.peak_it_mw or float(it.max())
+    if dc.it_capacity_mw < it.max() - 1e-9:
+        at = loaded.series.index[int(np.argmax(it))].isoformat()
+        raise CaseError(
+            loaded.file,
+            "dc.it_capacity_mw",
+            f"{dc.it_capacity_mw:g} MW is below the desired IT load ({it.max():g} MW at {at}): "
+            "the DC cannot draw its own load",
+        )
+    return float(dc.it_capacity_mw)
+
+
 def build_inputs(loaded: LoadedCase) -> xr.Dataset:
     """Every parameter of the case on the horizon, as a Dataset (see module doc)."""
     case = loaded.case
@@ -135,8 +152,7 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
     b.scalar(
         "dc_deferral_cost_jpy_per_mwh_h", dc.deferral_cost_jpy_per_mwh_h, "cost of waiting work"
     )
-    capacity = dc.it_capacity_mw or dc.peak_it_mw or float(it.max())
-    b.scalar("dc_it_capacity_mw", capacity, "IT capacity (bounds served IT load)")
+    b.scalar("dc_it_capacity_mw", _it_capacity(loaded, it), "IT capacity (bounds served IT load)")
 
     grid = case.grid
     ds.attrs["grid_mode"] = grid.mode

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from wattbit.cli import app
 from wattbit.formulations.network import BranchData, NetworkData, NodeData
 from wattbit.network.case import load_network_case
-from wattbit.network.model import build_network_inputs, network_data
+from wattbit.network.inputs import build_network_inputs
+from wattbit.network.model import network_data
 from wattbit.network.run import NetworkRun, solve_network, solve_network_case
 from wattbit.network.verify import verify_network
 from wattbit.solve import SolverOptions

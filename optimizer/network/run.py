@@ -30,10 +30,9 @@ import xarray as xr
 
 from wattbit.inputs import units_of
 from wattbit.network.case import NETWORK_OWNER, LoadedNetworkCase
+from wattbit.network.inputs import DEFERRABLE, build_network_inputs
 from wattbit.network.model import (
-    DEFERRABLE,
     battery_blocks,
-    build_network_inputs,
     cost_table,
     create_merchant_model,
     create_network_model,
