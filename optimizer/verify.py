@@ -1,19 +1,34 @@
 """Independent verifier: re-checks a result Dataset against its own inputs, without the model.
 
-It recomputes the site balance, the state-of-charge recursion, every bound and every cost term from
-the arrays in the Dataset, with formulas written here again (not imported from ``formulations``),
-so that a modelling error shows up as a violation instead of being repeated.
+It recomputes the site balance, the state-of-charge recursions, every bound and every cost term
+from the arrays in the Dataset, with formulas written here again (not imported from
+``formulations``), so that a modelling error shows up as a violation instead of being repeated.
+
+One function per component (``_verify_battery``, ``_verify_connection``, …) returns that
+component's :class:`Checks`. Each check is named by the equation tags of its formulation
+(``docs/formulation.md``) and what it checks, e.g. ``"B5 battery SoC recursion"``; each cost term
+``cost_<block>_<term>_jpy`` is recomputed under ``"<tag> cost_<block>_<term>_jpy recomputed"``.
+Variable domains (``≥ 0``) are checked with the tagged bound of the same variable
+(``"G1 0 ≤ import ≤ limit"``); size bounds are untagged (``"<size> within bounds"``).
+
+To add a check: compute it in the component's function (or add a function for a new component and
+list it in ``COMPONENTS``); record a cost term with :meth:`Checks.cost`, so that
+``"E2 cost terms all checked"`` and ``"E2 total cost = sum of terms"`` count it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
 
+from wattbit.sizes import bounds, size_names
+
 TOLERANCE = 1e-6
+_VOLL = "dc_value_of_lost_compute_jpy_per_mwh"
 
 
 @dataclass
@@ -48,246 +63,367 @@ def _excess(values: np.ndarray | float, limit: np.ndarray | float) -> float:
     return float(np.max(np.asarray(values) - np.asarray(limit), initial=0.0))
 
 
+def _within(values: np.ndarray | float, lo: np.ndarray | float, hi: np.ndarray | float) -> float:
+    """Largest amount by which ``values`` leaves ``[lo, hi]`` (0 if never)."""
+    return max(_excess(values, hi), _excess(lo, values))
+
+
 def _relative(a: float, b: float) -> float:
     return abs(a - b) / max(1.0, abs(a), abs(b))
 
 
+def _recursion(
+    e: np.ndarray, e0: float, keep: float, inflow: np.ndarray, outflow: np.ndarray
+) -> float:
+    """max |e_t − (keep·e_{t−1} + inflow_t − outflow_t)|, e_{−1} = e0 (energies per step, MWh)."""
+    previous = np.concatenate(([e0], e[:-1]))
+    return float(np.max(np.abs(e - (keep * previous + inflow - outflow)), initial=0.0))
+
+
+@dataclass(frozen=True)
+class Result:
+    """The arrays of a result Dataset, with the time axis every component check needs."""
+
+    ds: xr.Dataset
+    get: dict[str, np.ndarray]
+    dt: float
+    alpha: float
+    zeros: np.ndarray
+
+    @classmethod
+    def of(cls, ds: xr.Dataset) -> Result:
+        dt = float(ds.attrs["dt_h"])
+        n = ds.sizes["time"]
+        get = {str(name): ds[name].values for name in ds.data_vars}
+        return cls(ds, get, dt, 8760.0 / (n * dt), np.zeros(n))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.get
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.get[name]
+
+    def series(self, name: str) -> np.ndarray:
+        """A time series, zero when the component that writes it is absent."""
+        return self.get.get(name, self.zeros)
+
+    def scalar(self, name: str, default: float | None = None) -> float:
+        return float(self.get[name]) if default is None else float(self.get.get(name, default))
+
+    def annual_sum(self, price: float | np.ndarray, flow: np.ndarray) -> float:
+        """α Σ_t price_t flow_t Δt: an operating cost term, annualised."""
+        return self.alpha * float(np.sum(np.asarray(price) * flow)) * self.dt
+
+    @property
+    def inflexible_it_mw(self) -> np.ndarray:
+        """(1 − φ) L^IT_t: the DC's IT load that is not deferrable."""
+        return self["dc_it_mw"] * (1.0 - self.scalar("dc_deferrable_share", 0.0))
+
+    @property
+    def served_before_reductions_mw(self) -> np.ndarray:
+        """(1 − φ) L^IT_t − s_t + w_t: the IT load served before emergency and type ③ cuts."""
+        return self.inflexible_it_mw - self["dc_shed_it_mw"] + self.series("shift_served_it_mw")
+
+
+@dataclass
+class Checks:
+    """One component's checks (largest violation per name) and its recomputed cost terms."""
+
+    violations: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
+
+    def __setitem__(self, name: str, violation: float) -> None:
+        self.violations[name] = violation
+
+    def cost(self, r: Result, tag: str, name: str, value: float) -> None:
+        """Record the recomputed cost term ``name`` (tag ``tag``) and compare it with the result."""
+        self.costs[name] = value
+        reported = r.scalar(name) if name in r else math.nan
+        self.violations[f"{tag} {name} recomputed"] = (
+            math.inf if math.isnan(reported) else _relative(value, reported)
+        )
+
+
+def _verify_dc(r: Result) -> Checks:
+    """Data centre (D0–D4)."""
+    v = Checks()
+    shed, load = r["dc_shed_it_mw"], r.inflexible_it_mw
+    v["D1 0 ≤ shed ≤ IT load"] = _within(shed, 0.0, load)
+    v.cost(r, "D3", "cost_dc_lost_compute_jpy", r.annual_sum(r.scalar(_VOLL), shed))
+    if "dc_size_mw" in r:
+        size = r.scalar("dc_size_mw")
+        v["D0 DC load = profile × size"] = float(
+            np.max(np.abs(r["dc_it_mw"] - r["dc_it_per_mw"] * size))
+        )
+        v.cost(
+            r, "D4", "cost_dc_size_value_jpy", -r.scalar("dc_value_of_size_jpy_per_mw_year") * size
+        )
+    return v
+
+
+def _verify_connection(r: Result) -> Checks:
+    """Grid connection (G1–G6), and the type ③ import limit H_t of (G1)."""
+    v = Checks()
+    g, contract = r["grid_import_mw"], r.scalar("grid_contract_mw")
+    v["G1 0 ≤ import ≤ limit"] = _within(g, 0.0, r["grid_import_limit_mw"])
+    v["G2 import ≤ contract"] = _excess(g, contract)
+    v.cost(r, "G4", "cost_grid_energy_jpy", r.annual_sum(r["grid_energy_price_jpy_per_mwh"], g))
+    v.cost(
+        r,
+        "G6",
+        "cost_grid_capacity_charge_jpy",
+        r.scalar("grid_capacity_charge_jpy_per_mw_year") * contract,
+    )
+    x = r.series("grid_export_mw")
+    v["G3 0 ≤ export ≤ limit"] = _within(x, 0.0, r["grid_export_limit_mw"])
+    if "grid_export_mw" in r:
+        revenue = -r.annual_sum(r["grid_export_price_jpy_per_mwh"], x)
+        v.cost(r, "G5", "cost_grid_export_revenue_jpy", revenue)
+    if "type3_margin_mw" in r:
+        margin = r.scalar("type3_margin_mw")
+        fault = np.clip(r["type3_fault_residual_mw"], 0.0, margin)
+        maint = np.clip(r["type3_maintenance_residual_mw"], 0.0, margin)
+        residual = np.where(r["type3_maintenance_cut"] > 0, np.minimum(margin, maint), margin)
+        residual = np.where(r["type3_fault_cut"] > 0, np.minimum(residual, fault), residual)
+        expected = r.scalar("type3_firm_mw") + residual
+        v["G1 type ③ limit = firm + margin or residual"] = float(
+            np.max(np.abs(r["grid_import_limit_mw"] - expected))
+        )
+    return v
+
+
+def _verify_shift(r: Result) -> Checks:
+    """Temporal workload shift (W1–W7)."""
+    v = Checks()
+    if "shift_served_it_mw" not in r:
+        return v
+    arrivals = r.scalar("dc_deferrable_share") * r["dc_it_mw"]
+    w, dropped, b = r["shift_served_it_mw"], r["shift_dropped_it_mw"], r["shift_backlog_mwh"]
+    b0 = r.scalar("dc_initial_backlog_mwh", 0.0)
+    v["W1 backlog recursion"] = _recursion(b, b0, 1.0, arrivals * r.dt, (w + dropped) * r.dt)
+    v["W1 dropped work ≥ 0"] = _excess(-dropped, 0.0)
+    delay = round(r.scalar("dc_max_delay_h") / r.dt)
+    arrived = np.concatenate(([0.0], np.cumsum(arrivals) * r.dt))
+    recent = arrived[1:] - arrived[np.maximum(np.arange(1, len(b) + 1) - delay, 0)]
+    bound = r.get.get("dc_backlog_max_mwh", recent)
+    v["W2 0 ≤ backlog ≤ arrivals within the max delay"] = _within(b, 0.0, bound)
+    room = np.maximum(r["dc_it_capacity_mw"] - r.inflexible_it_mw, 0.0)
+    v["W3 0 ≤ served ≤ IT capacity − inflexible load"] = _within(w, 0.0, room)
+    v["W4 backlog empty at the end"] = abs(float(b[-1]))
+    v.cost(r, "W6", "cost_shift_lost_compute_jpy", r.annual_sum(r.scalar(_VOLL), dropped))
+    deferral = r.annual_sum(r.scalar("dc_deferral_cost_jpy_per_mwh_h"), b)
+    v.cost(r, "W7", "cost_shift_deferral_jpy", deferral)
+    return v
+
+
+def _verify_emergency(r: Result) -> Checks:
+    """Emergency curtailment of a rolling-horizon operation (C1–C3)."""
+    v = Checks()
+    if "emergency_curtailed_it_mw" not in r:
+        return v
+    e = r["emergency_curtailed_it_mw"]
+    v["C1 0 ≤ curtailed ≤ IT served"] = _within(e, 0.0, r.served_before_reductions_mw)
+    price = r.scalar("grid_emergency_curtailment_cost_jpy_per_mwh")
+    v.cost(r, "C3", "cost_emergency_curtailment_jpy", r.annual_sum(price, e))
+    return v
+
+
+def _verify_pv(r: Result) -> Checks:
+    """PV (P1–P2)."""
+    v = Checks()
+    if "pv_generation_mw" not in r:
+        return v
+    K = r.scalar("pv_capacity_mw")
+    v["P1 0 ≤ PV ≤ capacity × availability"] = _within(
+        r["pv_generation_mw"], 0.0, K * r["pv_availability"]
+    )
+    v.cost(r, "P2", "cost_pv_capex_jpy", r.scalar("pv_capex_jpy_per_mw_year") * K)
+    return v
+
+
+def _verify_battery(r: Result) -> Checks:
+    """Battery (B1–B9, S1)."""
+    v = Checks()
+    if "battery_charge_mw" not in r:
+        return v
+    P, E = r.scalar("battery_power_mw"), r.scalar("battery_energy_mwh")
+    c, d = r["battery_charge_mw"], r["battery_discharge_mw"]
+    e, e0 = r["battery_soc_mwh"], r.scalar("battery_soc_initial_mwh")
+    v["B1, B2 0 ≤ charge, discharge ≤ power"] = max(_within(c, 0.0, P), _within(d, 0.0, P))
+    lo = r.scalar("battery_soc_min_fraction") * E
+    hi = r.scalar("battery_soc_max_fraction") * E
+    v["B3, B4 battery SoC window"] = max(_within(e, lo, hi), _within(e0, lo, hi))
+    keep = (1.0 - r.scalar("battery_standing_loss_per_h")) ** r.dt
+    inflow = r.scalar("battery_charge_efficiency") * c * r.dt
+    outflow = d * r.dt / r.scalar("battery_discharge_efficiency")
+    v["B5 battery SoC recursion"] = _recursion(e, e0, keep, inflow, outflow)
+    if r.ds.attrs.get("battery_soc_rule") == "cyclic":
+        v["B6 battery cyclic SoC"] = abs(float(e[-1]) - e0)
+    else:
+        sigma0 = r.scalar("battery_initial_soc_fraction") * E
+        sigma_n = r.scalar("battery_terminal_soc_fraction", sigma0 / E if E else 0) * E
+        v["B6 battery fixed SoC"] = max(abs(e0 - sigma0), _excess(sigma_n, float(e[-1])))
+    if r.ds.attrs.get("battery_exclusivity_enforced", 0):
+        v["B7 battery exclusive charge/discharge"] = float(np.max(np.minimum(c, d), initial=0.0))
+    capex = (
+        r.scalar("battery_power_capex_jpy_per_mw_year") * P
+        + r.scalar("battery_energy_capex_jpy_per_mwh_year") * E
+    )
+    v.cost(r, "B8", "cost_battery_capex_jpy", capex)
+    throughput = r.annual_sum(r.scalar("battery_throughput_cost_jpy_per_mwh"), d)
+    v.cost(r, "B9", "cost_battery_degradation_jpy", throughput)
+    return v
+
+
+def _verify_generator(r: Result) -> Checks:
+    """Backup generator (F1–F8)."""
+    v = Checks()
+    if "generator_output_mw" not in r:
+        return v
+    P, h = r.scalar("generator_power_mw"), r.scalar("generator_fuel_tank_h")
+    y, refuel, f = r["generator_output_mw"], r["generator_refuel_mw"], r["generator_fuel_mwh"]
+    v["F1 0 ≤ output ≤ availability × power"] = _within(y, 0.0, r["generator_availability"] * P)
+    v["F2 0 ≤ fuel ≤ tank"] = _within(f, 0.0, h * P)
+    v["F3, F4 fuel recursion from a full tank"] = _recursion(f, h * P, 1.0, refuel * r.dt, y * r.dt)
+    v["F5 0 ≤ refuel ≤ limit"] = _within(refuel, 0.0, r["generator_refuel_limit"] * P)
+    v.cost(r, "F6", "cost_generator_capex_jpy", r.scalar("generator_capex_jpy_per_mw_year") * P)
+    fuel = r.annual_sum(r.scalar("generator_fuel_cost_jpy_per_mwh"), y)
+    v.cost(r, "F7", "cost_generator_fuel_jpy", fuel)
+    carbon = r.scalar("generator_carbon_price_jpy_per_t") * r.scalar(
+        "generator_emissions_t_per_mwh"
+    )
+    v.cost(r, "F8", "cost_generator_emissions_jpy", r.annual_sum(carbon, y))
+    return v
+
+
+def _verify_ups(r: Result) -> Checks:
+    """UPS (U1–U6)."""
+    v = Checks()
+    if "ups_discharge_mw" not in r:
+        return v
+    U = r.scalar("ups_power_mw")
+    cap = r.scalar("ups_autonomy_minutes") / 60.0 * U
+    c, d = r["ups_charge_mw"], r["ups_discharge_mw"]
+    e, e0 = r["ups_soc_mwh"], r.scalar("ups_soc_initial_mwh")
+    v["U1, U2 0 ≤ UPS charge ≤ power, discharge ≤ power while cut"] = max(
+        _within(c, 0.0, U), _within(d, 0.0, r["ups_discharge_allowed"] * U)
+    )
+    v["U3 0 ≤ UPS SoC ≤ autonomy"] = _within(e, 0.0, cap)
+    inflow = r.scalar("ups_charge_efficiency") * c * r.dt
+    outflow = d * r.dt / r.scalar("ups_discharge_efficiency")
+    v["U4 UPS SoC recursion"] = _recursion(e, e0, 1.0, inflow, outflow)
+    v["U5 UPS cyclic SoC ≤ autonomy"] = max(abs(float(e[-1]) - e0), _excess(e0, cap))
+    v.cost(r, "U6", "cost_ups_capex_jpy", r.scalar("ups_capex_jpy_per_mw_year") * U)
+    return v
+
+
+def _reductions_fit(r: Result) -> float:
+    """(H2, R2): shed + shutdown + migration ≤ the DC's inflexible IT load."""
+    reduced = r["dc_shed_it_mw"] + r.series("shutdown_it_mw") + r.series("migration_it_mw")
+    return _excess(reduced, r.inflexible_it_mw)
+
+
+def _verify_shutdown(r: Result) -> Checks:
+    """Graceful shutdown and the SLA penalty (H1–H6)."""
+    v = Checks()
+    if "shutdown_it_mw" not in r:
+        return v
+    z, shed, load = r["shutdown_it_mw"], r["dc_shed_it_mw"], r.inflexible_it_mw
+    room = (1.0 - r.scalar("shutdown_protected_share", 1.0)) * r.series("shutdown_availability")
+    v["H1 0 ≤ shutdown ≤ unprotected share after notice"] = _within(z, 0.0, room * load)
+    v["H2, R2 shed + shutdown + migration ≤ IT load"] = _reductions_fit(r)
+    value = r.scalar("shutdown_value_of_lost_compute_jpy_per_mwh", 0.0)
+    v.cost(r, "H4", "cost_shutdown_lost_compute_jpy", r.annual_sum(value, z))
+    penalty = r.scalar("type3_sla_penalty_jpy_per_event", 0.0)
+    if penalty > 0 and "event_steps" in r:  # (H5) counted: events with any interruption
+        k = int(r.ds["scenario"]) if "scenario" in r.ds.coords else 0
+        interrupted = 0
+        for scenario, first, n in zip(
+            r["event_scenario"], r["event_first_step"], r["event_steps"], strict=True
+        ):
+            if scenario == k and n > 0:
+                lost = shed[first : first + n] + z[first : first + n]
+                interrupted += int(np.max(lost) > TOLERANCE)
+        v.cost(r, "H6", "cost_shutdown_sla_jpy", r.alpha * penalty * interrupted)
+    return v
+
+
+def _verify_migration(r: Result) -> Checks:
+    """Migration to another site during an outage (R1–R4)."""
+    v = Checks()
+    if "migration_it_mw" not in r:
+        return v
+    m = r["migration_it_mw"]
+    cap = r.scalar("migration_capacity_it_mw") * r["migration_availability"]
+    v["R1 0 ≤ migration ≤ capacity after notice"] = _within(m, 0.0, cap)
+    v["H2, R2 shed + shutdown + migration ≤ IT load"] = _reductions_fit(r)
+    transfer = r.annual_sum(r.scalar("migration_cost_jpy_per_mwh"), m)
+    v.cost(r, "R4", "cost_migration_transfer_jpy", transfer)
+    return v
+
+
+def _verify_sizes(r: Result) -> Checks:
+    """Every size (:func:`wattbit.sizes.size_names`) within its bounds: variable bounds, untagged;
+    a size with bounds but no value in the result is an infinite violation."""
+    v = Checks()
+    for size in size_names(r.ds):
+        lo, hi = bounds(r.ds, size)
+        v[f"{size} within bounds"] = _within(r[size], lo, hi) if size in r else math.inf
+    return v
+
+
+def _verify_site(r: Result, costs: dict[str, float]) -> Checks:
+    """Site balance and total cost (E1–E2), given every component's recomputed cost terms."""
+    v = Checks()
+    served = (
+        r.served_before_reductions_mw
+        - r.series("emergency_curtailed_it_mw")
+        - r.series("shutdown_it_mw")
+        - r.series("migration_it_mw")
+    )
+    supply = (
+        r["grid_import_mw"]
+        - r.series("grid_export_mw")
+        + r.series("pv_generation_mw")
+        + r.series("battery_discharge_mw")
+        - r.series("battery_charge_mw")
+        + r.series("generator_output_mw")
+        + r.series("ups_discharge_mw")
+        - r.series("ups_charge_mw")
+    )
+    v["E1 site balance"] = float(np.max(np.abs(supply - served * r["dc_pue"])))
+    reported = sorted(name for name in r.get if name.startswith("cost_"))
+    v["E2 cost terms all checked"] = 0.0 if reported == sorted(costs) else math.inf
+    total = sum(costs.values())
+    v["E2 total cost = sum of terms"] = _relative(total, r.scalar("total_cost_jpy"))
+    if "objective_jpy" in r.ds.attrs:  # the solver's own figure: nothing priced outside the terms
+        v["E2 objective = total cost"] = _relative(float(r.ds.attrs["objective_jpy"]), total)
+    return v
+
+
+COMPONENTS: tuple[Callable[[Result], Checks], ...] = (
+    _verify_dc,
+    _verify_connection,
+    _verify_shift,
+    _verify_emergency,
+    _verify_pv,
+    _verify_battery,
+    _verify_generator,
+    _verify_ups,
+    _verify_shutdown,
+    _verify_migration,
+    _verify_sizes,
+)
+
+
 def verify(ds: xr.Dataset) -> Verification:
-    """Check a result Dataset; see :class:`Verification`."""
-    v: dict[str, float] = {}
-    get = {name: ds[name].values for name in ds.data_vars}
-    dt = float(ds.attrs["dt_h"])
-    alpha = 8760.0 / (ds.sizes["time"] * dt)
-    zeros = np.zeros(ds.sizes["time"])
-
-    share = float(get.get("dc_deferrable_share", 0.0))
-    it, shed, pue = get["dc_it_mw"], get["dc_shed_it_mw"], get["dc_pue"]
-    inflexible = it * (1.0 - share)
-    w = get.get("shift_served_it_mw", zeros)
-    dropped = get.get("shift_dropped_it_mw", zeros)
-    g = get["grid_import_mw"]
-    x = get.get("grid_export_mw", zeros)
-    pv = get.get("pv_generation_mw", zeros)
-    c = get.get("battery_charge_mw", zeros)
-    d = get.get("battery_discharge_mw", zeros)
-
-    emergency = get.get("emergency_curtailed_it_mw", zeros)
-    gen = get.get("generator_output_mw", zeros)
-    ups = get.get("ups_discharge_mw", zeros) - get.get("ups_charge_mw", zeros)
-    reduced = get.get("shutdown_it_mw", zeros) + get.get("migration_it_mw", zeros)
-    served = inflexible - shed + w - emergency - reduced
-    balance = g - x + pv + d - c + gen + ups - served * pue
-    v["site balance"] = float(np.max(np.abs(balance)))
-    flows = [g, x, pv, c, d, shed, w, dropped, emergency, gen, reduced]
-    flows += [
-        get[n] for n in ("ups_charge_mw", "ups_discharge_mw", "generator_refuel_mw") if n in get
-    ]
-    v["non-negative flows"] = max(_excess(-arr, 0.0) for arr in flows)
-    v["shed ≤ IT load"] = _excess(shed, inflexible)
-    if "dc_size_mw" in get:
-        size = float(get["dc_size_mw"])
-        v["DC load = profile × size"] = float(np.max(np.abs(it - get["dc_it_per_mw"] * size)))
-        v["dc_size_mw within bounds"] = max(
-            _excess(size, get["dc_size_mw_max"]), _excess(get["dc_size_mw_min"], size)
-        )
-    v["import ≤ limit"] = _excess(g, get["grid_import_limit_mw"])
-    v["import ≤ contract"] = _excess(g, get["grid_contract_mw"])
-    v["export ≤ limit"] = _excess(x, get["grid_export_limit_mw"])
-    for size in ("grid_contract_mw", "pv_capacity_mw", "battery_power_mw", "battery_energy_mwh"):
-        if size in get:
-            v[f"{size} within bounds"] = max(
-                _excess(get[size], get[f"{size}_max"]), _excess(get[f"{size}_min"], get[size])
-            )
-
-    costs = {
-        "cost_dc_lost_compute_jpy": alpha
-        * float(get["dc_value_of_lost_compute_jpy_per_mwh"])
-        * float(shed.sum())
-        * dt,
-        "cost_grid_energy_jpy": alpha
-        * float((get["grid_energy_price_jpy_per_mwh"] * g).sum())
-        * dt,
-        "cost_grid_capacity_charge_jpy": float(
-            get["grid_capacity_charge_jpy_per_mw_year"] * get["grid_contract_mw"]
-        ),
-    }
-    if "dc_size_mw" in get:
-        costs["cost_dc_size_value_jpy"] = -float(
-            get["dc_value_of_size_jpy_per_mw_year"] * get["dc_size_mw"]
-        )
-    if "grid_export_mw" in get:
-        costs["cost_grid_export_revenue_jpy"] = (
-            -alpha * float((get["grid_export_price_jpy_per_mwh"] * x).sum()) * dt
-        )
-
-    if "shift_served_it_mw" in get:
-        arrivals = share * it
-        b = get["shift_backlog_mwh"]
-        previous = np.concatenate(([float(get.get("dc_initial_backlog_mwh", 0.0))], b[:-1]))
-        v["shift backlog recursion"] = float(
-            np.max(np.abs(b - previous - (arrivals - w - dropped) * dt))
-        )
-        delay = round(float(get["dc_max_delay_h"]) / dt)
-        arrived = np.concatenate(([0.0], np.cumsum(arrivals) * dt))
-        recent = arrived[1:] - arrived[np.maximum(np.arange(1, len(b) + 1) - delay, 0)]
-        recent = get.get("dc_backlog_max_mwh", recent)
-        v["shift waits ≤ max delay"] = max(_excess(b, recent), _excess(-b, 0.0))
-        v["shift backlog empty at end"] = abs(float(b[-1]))
-        v["served IT ≤ IT capacity"] = _excess(inflexible - shed + w, get["dc_it_capacity_mw"])
-        costs["cost_shift_lost_compute_jpy"] = (
-            alpha * float(get["dc_value_of_lost_compute_jpy_per_mwh"]) * float(dropped.sum()) * dt
-        )
-        costs["cost_shift_deferral_jpy"] = (
-            alpha * float(get["dc_deferral_cost_jpy_per_mwh_h"]) * float(b.sum()) * dt
-        )
-
-    if "emergency_curtailed_it_mw" in get:
-        v["emergency ≤ IT served"] = _excess(emergency, inflexible - shed + w)
-        costs["cost_emergency_curtailment_jpy"] = (
-            alpha
-            * float(get["grid_emergency_curtailment_cost_jpy_per_mwh"])
-            * float(emergency.sum())
-            * dt
-        )
-
-    if "pv_generation_mw" in get:
-        v["PV ≤ capacity × availability"] = _excess(
-            pv, get["pv_capacity_mw"] * get["pv_availability"]
-        )
-        costs["cost_pv_capex_jpy"] = float(get["pv_capex_jpy_per_mw_year"] * get["pv_capacity_mw"])
-
-    if "battery_charge_mw" in get:
-        P, E = float(get["battery_power_mw"]), float(get["battery_energy_mwh"])
-        e, e0 = get["battery_soc_mwh"], float(get["battery_soc_initial_mwh"])
-        keep = (1.0 - float(get["battery_standing_loss_per_h"])) ** dt
-        eta_c = float(get["battery_charge_efficiency"])
-        eta_d = float(get["battery_discharge_efficiency"])
-        previous = np.concatenate(([e0], e[:-1]))
-        recursion = e - (keep * previous + eta_c * c * dt - d * dt / eta_d)
-        v["battery SoC recursion"] = float(np.max(np.abs(recursion)))
-        v["battery power"] = max(_excess(c, P), _excess(d, P))
-        lo, hi = (
-            float(get["battery_soc_min_fraction"]) * E,
-            float(get["battery_soc_max_fraction"]) * E,
-        )
-        v["battery SoC window"] = max(
-            _excess(e, hi), _excess(lo, e), _excess(e0, hi), _excess(lo, e0)
-        )
-        if ds.attrs.get("battery_soc_rule") == "cyclic":
-            v["battery cyclic SoC"] = abs(float(e[-1]) - e0)
-        else:
-            sigma0 = float(get["battery_initial_soc_fraction"]) * E
-            sigma_n = float(get.get("battery_terminal_soc_fraction", sigma0 / E if E else 0)) * E
-            v["battery fixed SoC"] = max(abs(e0 - sigma0), _excess(sigma_n, float(e[-1])))
-        if ds.attrs.get("battery_exclusivity_enforced", 0):
-            v["battery exclusive charge/discharge"] = float(np.max(np.minimum(c, d), initial=0.0))
-        costs["cost_battery_capex_jpy"] = float(
-            get["battery_power_capex_jpy_per_mw_year"] * P
-            + get["battery_energy_capex_jpy_per_mwh_year"] * E
-        )
-        costs["cost_battery_degradation_jpy"] = (
-            alpha * float(get["battery_throughput_cost_jpy_per_mwh"]) * float(d.sum()) * dt
-        )
-
-    _verify_ride_through(ds, get, v, costs)
-
-    for name, value in costs.items():
-        v[f"{name} recomputed"] = _relative(value, float(get[name])) if name in get else np.inf
-    reported = sorted(str(n) for n in ds.data_vars if str(n).startswith("cost_"))
-    v["cost terms all checked"] = 0.0 if reported == sorted(costs) else np.inf
-    v["total cost = sum of terms"] = _relative(sum(costs.values()), float(get["total_cost_jpy"]))
-    if "objective_jpy" in ds.attrs:  # the solver's own figure: nothing priced outside the terms
-        v["objective = total cost"] = _relative(
-            float(ds.attrs["objective_jpy"]), sum(costs.values())
-        )
-    return Verification(v)
-
-
-def _bounds(get: dict[str, np.ndarray], size: str) -> float:
-    return max(_excess(get[size], get[f"{size}_max"]), _excess(get[f"{size}_min"], get[size]))
-
-
-def _verify_ride_through(
-    ds: xr.Dataset, get: dict[str, np.ndarray], v: dict[str, float], costs: dict[str, float]
-) -> None:
-    """Type ③ import limit, generator, UPS, shutdown (with the SLA penalty) and migration."""
-    dt = float(ds.attrs["dt_h"])
-    alpha = 8760.0 / (ds.sizes["time"] * dt)
-    zeros = np.zeros(ds.sizes["time"])
-    if "type3_margin_mw" in get:
-        margin = float(get["type3_margin_mw"])
-        fault = np.clip(get["type3_fault_residual_mw"], 0.0, margin)
-        maint = np.clip(get["type3_maintenance_residual_mw"], 0.0, margin)
-        residual = np.where(get["type3_maintenance_cut"] > 0, np.minimum(margin, maint), margin)
-        residual = np.where(get["type3_fault_cut"] > 0, np.minimum(residual, fault), residual)
-        expected = float(get["type3_firm_mw"]) + residual
-        v["type3 limit = firm + margin or residual"] = float(
-            np.max(np.abs(get["grid_import_limit_mw"] - expected))
-        )
-    if "generator_output_mw" in get:
-        P, h = float(get["generator_power_mw"]), float(get["generator_fuel_tank_h"])
-        y, r, f = get["generator_output_mw"], get["generator_refuel_mw"], get["generator_fuel_mwh"]
-        previous = np.concatenate(([h * P], f[:-1]))
-        v["generator fuel recursion"] = float(np.max(np.abs(f - previous - (r - y) * dt)))
-        v["generator output ≤ availability × power"] = _excess(y, get["generator_availability"] * P)
-        v["generator fuel ≤ tank"] = max(_excess(f, h * P), _excess(-f, 0.0))
-        v["generator refuel ≤ limit"] = _excess(r, get["generator_refuel_limit"] * P)
-        v["generator_power_mw within bounds"] = _bounds(get, "generator_power_mw")
-        generated = float(y.sum()) * dt
-        costs["cost_generator_capex_jpy"] = float(get["generator_capex_jpy_per_mw_year"]) * P
-        costs["cost_generator_fuel_jpy"] = (
-            alpha * float(get["generator_fuel_cost_jpy_per_mwh"]) * generated
-        )
-        costs["cost_generator_emissions_jpy"] = (
-            alpha
-            * float(get["generator_carbon_price_jpy_per_t"])
-            * float(get["generator_emissions_t_per_mwh"])
-            * generated
-        )
-    if "ups_discharge_mw" in get:
-        U = float(get["ups_power_mw"])
-        cap = float(get["ups_autonomy_minutes"]) / 60.0 * U
-        c, d = get["ups_charge_mw"], get["ups_discharge_mw"]
-        e, e0 = get["ups_soc_mwh"], float(get["ups_soc_initial_mwh"])
-        previous = np.concatenate(([e0], e[:-1]))
-        eta_c, eta_d = float(get["ups_charge_efficiency"]), float(get["ups_discharge_efficiency"])
-        v["UPS SoC recursion"] = float(
-            np.max(np.abs(e - previous - eta_c * c * dt + d * dt / eta_d))
-        )
-        v["UPS power"] = max(_excess(c, U), _excess(d, get["ups_discharge_allowed"] * U))
-        v["UPS SoC ≤ autonomy"] = max(_excess(e, cap), _excess(e0, cap), _excess(-e, 0.0))
-        v["UPS cyclic SoC"] = abs(float(e[-1]) - e0)
-        v["ups_power_mw within bounds"] = _bounds(get, "ups_power_mw")
-        costs["cost_ups_capex_jpy"] = float(get["ups_capex_jpy_per_mw_year"]) * U
-    share = float(get.get("dc_deferrable_share", 0.0))
-    load = get["dc_it_mw"] * (1.0 - share)
-    shed = get["dc_shed_it_mw"]
-    sd = get.get("shutdown_it_mw", zeros)
-    if "shutdown_it_mw" in get:
-        room = (1.0 - float(get.get("shutdown_protected_share", 1.0))) * get.get(
-            "shutdown_availability", zeros
-        )
-        v["shutdown ≤ unprotected share after notice"] = _excess(sd, room * load)
-        value = float(get.get("shutdown_value_of_lost_compute_jpy_per_mwh", 0.0))
-        costs["cost_shutdown_lost_compute_jpy"] = alpha * value * float(sd.sum()) * dt
-        penalty = float(get.get("type3_sla_penalty_jpy_per_event", 0.0))
-        if penalty > 0 and "event_steps" in get:
-            k = int(ds["scenario"]) if "scenario" in ds.coords else 0
-            interrupted = 0
-            for scenario, first, n in zip(
-                get["event_scenario"], get["event_first_step"], get["event_steps"], strict=True
-            ):
-                if scenario == k and n > 0:
-                    lost = shed[first : first + n] + sd[first : first + n]
-                    interrupted += int(np.max(lost) > TOLERANCE)
-            costs["cost_shutdown_sla_jpy"] = alpha * penalty * interrupted
-    if "migration_it_mw" in get:
-        mig = get["migration_it_mw"]
-        cap = float(get["migration_capacity_it_mw"]) * get["migration_availability"]
-        v["migration ≤ capacity after notice"] = _excess(mig, cap)
-        costs["cost_migration_transfer_jpy"] = (
-            alpha * float(get["migration_cost_jpy_per_mwh"]) * float(mig.sum()) * dt
-        )
-    if "shutdown_it_mw" in get or "migration_it_mw" in get:
-        mig = get.get("migration_it_mw", zeros)
-        v["shed + shutdown + migration ≤ IT load"] = _excess(shed + sd + mig, load)
+    """Check a result Dataset, component by component; see :class:`Verification`."""
+    r = Result.of(ds)
+    violations: dict[str, float] = {}
+    costs: dict[str, float] = {}
+    for component in COMPONENTS:
+        checks = component(r)
+        violations.update(checks.violations)
+        costs.update(checks.costs)
+    violations.update(_verify_site(r, costs).violations)
+    return Verification(violations)

@@ -90,7 +90,7 @@ def test_auto_adds_binaries_only_where_the_lp_burns(make_case):
     assert run.kpis["total_cost_jpy"] == pytest.approx(MILP_COST, rel=REL)
     assert attrs["objective_jpy"] == pytest.approx(MILP_COST, rel=REL)
     # the verifier checked exclusivity at every step, not only where the binary stands
-    assert "battery exclusive charge/discharge" in run.verification.violations
+    assert "B7 battery exclusive charge/discharge" in run.verification.violations
 
 
 def test_always_gives_the_same_optimum(make_case):

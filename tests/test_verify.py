@@ -78,19 +78,19 @@ def test_clean_solve_passes_every_check(solved):
     assert result.max_violation <= 1e-6, result.violations
     assert result.ok
     expected = {
-        "site balance",
-        "import ≤ limit",
-        "export ≤ limit",
-        "battery SoC recursion",
-        "battery power",
-        "battery cyclic SoC",
-        "PV ≤ capacity × availability",
+        "E1 site balance",
+        "G1 0 ≤ import ≤ limit",
+        "G3 0 ≤ export ≤ limit",
+        "B5 battery SoC recursion",
+        "B1, B2 0 ≤ charge, discharge ≤ power",
+        "B6 battery cyclic SoC",
+        "P1 0 ≤ PV ≤ capacity × availability",
         "battery_energy_mwh within bounds",
-        "cost terms all checked",
-        "total cost = sum of terms",
-        "objective = total cost",
-        "cost_battery_degradation_jpy recomputed",
-        "cost_grid_export_revenue_jpy recomputed",
+        "E2 cost terms all checked",
+        "E2 total cost = sum of terms",
+        "E2 objective = total cost",
+        "B9 cost_battery_degradation_jpy recomputed",
+        "G5 cost_grid_export_revenue_jpy recomputed",
     }
     assert expected <= set(result.violations)
 
@@ -102,26 +102,26 @@ def _step(ds: xr.Dataset, name: str, pick: Callable[[np.ndarray], int] = np.argm
 def lower_pv(ds):
     """PV generation lowered by 0.5 MW at its peak step: the balance is off by exactly 0.5."""
     ds["pv_generation_mw"][_step(ds, "pv_generation_mw")] -= 0.5
-    return "site balance", 0.5
+    return "E1 site balance", 0.5
 
 
 def raise_soc(ds):
     """SoC + 1 MWh at one step: recursion off by 1 there (and by keep·1 ≤ 1 at the next)."""
     ds["battery_soc_mwh"][STEPS // 2] += 1.0
-    return "battery SoC recursion", 1.0
+    return "B5 battery SoC recursion", 1.0
 
 
 def exceed_import_limit(ds):
     """Import set to limit + 1 MW where the limit is tightest."""
     t = _step(ds, "grid_import_limit_mw", np.argmin)
     ds["grid_import_mw"][t] = float(ds["grid_import_limit_mw"][t]) + 1.0
-    return "import ≤ limit", 1.0
+    return "G1 0 ≤ import ≤ limit", 1.0
 
 
 def exceed_battery_power(ds):
     """Charge set to P + 1 MW at one step."""
     ds["battery_charge_mw"][3] = float(ds["battery_power_mw"]) + 1.0
-    return "battery power", 1.0
+    return "B1, B2 0 ≤ charge, discharge ≤ power", 1.0
 
 
 def energy_above_max(ds):
@@ -139,56 +139,56 @@ def power_below_min(ds):
 def change_cost_term(ds):
     """Energy cost × 1.01: relative error 0.01/1.01."""
     ds["cost_grid_energy_jpy"] = float(ds["cost_grid_energy_jpy"]) * 1.01
-    return "cost_grid_energy_jpy recomputed", 0.01 / 1.01
+    return "G4 cost_grid_energy_jpy recomputed", 0.01 / 1.01
 
 
 def change_total_cost(ds):
     """Total cost × (1 + 1e-3): relative error 1e-3/(1 + 1e-3)."""
     ds["total_cost_jpy"] = float(ds["total_cost_jpy"]) * 1.001
-    return "total cost = sum of terms", 1e-3 / 1.001
+    return "E2 total cost = sum of terms", 1e-3 / 1.001
 
 
 def change_objective(ds):
     """The solver's objective 1e-3 (relative) above the sum of the cost terms: something was
     priced that no reported term holds."""
     ds.attrs["objective_jpy"] = float(ds["total_cost_jpy"]) * 1.001
-    return "objective = total cost", 1e-3 / 1.001
+    return "E2 objective = total cost", 1e-3 / 1.001
 
 
 def break_cyclic_soc(ds):
     """Final SoC + 1 MWh: it no longer equals the initial SoC."""
     ds["battery_soc_mwh"][-1] += 1.0
-    return "battery cyclic SoC", 1.0
+    return "B6 battery cyclic SoC", 1.0
 
 
 def drop_cost_term(ds):
     """A cost term missing from the result: it can be neither recomputed nor summed."""
     del ds["cost_battery_degradation_jpy"]
-    return "cost terms all checked", math.inf
+    return "E2 cost terms all checked", math.inf
 
 
 def exceed_pv_availability(ds):
     """PV generation 1 MW above capacity × availability at a night step (availability 0)."""
     ds["pv_generation_mw"][0] = 1.0
-    return "PV ≤ capacity × availability", 1.0
+    return "P1 0 ≤ PV ≤ capacity × availability", 1.0
 
 
 def exceed_export_limit(ds):
     """Export at the limit + 1 MW."""
     ds["grid_export_mw"][5] = float(ds["grid_export_limit_mw"][5]) + 1.0
-    return "export ≤ limit", 1.0
+    return "G3 0 ≤ export ≤ limit", 1.0
 
 
 def shed_more_than_load(ds):
     """Shed 1 MW more IT load than there is."""
     ds["dc_shed_it_mw"][2] = float(ds["dc_it_mw"][2]) + 1.0
-    return "shed ≤ IT load", 1.0
+    return "D1 0 ≤ shed ≤ IT load", 1.0
 
 
 def negative_import(ds):
     """Import of −1 MW."""
     ds["grid_import_mw"][1] = -1.0
-    return "non-negative flows", 1.0
+    return "G1 0 ≤ import ≤ limit", 1.0
 
 
 def simultaneous_when_exclusive(ds):
@@ -196,13 +196,13 @@ def simultaneous_when_exclusive(ds):
     ds.attrs["battery_exclusivity_enforced"] = 1
     ds["battery_charge_mw"][4] += 0.5
     ds["battery_discharge_mw"][4] += 0.5
-    return "battery exclusive charge/discharge", 0.5
+    return "B7 battery exclusive charge/discharge", 0.5
 
 
 def soc_above_energy(ds):
     """SoC 1 MWh above the energy capacity at one step."""
     ds["battery_soc_mwh"][7] = float(ds["battery_energy_mwh"]) + 1.0
-    return "battery SoC window", 1.0
+    return "B3, B4 battery SoC window", 1.0
 
 
 TAMPERS = [
