@@ -26,25 +26,38 @@ include those before the window.)
 symbol      meaning                                                 unit
 ==========  ======================================================  ============
 φ           deferrable share of the desired IT load                 –
-D           maximum delay, in steps (``max_delay_h / Δt``)          –
+D           maximum delay in whole steps, ``⌊max_delay_h / Δt⌋``    –
 f_t         deferrable work arriving                                MW
 w_t         deferrable work served                                  MW
 x_t         deferrable work dropped                                 MW
 b_t         backlog of waiting work at the end of step t            MWh
 K^IT        IT capacity: the most IT power the DC can draw          MW
+            (≥ the desired IT load at every step, checked on input)
 c_b         cost of keeping work waiting                            JPY/MWh/h
 ==========  ======================================================  ============
 
 The inflexible share :math:`(1−φ)L^{IT}_t` stays in :mod:`wattbit.formulations.dc_load`; (W3) keeps the
-two together within the DC's IT capacity.
+two together within the DC's IT capacity: served IT power
+:math:`(1−φ)L^{IT}_t − s_t + w_t \\le K^{IT}`. Since :math:`K^{IT} \\ge L^{IT}_t` (the desired load
+fits the DC) and shedding :math:`s_t` frees no room the DC could not use anyway, (W3) is stated on
+the unshed inflexible load, which implies the bound on what is served.
+
+The delay is rounded *down* to whole steps, so no work waits longer than ``max_delay_h``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
+
+
+def delay_steps(max_delay_h: float, dt_h: float) -> int:
+    """D = ⌊max_delay_h / Δt⌋: the longest wait in whole steps, never above ``max_delay_h``
+    (a relative 1e-9 absorbs floating-point error, so 3 h at 0.1 h steps is 30 steps)."""
+    return math.floor(max_delay_h / dt_h * (1.0 + 1e-9))
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +70,14 @@ class WorkloadShiftData:
     deferral_cost_jpy_per_mwh_h: float = 0.0
     initial_backlog_mwh: float = 0.0
     backlog_max_mwh: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if np.any(self.room_it_mw < -1e-9):
+            t = int(np.argmin(self.room_it_mw))
+            raise ValueError(
+                f"IT capacity below the inflexible IT load at step {t} "
+                f"(room {self.room_it_mw[t]:.6g} MW): (W3) would be infeasible"
+            )
 
     def backlog_bound(self, dt_h: float) -> np.ndarray:
         """Right-hand side of (W2): arrivals in the last D steps (unless given)."""
@@ -73,7 +94,7 @@ def define_workload_shift(m: pyo.Block, data: WorkloadShiftData, name: str = "sh
     m.add_component(name, blk)
     T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
     backlog_max = data.backlog_bound(dt).tolist()
-    room = np.maximum(data.room_it_mw, 0.0).tolist()
+    room = np.maximum(data.room_it_mw, 0.0).tolist()  # ≥ −1e-9 by construction
     pue = data.pue.tolist()
     arrivals = data.arrivals_it_mw.tolist()
     b0 = data.initial_backlog_mwh

@@ -21,7 +21,11 @@ from wattbit.formulations.shutdown import ShutdownData, define_shutdown
 from wattbit.formulations.site import define_site_balance, define_site_objective
 from wattbit.formulations.storage import StorageRule
 from wattbit.formulations.ups import UPSData, define_ups
-from wattbit.formulations.workload_shift import WorkloadShiftData, define_workload_shift
+from wattbit.formulations.workload_shift import (
+    WorkloadShiftData,
+    define_workload_shift,
+    delay_steps,
+)
 
 
 def _size(ds: xr.Dataset, name: str) -> Size:
@@ -64,7 +68,7 @@ def workload_shift_data(ds: xr.Dataset) -> WorkloadShiftData:
         arrivals_it_mw=share * it,
         room_it_mw=_scalar(ds, "dc_it_capacity_mw") - (1.0 - share) * it,
         pue=ds["dc_pue"].values,
-        max_delay_steps=round(_scalar(ds, "dc_max_delay_h") / float(ds.attrs["dt_h"])),
+        max_delay_steps=delay_steps(_scalar(ds, "dc_max_delay_h"), float(ds.attrs["dt_h"])),
         value_of_lost_compute_jpy_per_mwh=_scalar(ds, "dc_value_of_lost_compute_jpy_per_mwh"),
         deferral_cost_jpy_per_mwh_h=_scalar(ds, "dc_deferral_cost_jpy_per_mwh_h"),
         initial_backlog_mwh=_optional(ds, "dc_initial_backlog_mwh") or 0.0,

@@ -31,12 +31,14 @@ from wattbit.optimise import Run, options_from_case
 from wattbit.plots import plot_dispatch
 from wattbit.solve import EXIT_CODES, SolverOptions
 from wattbit.strategies import solve
+from wattbit.studies.cells import clean_size
 from wattbit.studies.plots import plot_benefit_by_term, plot_breakeven
 
 STRATEGIES: tuple[str, ...] = ("load_following", "battery_shaped", "both")
 BASELINE = ("load_following", "type2_fixed")
 BATTERY_COST_PATH = "battery.energy_capex_jpy_per_kwh"
 
+SIZE_KPIS = ("battery_power_mw", "battery_energy_mwh")  # in every table: 0 for no battery
 TABLE_KPIS = (
     "dc_size_mw",
     "dc_it_served_mwh",
@@ -122,12 +124,13 @@ class Comparison:
     def table(self) -> pd.DataFrame:
         """One row per cell: KPIs, every cost term, total, net benefit vs the baseline."""
         terms = sorted({k for c in self.cells for k in c.costs})
-        kpis = [k for k in TABLE_KPIS if any(k in c.run.kpis for c in self.cells)]
+        kpis = [k for k in TABLE_KPIS if k in SIZE_KPIS or any(k in c.run.kpis for c in self.cells)]
         rows = []
         base = self.baseline
         for c in self.cells:
             row: dict[str, Any] = {"strategy": c.strategy, "mode": c.mode}
             row.update({k: c.run.kpis.get(k, 0.0) for k in kpis})
+            row.update({k: clean_size(row[k]) for k in SIZE_KPIS})
             row.update({t: c.costs.get(t, 0.0) for t in terms})
             row["total_cost_jpy"] = c.total
             if base is not None:

@@ -1,5 +1,6 @@
 """Plots of a sweep dataset: a KPI over one swept parameter (line) or two (heatmap), with the
-breakeven (zero) contour where the KPI changes sign."""
+breakeven (zero) contour where the KPI changes sign, and where the optimal size of a sized
+component (by default the battery's energy) reaches zero."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ import numpy as np
 import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+SIZE_ZERO = "battery_energy_mwh"
+SIZE_TOL = 1e-6
 
 
 class PlotError(Exception):
@@ -70,11 +75,42 @@ def _crossings(x: np.ndarray, z: np.ndarray) -> list[float]:
     return out
 
 
+def _size_zero_steps(x: np.ndarray, size: np.ndarray) -> list[tuple[float, float]]:
+    """Pairs of neighbouring ``x`` where the optimal size goes from > 0 to 0 or back: the size
+    reaches zero somewhere between them (a step, so no interpolation)."""
+    built = size > SIZE_TOL
+    return [
+        (float(x[i]), float(x[i + 1]))
+        for i in range(len(x) - 1)
+        if np.isfinite(size[i]) and np.isfinite(size[i + 1]) and built[i] != built[i + 1]
+    ]
+
+
+def _sized(ds: xr.Dataset, size: str | None, plotted: list[str]) -> np.ndarray | None:
+    """The size over the plotted dimensions, if it is zero somewhere and positive elsewhere."""
+    if size is None or size not in ds.data_vars:
+        return None
+    da = ds[size].squeeze([d for d in ds[size].dims if d not in plotted], drop=True)
+    values = da.transpose(*reversed([d for d in plotted if d in da.dims])).values
+    if values.ndim != len(plotted):
+        return None
+    finite = values[np.isfinite(values)]
+    if not (finite.size and finite.min() <= SIZE_TOL < finite.max()):
+        return None
+    return values
+
+
 def plot_sweep(
-    ds: xr.Dataset, x: str, z: str, y: str | None = None, sel: Mapping[str, Any] | None = None
+    ds: xr.Dataset,
+    x: str,
+    z: str,
+    y: str | None = None,
+    sel: Mapping[str, Any] | None = None,
+    size: str | None = SIZE_ZERO,
 ) -> Figure:
     """A line of ``z`` over ``x``, or a heatmap over ``x`` and ``y``; every other swept dimension
-    must be fixed with ``sel``. A zero contour (breakeven) is drawn where ``z`` changes sign."""
+    must be fixed with ``sel``. A zero contour (breakeven) is drawn where ``z`` changes sign, and
+    a dotted one where the optimal ``size`` (a size variable of the sweep) reaches zero."""
     ds = select(ds, sel or {})
     if z not in ds.data_vars or ds[z].dtype.kind not in "fi":
         known = [str(n) for n in ds.data_vars if ds[n].dtype.kind == "f"]
@@ -103,6 +139,10 @@ def plot_sweep(
             ax.axvline(c, color="k", linestyle="--", linewidth=1)
             text = f"breakeven ≈ {c:,.0f}" if abs(c) >= 1000 else f"breakeven ≈ {c:.4g}"
             ax.annotate(text, (c, 0.0), xytext=(4, 6), textcoords="offset points")
+        sized = _sized(ds, size, plotted) if xlabels is None else None
+        for lo, hi in _size_zero_steps(xs, sized) if sized is not None else []:
+            ax.axvspan(lo, hi, color="tab:orange", alpha=0.25, label=f"optimal {size} = 0 here")
+            ax.legend(fontsize=8)
         ax.set_ylabel(z)
     else:
         finite = values[np.isfinite(values)]
@@ -117,6 +157,12 @@ def plot_sweep(
             signed = np.where(values == 0.0, np.nan, values)
             contour = ax.contour(xs, ys, signed, levels=[0.0], colors="k", linewidths=1.5)
             ax.clabel(contour, fmt={0.0: "breakeven"})
+        sized = _sized(ds, size, plotted) if xlabels is None and ylabels is None else None
+        if sized is not None:
+            built = np.where(np.isfinite(sized), (sized > SIZE_TOL).astype(float), np.nan)
+            ax.contour(xs, ys, built, levels=[0.5], colors="tab:orange", linestyles=":")
+            edge = Line2D([], [], color="tab:orange", linestyle=":", label=f"optimal {size} = 0")
+            ax.legend(handles=[edge], fontsize=8, loc="upper right")
         if ylabels is not None:
             ax.set_yticks(ys, ylabels)
         ax.set_ylabel(y)
