@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from wattbit.optimise import Run
     from wattbit.studies.compare import Comparison
     from wattbit.studies.connection import Choice
+    from wattbit.studies.potential import HeadroomStudy
     from wattbit.studies.ridethrough import RideThrough
     from wattbit.verify import Verification
 
@@ -141,6 +142,20 @@ def solve_case(
     if not run.ok:
         raise _failed(loaded.file, run)
     return SolveResult(loaded.case.name, run)
+
+
+def headroom_study(
+    case: str | Path,
+    overrides: Overrides | None = None,
+    *,
+    reference_weeks: int | None = None,
+) -> HeadroomStudy:
+    """Headroom H(t), the fixed operating pattern and their potential over the case's whole
+    series; with ``reference_weeks``, the pattern of the first weeks tested on the rest
+    (``wattbit headroom``)."""
+    from wattbit.studies.potential import headroom_study as study
+
+    return study(Path(case), overrides, reference_weeks)
 
 
 def compare(

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
 from wattbit import api
-from wattbit.case import MODES, load_case
-from wattbit.cli.common import (
-    CaseArg,
-    SetOpt,
-    exits,
-    fail,
-    out_console,
-    overrides,
-    parse_assignment,
-    progress,
-)
-from wattbit.errors import CaseError
-from wattbit.headroom import exceedance, headroom, operating_pattern, potential
+from wattbit.case import MODES
+from wattbit.cli.common import CaseArg, SetOpt, exits, out_console, overrides, progress
 from wattbit.studies.compare import STRATEGIES
-from wattbit.studies.plots import plot_headroom
 
 if TYPE_CHECKING:
     from wattbit.studies.compare import Comparison
@@ -49,73 +34,38 @@ def headroom_cmd(
     out: OutOpt = None,
 ) -> None:
     """Headroom H(t), the fixed operating pattern, their potential and the pattern's instability."""
-    try:
-        overrides = dict(parse_assignment(a) for a in set_ or [])
-        loaded = load_case(case, overrides)
-        if reference_weeks is not None:
-            if reference_weeks <= 0:
-                raise CaseError("--reference-weeks", str(reference_weeks), "must be positive")
-            first = loaded.full_series.index[0]
-            cut = first + timedelta(weeks=reference_weeks)
-            if cut >= loaded.full_series.index[-1]:
-                raise CaseError("--reference-weeks", str(reference_weeks), "leaves nothing to test")
-            overrides |= {"grid.pattern.reference_end": cut.to_pydatetime()}
-            loaded = load_case(case, overrides)
-        h_full = headroom(loaded, full=True)
-        pattern_full = operating_pattern(loaded, h_full.index)
-    except CaseError as exc:
-        raise fail(str(exc), 2) from None
-    dt = float((h_full.index[1] - h_full.index[0]).total_seconds() / 3600)
-    table = Table(title=f"{loaded.case.name}: headroom potential (whole series)")
+    with exits():
+        study = api.headroom_study(case, overrides(set_), reference_weeks=reference_weeks)
+    table = Table(title=f"{study.name}: headroom potential (whole series)")
     for col in ("limit", "MWh/yr", "MW usable all year", "mean MW"):
         table.add_column(col, justify="right" if col != "limit" else "left")
-    for name, series in (("H(t), real-time use", h_full), ("fixed pattern", pattern_full)):
-        p = potential(series)
+    for _, row in study.potentials().iterrows():
         table.add_row(
-            name,
-            f"{p.energy_mwh_per_year:,.0f}",
-            f"{p.usable_all_year_mw:,.2f}",
-            f"{p.mean_mw:,.2f}",
+            row["limit"],
+            f"{row['energy_mwh_per_year']:,.0f}",
+            f"{row['usable_all_year_mw']:,.2f}",
+            f"{row['mean_mw']:,.2f}",
         )
     out_console.print(table)
-    by_hour = pd.DataFrame({"H": h_full.to_numpy(), "pattern": pattern_full.to_numpy()})
-    by_hour["hour"] = h_full.index.hour
-    summary = by_hour.groupby("hour").agg(
-        pattern_mw=("pattern", "min"), h_min_mw=("H", "min"), h_median_mw=("H", "median")
-    )
     hours = Table(title="by hour of day (MW)")
     for col in ("hour", "pattern (min)", "H min", "H median"):
         hours.add_column(col, justify="right")
-    for hour, row in summary.iterrows():
+    for hour, row in study.by_hour().iterrows():
         hours.add_row(
             f"{hour:02d}", f"{row.pattern_mw:.2f}", f"{row.h_min_mw:.2f}", f"{row.h_median_mw:.2f}"
         )
     out_console.print(hours)
-    reference = loaded.case.grid.pattern
-    if reference_weeks is not None:
-        test = h_full.index >= pd.Timestamp(reference.reference_end)
-        exc = exceedance(pattern_full[test].to_numpy(), h_full[test].to_numpy(), dt)
-        dc = loaded.case.dc
-        pue = float(np.mean(loaded.quantity("dc.pue", full=True)))
-        lost = exc.energy_mwh / pue * dc.value_of_lost_compute_jpy_per_mwh
+    if (test := study.instability) is not None:
+        exc = test.exceedance
         out_console.print(
-            f"Pattern from the first {reference_weeks} weeks, applied to the remaining "
-            f"{test.sum() * dt:,.0f} h: it exceeds the real headroom in {exc.hours:,.0f} h by "
+            f"Pattern from the first {test.reference_weeks} weeks, applied to the remaining "
+            f"{test.test_hours:,.0f} h: it exceeds the real headroom in {exc.hours:,.0f} h by "
             f"{exc.energy_mwh:,.1f} MWh (at most {exc.max_mw:.2f} MW); a DC importing up to the "
-            f"pattern would lose up to {lost:,.0f} JPY of compute there."
+            f"pattern would lose up to {test.lost_compute_jpy:,.0f} JPY of compute there."
         )
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        frame = pd.DataFrame(
-            {
-                "timestamp": h_full.index.map(pd.Timestamp.isoformat),
-                "headroom_mw": h_full.to_numpy(),
-                "pattern_mw": pattern_full.to_numpy(),
-            }
-        )
-        frame.to_csv(out / "headroom.csv", index=False)
-        plot_headroom(h_full, pattern_full, summary, out / "headroom.png", loaded.case.name)
-        out_console.print(f"wrote {out / 'headroom.csv'}, {out / 'headroom.png'}")
+        csv, png = study.write(out)
+        out_console.print(f"wrote {csv}, {png}")
 
 
 def _print_comparison(comparison: Comparison) -> None:
