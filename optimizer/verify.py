@@ -202,13 +202,14 @@ def _verify_shift(r: Result) -> Checks:
     b0 = r.scalar("dc_initial_backlog_mwh", 0.0)
     v["W1 backlog recursion"] = _recursion(b, b0, 1.0, arrivals * r.dt, (w + dropped) * r.dt)
     v["W1 dropped work ≥ 0"] = _excess(-dropped, 0.0)
-    delay = round(r.scalar("dc_max_delay_h") / r.dt)
+    delay = math.floor(r.scalar("dc_max_delay_h") / r.dt * (1.0 + 1e-9))  # never above the max
     arrived = np.concatenate(([0.0], np.cumsum(arrivals) * r.dt))
     recent = arrived[1:] - arrived[np.maximum(np.arange(1, len(b) + 1) - delay, 0)]
     bound = r.get.get("dc_backlog_max_mwh", recent)
     v["W2 0 ≤ backlog ≤ arrivals within the max delay"] = _within(b, 0.0, bound)
-    room = np.maximum(r["dc_it_capacity_mw"] - r.inflexible_it_mw, 0.0)
+    room = r["dc_it_capacity_mw"] - r.inflexible_it_mw
     v["W3 0 ≤ served ≤ IT capacity − inflexible load"] = _within(w, 0.0, room)
+    v["W3 IT served ≤ IT capacity"] = _excess(r.served_before_reductions_mw, r["dc_it_capacity_mw"])
     v["W4 backlog empty at the end"] = abs(float(b[-1]))
     v.cost(r, "W6", "cost_shift_lost_compute_jpy", r.annual_sum(r.scalar(_VOLL), dropped))
     deferral = r.annual_sum(r.scalar("dc_deferral_cost_jpy_per_mwh_h"), b)

@@ -19,6 +19,7 @@ from wattbit.cli import app
 from wattbit.formulations.workload_shift import delay_steps
 from wattbit.studies.cells import clean_size
 from wattbit.sweep.plots import plot_sweep
+from wattbit.verify import verify
 
 
 def test_compare_load_following_alone_writes_its_table(tmp_path):
@@ -134,3 +135,21 @@ def test_plot_marks_where_the_optimal_size_reaches_zero():
     assert [t.get_text() for t in legend.get_texts()] == ["optimal battery_energy_mwh = 0"]
     plain = plot_sweep(ds, x=price, y=value, z="net_benefit_jpy_per_year", size=None)
     assert plain.axes[0].get_legend() is None
+
+
+def test_verifier_holds_served_it_within_capacity(make_case):
+    """Tampering: 1 MW more deferred work served at a step where the 10 MW capacity binds is a
+    W3 violation of 1 MW (and a site-balance one), not a silent pass."""
+    path = make_case(
+        {
+            "dc": {"it_mw": "load", "deferrable_share": 0.5, "max_delay_h": 2.0},
+            "grid": {"import_limit_mw": "h", "energy_price_jpy_per_mwh": 0.0},
+        },
+        hourly_index(4),
+        load=[10.0, 10.0, 6.0, 6.0],
+        h=[5.0, 5.0, 20.0, 20.0],
+    )
+    results = solve_verified(path).results.copy(deep=True)
+    results["shift_served_it_mw"].values[2] += 1.0
+    violations = verify(results).violations
+    assert violations["W3 IT served ≤ IT capacity"] == pytest.approx(1.0)
