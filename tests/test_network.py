@@ -355,8 +355,8 @@ def test_verifier_catches_a_flow_that_breaks_kirchhoff(make_network):
     tampered = run.results.copy(deep=True)
     tampered["branch_flow_mw"][0, 0] += 0.5  # l12
     violations = verify_network(tampered).violations
-    assert violations["nodal balance"] == pytest.approx(0.5)
-    assert violations["DC power flow (KVL)"] > 0.1
+    assert violations["N1, N4 nodal balance"] == pytest.approx(0.5)
+    assert violations["N5, N7 DC power flow (KVL)"] > 0.1
 
 
 def test_verifier_catches_an_ev_below_its_departure_minimum(make_network):
@@ -382,7 +382,7 @@ def test_verifier_catches_an_ev_below_its_departure_minimum(make_network):
     run = solved(path)
     tampered = run.results.copy(deep=True)
     tampered["ev_departure_energy_mwh"][0] = 0.09  # above the pool energy kept at departure
-    assert verify_network(tampered).violations["EV energy ≥ departure minimum"] > 0.0
+    assert verify_network(tampered).violations["V4 EV energy ≥ departure minimum"] > 0.0
 
 
 # --------------------------------------------------------------------------- PyPSA cross-check

@@ -1,34 +1,33 @@
 """Independent verifier of a network result: re-checks it against its own inputs, without the model.
 
-Written again here, not imported from ``formulations`` or ``network_model``: the nodal balances from
-every asset's flows, the DC power flow (flows of lines and transformers must be those of *some*
-voltage angles: the least-squares angles of each island reproduce them exactly), branch and
-reverse-flow limits, every state-of-charge recursion, the workload backlogs, the migration
-routes and the distance rule, every cost term, and the owners' accounts summing to the total.
+Written again here, not imported from ``formulations`` or the network model: the nodal balances
+from every asset's flows, the DC power flow (flows of lines and transformers must be those of
+*some* voltage angles: the least-squares angles of each island reproduce them exactly), branch and
+reverse-flow limits, every state-of-charge recursion, the workload backlogs, the migration routes
+and the distance rule, every cost term, and the owners' accounts summing to the total.
+
+As in :mod:`wattbit.verify`, one function per component (``_verify_batteries``,
+``_verify_power_flow``, …) returns its :class:`NetworkChecks`, each check named by its
+formulation tags (``docs/formulation.md``, ``docs/network.md``) and meaning, e.g.
+``"V4 EV energy ≥ departure minimum"``; each cost term ``<element>.<term>`` is recomputed under
+``"<tag> cost <element>.<term> recomputed"``. To add a check, add it to the component's function;
+to add a cost term, record it with :meth:`NetworkChecks.term`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
 import xarray as xr
 
-from wattbit.verify import Verification
+from wattbit.sizes import LOWER, UPPER, size_names
+from wattbit.verify import Checks, Verification, excess, relative, within
 
 NETWORK = "network"
 DEFERRABLE, MIGRATION = "_deferrable", "_migration"  # result element names of a DC's blocks
-
-
-def _excess(values: np.ndarray | float, limit: np.ndarray | float) -> float:
-    return float(np.max(np.asarray(values) - np.asarray(limit), initial=0.0))
-
-
-def _relative(a: float, b: float) -> float:
-    return abs(a - b) / max(1.0, abs(a), abs(b))
-
-
-def _within(size: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
-    return max(_excess(size, hi), _excess(lo, size))
 
 
 def _storage_recursion(
@@ -70,249 +69,392 @@ def _power_flow_residual(ds: xr.Dataset, flow: np.ndarray) -> float:
     return worst
 
 
-def verify_network(ds: xr.Dataset) -> Verification:
-    """Check a network result Dataset; see :class:`wattbit.verify.Verification`."""
-    v: dict[str, float] = {}
-    g = {name: ds[name].values for name in ds.data_vars}
-    dt = float(ds.attrs["dt_h"])
-    n = ds.sizes["time"]
-    alpha = 8760.0 / (n * dt)
-    nodes = ds["node"].values.tolist()
+@dataclass
+class NetworkChecks(Checks):
+    """:class:`wattbit.verify.Checks` whose cost terms are ``<element>.<term>`` with their tags."""
 
-    def node_of(dim: str) -> list[int]:
-        return [nodes.index(x) for x in ds[f"{dim}_node"].values]
+    tags: dict[str, str] = field(default_factory=dict)
 
-    # --- DCs, deferrable work, migration
-    L, pue, share = g["dc_it_mw"], g["dc_pue"], g["dc_deferrable_share"][:, None]
-    firm = (1.0 - share) * L
-    shed, w, drop, backlog = (
-        g["dc_shed_it_mw"],
-        g["dc_deferred_served_it_mw"],
-        g["dc_deferred_dropped_it_mw"],
-        g["dc_backlog_mwh"],
-    )
-    move = g["route_move_it_mw"]
-    dcs = ds["dc"].values.tolist()
-    origin = np.array([dcs.index(o) for o in ds["route_origin"].values], dtype=int)
-    dest = np.array([dcs.index(d) for d in ds["route_destination"].values], dtype=int)
-    sent = np.zeros_like(L)
-    received = np.zeros_like(L)
-    for r in range(ds.sizes["route"]):
-        sent[origin[r]] += move[r]
-        received[dest[r]] += (1.0 + g["route_overhead_fraction"][r]) * move[r]
-    served = firm - shed + w - sent + received
-    v["DC shed ≤ inflexible load"] = _excess(shed, firm)
-    v["DC sent ≤ migratable share"] = _excess(sent, g["dc_migratable_share"][:, None] * firm)
-    v["DC sent ≤ load not shed"] = _excess(sent + shed, firm)
-    capacity = g["dc_it_capacity_mw"][:, None]
-    hosting = (received > 0).any(axis=1) | (share[:, 0] > 0)
-    v["DC served ≤ IT capacity"] = _excess(
-        served[hosting], np.broadcast_to(capacity, L.shape)[hosting]
-    )
-    v["route move ≤ link capacity"] = _excess(move, g["route_capacity_mw"])
-    allowed = (g["route_distance_km"] <= g["dc_max_shift_distance_km"][origin]) & (
-        g["dc_migratable_share"][origin] > 0
-    )
-    v["routes within the distance limit"] = 0.0 if allowed.all() else np.inf
+    def term(self, tag: str, element: str, term: str, value: float) -> None:
+        """Record the recomputed cost term ``<element>.<term>`` of equation ``tag``."""
+        key = f"{element}.{term}"
+        self.costs[key] = float(value)
+        self.tags[key] = tag
 
+
+@dataclass(frozen=True)
+class NetworkResult:
+    """The arrays of a network result, the time axis, and the DCs' migrated and served IT load."""
+
+    ds: xr.Dataset
+    g: dict[str, np.ndarray]
+    dt: float
+    alpha: float
+    nodes: list[str]
+    origin: np.ndarray  # DC index of every route's origin
+    sent: np.ndarray  # IT load each DC migrates out (DC × time)
+    received: np.ndarray  # IT load each DC receives, with the routes' overhead
+    firm: np.ndarray  # (1 − φ) L: each DC's inflexible IT load
+
+    @classmethod
+    def of(cls, ds: xr.Dataset) -> NetworkResult:
+        g = {str(name): ds[name].values for name in ds.data_vars}
+        dt = float(ds.attrs["dt_h"])
+        dcs = ds["dc"].values.tolist()
+        origin = np.array([dcs.index(o) for o in ds["route_origin"].values], dtype=int)
+        dest = np.array([dcs.index(d) for d in ds["route_destination"].values], dtype=int)
+        L, move = g["dc_it_mw"], g["route_move_it_mw"]
+        sent, received = np.zeros_like(L), np.zeros_like(L)
+        for r in range(ds.sizes["route"]):
+            sent[origin[r]] += move[r]
+            received[dest[r]] += (1.0 + g["route_overhead_fraction"][r]) * move[r]
+        firm = (1.0 - g["dc_deferrable_share"][:, None]) * L
+        alpha = 8760.0 / (ds.sizes["time"] * dt)
+        return cls(ds, g, dt, alpha, ds["node"].values.tolist(), origin, sent, received, firm)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.g[name]
+
+    def names(self, dim: str) -> list[str]:
+        return [str(x) for x in self.ds[dim].values]
+
+    def node_of(self, dim: str) -> list[int]:
+        return [self.nodes.index(x) for x in self.ds[f"{dim}_node"].values]
+
+    def annual_sum(self, price: float | np.ndarray, flow: np.ndarray) -> float:
+        """α Σ_t price_t flow_t Δt."""
+        return self.alpha * self.dt * float(np.sum(np.asarray(price) * flow))
+
+    @property
+    def served(self) -> np.ndarray:
+        """IT load each DC serves: inflexible − shed + deferrable served − sent + received."""
+        return (
+            self.firm
+            - self["dc_shed_it_mw"]
+            + self["dc_deferred_served_it_mw"]
+            - self.sent
+            + self.received
+        )
+
+    def draws(self) -> dict[str, np.ndarray]:
+        """Power each asset draws from its node (MW; negative = supplies), per kind."""
+        return {
+            "dc": self["dc_pue"] * self.served,
+            "battery": self["battery_charge_mw"] - self["battery_discharge_mw"],
+            "ev": self["ev_charge_mw"] - self["ev_v2g_mw"],
+            "pv": -self["pv_generation_mw"],
+        }
+
+
+def _verify_dcs(r: NetworkResult) -> NetworkChecks:
+    """Each DC's shed (D1, D3) and the migration bounds of its site (M2, M3, M5)."""
+    v = NetworkChecks()
+    shed, firm, L = r["dc_shed_it_mw"], r.firm, r["dc_it_mw"]
+    v["D1 0 ≤ shed ≤ inflexible load"] = within(shed, 0.0, firm)
+    v["M2 sent ≤ migratable share"] = excess(r.sent, r["dc_migratable_share"][:, None] * firm)
+    v["M3 sent ≤ load not shed"] = excess(r.sent + shed, firm)
+    capacity = np.broadcast_to(r["dc_it_capacity_mw"][:, None], L.shape)
+    hosting = (r.received > 0).any(axis=1) | (r["dc_deferrable_share"] > 0)
+    v["M5 served ≤ IT capacity"] = excess(r.served[hosting], capacity[hosting])
+    for i, name in enumerate(r.names("dc")):
+        voll = r["dc_value_of_lost_compute_jpy_per_mwh"][i]
+        v.term("D3", name, "lost_compute", r.annual_sum(voll, shed[i]))
+    return v
+
+
+def _verify_shift(r: NetworkResult) -> NetworkChecks:
+    """Each DC's deferrable work (W1–W7)."""
+    v = NetworkChecks()
+    w, drop, backlog = (
+        r["dc_deferred_served_it_mw"],
+        r["dc_deferred_dropped_it_mw"],
+        r["dc_backlog_mwh"],
+    )
+    share, L, n, dt = r["dc_deferrable_share"][:, None], r["dc_it_mw"], r.ds.sizes["time"], r.dt
     arrivals = share * L
     cumulative = np.cumsum(arrivals, axis=1) * dt
-    steps = np.round(g["dc_max_delay_h"] / dt).astype(int)
+    steps = np.round(r["dc_max_delay_h"] / dt).astype(int)
     window = np.array(
         [
             cumulative[i] - np.concatenate((np.zeros(k), cumulative[i]))[:n]
             for i, k in enumerate(steps)
         ]
     ).reshape(L.shape)
-    v["backlog recursion"] = _storage_recursion(
-        backlog, np.zeros(len(dcs)), arrivals * dt, (w + drop) * dt, np.ones(len(dcs))
+    ones = np.ones(len(L))
+    v["W1 backlog recursion"] = _storage_recursion(
+        backlog, np.zeros(len(L)), arrivals * dt, (w + drop) * dt, ones
     )
+    v["W1 dropped work ≥ 0"] = excess(-drop, 0.0)
     deferring = share[:, 0] > 0
-    v["backlog ≤ arrivals within the delay"] = _excess(backlog[deferring], window[deferring])
-    v["backlog empty at the end"] = float(np.max(np.abs(backlog[:, -1]), initial=0.0))
-    v["deferrable served ≤ room"] = _excess(
-        w[deferring], np.maximum(capacity - firm, 0.0)[deferring]
+    v["W2 0 ≤ backlog ≤ arrivals within the delay"] = max(
+        excess(backlog[deferring], window[deferring]), excess(-backlog, 0.0)
     )
+    room = np.maximum(r["dc_it_capacity_mw"][:, None] - r.firm, 0.0)
+    v["W3 0 ≤ deferrable served ≤ room"] = max(
+        excess(w[deferring], room[deferring]), excess(-w, 0.0)
+    )
+    v["W4 backlog empty at the end"] = float(np.max(np.abs(backlog[:, -1]), initial=0.0))
+    for i, name in enumerate(r.names("dc")):
+        voll = r["dc_value_of_lost_compute_jpy_per_mwh"][i]
+        v.term("W6", name + DEFERRABLE, "lost_compute", r.annual_sum(voll, drop[i]))
+        deferral = r.annual_sum(r["dc_deferral_cost_jpy_per_mwh_h"][i], backlog[i])
+        v.term("W7", name + DEFERRABLE, "deferral", deferral)
+    return v
 
-    # --- PV, batteries, EV fleets
-    pv_gen = g["pv_generation_mw"]
-    v["PV ≤ capacity × availability"] = _excess(
-        pv_gen, g["pv_capacity_mw"][:, None] * g["pv_availability"]
+
+def _verify_geo_shift(r: NetworkResult) -> NetworkChecks:
+    """Routes of the geographic workload shift (M1, M7)."""
+    v = NetworkChecks()
+    move = r["route_move_it_mw"]
+    v["M1 0 ≤ route move ≤ link capacity"] = within(move, 0.0, r["route_capacity_mw"])
+    allowed = (r["route_distance_km"] <= r["dc_max_shift_distance_km"][r.origin]) & (
+        r["dc_migratable_share"][r.origin] > 0
     )
-    c, d, e = g["battery_charge_mw"], g["battery_discharge_mw"], g["battery_soc_mwh"]
-    P, E, e0 = g["battery_power_mw"], g["battery_energy_mwh"], g["battery_soc_initial_mwh"]
-    v["battery SoC recursion"] = _storage_recursion(
+    v["M1 routes within the distance limit"] = 0.0 if allowed.all() else np.inf
+    for i, name in enumerate(r.names("dc")):
+        mask = r.origin == i
+        cost = (
+            r.alpha
+            * r.dt
+            * float((r["route_cost_jpy_per_mwh"][mask] * move[mask].sum(axis=1)).sum())
+        )
+        v.term("M7", name + MIGRATION, "migration", cost)
+    return v
+
+
+def _verify_pv(r: NetworkResult) -> NetworkChecks:
+    """PV plants (P1, P2)."""
+    v = NetworkChecks()
+    K = r["pv_capacity_mw"]
+    v["P1 0 ≤ PV ≤ capacity × availability"] = within(
+        r["pv_generation_mw"], 0.0, K[:, None] * r["pv_availability"]
+    )
+    for i, name in enumerate(r.names("pv")):
+        v.term("P2", name, "capex", r["pv_capex_jpy_per_mw_year"][i] * K[i])
+    return v
+
+
+def _verify_batteries(r: NetworkResult) -> NetworkChecks:
+    """Batteries, or their parts (B1–B9, S1)."""
+    v = NetworkChecks()
+    c, d, e = r["battery_charge_mw"], r["battery_discharge_mw"], r["battery_soc_mwh"]
+    P, E, e0 = r["battery_power_mw"], r["battery_energy_mwh"], r["battery_soc_initial_mwh"]
+    v["B5 battery SoC recursion"] = _storage_recursion(
         e,
         e0,
-        g["battery_charge_efficiency"][:, None] * c * dt,
-        d * dt / g["battery_discharge_efficiency"][:, None],
-        (1.0 - g["battery_standing_loss_per_h"]) ** dt,
+        r["battery_charge_efficiency"][:, None] * c * r.dt,
+        d * r.dt / r["battery_discharge_efficiency"][:, None],
+        (1.0 - r["battery_standing_loss_per_h"]) ** r.dt,
     )
-    v["battery power"] = max(_excess(c, P[:, None]), _excess(d, P[:, None]))
-    lo, hi = g["battery_soc_min_fraction"] * E, g["battery_soc_max_fraction"] * E
-    v["battery SoC window"] = max(
-        _excess(e, hi[:, None]), _excess(lo[:, None], e), _excess(e0, hi), _excess(lo, e0)
+    v["B1, B2 0 ≤ charge, discharge ≤ power"] = max(
+        within(c, 0.0, P[:, None]), within(d, 0.0, P[:, None])
     )
-    cyclic = ds["battery_soc_rule"].values == "cyclic"
-    sigma0 = g["battery_initial_soc_fraction"] * E
+    lo, hi = r["battery_soc_min_fraction"] * E, r["battery_soc_max_fraction"] * E
+    v["B3, B4 battery SoC window"] = max(
+        within(e, lo[:, None], hi[:, None]), within(e0, lo, hi), excess(-e, 0.0)
+    )
+    cyclic = r.ds["battery_soc_rule"].values == "cyclic"
+    sigma0 = r["battery_initial_soc_fraction"] * E
     last = e[:, -1] if e.size else e0
-    v["battery terminal SoC"] = max(
+    v["B6 battery terminal SoC"] = max(
         float(np.max(np.abs(last - e0)[cyclic], initial=0.0)),
         float(np.max(np.abs(e0 - sigma0)[~cyclic], initial=0.0)),
-        _excess(sigma0[~cyclic], last[~cyclic]),
+        excess(sigma0[~cyclic], last[~cyclic]),
     )
-    if ds.attrs.get("battery_exclusivity_binaries", 0):
-        binary = ds["battery_exclusive"].values != "never"
-        v["battery exclusivity"] = float(np.max(np.minimum(c, d)[binary], initial=0.0))
-    for size in ("battery_power_mw", "battery_energy_mwh", "pv_capacity_mw", "ev_charger_mw"):
-        v[f"{size} within bounds"] = _within(g[size], g[f"{size}_min"], g[f"{size}_max"])
+    if r.ds.attrs.get("battery_exclusivity_binaries", 0):
+        binary = r.ds["battery_exclusive"].values != "never"
+        v["B7 battery exclusivity"] = float(np.max(np.minimum(c, d)[binary], initial=0.0))
+    for i, name in enumerate(r.names("battery")):
+        capex = (
+            r["battery_power_capex_jpy_per_mw_year"][i] * P[i]
+            + r["battery_energy_capex_jpy_per_mwh_year"][i] * E[i]
+        )
+        v.term("B8", name, "capex", capex)
+        wear = r.annual_sum(r["battery_throughput_cost_jpy_per_mwh"][i], d[i])
+        v.term("B9", name, "degradation", wear)
+    return v
 
-    ec, ev2g, ee = g["ev_charge_mw"], g["ev_v2g_mw"], g["ev_soc_mwh"]
-    eta_v = g["ev_v2g_efficiency"][:, None]
-    v["EV SoC recursion"] = _storage_recursion(
+
+def _verify_ev_fleets(r: NetworkResult) -> NetworkChecks:
+    """EV fleets (V1–V9)."""
+    v = NetworkChecks()
+    ec, ev2g, ee = r["ev_charge_mw"], r["ev_v2g_mw"], r["ev_soc_mwh"]
+    pool, ev0 = r["ev_energy_mwh"], r["ev_soc_initial_mwh"]
+    v["V5 EV SoC recursion"] = _storage_recursion(
         ee,
-        g["ev_soc_initial_mwh"],
-        g["ev_charge_efficiency"][:, None] * ec * dt,
-        (ev2g / eta_v + g["ev_driving_mw"]) * dt,
-        (1.0 - g["ev_standing_loss_per_h"]) ** dt,
+        ev0,
+        r["ev_charge_efficiency"][:, None] * ec * r.dt,
+        (ev2g / r["ev_v2g_efficiency"][:, None] + r["ev_driving_mw"]) * r.dt,
+        (1.0 - r["ev_standing_loss_per_h"]) ** r.dt,
     )
-    plugged = g["ev_plugged_in"] * g["ev_charger_mw"][:, None]
-    v["EV charge ≤ plugged-in chargers"] = _excess(ec, plugged)
-    v["EV V2G ≤ plugged-in chargers"] = _excess(ev2g, plugged * g["ev_v2g"][:, None])
-    v["EV energy ≤ pool"] = _excess(ee, g["ev_energy_mwh"][:, None])
-    need = np.where(g["ev_departure"] > 0, g["ev_departure_energy_mwh"][:, None], 0.0)
-    v["EV energy ≥ departure minimum"] = _excess(need, ee)
-    ev_cyclic = ds["ev_soc_rule"].values == "cyclic"
-    ev0, ev_last = g["ev_soc_initial_mwh"], ee[:, -1] if ee.size else g["ev_soc_initial_mwh"]
-    ev_sigma = g["ev_initial_soc_fraction"] * g["ev_energy_mwh"]
-    v["EV terminal energy"] = max(
-        float(np.max(np.abs(ev_last - ev0)[ev_cyclic], initial=0.0)),
-        float(np.max(np.abs(ev0 - ev_sigma)[~ev_cyclic], initial=0.0)),
-        _excess(ev_sigma[~ev_cyclic], ev_last[~ev_cyclic]),
-        _excess(ev0, g["ev_energy_mwh"]),
+    plugged = r["ev_plugged_in"] * r["ev_charger_mw"][:, None]
+    v["V1 0 ≤ EV charge ≤ plugged-in chargers"] = within(ec, 0.0, plugged)
+    v["V2 0 ≤ EV V2G ≤ plugged-in chargers"] = within(ev2g, 0.0, plugged * r["ev_v2g"][:, None])
+    v["V3 0 ≤ EV energy ≤ pool"] = within(ee, 0.0, pool[:, None])
+    need = np.where(r["ev_departure"] > 0, r["ev_departure_energy_mwh"][:, None], 0.0)
+    v["V4 EV energy ≥ departure minimum"] = excess(need, ee)
+    cyclic = r.ds["ev_soc_rule"].values == "cyclic"
+    last = ee[:, -1] if ee.size else ev0
+    sigma = r["ev_initial_soc_fraction"] * pool
+    v["V6 EV terminal energy"] = max(
+        float(np.max(np.abs(last - ev0)[cyclic], initial=0.0)),
+        float(np.max(np.abs(ev0 - sigma)[~cyclic], initial=0.0)),
+        excess(sigma[~cyclic], last[~cyclic]),
+        excess(ev0, pool),
     )
+    for i, name in enumerate(r.names("ev")):
+        v.term(
+            "V8", name, "capex", r["ev_charger_capex_jpy_per_mw_year"][i] * r["ev_charger_mw"][i]
+        )
+        v.term("V9", name, "degradation", r.annual_sum(r["ev_v2g_cost_jpy_per_mwh"][i], ev2g[i]))
+    return v
 
-    # --- network
-    imp, exp = g["node_upstream_import_mw"], g["node_upstream_export_mw"]
-    slack = g["node_slack"] > 0
-    v["upstream only at slack nodes"] = float(
+
+def _verify_upstream(r: NetworkResult) -> NetworkChecks:
+    """The upstream supply of the slack nodes: a connection block each (G1, G3–G6)."""
+    v = NetworkChecks()
+    imp, exp = r["node_upstream_import_mw"], r["node_upstream_export_mw"]
+    slack = r["node_slack"] > 0
+    v["N1 upstream only at slack nodes"] = float(
         np.max(np.abs(imp[~slack]), initial=0.0) + np.max(np.abs(exp[~slack]), initial=0.0)
     )
-    v["upstream import ≤ limit"] = _excess(imp[slack], g["node_upstream_import_limit_mw"][slack])
-    v["upstream export ≤ reverse-flow limit"] = _excess(
-        exp[slack], g["node_reverse_flow_limit_mw"][slack]
+    v["G1 0 ≤ upstream import ≤ limit"] = within(
+        imp[slack], 0.0, r["node_upstream_import_limit_mw"][slack]
     )
-    injection = imp - exp - g["node_base_load_mw"]
-    for dim, draw in (
-        ("dc", pue * served),
-        ("battery", c - d),
-        ("ev", ec - ev2g),
-        ("pv", -pv_gen),
-    ):
-        for i, k in enumerate(node_of(dim)):
-            injection[k] -= draw[i]
-    flow = g["branch_flow_mw"]
-    K = np.zeros((len(nodes), ds.sizes["branch"]))
-    for j in range(ds.sizes["branch"]):
-        K[nodes.index(ds["branch_from_node"].values[j]), j] += 1.0
-        K[nodes.index(ds["branch_to_node"].values[j]), j] -= 1.0
-    v["nodal balance"] = float(np.max(np.abs(injection - K @ flow), initial=0.0))
-    v["branch flow ≤ limit"] = _excess(np.abs(flow), g["branch_limit_mw"])
-    v["DC power flow (KVL)"] = _power_flow_residual(ds, flow)
-    v["reverse flow ≤ limit"] = _excess(injection[~slack], g["node_reverse_flow_limit_mw"][~slack])
-    nonnegative = (imp, exp, shed, w, drop, backlog, move, pv_gen, c, d, e, ec, ev2g, ee)
-    v["non-negative flows"] = max((_excess(-a, 0.0) for a in nonnegative), default=0.0)
-
-    # --- costs, recomputed by element and term
-    owner_of = {str(x): NETWORK for x in nodes}
-    expected: dict[tuple[str, str], float] = {}
-    for i, name in enumerate(dcs):
-        owner = str(ds["dc_owner"].values[i])
-        owner_of.update({name: owner, name + DEFERRABLE: owner, name + MIGRATION: owner})
-        voll = g["dc_value_of_lost_compute_jpy_per_mwh"][i]
-        expected[(name, "lost_compute")] = alpha * voll * shed[i].sum() * dt
-        expected[(name + DEFERRABLE, "lost_compute")] = alpha * voll * drop[i].sum() * dt
-        expected[(name + DEFERRABLE, "deferral")] = (
-            alpha * g["dc_deferral_cost_jpy_per_mwh_h"][i] * backlog[i].sum() * dt
-        )
-        mask = origin == i
-        expected[(name + MIGRATION, "migration")] = (
-            alpha * dt * float((g["route_cost_jpy_per_mwh"][mask] * move[mask].sum(axis=1)).sum())
-        )
-    for i, name in enumerate(ds["pv"].values.tolist()):
-        owner_of[name] = str(ds["pv_owner"].values[i])
-        expected[(name, "capex")] = g["pv_capex_jpy_per_mw_year"][i] * g["pv_capacity_mw"][i]
-    for i, name in enumerate(ds["battery"].values.tolist()):
-        owner_of[name] = str(ds["battery_owner"].values[i])
-        expected[(name, "capex")] = (
-            g["battery_power_capex_jpy_per_mw_year"][i] * P[i]
-            + g["battery_energy_capex_jpy_per_mwh_year"][i] * E[i]
-        )
-        expected[(name, "degradation")] = (
-            alpha * g["battery_throughput_cost_jpy_per_mwh"][i] * d[i].sum() * dt
-        )
-    for i, name in enumerate(ds["ev"].values.tolist()):
-        owner_of[name] = str(ds["ev_owner"].values[i])
-        expected[(name, "capex")] = g["ev_charger_capex_jpy_per_mw_year"][i] * g["ev_charger_mw"][i]
-        expected[(name, "degradation")] = (
-            alpha * g["ev_v2g_cost_jpy_per_mwh"][i] * ev2g[i].sum() * dt
-        )
+    v["G3 0 ≤ upstream export ≤ reverse-flow limit"] = within(
+        exp[slack], 0.0, r["node_reverse_flow_limit_mw"][slack]
+    )
     for k in np.flatnonzero(slack):
-        name = nodes[k]
-        expected[(name, "energy")] = (
-            alpha * dt * float((g["node_upstream_import_price_jpy_per_mwh"][k] * imp[k]).sum())
-        )
-        expected[(name, "export_revenue")] = (
-            -alpha * dt * float((g["node_upstream_export_price_jpy_per_mwh"][k] * exp[k]).sum())
-        )
-        expected[(name, "capacity_charge")] = 0.0
-    reported = {
-        (str(el), str(term)): float(value)
-        for el, term, value in zip(
-            ds["cost_element"].values, ds["cost_term"].values, g["cost_jpy"], strict=True
-        )
-    }
-    for (el, term), value in reported.items():
-        expect = expected.get((el, term))
-        v[f"cost {el}.{term} recomputed"] = np.inf if expect is None else _relative(value, expect)
-    owners_reported = [
-        (str(e), str(o))
-        for e, o in zip(ds["cost_element"].values, ds["cost_owner"].values, strict=True)
-    ]
-    v["cost owners"] = 0.0 if all(owner_of[e] == o for e, o in owners_reported) else np.inf
-    total = float(g["total_cost_jpy"])
-    v["total cost = sum of all cost terms"] = _relative(sum(expected.values()), total)
-    if "objective_jpy" in ds.attrs:
-        v["objective = total cost"] = _relative(float(ds.attrs["objective_jpy"]), total)
+        name = r.nodes[k]
+        price = r["node_upstream_import_price_jpy_per_mwh"][k]
+        v.term("G4", name, "energy", r.annual_sum(price, imp[k]))
+        revenue = -r.annual_sum(r["node_upstream_export_price_jpy_per_mwh"][k], exp[k])
+        v.term("G5", name, "export_revenue", revenue)
+        v.term("G6", name, "capacity_charge", 0.0)
+    return v
 
-    # --- accounts
+
+def _verify_power_flow(r: NetworkResult) -> NetworkChecks:
+    """Nodal balances, branch and reverse-flow limits, the DC power flow (N1–N5, N7)."""
+    v = NetworkChecks()
+    ds = r.ds
+    slack = r["node_slack"] > 0
+    injection = r["node_upstream_import_mw"] - r["node_upstream_export_mw"] - r["node_base_load_mw"]
+    for dim, draw in r.draws().items():
+        for i, k in enumerate(r.node_of(dim)):
+            injection[k] -= draw[i]
+    flow = r["branch_flow_mw"]
+    K = np.zeros((len(r.nodes), ds.sizes["branch"]))
+    for j in range(ds.sizes["branch"]):
+        K[r.nodes.index(ds["branch_from_node"].values[j]), j] += 1.0
+        K[r.nodes.index(ds["branch_to_node"].values[j]), j] -= 1.0
+    v["N1, N4 nodal balance"] = float(np.max(np.abs(injection - K @ flow), initial=0.0))
+    v["N2 reverse flow ≤ limit"] = excess(
+        injection[~slack], r["node_reverse_flow_limit_mw"][~slack]
+    )
+    v["N3 branch flow ≤ limit"] = excess(np.abs(flow), r["branch_limit_mw"])
+    v["N5, N7 DC power flow (KVL)"] = _power_flow_residual(ds, flow)
+    return v
+
+
+def _verify_sizes(r: NetworkResult) -> NetworkChecks:
+    """Every size (:func:`wattbit.sizes.size_names`) within its bounds, element by element."""
+    v = NetworkChecks()
+    for size in size_names(r.ds):
+        hi, lo = r[size + UPPER], r[size + LOWER]
+        v[f"{size} within bounds"] = within(r[size], lo, hi) if size in r.g else np.inf
+    return v
+
+
+def _verify_costs(r: NetworkResult, expected: NetworkChecks) -> NetworkChecks:
+    """Every reported cost term recomputed, its owner, the total and the objective (E2)."""
+    v = NetworkChecks()
+    ds = r.ds
+    for el, term, value in zip(
+        ds["cost_element"].values, ds["cost_term"].values, r["cost_jpy"], strict=True
+    ):
+        key = f"{el}.{term}"
+        expect = expected.costs.get(key)
+        tag = expected.tags.get(key, "E2")
+        v[f"{tag} cost {key} recomputed"] = (
+            np.inf if expect is None else relative(float(value), expect)
+        )
+    owner_of = _owners(r)
+    reported = zip(ds["cost_element"].values, ds["cost_owner"].values, strict=True)
+    v["cost owners"] = 0.0 if all(owner_of[str(e)] == str(o) for e, o in reported) else np.inf
+    total = float(r["total_cost_jpy"])
+    v["E2 total cost = sum of all cost terms"] = relative(sum(expected.costs.values()), total)
+    if "objective_jpy" in ds.attrs:
+        v["E2 objective = total cost"] = relative(float(ds.attrs["objective_jpy"]), total)
+    return v
+
+
+def _owners(r: NetworkResult) -> dict[str, str]:
+    """The owner of every element that carries a cost; the network owns the nodes."""
+    owner_of = {str(x): NETWORK for x in r.nodes}
+    for dim in ("dc", "pv", "battery", "ev"):
+        owner_of.update(
+            zip(r.names(dim), (str(o) for o in r.ds[f"{dim}_owner"].values), strict=True)
+        )
+    for name, owner in zip(r.names("dc"), r.ds["dc_owner"].values, strict=True):
+        owner_of[name + DEFERRABLE] = owner_of[name + MIGRATION] = str(owner)
+    return owner_of
+
+
+def _verify_accounts(r: NetworkResult, expected: NetworkChecks) -> NetworkChecks:
+    """Each owner's account: its cost terms, energy settlement and contract fees."""
+    v = NetworkChecks()
+    ds = r.ds
     accounts = ds["account"].values.tolist()
-    draws = {"dc": pue * served, "battery": c - d, "ev": ec - ev2g, "pv": -pv_gen}
     owners = ds["owner"].values.tolist()
     settlement = np.zeros(len(accounts))
-    for dim, draw in draws.items():
+    for dim, draw in r.draws().items():
         for i, owner in enumerate(ds[f"{dim}_owner"].values):
-            k = owners.index(owner)
-            settlement[accounts.index(owner)] += (
-                alpha * dt * float((g["owner_energy_price_jpy_per_mwh"][k] * draw[i]).sum())
-            )
+            price = r["owner_energy_price_jpy_per_mwh"][owners.index(owner)]
+            settlement[accounts.index(owner)] += r.annual_sum(price, draw[i])
     settlement[accounts.index(NETWORK)] = -settlement.sum()
+    owner_of = _owners(r)
     terms = np.zeros(len(accounts))
-    for (el, _), value in expected.items():
-        terms[accounts.index(owner_of[el])] += value
+    for key, value in expected.costs.items():
+        terms[accounts.index(owner_of[key.rsplit(".", 1)[0]])] += value
     fees = np.zeros(len(accounts))
     for k in range(ds.sizes["contract"]):
-        fees[accounts.index(str(ds["contract_dc_owner"].values[k]))] += g[
-            "contract_fee_jpy_per_year"
-        ][k]
-        fees[accounts.index(str(ds["contract_battery_owner"].values[k]))] -= g[
-            "contract_fee_jpy_per_year"
-        ][k]
+        fee = r["contract_fee_jpy_per_year"][k]
+        fees[accounts.index(str(ds["contract_dc_owner"].values[k]))] += fee
+        fees[accounts.index(str(ds["contract_battery_owner"].values[k]))] -= fee
     recomputed = terms + settlement + fees
     v["owner accounts recomputed"] = max(
-        (_relative(a, b) for a, b in zip(recomputed, g["account_total_jpy"], strict=True)),
+        (relative(a, b) for a, b in zip(recomputed, r["account_total_jpy"], strict=True)),
         default=0.0,
     )
-    v["owner accounts sum to the total"] = _relative(float(g["account_total_jpy"].sum()), total)
-    v = {k: (np.inf if np.isnan(x) else x) for k, x in v.items()}
-    return Verification(v)
+    total = float(r["total_cost_jpy"])
+    v["owner accounts sum to the total"] = relative(float(r["account_total_jpy"].sum()), total)
+    return v
+
+
+COMPONENTS: tuple[Callable[[NetworkResult], NetworkChecks], ...] = (
+    _verify_dcs,
+    _verify_shift,
+    _verify_geo_shift,
+    _verify_pv,
+    _verify_batteries,
+    _verify_ev_fleets,
+    _verify_upstream,
+    _verify_power_flow,
+    _verify_sizes,
+)
+
+
+def verify_network(ds: xr.Dataset) -> Verification:
+    """Check a network result Dataset; see :class:`wattbit.verify.Verification`."""
+    r = NetworkResult.of(ds)
+    expected = NetworkChecks()
+    for component in COMPONENTS:
+        checks = component(r)
+        expected.violations.update(checks.violations)
+        expected.costs.update(checks.costs)
+        expected.tags.update(checks.tags)
+    violations = dict(expected.violations)
+    violations.update(_verify_costs(r, expected).violations)
+    violations.update(_verify_accounts(r, expected).violations)
+    return Verification(violations)
