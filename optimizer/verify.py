@@ -58,17 +58,17 @@ class Verification:
         return self.max_violation <= TOLERANCE
 
 
-def _excess(values: np.ndarray | float, limit: np.ndarray | float) -> float:
+def excess(values: np.ndarray | float, limit: np.ndarray | float) -> float:
     """Largest amount by which ``values`` exceeds ``limit`` (0 if never)."""
     return float(np.max(np.asarray(values) - np.asarray(limit), initial=0.0))
 
 
-def _within(values: np.ndarray | float, lo: np.ndarray | float, hi: np.ndarray | float) -> float:
+def within(values: np.ndarray | float, lo: np.ndarray | float, hi: np.ndarray | float) -> float:
     """Largest amount by which ``values`` leaves ``[lo, hi]`` (0 if never)."""
-    return max(_excess(values, hi), _excess(lo, values))
+    return max(excess(values, hi), excess(lo, values))
 
 
-def _relative(a: float, b: float) -> float:
+def relative(a: float, b: float) -> float:
     return abs(a - b) / max(1.0, abs(a), abs(b))
 
 
@@ -140,7 +140,7 @@ class Checks:
         self.costs[name] = value
         reported = r.scalar(name) if name in r else math.nan
         self.violations[f"{tag} {name} recomputed"] = (
-            math.inf if math.isnan(reported) else _relative(value, reported)
+            math.inf if math.isnan(reported) else relative(value, reported)
         )
 
 
@@ -148,7 +148,7 @@ def _verify_dc(r: Result) -> Checks:
     """Data centre (D0–D4)."""
     v = Checks()
     shed, load = r["dc_shed_it_mw"], r.inflexible_it_mw
-    v["D1 0 ≤ shed ≤ IT load"] = _within(shed, 0.0, load)
+    v["D1 0 ≤ shed ≤ IT load"] = within(shed, 0.0, load)
     v.cost(r, "D3", "cost_dc_lost_compute_jpy", r.annual_sum(r.scalar(_VOLL), shed))
     if "dc_size_mw" in r:
         size = r.scalar("dc_size_mw")
@@ -165,8 +165,8 @@ def _verify_connection(r: Result) -> Checks:
     """Grid connection (G1–G6), and the type ③ import limit H_t of (G1)."""
     v = Checks()
     g, contract = r["grid_import_mw"], r.scalar("grid_contract_mw")
-    v["G1 0 ≤ import ≤ limit"] = _within(g, 0.0, r["grid_import_limit_mw"])
-    v["G2 import ≤ contract"] = _excess(g, contract)
+    v["G1 0 ≤ import ≤ limit"] = within(g, 0.0, r["grid_import_limit_mw"])
+    v["G2 import ≤ contract"] = excess(g, contract)
     v.cost(r, "G4", "cost_grid_energy_jpy", r.annual_sum(r["grid_energy_price_jpy_per_mwh"], g))
     v.cost(
         r,
@@ -175,7 +175,7 @@ def _verify_connection(r: Result) -> Checks:
         r.scalar("grid_capacity_charge_jpy_per_mw_year") * contract,
     )
     x = r.series("grid_export_mw")
-    v["G3 0 ≤ export ≤ limit"] = _within(x, 0.0, r["grid_export_limit_mw"])
+    v["G3 0 ≤ export ≤ limit"] = within(x, 0.0, r["grid_export_limit_mw"])
     if "grid_export_mw" in r:
         revenue = -r.annual_sum(r["grid_export_price_jpy_per_mwh"], x)
         v.cost(r, "G5", "cost_grid_export_revenue_jpy", revenue)
@@ -201,15 +201,15 @@ def _verify_shift(r: Result) -> Checks:
     w, dropped, b = r["shift_served_it_mw"], r["shift_dropped_it_mw"], r["shift_backlog_mwh"]
     b0 = r.scalar("dc_initial_backlog_mwh", 0.0)
     v["W1 backlog recursion"] = _recursion(b, b0, 1.0, arrivals * r.dt, (w + dropped) * r.dt)
-    v["W1 dropped work ≥ 0"] = _excess(-dropped, 0.0)
+    v["W1 dropped work ≥ 0"] = excess(-dropped, 0.0)
     delay = math.floor(r.scalar("dc_max_delay_h") / r.dt * (1.0 + 1e-9))  # never above the max
     arrived = np.concatenate(([0.0], np.cumsum(arrivals) * r.dt))
     recent = arrived[1:] - arrived[np.maximum(np.arange(1, len(b) + 1) - delay, 0)]
     bound = r.get.get("dc_backlog_max_mwh", recent)
-    v["W2 0 ≤ backlog ≤ arrivals within the max delay"] = _within(b, 0.0, bound)
+    v["W2 0 ≤ backlog ≤ arrivals within the max delay"] = within(b, 0.0, bound)
     room = r["dc_it_capacity_mw"] - r.inflexible_it_mw
-    v["W3 0 ≤ served ≤ IT capacity − inflexible load"] = _within(w, 0.0, room)
-    v["W3 IT served ≤ IT capacity"] = _excess(r.served_before_reductions_mw, r["dc_it_capacity_mw"])
+    v["W3 0 ≤ served ≤ IT capacity − inflexible load"] = within(w, 0.0, room)
+    v["W3 IT served ≤ IT capacity"] = excess(r.served_before_reductions_mw, r["dc_it_capacity_mw"])
     v["W4 backlog empty at the end"] = abs(float(b[-1]))
     v.cost(r, "W6", "cost_shift_lost_compute_jpy", r.annual_sum(r.scalar(_VOLL), dropped))
     deferral = r.annual_sum(r.scalar("dc_deferral_cost_jpy_per_mwh_h"), b)
@@ -223,7 +223,7 @@ def _verify_emergency(r: Result) -> Checks:
     if "emergency_curtailed_it_mw" not in r:
         return v
     e = r["emergency_curtailed_it_mw"]
-    v["C1 0 ≤ curtailed ≤ IT served"] = _within(e, 0.0, r.served_before_reductions_mw)
+    v["C1 0 ≤ curtailed ≤ IT served"] = within(e, 0.0, r.served_before_reductions_mw)
     price = r.scalar("grid_emergency_curtailment_cost_jpy_per_mwh")
     v.cost(r, "C3", "cost_emergency_curtailment_jpy", r.annual_sum(price, e))
     return v
@@ -235,7 +235,7 @@ def _verify_pv(r: Result) -> Checks:
     if "pv_generation_mw" not in r:
         return v
     K = r.scalar("pv_capacity_mw")
-    v["P1 0 ≤ PV ≤ capacity × availability"] = _within(
+    v["P1 0 ≤ PV ≤ capacity × availability"] = within(
         r["pv_generation_mw"], 0.0, K * r["pv_availability"]
     )
     v.cost(r, "P2", "cost_pv_capex_jpy", r.scalar("pv_capex_jpy_per_mw_year") * K)
@@ -250,10 +250,10 @@ def _verify_battery(r: Result) -> Checks:
     P, E = r.scalar("battery_power_mw"), r.scalar("battery_energy_mwh")
     c, d = r["battery_charge_mw"], r["battery_discharge_mw"]
     e, e0 = r["battery_soc_mwh"], r.scalar("battery_soc_initial_mwh")
-    v["B1, B2 0 ≤ charge, discharge ≤ power"] = max(_within(c, 0.0, P), _within(d, 0.0, P))
+    v["B1, B2 0 ≤ charge, discharge ≤ power"] = max(within(c, 0.0, P), within(d, 0.0, P))
     lo = r.scalar("battery_soc_min_fraction") * E
     hi = r.scalar("battery_soc_max_fraction") * E
-    v["B3, B4 battery SoC window"] = max(_within(e, lo, hi), _within(e0, lo, hi))
+    v["B3, B4 battery SoC window"] = max(within(e, lo, hi), within(e0, lo, hi))
     keep = (1.0 - r.scalar("battery_standing_loss_per_h")) ** r.dt
     inflow = r.scalar("battery_charge_efficiency") * c * r.dt
     outflow = d * r.dt / r.scalar("battery_discharge_efficiency")
@@ -263,7 +263,7 @@ def _verify_battery(r: Result) -> Checks:
     else:
         sigma0 = r.scalar("battery_initial_soc_fraction") * E
         sigma_n = r.scalar("battery_terminal_soc_fraction", sigma0 / E if E else 0) * E
-        v["B6 battery fixed SoC"] = max(abs(e0 - sigma0), _excess(sigma_n, float(e[-1])))
+        v["B6 battery fixed SoC"] = max(abs(e0 - sigma0), excess(sigma_n, float(e[-1])))
     if r.ds.attrs.get("battery_exclusivity_enforced", 0):
         v["B7 battery exclusive charge/discharge"] = float(np.max(np.minimum(c, d), initial=0.0))
     capex = (
@@ -283,10 +283,10 @@ def _verify_generator(r: Result) -> Checks:
         return v
     P, h = r.scalar("generator_power_mw"), r.scalar("generator_fuel_tank_h")
     y, refuel, f = r["generator_output_mw"], r["generator_refuel_mw"], r["generator_fuel_mwh"]
-    v["F1 0 ≤ output ≤ availability × power"] = _within(y, 0.0, r["generator_availability"] * P)
-    v["F2 0 ≤ fuel ≤ tank"] = _within(f, 0.0, h * P)
+    v["F1 0 ≤ output ≤ availability × power"] = within(y, 0.0, r["generator_availability"] * P)
+    v["F2 0 ≤ fuel ≤ tank"] = within(f, 0.0, h * P)
     v["F3, F4 fuel recursion from a full tank"] = _recursion(f, h * P, 1.0, refuel * r.dt, y * r.dt)
-    v["F5 0 ≤ refuel ≤ limit"] = _within(refuel, 0.0, r["generator_refuel_limit"] * P)
+    v["F5 0 ≤ refuel ≤ limit"] = within(refuel, 0.0, r["generator_refuel_limit"] * P)
     v.cost(r, "F6", "cost_generator_capex_jpy", r.scalar("generator_capex_jpy_per_mw_year") * P)
     fuel = r.annual_sum(r.scalar("generator_fuel_cost_jpy_per_mwh"), y)
     v.cost(r, "F7", "cost_generator_fuel_jpy", fuel)
@@ -307,13 +307,13 @@ def _verify_ups(r: Result) -> Checks:
     c, d = r["ups_charge_mw"], r["ups_discharge_mw"]
     e, e0 = r["ups_soc_mwh"], r.scalar("ups_soc_initial_mwh")
     v["U1, U2 0 ≤ UPS charge ≤ power, discharge ≤ power while cut"] = max(
-        _within(c, 0.0, U), _within(d, 0.0, r["ups_discharge_allowed"] * U)
+        within(c, 0.0, U), within(d, 0.0, r["ups_discharge_allowed"] * U)
     )
-    v["U3 0 ≤ UPS SoC ≤ autonomy"] = _within(e, 0.0, cap)
+    v["U3 0 ≤ UPS SoC ≤ autonomy"] = within(e, 0.0, cap)
     inflow = r.scalar("ups_charge_efficiency") * c * r.dt
     outflow = d * r.dt / r.scalar("ups_discharge_efficiency")
     v["U4 UPS SoC recursion"] = _recursion(e, e0, 1.0, inflow, outflow)
-    v["U5 UPS cyclic SoC ≤ autonomy"] = max(abs(float(e[-1]) - e0), _excess(e0, cap))
+    v["U5 UPS cyclic SoC ≤ autonomy"] = max(abs(float(e[-1]) - e0), excess(e0, cap))
     v.cost(r, "U6", "cost_ups_capex_jpy", r.scalar("ups_capex_jpy_per_mw_year") * U)
     return v
 
@@ -321,7 +321,7 @@ def _verify_ups(r: Result) -> Checks:
 def _reductions_fit(r: Result) -> float:
     """(H2, R2): shed + shutdown + migration ≤ the DC's inflexible IT load."""
     reduced = r["dc_shed_it_mw"] + r.series("shutdown_it_mw") + r.series("migration_it_mw")
-    return _excess(reduced, r.inflexible_it_mw)
+    return excess(reduced, r.inflexible_it_mw)
 
 
 def _verify_shutdown(r: Result) -> Checks:
@@ -331,7 +331,7 @@ def _verify_shutdown(r: Result) -> Checks:
         return v
     z, shed, load = r["shutdown_it_mw"], r["dc_shed_it_mw"], r.inflexible_it_mw
     room = (1.0 - r.scalar("shutdown_protected_share", 1.0)) * r.series("shutdown_availability")
-    v["H1 0 ≤ shutdown ≤ unprotected share after notice"] = _within(z, 0.0, room * load)
+    v["H1 0 ≤ shutdown ≤ unprotected share after notice"] = within(z, 0.0, room * load)
     v["H2, R2 shed + shutdown + migration ≤ IT load"] = _reductions_fit(r)
     value = r.scalar("shutdown_value_of_lost_compute_jpy_per_mwh", 0.0)
     v.cost(r, "H4", "cost_shutdown_lost_compute_jpy", r.annual_sum(value, z))
@@ -356,7 +356,7 @@ def _verify_migration(r: Result) -> Checks:
         return v
     m = r["migration_it_mw"]
     cap = r.scalar("migration_capacity_it_mw") * r["migration_availability"]
-    v["R1 0 ≤ migration ≤ capacity after notice"] = _within(m, 0.0, cap)
+    v["R1 0 ≤ migration ≤ capacity after notice"] = within(m, 0.0, cap)
     v["H2, R2 shed + shutdown + migration ≤ IT load"] = _reductions_fit(r)
     transfer = r.annual_sum(r.scalar("migration_cost_jpy_per_mwh"), m)
     v.cost(r, "R4", "cost_migration_transfer_jpy", transfer)
@@ -369,7 +369,7 @@ def _verify_sizes(r: Result) -> Checks:
     v = Checks()
     for size in size_names(r.ds):
         lo, hi = bounds(r.ds, size)
-        v[f"{size} within bounds"] = _within(r[size], lo, hi) if size in r else math.inf
+        v[f"{size} within bounds"] = within(r[size], lo, hi) if size in r else math.inf
     return v
 
 
@@ -396,9 +396,9 @@ def _verify_site(r: Result, costs: dict[str, float]) -> Checks:
     reported = sorted(name for name in r.get if name.startswith("cost_"))
     v["E2 cost terms all checked"] = 0.0 if reported == sorted(costs) else math.inf
     total = sum(costs.values())
-    v["E2 total cost = sum of terms"] = _relative(total, r.scalar("total_cost_jpy"))
+    v["E2 total cost = sum of terms"] = relative(total, r.scalar("total_cost_jpy"))
     if "objective_jpy" in r.ds.attrs:  # the solver's own figure: nothing priced outside the terms
-        v["E2 objective = total cost"] = _relative(float(r.ds.attrs["objective_jpy"]), total)
+        v["E2 objective = total cost"] = relative(float(r.ds.attrs["objective_jpy"]), total)
     return v
 
 
