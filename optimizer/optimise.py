@@ -24,6 +24,7 @@ import pyomo.environ as pyo
 import xarray as xr
 
 from wattbit.case import LoadedCase
+from wattbit.infeasibility import in_case_terms
 from wattbit.model import create_model, has_component
 from wattbit.results import build_results, kpis
 from wattbit.solve import Solution, SolverOptions, solve_model
@@ -116,6 +117,7 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
             sol.column_values = None
     run = Run(inputs=inputs, solution=sol, timings=timings)
     if not sol.has_values:
+        in_case_terms(sol, inputs)
         return run
 
     t0 = time.perf_counter()

@@ -9,7 +9,6 @@ compiled column order; :func:`load_values` writes them into the Pyomo variables.
 from __future__ import annotations
 
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -17,7 +16,17 @@ from typing import Literal
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from wattbit.infeasibility import (
+    FEASIBILITY_TOL,
+    Conflict,
+    describe,
+    diagnose,
+    fixed_row_step,
+    fixed_rows,
+)
 
 Status = Literal["optimal", "time_limit", "infeasible", "unbounded", "no_solution", "error"]
 
@@ -58,6 +67,7 @@ class Solution:
     mip_gap: float | None = None
     column_values: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    conflict: Conflict | None = None
 
     @property
     def has_values(self) -> bool:
@@ -163,7 +173,8 @@ def solve_compiled(
             "no_solution", "stopped at the limit before any feasible solution", timings=timings
         )
     if status == S.kInfeasible:
-        return Solution("infeasible", explain_infeasibility(cm, options), timings=timings)
+        conflict = diagnose(cm, options)
+        return Solution("infeasible", describe(conflict), timings=timings, conflict=conflict)
     if status in (S.kUnbounded, S.kUnboundedOrInfeasible):
         return Solution(
             "unbounded",
@@ -174,46 +185,6 @@ def solve_compiled(
     return Solution(
         "error", f"HiGHS ended with status {h.modelStatusToString(status)}", timings=timings
     )
-
-
-_INDEXED = re.compile(r"^(?P<family>[^\[]+)\[(?P<index>[^\]]*)\]$")
-
-
-def explain_infeasibility(cm: CompiledModel, options: SolverOptions) -> str:
-    """Name the constraint families (and the first time step) of an irreducible infeasible set."""
-    h = _new_highs(options)
-    h.passModel(cm.lp)
-    if cm.is_mip:
-        n = cm.lp.num_col_
-        continuous = np.full(n, highspy.HighsVarType.kContinuous)
-        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), continuous)
-    # HiGHS's default ("light") IIS strategy only finds contradictory bounds: a conflict spread
-    # over rows, such as a leaking battery held to a fixed SoC with no way to recharge, gives an
-    # empty set. Ask for an infeasible set from the whole LP reduced to an irreducible one (bit map
-    # 2 | 4 since HiGHS 1.16; older versions reject 6 and take 2 as "from the LP").
-    if h.setOptionValue("iis_strategy", 6) != highspy.HighsStatus.kOk:
-        h.setOptionValue("iis_strategy", 2)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
-        return "only with the battery's exclusivity binaries (its LP relaxation solves)"
-    _, iis = h.getIis()
-    rows = [cm.rows[i].name for i in iis.row_index_]  # names are costly: only the IIS's
-    # a column whose bounds play no part in the conflict is reported with status "free"
-    free = int(getattr(getattr(highspy, "IisBoundStatus", None), "kIisBoundStatusFree", 1))
-    bounds = list(iis.col_bound_) or [None] * len(iis.col_index_)
-    cols = [cm.columns[i].name for i, b in zip(iis.col_index_, bounds, strict=True) if b != free]
-    if not rows and not cols:
-        return "HiGHS found no irreducible infeasible set to name"
-    families: dict[str, list[str]] = {}
-    for name, suffix in [(r, "") for r in rows] + [(c, " (bound)") for c in cols]:
-        match = _INDEXED.match(name)
-        family = (match["family"] if match else name) + suffix
-        families.setdefault(family, []).append(match["index"] if match else "")
-    parts = []
-    for family, indices in families.items():
-        steps = sorted(int(i) for i in indices if i.isdigit())
-        parts.append(f"{family} at step {steps[0]}" if steps else family)
-    return "conflicting constraints " + ", ".join(parts)
 
 
 def load_values(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> None:
@@ -227,16 +198,54 @@ def load_values(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> 
             )
 
 
+def compile_checked(
+    m: pyo.ConcreteModel, options: SolverOptions
+) -> tuple[CompiledModel | None, Conflict | None]:
+    """:func:`compile_model`, with the rows whose terms are all fixed taken out when there are any.
+
+    Pyomo's compiler rejects such a row if it misses its bounds at all (no tolerance). Rows met
+    within :data:`~wattbit.infeasibility.FEASIBILITY_TOL` are left out of the compiled model; if
+    any misses by more, the model is infeasible and the conflict is the earliest of them, unless
+    the model is already infeasible at an earlier step.
+    """
+    try:
+        return compile_model(m), None
+    except InfeasibleConstraintException:
+        pass
+    rows = fixed_rows(m)
+    for row, _ in rows:
+        row.deactivate()
+    try:
+        cm = compile_model(m)
+    finally:
+        for row, _ in rows:
+            row.activate()
+    broken = [row for row, miss in rows if miss > FEASIBILITY_TOL]
+    if not broken:
+        return cm, None
+    steps = [fixed_row_step(row) for row in broken]
+    first = min(steps)
+    conflict = diagnose(cm, options, before=first)
+    if conflict.step == first and not conflict.rows and not conflict.exclusive:
+        at_first = [row for row, step in zip(broken, steps, strict=True) if step == first]
+        conflict = Conflict(step=first, rows=at_first, fixed=True)
+    return None, conflict
+
+
 def solve_model(
     m: pyo.ConcreteModel, options: SolverOptions, warm_start: dict[int, float] | None = None
-) -> tuple[Solution, CompiledModel]:
+) -> tuple[Solution, CompiledModel | None]:
     """Compile, solve and load values into ``m``; timings for each phase in ``Solution.timings``.
 
-    ``warm_start`` maps ``id(var)`` to a value, used as a MIP start.
+    ``warm_start`` maps ``id(var)`` to a value, used as a MIP start. A model that rows of fixed
+    values alone make infeasible comes back ``infeasible`` with no compiled model.
     """
     t0 = time.perf_counter()
-    cm = compile_model(m)
+    cm, conflict = compile_checked(m, options)
     t1 = time.perf_counter()
+    if cm is None:
+        timings = {"hand_off": t1 - t0}
+        return Solution("infeasible", describe(conflict), timings=timings, conflict=conflict), None
     start = None
     if warm_start is not None:
         start = np.array([warm_start.get(id(v), 0.0) for v in cm.columns])

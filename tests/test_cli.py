@@ -133,7 +133,8 @@ def test_set_overrides_change_the_sizing_in_the_expected_direction(tmp_path):
 def test_infeasible_case_exits_3_naming_families_and_step(make_case):
     """A fixed 10 MWh battery with the fixed SoC rule at 50 % and 1 %/h standing loss, no PV, no
     IT load and an import limit of 0: it loses energy it can never recharge, so its terminal
-    SoC cannot reach the initial 5 MWh."""
+    SoC cannot reach the initial 5 MWh: every step up to the last can hold, the last cannot
+    (its 23:00 time stamp, in the case's own time zone)."""
     case = {
         "dc": {"it_mw": 0.0},
         "grid": {"import_limit_mw": 0.0, "energy_price_jpy_per_mwh": 1000.0},
@@ -155,8 +156,9 @@ def test_infeasible_case_exits_3_naming_families_and_step(make_case):
     assert line.startswith("error: ")
     assert str(path) in line
     assert "infeasible" in line
-    assert "battery.soc_balance" in line or "battery.soc_terminal_min" in line
-    assert "at step 0" in line
+    assert "the minimum end state of the battery (B6)" in line
+    assert "the energy balance of the battery (B5)" in line
+    assert line.endswith("cannot all hold at 2025-05-01 23:00+09:00")
 
 
 def test_unconverged_exclusivity_exits_6(make_case, monkeypatch):

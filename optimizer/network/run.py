@@ -28,6 +28,7 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
+from wattbit.infeasibility import in_case_terms
 from wattbit.inputs import units_of
 from wattbit.network.case import NETWORK_OWNER, LoadedNetworkCase
 from wattbit.network.inputs import DEFERRABLE, build_network_inputs
@@ -184,6 +185,7 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
             ds, lambda x: create_merchant_model(ds, x), options, timings
         )
         if not sol1.has_values:
+            in_case_terms(sol1, ds)
             sol1.message = f"merchant batteries: {sol1.message}"
             return NetworkRun(ds, mode, sol1, timings=timings)
         schedules = _battery_schedules(m1, ds, merchant_parts(ds))
@@ -197,6 +199,7 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
     m, sol, binaries2, rounds2 = _solve_with_exclusivity(ds, build, options, timings)
     run = NetworkRun(ds, mode, sol, timings=timings)
     if not sol.has_values:
+        in_case_terms(sol, ds)
         if schedules:
             sol.message = f"with the merchant batteries' schedules fixed, {sol.message}"
         return run
