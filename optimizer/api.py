@@ -28,6 +28,7 @@ carry the longer names above. This module imports the solver stack only when a f
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,16 @@ def load_case(path: str | Path, overrides: Overrides | None = None) -> LoadedCas
     return load(path, dict(overrides or {}))
 
 
+def _loaded(case: str | Path | LoadedCase, overrides: Overrides | None) -> LoadedCase:
+    from wattbit.case import LoadedCase
+
+    if not isinstance(case, LoadedCase):
+        return load_case(case, overrides)
+    if overrides:
+        raise ValueError("overrides apply when a case is loaded: pass them to load_case")
+    return case
+
+
 def _failed(what: str, run: Run | NetworkRun) -> Exception:
     from wattbit.errors import SolveError
     from wattbit.solve import EXIT_CODES
@@ -65,15 +76,11 @@ def _failed(what: str, run: Run | NetworkRun) -> Exception:
 
 
 @dataclass
-class SolveResult:
-    """One case sized and dispatched: its result Dataset, KPIs and verification.
-
-    A result whose verifier found a violation is returned, not raised: check
-    ``verification.ok`` (the command line exits 7).
-    """
+class _RunResult(ABC):
+    """What a solved run holds: its result Dataset, KPIs, verification and timings."""
 
     name: str
-    run: Run
+    run: Run | NetworkRun
 
     @property
     def results(self) -> xr.Dataset:
@@ -97,21 +104,46 @@ class SolveResult:
     def timings(self) -> dict[str, float]:
         return self.run.timings
 
-    def plot(self, path: Path) -> Path:
-        """A week of dispatch (the busiest for the battery) as a PNG."""
-        from wattbit.plots import plot_dispatch
-
-        return plot_dispatch(self.results, Path(path))
+    @abstractmethod
+    def plots(self, out: Path) -> list[Path]:
+        """Write the run's PNGs into ``out``; return their paths."""
 
     def write(self, out: Path, plot: bool = True) -> list[Path]:
-        """``results.nc``, ``kpis.csv``, ``kpis.json`` and (``plot``) ``dispatch.png`` in ``out``."""
+        """``results.nc``, ``kpis.csv``, ``kpis.json`` and (``plot``) the PNGs of
+        :meth:`plots` in ``out``."""
         from wattbit.report import write_results
 
         out = Path(out)
         paths = write_results(self.results, self.kpis, out)
-        if plot:
-            paths.append(self.plot(out / "dispatch.png"))
-        return paths
+        return paths + self.plots(out) if plot else paths
+
+
+@dataclass
+class SolveResult(_RunResult):
+    """One case sized and dispatched. A result whose verifier found a violation is returned,
+    not raised: check ``verification.ok`` (the command line exits 7)."""
+
+    def plots(self, out: Path) -> list[Path]:
+        """``dispatch.png``: a week of dispatch (the busiest for the battery)."""
+        from wattbit.plots import plot_dispatch
+
+        return [plot_dispatch(self.results, Path(out) / "dispatch.png")]
+
+
+@dataclass
+class NetworkResult(_RunResult):
+    """A network case dispatched (``system`` or ``merchant``); ``verification`` as
+    :class:`SolveResult`'s."""
+
+    def plots(self, out: Path) -> list[Path]:
+        """``branch_loading.png`` and ``schematic.png``."""
+        from wattbit.network.plots import plot_branch_loading, plot_schematic
+
+        out = Path(out)
+        return [
+            plot_branch_loading(self.results, out / "branch_loading.png"),
+            plot_schematic(self.results, out / "schematic.png"),
+        ]
 
 
 def solve_case(
@@ -127,21 +159,22 @@ def solve_case(
     ``case`` is a case file, or a case :func:`load_case` returned (then without ``overrides``:
     they apply when a case is loaded). Solver settings default to the case's ``[solver]`` table.
     """
-    from wattbit.case import LoadedCase
     from wattbit.optimise import options_from_case
     from wattbit.strategies import solve_case as solve
 
-    if isinstance(case, LoadedCase):
-        if overrides:
-            raise ValueError("overrides apply when a case is loaded: pass them to load_case")
-        loaded = case
-    else:
-        loaded = load_case(case, overrides)
+    loaded = _loaded(case, overrides)
     options = options_from_case(loaded, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads)
     run = solve(loaded, options)
     if not run.ok:
         raise _failed(loaded.file, run)
     return SolveResult(loaded.case.name, run)
+
+
+def build_inputs(case: str | Path | LoadedCase, overrides: Overrides | None = None) -> xr.Dataset:
+    """The input Dataset the optimiser is built from (``wattbit validate`` builds it)."""
+    from wattbit.inputs import build_inputs as build
+
+    return build(_loaded(case, overrides))
 
 
 def headroom_study(
@@ -218,3 +251,18 @@ def connect(
 
     options = SolverOptions(time_limit_s=time_limit_s) if time_limit_s else None
     return connection_choice(Path(case), dict(overrides or {}), options, progress)
+
+
+def solve_network(case: str | Path, mode: str = "system") -> NetworkResult:
+    """Dispatch a network case (``wattbit network``): ``system`` coordinates every asset;
+    ``merchant`` lets the batteries trade for profit first, the rest then dispatched around
+    them."""
+    from wattbit.network.case import load_network_case
+    from wattbit.network.run import solve_network_case
+
+    if mode not in ("system", "merchant"):
+        raise ValueError(f"mode {mode!r}: choose system or merchant")
+    run = solve_network_case(load_network_case(Path(case)), mode)
+    if not run.ok:
+        raise _failed(str(case), run)
+    return NetworkResult(run.results.attrs["case_name"], run)
