@@ -11,6 +11,9 @@ The optimiser works with annualised costs: every capital cost enters the objecti
   stands for replacements (N > lifetime) or residual value (N < lifetime);
 * ``simple_payback_years = Δinvestment / Δoperating saving`` (undiscounted), where the operating
   cost is the annualised cost less its capital recovery; NaN where the saving is not positive.
+
+The investment and its recovery come from a result Dataset alone (:func:`capital`): the inputs
+carry every size's up-front capital per unit and lifetime beside the annualised coefficient.
 """
 
 from __future__ import annotations
@@ -20,9 +23,8 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
-from wattbit.case import Case
 from wattbit.formulations.common import capital_recovery_factor
-from wattbit.inputs import KW_PER_MW
+from wattbit.sizes import investment_name, lifetime_name, size_names
 
 
 def annuity_factor(rate: float | np.ndarray, years: float) -> float | np.ndarray:
@@ -33,23 +35,21 @@ def annuity_factor(rate: float | np.ndarray, years: float) -> float | np.ndarray
     return np.where(rate == 0, float(years), factor)
 
 
-def capital(case: Case, kpis: Mapping[str, float]) -> tuple[float, float]:
-    """Up-front investment (JPY) in the sized assets and its capital recovery (JPY/yr)."""
-    assets: list[tuple[float, float]] = []  # (investment, lifetime)
-    if case.battery is not None:
-        bat = case.battery
-        cost = (
-            kpis["battery_power_mw"] * bat.power_capex_jpy_per_kw
-            + kpis["battery_energy_mwh"] * bat.energy_capex_jpy_per_kwh
-        ) * KW_PER_MW
-        assets.append((cost, bat.lifetime_years))
-    if case.pv is not None:
-        assets.append(
-            (kpis["pv_capacity_mw"] * case.pv.capex_jpy_per_kw * KW_PER_MW, case.pv.lifetime_years)
-        )
-    rate = case.economics.discount_rate
-    investment = sum(cost for cost, _ in assets)
-    recovery = sum(cost * capital_recovery_factor(rate, life) for cost, life in assets)
+def capital(results: xr.Dataset) -> tuple[float, float]:
+    """Up-front investment (JPY) in the sizes of a result and its capital recovery (JPY/yr).
+
+    Every size with an up-front capital in the inputs (:mod:`wattbit.sizes`: PV, battery power
+    and energy, generator, UPS) counts: ``I = Σ_j x_j · c_j`` with ``c_j`` the capital per MW or
+    MWh, and the recovery ``Σ_j CRF(r, N_j) · x_j · c_j``, the capex part of the annualised cost.
+    """
+    rate = float(results.attrs["discount_rate"])
+    investment = recovery = 0.0
+    for size in size_names(results):
+        if investment_name(size) not in results:
+            continue
+        cost = float(results[size]) * float(results[investment_name(size)])
+        investment += cost
+        recovery += cost * capital_recovery_factor(rate, float(results[lifetime_name(size)]))
     return investment, recovery
 
 

@@ -16,6 +16,7 @@ from wattbit.case import Capacity, LoadedCase, SizeRange
 from wattbit.errors import CaseError
 from wattbit.formulations.common import capital_recovery_factor
 from wattbit.headroom import firm_capacity, forecast_headroom, headroom, operating_pattern
+from wattbit.sizes import investment_name, lifetime_name
 
 KW_PER_MW = 1000.0
 
@@ -23,6 +24,7 @@ UNITS = {
     "_mw": "MW",
     "_mwh": "MWh",
     "_jpy": "JPY",
+    "_jpy_per_mw": "JPY/MW",
     "_jpy_per_mwh": "JPY/MWh",
     "_jpy_per_mw_year": "JPY/MW/yr",
     "_jpy_per_mwh_year": "JPY/MWh/yr",
@@ -30,6 +32,7 @@ UNITS = {
     "_mwh_h": "MWh·h",
     "_per_h": "1/h",
     "_h": "h",
+    "_years": "yr",
     "_t_per_mwh": "t/MWh",
     "_jpy_per_t": "JPY/t",
     "_jpy_per_event": "JPY",
@@ -86,6 +89,36 @@ class _Builder:
         self.scalar(f"{name}_min", lo, f"{doc} (lower bound)")
         self.scalar(f"{name}_max", hi, f"{doc} (upper bound)")
 
+    def capital(
+        self,
+        size: str,
+        coefficient: str,
+        capex_per_kw: float,
+        lifetime_years: float,
+        om_per_kw_year: float | None,
+        doc: str,
+    ) -> None:
+        """The annualised cost per unit of ``size`` that the model reads (``coefficient``), and
+        the up-front capital per unit and lifetime that :func:`wattbit.economics.capital` reads."""
+        rate = float(self.ds.attrs["discount_rate"])
+        self.scalar(
+            coefficient,
+            annualised_per_mw(rate, lifetime_years, capex_per_kw, om_per_kw_year or 0.0),
+            f"annualised {doc} capex" + ("" if om_per_kw_year is None else " + fixed O&M"),
+        )
+        self.scalar(investment_name(size), capex_per_kw * KW_PER_MW, f"{doc} capital, up front")
+        self.scalar(lifetime_name(size), lifetime_years, f"{doc} lifetime")
+
+
+def annualised_per_mw(
+    rate: float, lifetime_years: float, capex_per_kw: float, om_per_kw_year: float = 0.0
+) -> float:
+    """JPY per MW (or MWh) and year of a capital cost per kW (kWh) and a fixed O&M per kW and
+    year: ``(CRF(r, N) · capex + O&M) · 1000``."""
+    return (
+        capital_recovery_factor(rate, lifetime_years) * capex_per_kw + om_per_kw_year
+    ) * KW_PER_MW
+
 
 def _it_capacity(loaded: LoadedCase, it: np.ndarray) -> float:
     """``dc.it_capacity_mw``: the most IT power the DC can draw, so at least its desired IT load
@@ -119,7 +152,6 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         annual_factor=8760.0 / (len(index) * dt_h),
         discount_rate=case.economics.discount_rate,
     )
-    rate = case.economics.discount_rate
 
     dc = case.dc
     if dc.it_mw is not None:
@@ -211,19 +243,17 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         pv = case.pv
         b.capacity("pv_capacity_mw", pv.capacity_mw, "PV capacity")
         b.series("pv_availability", loaded.quantity("pv.availability"), "PV availability")
-        b.scalar(
+        b.capital(
+            "pv_capacity_mw",
             "pv_capex_jpy_per_mw_year",
-            (
-                capital_recovery_factor(rate, pv.lifetime_years) * pv.capex_jpy_per_kw
-                + pv.om_jpy_per_kw_year
-            )
-            * KW_PER_MW,
-            "annualised PV capex + fixed O&M",
+            pv.capex_jpy_per_kw,
+            pv.lifetime_years,
+            pv.om_jpy_per_kw_year,
+            "PV",
         )
 
     if case.battery is not None:
         bat = case.battery
-        crf = capital_recovery_factor(rate, bat.lifetime_years)
         b.capacity("battery_power_mw", bat.power_mw, "battery power")
         b.capacity("battery_energy_mwh", bat.energy_mwh, "battery energy")
         for field in (
@@ -236,25 +266,25 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
             "throughput_cost_jpy_per_mwh",
         ):
             b.scalar(f"battery_{field}", getattr(bat, field), field.replace("_", " "))
-        b.scalar(
+        b.capital(
+            "battery_power_mw",
             "battery_power_capex_jpy_per_mw_year",
-            (crf * bat.power_capex_jpy_per_kw + bat.om_jpy_per_kw_year) * KW_PER_MW,
-            "annualised battery power capex + fixed O&M",
+            bat.power_capex_jpy_per_kw,
+            bat.lifetime_years,
+            bat.om_jpy_per_kw_year,
+            "battery power",
         )
-        b.scalar(
+        b.capital(
+            "battery_energy_mwh",
             "battery_energy_capex_jpy_per_mwh_year",
-            crf * bat.energy_capex_jpy_per_kwh * KW_PER_MW,
-            "annualised battery energy capex",
+            bat.energy_capex_jpy_per_kwh,
+            bat.lifetime_years,
+            None,
+            "battery energy",
         )
         ds.attrs["battery_soc_rule"] = bat.soc_rule
         ds.attrs["battery_exclusive"] = bat.exclusive
     return ds
-
-
-def _annualised_per_mw(
-    rate: float, lifetime: float, capex_per_kw: float, om_per_kw: float
-) -> float:
-    return (capital_recovery_factor(rate, lifetime) * capex_per_kw + om_per_kw) * KW_PER_MW
 
 
 def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
@@ -265,7 +295,6 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
     t3 = case.type3 if case.grid.mode == "type3_n1" else None
     events = n1.scenario_events(loaded) if t3 is not None else [[]]
     outages = [n1.outage_series(loaded, e, n, dt) for e in events]
-    rate = case.economics.discount_rate
 
     def stacked(attr: str) -> np.ndarray:
         return np.stack([getattr(o, attr) for o in outages])
@@ -334,12 +363,21 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
             "carbon_price_jpy_per_t",
         ):
             b.scalar(f"generator_{field}", getattr(gen, field), field.replace("_", " "))
+        for field in ("max_run_h_per_event", "max_run_h_per_year"):
+            if getattr(gen, field) is not None:
+                b.scalar(f"generator_{field}", getattr(gen, field), field.replace("_", " "))
         b.scalar(
+            "generator_maintenance_permit",
+            float(gen.maintenance_permit),
+            "1 if it may run as prime mover through planned maintenance",
+        )
+        b.capital(
+            "generator_power_mw",
             "generator_capex_jpy_per_mw_year",
-            _annualised_per_mw(
-                rate, gen.lifetime_years, gen.capex_jpy_per_kw, gen.om_jpy_per_kw_year
-            ),
-            "annualised generator capex + fixed O&M",
+            gen.capex_jpy_per_kw,
+            gen.lifetime_years,
+            gen.om_jpy_per_kw_year,
+            "generator",
         )
     ups = case.ups
     if ups is not None:
@@ -348,12 +386,13 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
         b.scalar("ups_autonomy_minutes", ups.autonomy_minutes, "minutes at rated power")
         b.scalar("ups_charge_efficiency", ups.charge_efficiency, "charge efficiency")
         b.scalar("ups_discharge_efficiency", ups.discharge_efficiency, "discharge efficiency")
-        b.scalar(
+        b.capital(
+            "ups_power_mw",
             "ups_capex_jpy_per_mw_year",
-            _annualised_per_mw(
-                rate, ups.lifetime_years, ups.capex_jpy_per_kw, ups.om_jpy_per_kw_year
-            ),
-            "annualised UPS capex + fixed O&M",
+            ups.capex_jpy_per_kw,
+            ups.lifetime_years,
+            ups.om_jpy_per_kw_year,
+            "UPS",
         )
     sd = case.shutdown
     if sd is not None:

@@ -7,9 +7,14 @@ variable (``battery``) and the variable itself (``power_mw``), so the result Dat
 chosen size under ``<name>`` (``battery_power_mw``) beside its bounds. Block names have no
 underscore (``dc``, ``pv``, ``battery``, ``ups``, ``generator``, ``grid``).
 
+A size bought up front also has ``<name>_investment_jpy_per_<unit>`` (capital per MW or MWh of
+the size, ``<unit>`` the size's own unit suffix) and ``<name>_lifetime_years``, written by
+``_Builder.capital`` beside the annualised coefficient the model reads.
+
 Every list of sizes comes from here: the sizes the rolling horizon takes from its foresight solve,
-the first-stage sizes of the stochastic problem, the investment of the sweep economics, the
-verifier's bound checks. A new sized component needs only ``_Builder.capacity`` in the inputs.
+the first-stage sizes of the stochastic problem, the investment of the sweep economics
+(:func:`wattbit.economics.capital`), the verifier's bound checks. A new sized component needs only
+``_Builder.capacity`` (and ``_Builder.capital`` if it costs capital) in the inputs.
 """
 
 from __future__ import annotations
@@ -52,3 +57,13 @@ def size_vars(ds: xr.Dataset) -> list[SizeName]:
 def bounds(ds: xr.Dataset, name: str) -> tuple[float, float]:
     """The lower and upper bound of size ``name``."""
     return float(ds[name + LOWER]), float(ds[name + UPPER])
+
+
+def investment_name(size: str) -> str:
+    """``battery_energy_mwh`` → ``battery_energy_mwh_investment_jpy_per_mwh``."""
+    return f"{size}_investment_jpy_per_{size.rsplit('_', 1)[1]}"
+
+
+def lifetime_name(size: str) -> str:
+    """``battery_energy_mwh`` → ``battery_energy_mwh_lifetime_years``."""
+    return f"{size}_lifetime_years"

@@ -44,12 +44,12 @@ def run_case(task: Task) -> dict[str, Any]:
     message = sol.message
     fields: dict[str, Any] = {"mip_gap": sol.mip_gap}
     if run.ok:
-        investment, recovery = capital(loaded.case, run.kpis)
+        investment, recovery = capital(run.results)
         fields["kpis"] = run.kpis
         fields["economics"] = {
             "investment_jpy": investment,
             "operating_cost_jpy_per_year": run.kpis["total_cost_jpy"] - recovery,
-            "discount_rate": loaded.case.economics.discount_rate,
+            "discount_rate": float(run.results.attrs["discount_rate"]),
         }
         check = run.verification
         if not check.ok:
