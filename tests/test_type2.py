@@ -20,7 +20,8 @@ from wattbit.formulations.common import capital_recovery_factor
 from wattbit.headroom import operating_pattern
 from wattbit.inputs import build_inputs
 from wattbit.strategies import solve
-from wattbit.studies.compare import apply_strategy, breakeven, compare
+from wattbit.studies.breakeven import PriceSolves, vs_load_following
+from wattbit.studies.compare import apply_strategy, compare
 
 ALPHA = 8760 / 48
 VOLC = 10_000.0
@@ -110,7 +111,7 @@ def test_breakeven_battery_cost_by_hand(tmp_path):
     c* = (α·v·24 / (CRF·1000) − 4·k_P) · η_d / 12."""
     path = hand_case(tmp_path)
     expected = (ALPHA * VOLC * 24 / (CRF * 1000) - 4 * POWER_CAPEX) * ETA_D / 12
-    result = breakeven(path, "type2_fixed", tolerance=1e-5)
+    result = vs_load_following(PriceSolves(path), "type2_fixed", tolerance=1e-5)
     assert result.cost_jpy_per_kwh == pytest.approx(expected, rel=1e-4)
     assert result.tolerance_jpy_per_kwh <= 1e-4 * expected
     below = cell(

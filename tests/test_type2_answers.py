@@ -45,7 +45,8 @@ def test_compare_load_following_alone_writes_its_table(tmp_path):
     table = pd.read_csv(out / "compare.csv")
     assert table["battery_power_mw"].tolist() == [0.0]
     assert table["battery_energy_mwh"].tolist() == [0.0]
-    assert table["dc_it_unserved_mwh"].tolist() == pytest.approx([24.0], abs=1e-6)
+    # 24 MWh over 48 h, annualised like the costs (× 8760 / 48)
+    assert table["dc_it_unserved_mwh_per_year"].tolist() == pytest.approx([24.0 * 182.5])
 
 
 def test_sizes_never_print_negative_zero():

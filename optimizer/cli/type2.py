@@ -73,8 +73,8 @@ def _print_comparison(comparison: Comparison) -> None:
     for col in (
         "strategy",
         "mode",
-        "served MWh",
-        "lost MWh",
+        "served MWh/yr",
+        "lost MWh/yr",
         "battery MW",
         "battery MWh",
         "total",
@@ -86,8 +86,8 @@ def _print_comparison(comparison: Comparison) -> None:
         table.add_row(
             row["strategy"],
             row["mode"],
-            f"{row['dc_it_served_mwh']:,.0f}",
-            f"{row['dc_it_unserved_mwh']:,.1f}",
+            f"{row['dc_it_served_mwh_per_year']:,.0f}",
+            f"{row['dc_it_unserved_mwh_per_year']:,.1f}",
             f"{row['battery_power_mw']:.2f}",
             f"{row['battery_energy_mwh']:.2f}",
             f"{row['total_cost_jpy'] / 1e6:,.1f}",

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import xarray as xr
 
-from wattbit.errors import CaseError, SolveError
+from wattbit.errors import CaseError
 from wattbit.optimise import Run
-from wattbit.solve import EXIT_CODES
 
 STRATEGIES: tuple[str, ...] = ("load_following", "battery_shaped", "both")
 BASELINE = ("load_following", "type2_fixed")
@@ -54,19 +53,6 @@ def apply_strategy(inputs: xr.Dataset, strategy: str, file: str) -> xr.Dataset:
         ds["dc_deferrable_share"] = ((), 0.0)
     ds.attrs["strategy"] = strategy
     return ds
-
-
-def checked(run: Run, what: str) -> Run:
-    """``run`` if it solved and its verifier passed; else :class:`SolveError` with the exit code
-    the command line uses (the solver status's, 7 for a verifier violation)."""
-    if not run.ok:
-        raise SolveError(
-            f"{what}: {run.solution.status}: {run.solution.message}",
-            EXIT_CODES[run.solution.status],
-        )
-    if run.verification is not None and not run.verification.ok:
-        raise SolveError(f"{what}: verifier found a violation ({run.verification.worst})", 7)
-    return run
 
 
 @dataclass

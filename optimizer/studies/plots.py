@@ -3,6 +3,7 @@ type ③ outage survival."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from wattbit.studies.breakeven import Breakeven
     from wattbit.studies.ridethrough import Survival
 
 
@@ -78,31 +80,37 @@ def plot_benefit_by_term(benefit: pd.DataFrame, path: Path, title: str = "") -> 
     return path
 
 
-def plot_breakeven(
-    curves: dict[str, list[tuple[float, float]]], path: Path, marks: dict[str, float]
-) -> Path:
-    """Net benefit of battery-shaped over load-following against the battery energy cost."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for mode, points in curves.items():
-        if not points:
+def plot_breakevens(breakevens: Sequence[Breakeven], path: Path) -> Path:
+    """The two breakeven questions against the battery energy price: above, the net benefit of
+    battery-shaped use over load-following; below, the optimal battery energy of each strategy.
+    A dashed line marks each breakeven found."""
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    for b in breakevens:
+        if not b.points:
             continue
-        c, b = zip(*sorted(points), strict=True)
-        ax.plot(np.array(c) / 1000, np.array(b) / 1e6, "o-", ms=3, label=mode)
-        if marks.get(mode) is not None:
-            ax.axvline(marks[mode] / 1000, ls="--", lw=0.8, color="grey")
+        ax = ax1 if b.question == "vs_load_following" else ax2
+        price, value = (np.array(v) for v in zip(*sorted(b.points), strict=True))
+        scale = 1e6 if ax is ax1 else 1.0
+        (line,) = ax.plot(price / 1000, value / scale, "o-", ms=3, label=b.label)
+        if b.cost_jpy_per_kwh is not None:
+            x = b.cost_jpy_per_kwh / 1000
+            ax.axvline(x, ls="--", lw=0.8, color=line.get_color())
             ax.annotate(
-                f"{marks[mode]:,.0f} JPY/kWh",
-                (marks[mode] / 1000, 0),
+                f"{b.cost_jpy_per_kwh:,.0f} JPY/kWh",
+                (x, 0),
                 fontsize=8,
                 xytext=(4, 6),
                 textcoords="offset points",
             )
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set_xlabel("battery energy cost (thousand JPY/kWh)")
-    ax.set_ylabel("net benefit of battery-shaped use (MJPY/yr)")
-    ax.set_title("Breakeven battery cost")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    ax1.axhline(0, color="black", lw=0.8)
+    ax1.set_ylabel("battery-shaped − load-following\nnet benefit (MJPY/yr)")
+    ax1.set_title("Breakeven battery energy price: two questions")
+    ax2.set_ylabel("optimal battery energy (MWh)")
+    ax2.set_xlabel("battery energy price (thousand JPY/kWh), power price held")
+    for ax in (ax1, ax2):
+        if ax.get_lines():
+            ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
