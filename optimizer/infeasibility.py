@@ -271,7 +271,7 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "import_max_contract": ("contracted capacity", "G2"),
         "export_max": ("export limit", "G3"),
     },
-    "dc": {"shed_max": ("most load it can shed", "D1")},
+    "dc": {"shed_max": ("shedding limit", "D1")},
     "shift": {
         "backlog_balance": ("backlog balance", "W1"),
         "backlog_max": ("longest wait", "W2"),
@@ -293,9 +293,9 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "soc_balance": ("fuel balance", "F3"),
         "refuel_max": ("refuelling limit", "F5"),
     },
-    "emergency": {"curtailed_max": ("most it may curtail", "C1")},
+    "emergency": {"curtailed_max": ("curtailment limit", "C1")},
     "shutdown": {
-        "shutdown_max": ("most it may shut down", "H1"),
+        "shutdown_max": ("shutdown limit", "H1"),
         "reduction_max": ("reductions within the load", "H2"),
         "interruption_max": ("SLA interruption rule", "H5"),
     },
@@ -335,6 +335,20 @@ SITE_WORDS = {
     "geo_shift": "the migration links",
 }
 KIND_WORDS = {"battery": "battery", "dc": "DC", "ev": "EV fleet", "pv": "PV"}
+VARIABLES = {
+    "power_mw": "power size",
+    "energy_mwh": "energy size",
+    "capacity_mw": "capacity",
+    "contract_mw": "contracted capacity",
+    "charger_mw": "charger size",
+    "size_mw": "size",
+    "soc_mwh": "state of charge",
+    "soc_initial_mwh": "start state",
+    "charge_mw": "charge",
+    "discharge_mw": "discharge",
+    "import_mw": "import",
+    "export_mw": "export",
+}
 
 
 def _path(block: pyo.Block) -> list[str]:
@@ -375,7 +389,8 @@ def family(item: pyo.Constraint | pyo.Var, kinds: Mapping[str, str]) -> str:
     kind, who = owner(item.parent_block(), kinds)
     local = item.parent_component().local_name
     if isinstance(item.parent_component(), pyo.Var):
-        return f"the bounds of {who}'s {local}"
+        words = VARIABLES.get(local, local.replace("_", " "))
+        return f"the bounds on the {words} of {who}"
     words, tag = ROWS.get(kind, {}).get(local, (local.replace("_", " "), ""))
     return f"the {words} of {who}" + (f" ({tag})" if tag else "")
 
