@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from wattbit.studies.connection import Choice
     from wattbit.studies.potential import HeadroomStudy
     from wattbit.studies.ridethrough import RideThrough
+    from wattbit.sweep.run import SweepResult
     from wattbit.verify import Verification
 
 Overrides = Mapping[str, Any]
@@ -266,3 +267,70 @@ def solve_network(case: str | Path, mode: str = "system") -> NetworkResult:
     if not run.ok:
         raise _failed(str(case), run)
     return NetworkResult(run.results.attrs["case_name"], run)
+
+
+SweepValues = Mapping[str, Any]
+
+
+def _sweep_text(value: Any) -> str:
+    """A Python value as ``--set`` writes it: a list ``v1,v2,…`` of TOML scalars; a string is
+    passed as written (a range ``start:stop:step``, or one bare word)."""
+    import json
+    from datetime import date, time
+
+    def scalar(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, date | time):
+            return v.isoformat()
+        return repr(v)
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Sequence):
+        return ",".join(scalar(v) for v in value)
+    return scalar(value)
+
+
+def run_sweep(
+    case: str | Path | None,
+    values: SweepValues | None = None,
+    *,
+    zipped: Sequence[Sequence[str]] = (),
+    modes: Sequence[str] | None = None,
+    baseline: SweepValues | None = None,
+    spec: str | Path | None = None,
+    out: str | Path = "sweep",
+    jobs: int = 1,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    time_limit_s: float | None = None,
+    resume: bool = False,
+    analysis_years: float = 15.0,
+) -> SweepResult:
+    """Solve a case over a grid of parameter values (``wattbit sweep``); the records, ``sweep.nc``
+    and ``sweep.csv`` go to ``out``.
+
+    ``values`` maps a dotted path to its values: a list (``[0.0, 10.0, 20.0]``), a range string
+    ``"start:stop:step"`` (stop included), or one value (fixed for every point). ``zipped``
+    groups paths that move together, ``modes`` sweeps ``grid.mode``, ``baseline`` picks the
+    point net benefit, NPV and payback are taken against; ``spec`` is a sweep file. Cases run in
+    ``jobs`` local processes unless a Dask ``scheduler`` or ``dask_local`` cluster is given.
+    A bad definition raises :class:`~wattbit.sweep.spec.SweepError` (exit code 2).
+    """
+    from wattbit.sweep.engine import Engine
+    from wattbit.sweep.run import run_sweep as run
+    from wattbit.sweep.spec import parse_spec
+
+    sweep_spec = parse_spec(
+        Path(case) if case is not None else None,
+        [f"{path}={_sweep_text(v)}" for path, v in (values or {}).items()],
+        [",".join(group) for group in zipped],
+        ",".join(modes) if modes else None,
+        [f"{path}={_sweep_text(v)}" for path, v in (baseline or {}).items()],
+        Path(spec) if spec is not None else None,
+    )
+    engine = Engine(jobs=jobs, scheduler=scheduler, dask_local=dask_local)
+    return run(sweep_spec, engine, Path(out), time_limit_s, resume, analysis_years)

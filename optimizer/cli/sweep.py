@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import math
-import os
-import time
-from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import xarray as xr
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -23,23 +18,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from wattbit.sweep.engine import Engine, execute, prepare
-from wattbit.sweep.plots import PlotError, plot_sweep, save_plot
-from wattbit.sweep.spec import SweepError, Task, generate, parse_scalar, parse_spec
-from wattbit.sweep.store import RecordStore, combine, write_outputs
+from wattbit.cli.common import err_console, fail, out_console
+from wattbit.sweep.engine import Engine
+from wattbit.sweep.plots import PlotError
+from wattbit.sweep.run import local_cores, plan, plot_file
+from wattbit.sweep.spec import SweepError, parse_scalar, parse_spec
 
-out_console = Console()
-err_console = Console(stderr=True)
-SOLVED = ("ok", "time_limit")
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+if TYPE_CHECKING:
+    from wattbit.sweep.run import SweepResult
 
 
 def _progress(transient: bool = False) -> Progress:
@@ -56,19 +42,13 @@ def _progress(transient: bool = False) -> Progress:
     )
 
 
-def _summary(
-    tasks: list[Task], records: dict[str, dict[str, Any]], reused: int, wall: float
-) -> tuple[Table, str]:
-    counts = Counter(records[t.key]["status"] for t in tasks if t.key in records)
-    table = Table(title=f"sweep: {len(tasks)} cases")
+def _summary(result: SweepResult) -> Table:
+    table = Table(title=f"sweep: {len(result.tasks)} cases")
     table.add_column("status")
     table.add_column("cases", justify="right")
-    for status, n in sorted(counts.items(), key=lambda kv: (kv[0] != "ok", kv[0])):
+    for status, n in sorted(result.counts().items(), key=lambda kv: (kv[0] != "ok", kv[0])):
         table.add_row(status, str(n))
-    solved = len(records) - reused
-    rate = f", {solved / wall:.2f} cases/s" if wall > 0 and solved else ""
-    note = f"solved {solved} in {wall:.1f} s{rate}; reused {reused} (--resume)"
-    return table, note
+    return table
 
 
 def sweep(
@@ -111,55 +91,51 @@ def sweep(
 ) -> None:
     """Solve a case over a grid of parameter values; write OUT/sweep.nc and OUT/sweep.csv."""
     if scheduler and dask_local:
-        raise _fail("give --scheduler or --dask-local, not both")
-    engine = Engine(jobs=jobs or _cores(), scheduler=scheduler, dask_local=dask_local)
+        raise fail("give --scheduler or --dask-local, not both", 2)
+    engine = Engine(jobs=jobs or local_cores(), scheduler=scheduler, dask_local=dask_local)
     try:
         sweep_spec = parse_spec(case, set_ or [], zip_ or [], mode, baseline or [], spec)
-        prepare(engine)
         with _progress(transient=True) as progress:
             total = math.prod(sweep_spec.shape)
             bar = progress.add_task("validating", total=total, failed=0)
-            tasks = generate(sweep_spec, time_limit, on_case=lambda: progress.advance(bar))
+            sweep = plan(
+                sweep_spec, engine, out, time_limit, resume, on_case=lambda: progress.advance(bar)
+            )
     except SweepError as exc:
-        raise _fail(str(exc)) from None
-    store = RecordStore(out)
-    records = {t.key: r for t in tasks if resume and (r := store.read(t.key)) is not None}
-    reused = len(records)
-    pending = [t for t in tasks if t.key not in records]
-    t0 = time.perf_counter()
+        raise fail(str(exc), 2) from None
     stopped: tuple[str, int] | None = None  # reported once the progress bar is closed
     with _progress() as progress:
-        failed = sum(r["status"] not in SOLVED for r in records.values())
         bar = progress.add_task(
-            f"solving ({engine.label})", total=len(tasks), completed=reused, failed=failed
+            f"solving ({engine.label})",
+            total=len(sweep.tasks),
+            completed=sweep.reused,
+            failed=sweep.failed,
         )
         try:
-            for record in execute(pending, engine):
-                store.write(record)
-                records[record["key"]] = record
-                failed += record["status"] not in SOLVED
-                progress.update(bar, advance=1, failed=failed)
+            for _ in sweep.solve():
+                progress.update(bar, advance=1, failed=sweep.failed)
         except SweepError as exc:
             stopped = (str(exc), 2)
         except KeyboardInterrupt:
-            kept = f"{len(records)} of {len(tasks)} records kept in {store.folder}"
+            kept = (
+                f"{len(sweep.records)} of {len(sweep.tasks)} records kept in {sweep.store.folder}"
+            )
             stopped = (f"interrupted: {kept}; run again with --resume", 130)
     if stopped is not None:
-        raise _fail(*stopped)
-    wall = time.perf_counter() - t0
-    ds = combine(sweep_spec, tasks, records, analysis_years)
-    paths = write_outputs(ds, out)
-    table, note = _summary(tasks, records, reused, wall)
-    out_console.print(table)
-    out_console.print(note)
-    for task in tasks:
-        record = records[task.key]
-        if record["status"] not in SOLVED:
-            swept = [path for axis in sweep_spec.axes for path in axis.paths]
-            point = ", ".join(f"{p}={record['overrides'][p]}" for p in swept)
-            line = f"[red]{record['status']}[/] {escape(point)}: {escape(record['message'])}"
-            out_console.print(line, highlight=False, soft_wrap=True)
-    out_console.print("wrote " + ", ".join(str(p) for p in paths))
+        raise fail(*stopped)
+    result = sweep.result(analysis_years)
+    out_console.print(_summary(result))
+    solved = len(result.records) - result.reused
+    rate = f", {solved / result.wall_s:.2f} cases/s" if result.wall_s > 0 and solved else ""
+    out_console.print(
+        f"solved {solved} in {result.wall_s:.1f} s{rate}; reused {result.reused} (--resume)"
+    )
+    swept = [path for axis in sweep_spec.axes for path in axis.paths]
+    for record in result.failures():
+        point = ", ".join(f"{p}={record['overrides'][p]}" for p in swept)
+        line = f"[red]{record['status']}[/] {escape(point)}: {escape(record['message'])}"
+        out_console.print(line, highlight=False, soft_wrap=True)
+    out_console.print("wrote " + ", ".join(str(p) for p in result.paths))
 
 
 def plot(
@@ -174,20 +150,17 @@ def plot(
 ) -> None:
     """Plot a KPI over one swept parameter (line) or two (heatmap), with breakeven contours."""
     if not sweep_nc.is_file():
-        raise _fail(f"{sweep_nc}: file not found")
+        raise fail(f"{sweep_nc}: file not found", 2)
     fixed = {}
     for text in sel or []:
         path, sep, value = text.partition("=")
         if not sep:
-            raise _fail(f"--sel {text}: expected PATH=VALUE")
+            raise fail(f"--sel {text}: expected PATH=VALUE", 2)
         fixed[path.strip()] = parse_scalar(value)
-    with xr.open_dataset(sweep_nc, engine="h5netcdf") as ds:
-        try:
-            fig = plot_sweep(ds.load(), x, z, y, fixed)
-        except PlotError as exc:
-            raise _fail(str(exc)) from None
-    target = out or sweep_nc.with_name(f"{z}.png")
-    save_plot(fig, str(target))
+    try:
+        target = plot_file(sweep_nc, x, z, y, fixed, out)
+    except PlotError as exc:
+        raise fail(str(exc), 2) from None
     out_console.print(f"wrote {target}")
 
 
