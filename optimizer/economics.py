@@ -28,11 +28,12 @@ from wattbit.sizes import investment_name, lifetime_name, size_names
 
 
 def annuity_factor(rate: float | np.ndarray, years: float) -> float | np.ndarray:
-    """Present value of 1 JPY a year for ``years`` years: ``(1 − (1+r)^−N) / r``, N at r = 0."""
-    rate = np.asarray(rate, dtype=float)
+    """Present value of 1 JPY a year for ``years`` years: ``(1 − (1+r)^−N) / r``, N at r = 0
+    (``1 / CRF``); a float for a float rate, an array for an array of rates."""
+    rates = np.asarray(rate, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        factor = (1.0 - (1.0 + rate) ** -years) / rate
-    return np.where(rate == 0, float(years), factor)
+        factor = np.where(rates == 0, float(years), (1.0 - (1.0 + rates) ** -years) / rates)
+    return float(factor) if factor.ndim == 0 else factor
 
 
 def capital(results: xr.Dataset) -> tuple[float, float]:

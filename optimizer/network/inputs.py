@@ -16,8 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from wattbit.case import Capacity, SizeRange
-from wattbit.formulations.common import capital_recovery_factor
-from wattbit.inputs import KW_PER_MW, units_of
+from wattbit.inputs import KW_PER_MW, annualised_per_mw, units_of
 from wattbit.network.case import LoadedNetworkCase
 
 RESERVED = "_reserved"
@@ -167,11 +166,7 @@ def build_network_inputs(loaded: LoadedNetworkCase) -> xr.Dataset:
     pvs.put(
         "capex_jpy_per_mw_year",
         [
-            (
-                capital_recovery_factor(rate, p.lifetime_years) * p.capex_jpy_per_kw
-                + p.om_jpy_per_kw_year
-            )
-            * KW_PER_MW
+            annualised_per_mw(rate, p.lifetime_years, p.capex_jpy_per_kw, p.om_jpy_per_kw_year)
             for p in case.pv
         ],
         "annualised capex + fixed O&M",
@@ -213,20 +208,21 @@ def build_network_inputs(loaded: LoadedNetworkCase) -> xr.Dataset:
     )
     for field in BATTERY_FIELDS:
         bats.put(field, [getattr(b, field) for _, b, _ in parts], field.replace("_", " "))
-    crf = [capital_recovery_factor(rate, b.lifetime_years) for _, b, _ in parts]
     bats.put(
         "power_capex_jpy_per_mw_year",
         [
-            (k * b.power_capex_jpy_per_kw + b.om_jpy_per_kw_year) * KW_PER_MW
-            for k, (_, b, _) in zip(crf, parts, strict=True)
+            annualised_per_mw(
+                rate, b.lifetime_years, b.power_capex_jpy_per_kw, b.om_jpy_per_kw_year
+            )
+            for _, b, _ in parts
         ],
         "annualised power capex + fixed O&M",
     )
     bats.put(
         "energy_capex_jpy_per_mwh_year",
         [
-            k * b.energy_capex_jpy_per_kwh * KW_PER_MW
-            for k, (_, b, _) in zip(crf, parts, strict=True)
+            annualised_per_mw(rate, b.lifetime_years, b.energy_capex_jpy_per_kwh)
+            for _, b, _ in parts
         ],
         "annualised energy capex",
     )
@@ -268,11 +264,12 @@ def build_network_inputs(loaded: LoadedNetworkCase) -> xr.Dataset:
     evs.put(
         "charger_capex_jpy_per_mw_year",
         [
-            (
-                capital_recovery_factor(rate, e.charger_lifetime_years) * e.charger_capex_jpy_per_kw
-                + e.charger_om_jpy_per_kw_year
+            annualised_per_mw(
+                rate,
+                e.charger_lifetime_years,
+                e.charger_capex_jpy_per_kw,
+                e.charger_om_jpy_per_kw_year,
             )
-            * KW_PER_MW
             for e in case.ev_fleets
         ],
         "annualised charger capex + fixed O&M",

@@ -37,6 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from wattbit.case import Connect, FirmTier, load_case
+from wattbit.economics import annuity_factor
 from wattbit.errors import CaseError
 from wattbit.inputs import KW_PER_MW, build_inputs
 from wattbit.optimise import options_from_case
@@ -47,12 +48,6 @@ from wattbit.studies import checked
 from wattbit.studies.ridethrough import RIDE_THROUGH, firm_reference_inputs
 
 MONTHS_PER_YEAR = 12.0
-
-
-def annuity_factor(rate: float, years: float) -> float:
-    """Present value of 1 JPY a year for ``years`` years (fractional allowed)."""
-    years = max(years, 0.0)
-    return years if rate == 0 else (1.0 - (1.0 + rate) ** -years) / rate
 
 
 @dataclass(frozen=True)
