@@ -6,10 +6,11 @@
    with the import limit set to the forecast, starting from the carried battery energy and
    workload backlog; intermediate windows must end with at least the energy they started with, the
    last one with at least the year's initial energy.
-3. **Operate**: the committed part of each plan meets the realised headroom. Where the planned
-   import exceeds it, the shortfall is cut from the DC's load at once (emergency curtailment,
-   priced and counted); where the DC load is too small, battery charging is cut, and if the
-   battery then cannot make a planned discharge, that too becomes emergency curtailment.
+3. **Operate**: the committed part of each plan meets the realised headroom with real-time
+   recourse (:mod:`wattbit.strategies.recourse`): where the planned import exceeds it, battery
+   charging stops first, then the battery discharges more within its power and realised state of
+   charge, and only what is left is cut from the DC's load at once (emergency curtailment,
+   priced and counted).
 4. **Evaluate**: the realised operation is written into the full-horizon model (with the
    emergency block) to compute every cost term, and checked by the verifier like any solve.
 
@@ -31,6 +32,7 @@ from wattbit.optimise import Run, solve_inputs
 from wattbit.results import build_results, kpis, served_it_mw
 from wattbit.sizes import size_names
 from wattbit.solve import Solution, SolverOptions
+from wattbit.strategies.recourse import BatteryLimits, recourse
 from wattbit.verify import verify
 
 FORECAST_ONLY = ("grid_forecast_headroom_mw", "grid_emergency_curtailment_cost_jpy_per_mwh")
@@ -74,34 +76,38 @@ def _window(
 
 
 def _realise(plan: xr.Dataset, inputs: xr.Dataset) -> xr.Dataset:
-    """Operate a committed plan against the realised headroom (see module doc, step 3)."""
+    """Operate a committed plan against the realised headroom (see module doc, step 3, and
+    :mod:`wattbit.strategies.recourse`)."""
     real = plan.copy(deep=True)
     dt = float(inputs.attrs["dt_h"])
-    g = real["grid_import_mw"].values
     pue = real["dc_pue"].values
-    served_facility = (served_it_mw(real) * real["dc_pue"]).values
-    cut = np.maximum(g - real["grid_headroom_mw"].values, 0.0)
-    cut_load = np.minimum(cut, served_facility)
-    g -= cut
+    battery = None
     if "battery_charge_mw" in real:
-        c, d = real["battery_charge_mw"].values, real["battery_discharge_mw"].values
-        c -= np.minimum(cut - cut_load, c)
         energy = float(real["battery_energy_mwh"])
-        keep = (1.0 - float(real["battery_standing_loss_per_h"])) ** dt
-        eta_c = float(real["battery_charge_efficiency"])
-        eta_d = float(real["battery_discharge_efficiency"])
-        floor = float(real["battery_soc_min_fraction"]) * energy
-        e = real["battery_soc_mwh"].values
-        previous = float(real.attrs["soc_before_mwh"])
-        for t in range(len(e)):  # the simulator of realised operation, not model building
-            e[t] = keep * previous + eta_c * c[t] * dt - d[t] * dt / eta_d
-            if e[t] < floor:
-                missing = (floor - e[t]) * eta_d / dt
-                d[t] -= missing
-                cut_load[t] += missing
-                e[t] = floor
-            previous = e[t]
-    real["emergency_curtailed_it_mw"] = ("time", cut_load / pue, {"units": "MW"})
+        battery = BatteryLimits(
+            power_mw=float(real["battery_power_mw"]),
+            floor_mwh=float(real["battery_soc_min_fraction"]) * energy,
+            keep_per_step=(1.0 - float(real["battery_standing_loss_per_h"])) ** dt,
+            charge_efficiency=float(real["battery_charge_efficiency"]),
+            discharge_efficiency=float(real["battery_discharge_efficiency"]),
+        )
+    done = recourse(
+        real["grid_import_mw"].values,
+        (served_it_mw(real) * real["dc_pue"]).values,
+        real["grid_headroom_mw"].values,
+        float(real["grid_contract_mw"]),
+        dt,
+        real["battery_charge_mw"].values if battery else None,
+        real["battery_discharge_mw"].values if battery else None,
+        battery,
+        float(real.attrs["soc_before_mwh"]),
+    )
+    real["grid_import_mw"].values[:] = done.import_mw
+    if battery is not None:
+        real["battery_charge_mw"].values[:] = done.charge_mw
+        real["battery_discharge_mw"].values[:] = done.discharge_mw
+        real["battery_soc_mwh"].values[:] = done.soc_mwh
+    real["emergency_curtailed_it_mw"] = ("time", done.shed_facility_mw / pue, {"units": "MW"})
     return real
 
 
