@@ -1,8 +1,11 @@
 """Backup generator: rated power (fixed or sized), start delay, a fuel tank on the shared SoC rule,
-refuelling, fuel cost and emissions.
+refuelling, running-hour limits per event and per year, fuel cost and emissions.
 
 The fuel tank holds fuel as the electrical energy it yields (MWh); its capacity is ``h`` hours at
 rated power. Fuel is priced when burned, so the tank starts full and its end state costs nothing.
+Running hours are counted as equivalent full-load hours (energy / rated power), the LP measure of
+a cap on running hours: a generator at half load for 2 h counts 1 h (without on/off binaries the
+model cannot tell hours at part load apart).
 
 .. math::
 
@@ -14,6 +17,10 @@ rated power. Fuel is priced when burned, so the tank starts full and its end sta
 
     0 \\le r_t \\le q_t P                                                \\quad (F5)
 
+    \\textstyle\\sum_{t ∈ \\mathcal{T}_e} y_t Δt \\le H_e P \\quad ∀e           \\quad (F9)
+
+    α \\textstyle\\sum_t y_t Δt \\le H_y P                               \\quad (F10)
+
     \\text{cost}_{capex} = k_g P,\\quad
     \\text{cost}_{fuel} = α c_f \\textstyle\\sum_t y_t Δt,\\quad
     \\text{cost}_{emissions} = α π_{CO_2} ε \\textstyle\\sum_t y_t Δt    \\quad (F6–F8)
@@ -23,13 +30,18 @@ symbol     meaning                                                              
 =========  ===================================================================  =========
 P          rated power (fixed or sized)                                         MW
 y_t        generator output                                                     MW
-a_t        share of step t the generator can run: 0 before its start delay has
-           passed in a fault, 0 outside events unless it may run there, else 1  –
+a_t        share of step t the generator can run: in a fault, the share after
+           its start delay; in planned maintenance 1 only with a prime-mover
+           permit; outside events 0 unless it may run there                     –
 h          fuel tank, in hours at rated power                                   h
 f_t        fuel in the tank at the end of step t, as electrical energy          MWh
 r_t        refuelling                                                           MW
-q_t        most refuelling per MW of P: ``h/Δt + 1`` where deliveries are
-           free (normal time, maintenance), the refuelling rule in faults       –
+q_t        most refuelling per MW of P: ``h/Δt + 1`` where no fault cuts
+           (the tank is refilled between faults), else the contracted
+           deliveries' rate once their lead time has passed (0 without one)     –
+𝒯_e        the steps of fault e (a listed or sampled fault, not maintenance)    –
+H_e        most running hours per fault (none: no F9)                           h
+H_y        most running hours per year (none: no F10)                           h
 k_g        annualised capex + fixed O&M                                         JPY/MW/yr
 c_f        fuel cost per MWh generated                                          JPY/MWh
 ε          emissions factor                                                     t/MWh
@@ -62,10 +74,13 @@ class GeneratorData:
     fuel_cost_jpy_per_mwh: float = 0.0
     emissions_t_per_mwh: float = 0.0
     carbon_price_jpy_per_t: float = 0.0
+    events: tuple[tuple[int, ...], ...] = ()
+    max_run_h_per_event: float | None = None
+    max_run_h_per_year: float | None = None
 
 
 def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator") -> pyo.Block:
-    """Add the generator block ``m.<name>`` (F1–F8)."""
+    """Add the generator block ``m.<name>`` (F1–F10)."""
     blk = pyo.Block()
     m.add_component(name, blk)
     T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
@@ -95,6 +110,17 @@ def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator")
 
     blk.injection_mw = pyo.Expression(T, rule=lambda b, t: b.output_mw[t])
     generated = dt * pyo.quicksum(blk.output_mw[t] for t in T)
+    if data.max_run_h_per_event is not None and data.events:
+        cap, events = data.max_run_h_per_event, data.events
+        blk.E = pyo.RangeSet(0, len(events) - 1)
+        blk.run_hours_per_event_max = pyo.Constraint(  # F9
+            blk.E,
+            rule=lambda b, e: dt * pyo.quicksum(b.output_mw[t] for t in events[e]) <= cap * P,
+        )
+    if data.max_run_h_per_year is not None:
+        blk.run_hours_per_year_max = pyo.Constraint(  # F10
+            expr=alpha * generated <= data.max_run_h_per_year * P
+        )
     blk.cost_capex_jpy = pyo.Expression(expr=data.capex_jpy_per_mw_year * P)  # F6
     blk.cost_fuel_jpy = pyo.Expression(expr=alpha * data.fuel_cost_jpy_per_mwh * generated)  # F7
     blk.cost_emissions_jpy = pyo.Expression(  # F8

@@ -138,6 +138,9 @@ def generator_data(ds: xr.Dataset) -> GeneratorData:
         fuel_cost_jpy_per_mwh=_scalar(ds, "generator_fuel_cost_jpy_per_mwh"),
         emissions_t_per_mwh=_scalar(ds, "generator_emissions_t_per_mwh"),
         carbon_price_jpy_per_t=_scalar(ds, "generator_carbon_price_jpy_per_t"),
+        events=event_steps(ds, kind="fault"),
+        max_run_h_per_event=_optional(ds, "generator_max_run_h_per_event"),
+        max_run_h_per_year=_optional(ds, "generator_max_run_h_per_year"),
     )
 
 
@@ -155,18 +158,24 @@ def ups_data(ds: xr.Dataset) -> UPSData:
     )
 
 
-def event_steps(ds: xr.Dataset) -> tuple[tuple[int, ...], ...]:
-    """The steps each event of this (single-scenario) Dataset cuts; momentary events cut none."""
+def event_steps(ds: xr.Dataset, kind: str | None = None) -> tuple[tuple[int, ...], ...]:
+    """The steps each event (of ``kind``, or any) of this (single-scenario) Dataset cuts; events
+    that cut nothing are left out."""
     if "event_steps" not in ds:
         return ()
     scenario = int(ds["scenario"]) if "scenario" in ds.coords else 0
     rows = zip(
         ds["event_scenario"].values,
+        ds["event_kind"].values,
         ds["event_first_step"].values,
         ds["event_steps"].values,
         strict=True,
     )
-    return tuple(tuple(range(f, f + n)) for k, f, n in rows if k == scenario and n > 0)
+    return tuple(
+        tuple(range(f, f + n))
+        for k, what, f, n in rows
+        if k == scenario and n > 0 and kind in (None, what)
+    )
 
 
 def shutdown_data(ds: xr.Dataset) -> ShutdownData:

@@ -9,12 +9,21 @@
 * **Maintenance windows** are explicit dates (in every scenario, cut to the horizon), or a count
   and duration a year with sampled starts.
 * An event cuts the N-1 margin from the start of the step in which it begins until the end of the
-  step in which it ends (``reconnect_h`` later): whole steps, never less than the event.
-  Momentary faults (shorter than ``momentary_max_h``) do not trip the margin: the UPS rides them.
+  step in which it ends, ``reconnect_h`` later (the operator's go-ahead after the relay opened):
+  whole steps, never less than the event. A momentary fault (shorter than ``momentary_max_h``)
+  trips the relay too (a transfer-trip scheme opens on the equipment outage whether the line
+  recloses or not), so it cuts the margin for ``reconnect_h``; with ``reconnect_h = 0`` it cuts
+  nothing (a voltage dip the UPS rides).
 * Per step: import limit ``firm + margin`` normally, ``firm + min(margin, residual)`` when cut
   (the fault residual, the maintenance residual, the smaller of the two when both cut); the share
   of the step after the generator's start delay, the shutdown notice, the migration notice and
   the refuelling delay of the fault that cut it (planned maintenance: no delay).
+* The generator runs in a fault (after its start delay); in planned maintenance only with a
+  prime-mover permit (``generator.maintenance_permit``: an emergency generator is for
+  emergencies); outside events only if ``run_outside_events``. Fuel arrives in a fault only by
+  contracted deliveries (``refuel_rate_fraction`` of rated use after ``refuel_delay_h``; none by
+  default); where no fault cuts, the tank is refilled without limit (between faults, and through
+  a permitted maintenance window by planned deliveries).
 """
 
 from __future__ import annotations
@@ -154,8 +163,8 @@ def scenario_events(loaded: LoadedCase) -> list[list[OutageEvent]]:
 
 
 def cut_steps(event: OutageEvent, t3: Type3, dt_h: float, steps: int) -> range:
-    """The steps whose margin the event cuts (none for a momentary fault)."""
-    if event.is_momentary(t3.momentary_max_h):
+    """The steps whose margin the event cuts (a momentary fault: ``reconnect_h``, see module doc)."""
+    if event.is_momentary(t3.momentary_max_h) and t3.reconnect_h == 0:
         return range(0)
     first = int(np.floor(event.start_h / dt_h + 1e-9))
     end_h = event.start_h + event.duration_h + t3.reconnect_h
@@ -204,6 +213,7 @@ def outage_series(
     gen_avail = np.full(steps, outside)
     tank_h = gen.fuel_tank_h if gen is not None else 0.0
     free_refuel = tank_h / dt_h + 1.0
+    permit = 1.0 if gen is not None and gen.maintenance_permit else 0.0
     refuel_fault = np.zeros(steps)
     sd_avail = np.zeros(steps)
     mig_avail = np.zeros(steps)
@@ -214,7 +224,9 @@ def outage_series(
         n = len(span)
         if event.kind == MAINTENANCE:
             maint_cut[span.start : span.stop] = 1.0
-            gen_avail[span.start : span.stop] = 1.0
+            gen_avail[span.start : span.stop] = np.maximum(
+                gen_avail[span.start : span.stop], permit
+            )
             sd_avail[span.start : span.stop] = 1.0
             mig_avail[span.start : span.stop] = 1.0
             continue
@@ -230,8 +242,7 @@ def outage_series(
             sd_avail[window] = np.maximum(sd_avail[window], after_delay(n, sd.notice_h, dt_h))
         if mig is not None:
             mig_avail[window] = np.maximum(mig_avail[window], after_delay(n, mig.notice_h, dt_h))
-    in_fault_only = (fault_cut > 0) & (maint_cut == 0)
-    refuel = np.where(in_fault_only, refuel_fault, free_refuel)
+    refuel = np.where(fault_cut > 0, refuel_fault, free_refuel)
     return OutageSeries(fault_cut, maint_cut, gen_avail, refuel, sd_avail, mig_avail)
 
 

@@ -277,7 +277,7 @@ def _verify_battery(r: Result) -> Checks:
 
 
 def _verify_generator(r: Result) -> Checks:
-    """Backup generator (F1–F8)."""
+    """Backup generator (F1–F10)."""
     v = Checks()
     if "generator_output_mw" not in r:
         return v
@@ -287,6 +287,27 @@ def _verify_generator(r: Result) -> Checks:
     v["F2 0 ≤ fuel ≤ tank"] = within(f, 0.0, h * P)
     v["F3, F4 fuel recursion from a full tank"] = _recursion(f, h * P, 1.0, refuel * r.dt, y * r.dt)
     v["F5 0 ≤ refuel ≤ limit"] = within(refuel, 0.0, r["generator_refuel_limit"] * P)
+    if "generator_max_run_h_per_event" in r and "event_steps" in r:
+        k = int(r.ds["scenario"]) if "scenario" in r.ds.coords else 0
+        cap = r.scalar("generator_max_run_h_per_event") * P
+        rows = zip(
+            r["event_scenario"],
+            r["event_kind"],
+            r["event_first_step"],
+            r["event_steps"],
+            strict=True,
+        )
+        runs = [
+            float(y[first : first + n].sum()) * r.dt
+            for scenario, kind, first, n in rows
+            if scenario == k and kind == "fault" and n > 0
+        ]
+        v["F9 running hours per fault ≤ cap"] = max((excess(e, cap) for e in runs), default=0.0)
+    if "generator_max_run_h_per_year" in r:
+        yearly = r.annual_sum(1.0, y)
+        v["F10 running hours per year ≤ cap"] = excess(
+            yearly, r.scalar("generator_max_run_h_per_year") * P
+        )
     v.cost(r, "F6", "cost_generator_capex_jpy", r.scalar("generator_capex_jpy_per_mw_year") * P)
     fuel = r.annual_sum(r.scalar("generator_fuel_cost_jpy_per_mwh"), y)
     v.cost(r, "F7", "cost_generator_fuel_jpy", fuel)

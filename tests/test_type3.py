@@ -35,7 +35,8 @@ from wattbit.optimise import solve_inputs
 from wattbit.strategies import solve
 from wattbit.strategies.stochastic import solve_stochastic, standard_error, verify_stochastic
 from wattbit.studies.connection import Economics, annuity_factor, option_rows
-from wattbit.studies.ridethrough import firm_reference_inputs, simulate, survival
+from wattbit.studies.ridethrough import firm_reference_inputs
+from wattbit.studies.survival import simulate, survival
 
 
 def test_single_outage_by_hand(tmp_path):

@@ -137,16 +137,21 @@ class Battery(Table):
 
 
 class Generator(Table):
-    """Backup generator: rated power, start delay, fuel tank in hours at rated power, refuelling."""
+    """Backup generator: rated power, start delay, fuel tank in hours at rated power, contracted
+    fuel deliveries in a fault (none by default), running-hour limits, prime-mover permit for
+    planned maintenance (none by default), fuel and carbon prices (docs/type3.md: sources)."""
 
     power_mw: Capacity
     start_delay_h: NonNegative = 0.01
     fuel_tank_h: NonNegative = 48.0
     refuel_delay_h: NonNegative = 48.0
     refuel_rate_fraction: NonNegative = 0.0
+    max_run_h_per_event: NonNegative | None = 60.0
+    max_run_h_per_year: NonNegative | None = None
+    maintenance_permit: bool = False
     fuel_cost_jpy_per_mwh: NonNegative = 40_000.0
     emissions_t_per_mwh: NonNegative = 0.7
-    carbon_price_jpy_per_t: NonNegative = 0.0
+    carbon_price_jpy_per_t: NonNegative = 4_300.0
     capex_jpy_per_kw: NonNegative = 0.0
     om_jpy_per_kw_year: NonNegative = 0.0
     lifetime_years: Positive = 20.0

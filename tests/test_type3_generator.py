@@ -1,0 +1,154 @@
+"""Type ③ generator as the seed's minutes describe it, and what the survival simulator counts.
+
+All on the hand case of ``type3_helpers``: a 10 MW DC, a 12 h fault from 10:00 to 0 MW, a 6 MW
+generator (no start delay) with 5 h of fuel (30 MWh), a full 4 MW / 8 MWh lossless battery,
+α = 182.5. Without limits the site serves 38 of the 120 MWh and loses 82.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from type3_helpers import ALPHA, deterministic, write_case
+
+from wattbit.case import load_case
+from wattbit.n1 import OutageEvent, cut_steps
+from wattbit.studies.survival import simulate, survival
+
+GENERATOR = {"power_mw": 6.0, "fuel_tank_h": 5.0, "start_delay_h": 0.0}
+
+
+def test_running_hours_per_event_cap_binds(tmp_path):
+    """At most 3 h at rated power per fault: 18 MWh instead of 30, so 94 MWh are lost
+    (120 − 18 − 8), in the optimisation and in the simulator (which runs the generator first:
+    10 MW for 2 h with the battery, 6 MW in the third hour, then nothing)."""
+    path = write_case(tmp_path, generator={**GENERATOR, "max_run_h_per_event": 3.0})
+    run = deterministic(path)
+    assert run.kpis["generator_output_mwh"] == pytest.approx(18.0, abs=1e-6)
+    assert run.kpis["dc_it_unserved_mwh"] == pytest.approx(94.0, abs=1e-6)
+    outcome = simulate(run.results, np.array([10]), 12)
+    assert outcome.fuel_used_mwh[0] == pytest.approx(18.0)
+    assert outcome.survived_steps[0] == 2
+    assert outcome.unserved_mwh[:4, 0] == pytest.approx([0.0, 0.0, 4.0, 14.0])
+
+
+def test_running_hours_per_year_cap_binds(tmp_path):
+    """365 h a year at rated power over a 48 h horizon (α = 182.5): 365 × 6 / 182.5 = 12 MWh of
+    generation, so 100 MWh are lost (120 − 12 − 8)."""
+    path = write_case(tmp_path, generator={**GENERATOR, "max_run_h_per_year": 365.0})
+    run = deterministic(path)
+    assert run.kpis["generator_output_mwh"] == pytest.approx(12.0, abs=1e-6)
+    assert run.kpis["dc_it_unserved_mwh"] == pytest.approx(100.0, abs=1e-6)
+
+
+def test_no_refuelling_without_a_delivery_contract(tmp_path):
+    """No contract (the default): the tank's 30 MWh and no more in the fault, 82 MWh lost (the tank
+    is refilled once it is over). A contract that delivers half the rated use (3 MW) from 6 h into
+    the fault adds 6 h × 3 MW = 18 MWh: 64 lost."""
+    bare = deterministic(write_case(tmp_path, generator=GENERATOR))
+    assert bare.results["generator_refuel_mw"].values[10:22].sum() == pytest.approx(0.0, abs=1e-6)
+    assert bare.kpis["dc_it_unserved_mwh"] == pytest.approx(82.0, abs=1e-6)
+    contract = {**GENERATOR, "refuel_delay_h": 6.0, "refuel_rate_fraction": 0.5}
+    run = deterministic(write_case(tmp_path, generator=contract))
+    assert run.results["generator_refuel_mw"].values[10:22].sum() == pytest.approx(18.0, abs=1e-6)
+    assert run.kpis["dc_it_unserved_mwh"] == pytest.approx(64.0, abs=1e-6)
+    outcome = simulate(run.results, np.array([10]), 12)
+    assert outcome.fuel_used_mwh[0] == pytest.approx(48.0)
+
+
+def maintenance_case(tmp_path, **generator):
+    """The 12 h outage is planned maintenance (to 0 MW), not a fault."""
+    t3 = {
+        "margin_mw": 20.0,
+        "scenarios": 1,
+        "events": [
+            {"start": "2025-05-01T10:00:00+09:00", "duration_h": 12.0, "kind": "maintenance"}
+        ],
+    }
+    return write_case(tmp_path, type3=t3, generator={**GENERATOR, **generator})
+
+
+def test_generator_refused_in_planned_maintenance_by_default(tmp_path):
+    """An emergency generator is not a prime mover: through the planned window it does not run,
+    and 112 MWh are lost (120 − 8). With a permit it runs through the window on planned
+    deliveries (72 MWh, 40 lost) and its emissions are priced at the default 4,300 JPY/t
+    (0.7 t/MWh)."""
+    refused = deterministic(maintenance_case(tmp_path))
+    assert refused.results["generator_availability"].values[10:22] == pytest.approx(0.0)
+    assert refused.kpis["generator_output_mwh"] == pytest.approx(0.0, abs=1e-6)
+    assert refused.kpis["dc_it_unserved_mwh"] == pytest.approx(112.0, abs=1e-6)
+    permitted = deterministic(maintenance_case(tmp_path, maintenance_permit=True))
+    assert permitted.kpis["generator_output_mwh"] == pytest.approx(72.0, abs=1e-6)
+    assert permitted.kpis["dc_it_unserved_mwh"] == pytest.approx(40.0, abs=1e-6)
+    emissions = permitted.kpis["cost_generator_emissions_jpy"]
+    assert emissions == pytest.approx(ALPHA * 4_300.0 * 0.7 * 72.0, rel=1e-9)
+
+
+def test_a_momentary_trip_cuts_until_reconnection(tmp_path):
+    """A 3.6 s fault at 10:00 trips the relay; the operator reconnects 2 h after it clears, in
+    step 12: steps 10–12 are cut. The site needs 30 MWh, the generator gives 18 and the battery 8:
+    4 MWh are lost. Without a reconnect time the dip is the UPS's and cuts nothing."""
+    t3 = {
+        "margin_mw": 20.0,
+        "scenarios": 1,
+        "reconnect_h": 2.0,
+        "events": [{"start": "2025-05-01T10:00:00+09:00", "duration_h": 0.001}],
+    }
+    path = write_case(tmp_path, type3=t3, generator=GENERATOR)
+    trip = OutageEvent(10.0, 0.001, "fault")
+    assert list(cut_steps(trip, load_case(path).case.type3, 1.0, 48)) == [10, 11, 12]
+    run = deterministic(path)
+    assert run.results["grid_import_limit_mw"].values[9:14] == pytest.approx([20, 0, 0, 0, 20])
+    assert run.kpis["dc_it_unserved_mwh"] == pytest.approx(4.0, abs=1e-6)
+    no_wait = load_case(path, {"type3.reconnect_h": 0.0}).case.type3
+    assert list(cut_steps(trip, no_wait, 1.0, 48)) == []
+
+
+def test_pv_counts_during_a_simulated_outage(tmp_path):
+    """4 MW of PV (8 MW at availability 0.5), no generator or battery, the DC may shut down to 3 MW
+    after 2 h. From any start the PV carries the protected 3 MW: it survives the whole 12 h; it
+    loses 6 MWh in each of the first 2 h (10 MW needed), nothing after the shutdown."""
+    path = write_case(
+        tmp_path,
+        generator=None,
+        battery=None,
+        pv={"capacity_mw": 8.0, "availability": 0.5},
+        shutdown={"notice_h": 2.0, "protected_share": 0.3},
+    )
+    run = deterministic(path)
+    outcome = simulate(run.results, np.array([0, 30]), 12)
+    assert outcome.survived_steps.tolist() == [12, 12]
+    assert outcome.unserved_mwh[:, 0] == pytest.approx([6.0, 12.0] + [12.0] * 10)
+    no_pv = run.results.assign(pv_capacity_mw=0.0)
+    assert simulate(no_pv, np.array([0]), 12).survived_steps[0] == 0
+
+
+def test_survival_from_inside_maintenance(tmp_path):
+    """No battery; the DC may shut down to 2 MW after 2 h; planned maintenance (to 0 MW, no
+    generator permit) from 30:00 to the end of the horizon. A fault from a normal hour: the
+    generator carries 6 MW for 2 h (12 MWh), then the protected 2 MW for 9 h: 11 h. From inside
+    the window the shutdown is already planned and the emergency generator may start: 2 MW for
+    15 h. Normal starts 0–27 survive 11 h, start 29 reaches the window after 1 h: 13 h."""
+    t3 = {
+        "margin_mw": 20.0,
+        "scenarios": 1,
+        "events": [
+            {"start": "2025-05-02T06:00:00+09:00", "duration_h": 18.0, "kind": "maintenance"}
+        ],
+    }
+    path = write_case(
+        tmp_path,
+        type3=t3,
+        battery=None,
+        generator=GENERATOR,
+        shutdown={"notice_h": 2.0, "protected_share": 0.2},
+    )
+    run = deterministic(path)
+    outcome = simulate(run.results, np.array([2, 29, 32]), 20)
+    assert outcome.survived_steps.tolist() == [11, 13, 15]
+    curve = survival(run.results, 16).curve.set_index("duration_h")
+    assert curve.loc[11.0, "survival_probability_normal"] == pytest.approx(1.0)
+    assert curve.loc[12.0, "survival_probability_normal"] == pytest.approx(1 / 30)
+    assert curve.loc[15.0, "survival_probability_maintenance"] == pytest.approx(1.0)
+    assert curve.loc[16.0, "survival_probability_maintenance"] == pytest.approx(0.0)
+    assert curve.loc[12.0, "survival_probability"] == pytest.approx(19 / 48)
