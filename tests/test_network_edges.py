@@ -1,0 +1,168 @@
+"""Network edge cases (issue 18): rows of fixed values that cannot hold, energy burnt behind a
+reverse-flow limit, and the merchant batteries' ties made explicit.
+
+Hourly steps from 2025-05-01 00:00+09:00: step k prints as ``2025-05-01 0k:00+09:00``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import hourly_index, write_series
+from test_network import line, network_toml, slack
+from typer.testing import CliRunner
+
+from wattbit.cli import app
+from wattbit.network.case import load_network_case
+from wattbit.network.run import NetworkRun, solve_network_case
+
+TOL = 1e-6
+
+
+@pytest.fixture
+def make_network(tmp_path: Path):
+    def make(case: dict[str, Any], steps: int, **columns: Any) -> Path:
+        write_series(tmp_path / "series.csv", hourly_index(steps), **columns)
+        path = tmp_path / "case.toml"
+        path.write_text(network_toml({"name": "test", "series": ["series.csv"], **case}))
+        return path
+
+    return make
+
+
+def error_line(args: list[str]) -> str:
+    """Run the CLI, expect exit 3 and one line on stderr, no traceback; return the line."""
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def run(path: Path, mode: str = "system") -> NetworkRun:
+    return solve_network_case(load_network_case(path), mode)
+
+
+# --------------------------------------------------------------------------- fixed rows
+
+
+def test_ptdf_leaf_load_behind_a_smaller_branch(make_network):
+    """5 MW of other customers' load behind a 4 MW branch: with the PTDF the flow is an
+    expression of fixed injections, so the branch's limit is a row of fixed values."""
+    case = {
+        "horizon": {"steps": 4},
+        "network": {"flow_model": "ptdf"},
+        "nodes": [slack("s", 10_000.0), {"name": "leaf", "base_load_mw": 5.0}],
+        "branches": [line("l", "s", "leaf", 4.0)],
+    }
+    text = error_line(["network", str(make_network(case, 4, unused=0.0))])
+    assert "the flow limit of branch 'l' (N3) cannot hold at 2025-05-01 00:00+09:00" in text
+    assert "all its terms are fixed" in text and "row branch.l.flow_max[0]" in text
+
+
+def test_kvl_generation_behind_a_reverse_flow_limit(make_network):
+    """A node with only 5 MW of generation (a −5 MW base load) and a 2 MW reverse-flow limit."""
+    case = {
+        "horizon": {"steps": 4},
+        "network": {"flow_model": "kvl"},
+        "nodes": [
+            slack("s", 10_000.0),
+            {"name": "g", "base_load_mw": -5.0, "reverse_flow_limit_mw": 2.0},
+        ],
+        "branches": [line("l", "s", "g", 10.0)],
+    }
+    text = error_line(["network", str(make_network(case, 4, unused=0.0))])
+    assert "the reverse-flow limit of node 'g' (N2) cannot hold at 2025-05-01 00:00+09:00" in text
+    assert "all its terms are fixed" in text and "row node.g.reverse_flow_max[0]" in text
+
+
+def merchant_alone() -> dict[str, Any]:
+    """A node with only a 2 MW / 2 MWh lossless merchant battery and a 1 MW reverse-flow limit;
+    its owner's price is low, high, low, high."""
+    return {
+        "horizon": {"steps": 4},
+        "nodes": [slack("s", "price"), {"name": "b", "reverse_flow_limit_mw": 1.0}],
+        "branches": [line("l", "s", "b", 10.0)],
+        "batteries": [
+            {
+                "name": "bess",
+                "node": "b",
+                "owner": "co",
+                "power_mw": 2.0,
+                "energy_mwh": 2.0,
+                "charge_efficiency": 1.0,
+                "discharge_efficiency": 1.0,
+            }
+        ],
+        "owners": [{"name": "co", "energy_price_jpy_per_mwh": "price"}],
+    }
+
+
+def test_merchant_schedule_behind_a_reverse_flow_limit(make_network):
+    """System-optimal, the battery stays within the limit. Merchant, it charges 2 MW at 00:00
+    and sells 2 MW at 01:00 (20 000 JPY/MWh spread), which the 1 MW limit cannot take."""
+    path = make_network(merchant_alone(), 4, price=[10_000.0, 30_000.0, 10_000.0, 30_000.0])
+    assert run(path, "system").ok
+    text = error_line(["network", str(path), "--mode", "merchant"])
+    assert "with the merchant batteries' schedules fixed" in text
+    assert "the reverse-flow limit of node 'b' (N2)" in text
+    assert "at 2025-05-01 01:00+09:00" in text
+
+
+# --------------------------------------------------------------------------- burning
+
+
+def burning(exclusive: str) -> dict[str, Any]:
+    """Node g: 5 MW of generation that cannot be curtailed, a 4 MW reverse-flow limit, a
+    10 MW / 2 MWh battery (90 % each way); the slack s serves 4 MW of other customers and cannot
+    export. g must absorb 1 MW every step: charging alone stores 0.9 MWh a step, so the battery
+    (cyclic, at best starting empty) is full after 2.2 steps — from step 2 on only burning
+    (charging and discharging at once: c − d = 1, 0.9 c = d / 0.9, c = 5.26 MW) keeps it."""
+    return {
+        "horizon": {"steps": 8},
+        "nodes": [
+            slack("s", 10_000.0, base_load_mw=4.0),
+            {"name": "g", "base_load_mw": -5.0, "reverse_flow_limit_mw": 4.0},
+        ],
+        "branches": [line("l", "s", "g", 10.0)],
+        "batteries": [
+            {
+                "name": "bess",
+                "node": "g",
+                "power_mw": 10.0,
+                "energy_mwh": 2.0,
+                "charge_efficiency": 0.9,
+                "discharge_efficiency": 0.9,
+                "exclusive": exclusive,
+            }
+        ],
+    }
+
+
+def test_burning_is_named_when_exclusivity_forbids_it(make_network):
+    text = error_line(["network", str(make_network(burning("always"), 8, unused=0.0))])
+    assert "only because battery 'bess' at node 'g' may not charge and discharge at once (B7)" in (
+        text
+    )
+    assert "burns energy" in text and "at 2025-05-01 02:00+09:00" in text
+
+
+def test_burning_with_exclusive_auto_is_reported_infeasible(make_network):
+    result = run(make_network(burning("auto"), 8, unused=0.0))
+    assert result.solution.status == "infeasible"
+    assert "battery 'bess' at node 'g' may not charge and discharge at once" in (
+        result.solution.message
+    )
+
+
+def test_burning_with_exclusive_never_solves_and_shows_it(make_network):
+    result = run(make_network(burning("never"), 8, unused=0.0))
+    assert result.ok, result.solution.message
+    charge = result.results["battery_charge_mw"].sel(battery="bess").values
+    discharge = result.results["battery_discharge_mw"].sel(battery="bess").values
+    np.testing.assert_allclose(charge - discharge, 1.0, atol=TOL)  # the 1 MW g must absorb
+    assert result.kpis["battery_simultaneous_steps"] >= 1
