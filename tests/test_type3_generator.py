@@ -13,6 +13,7 @@ from type3_helpers import ALPHA, deterministic, write_case
 
 from wattbit.case import load_case
 from wattbit.n1 import OutageEvent, cut_steps
+from wattbit.studies.ridethrough import carried_by
 from wattbit.studies.survival import simulate, survival
 
 GENERATOR = {"power_mw": 6.0, "fuel_tank_h": 5.0, "start_delay_h": 0.0}
@@ -77,6 +78,12 @@ def test_generator_refused_in_planned_maintenance_by_default(tmp_path):
     assert refused.results["generator_availability"].values[10:22] == pytest.approx(0.0)
     assert refused.kpis["generator_output_mwh"] == pytest.approx(0.0, abs=1e-6)
     assert refused.kpis["dc_it_unserved_mwh"] == pytest.approx(112.0, abs=1e-6)
+    carried = carried_by(refused.results).set_index("kind")
+    expected = {"hours_per_year": 12.0, "it_demand_mwh": 120.0, "generator_mwh": 0.0}
+    expected |= {"battery_mwh": 8.0, "lost_it_mwh": 112.0, "grid_mwh": 0.0}
+    for column, value in expected.items():
+        assert carried.loc["maintenance", column] == pytest.approx(ALPHA * value, abs=1e-6)
+    assert carried.loc["fault", "hours_per_year"] == 0.0
     permitted = deterministic(maintenance_case(tmp_path, maintenance_permit=True))
     assert permitted.kpis["generator_output_mwh"] == pytest.approx(72.0, abs=1e-6)
     assert permitted.kpis["dc_it_unserved_mwh"] == pytest.approx(40.0, abs=1e-6)

@@ -73,15 +73,26 @@ def _print_ride_through(study: RideThrough) -> None:
         )
     out_console.print(table)
     out_console.print(f"ride-through cost: {study.cost_jpy_per_year / 1e6:,.1f} MJPY/yr")
+    carried = Table(title="what carried the outages (per year; MWh, IT energy for the last three)")
+    columns = [c for c in study.carried.columns if c != "kind"]
+    carried.add_column("kind")
+    for col in columns:
+        carried.add_column(col.removesuffix("_mwh").replace("_", " "), justify="right")
+    for _, row in study.carried.iterrows():
+        carried.add_row(row["kind"], *(f"{row[c]:,.0f}" for c in columns))
+    out_console.print(carried)
     curve = result.curve.set_index("duration_h")
     points = [h for h in CURVE_HOURS if h in curve.index]
     for column, label in (
         ("survival_probability", "P(survive ≥ d)"),
+        ("survival_probability_normal", "  from normal operation"),
+        ("survival_probability_maintenance", "  from inside maintenance"),
         ("full_service_probability", "P(full service ≥ d)"),
     ):
-        out_console.print(
-            f"{label}: " + ", ".join(f"{h} h {curve.loc[h, column]:.3f}" for h in points)
-        )
+        if curve[column].notna().any():
+            out_console.print(
+                f"{label}: " + ", ".join(f"{h} h {curve.loc[h, column]:.3f}" for h in points)
+            )
     out_console.print(
         f"expected unserved IT energy from faults: {result.expected_unserved_mwh_per_year:,.1f} "
         f"MWh/yr (simulated rule); momentary faults {result.momentary_faults_per_year:.2f}/yr, "

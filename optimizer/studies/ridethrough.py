@@ -5,6 +5,12 @@ The survival curves come from :mod:`wattbit.studies.survival`.
 **Ride-through cost.** The expected annual cost of type ③ less the cost of the same site on a
 firm connection of the full capacity (firm part + margin) without ride-through assets, per term.
 
+**What carried each kind of outage** (:func:`carried_by`): per year, weighted by scenario
+probability, over the steps a fault cuts and those only planned maintenance cuts, the hours, the
+IT demand, and how it was met or lost: grid (the residual), generator, battery (net discharge),
+UPS, migration, graceful shutdown, abrupt loss (MWh; IT energy for the last three, facility
+energy for the sources).
+
 **Study.** :func:`ride_through` runs the whole question for a case file: the stochastic solve over
 its K scenarios, the firm reference, the survival curve and the cost by term, in a
 :class:`RideThrough` that writes the files of ``wattbit ridethrough --out``.
@@ -31,6 +37,7 @@ from wattbit.studies import checked
 from wattbit.studies.plots import plot_survival
 from wattbit.studies.survival import Survival, survival
 
+KINDS = ("fault", "maintenance")
 RIDE_THROUGH = ("generator_", "ups_", "shutdown_", "migration_", "type3_", "event_", "scenario")
 
 
@@ -44,6 +51,42 @@ def firm_reference_inputs(inputs: xr.Dataset) -> xr.Dataset:
     ds["grid_firm_capacity_mw"] = ((), capacity, {"units": "MW"})
     ds.attrs["grid_mode"] = "firm"
     return ds
+
+
+CARRIED = (
+    ("grid_mwh", "grid_import_mw", 1.0),
+    ("generator_mwh", "generator_output_mw", 1.0),
+    ("battery_mwh", "battery_discharge_mw", 1.0),
+    ("battery_mwh", "battery_charge_mw", -1.0),
+    ("ups_mwh", "ups_discharge_mw", 1.0),
+    ("ups_mwh", "ups_charge_mw", -1.0),
+    ("migrated_it_mwh", "migration_it_mw", 1.0),
+    ("shutdown_it_mwh", "shutdown_it_mw", 1.0),
+    ("lost_it_mwh", "dc_shed_it_mw", 1.0),
+)
+
+
+def carried_by(results: xr.Dataset) -> pd.DataFrame:
+    """Per kind of outage (``fault``, ``maintenance``): hours a year and how its energy was met
+    or lost, MWh a year, weighted by scenario probability (module doc)."""
+    p = stochastic.probabilities(results)
+    dt = float(results.attrs["dt_h"])
+    alpha = 8760.0 / (results.sizes["time"] * dt)
+    rows = {kind: dict.fromkeys(["hours_per_year", "it_demand_mwh"], 0.0) for kind in KINDS}
+    for k in range(stochastic.scenario_count(results)):
+        site = stochastic.site_slice(results, k)
+        fault = site["type3_fault_cut"].values > 0
+        masks = {"fault": fault, "maintenance": (site["type3_maintenance_cut"].values > 0) & ~fault}
+        it = site["dc_it_mw"].values * (1.0 - float(site.get("dc_deferrable_share", 0.0)))
+        for kind, mask in masks.items():
+            row = rows[kind]
+            row["hours_per_year"] += p[k] * alpha * dt * float(mask.sum())
+            row["it_demand_mwh"] += p[k] * alpha * dt * float(it[mask].sum())
+            for column, name, sign in CARRIED:
+                if name in site:
+                    flow = float(site[name].values[mask].sum())
+                    row[column] = row.get(column, 0.0) + sign * p[k] * alpha * dt * flow
+    return pd.DataFrame([{"kind": kind, **row} for kind, row in rows.items()])
 
 
 def cost_by_term(type3: dict[str, float], firm: dict[str, float]) -> pd.DataFrame:
@@ -68,6 +111,7 @@ class RideThrough:
     firm: Run  # the same site on a firm connection of firm part + margin, no ride-through assets
     survival: Survival
     costs: pd.DataFrame  # cost_by_term(run, firm)
+    carried: pd.DataFrame  # carried_by(run.results)
 
     @property
     def kpis(self) -> dict[str, float]:
@@ -96,6 +140,7 @@ class RideThrough:
             "expected_unserved_it_mwh_per_year": self.survival.expected_unserved_mwh_per_year,
             "momentary_faults_per_year": self.survival.momentary_faults_per_year,
             "momentary_ridden": self.survival.momentary_ridden,
+            "carried_by": self.carried.to_dict(orient="records"),
             "kpis": self.run.kpis,
             "timings_s": self.run.timings,
         }
@@ -106,15 +151,18 @@ class RideThrough:
 
     def write(self, out: Path) -> list[Path]:
         """``results.nc``, ``kpis.csv``, ``kpis.json``, ``survival.csv``,
-        ``ride_through_cost.csv``, ``survival.png`` and ``ride_through.json`` in ``out``."""
+        ``ride_through_cost.csv``, ``carried_by.csv``, ``survival.png`` and
+        ``ride_through.json`` in ``out``."""
         paths = write_results(self.run.results, self.run.kpis, out)
         curve_csv, costs_csv = out / "survival.csv", out / "ride_through_cost.csv"
+        carried_csv = out / "carried_by.csv"
         self.survival.curve.to_csv(curve_csv, index=False)
         self.costs.to_csv(costs_csv, index=False)
+        self.carried.to_csv(carried_csv, index=False)
         png = self.plot(out / "survival.png")
         summary = out / "ride_through.json"
         summary.write_text(json.dumps(self.summary(), indent=2))
-        return [*paths, curve_csv, costs_csv, png, summary]
+        return [*paths, curve_csv, costs_csv, carried_csv, png, summary]
 
 
 def ride_through(
@@ -141,4 +189,5 @@ def ride_through(
         firm=firm,
         survival=survival(run.results, max_h),
         costs=cost_by_term(run.kpis, firm.kpis),
+        carried=carried_by(run.results),
     )
