@@ -254,7 +254,9 @@ def connect(
     return connection_choice(Path(case), dict(overrides or {}), options, progress)
 
 
-def solve_network(case: str | Path, mode: str = "system") -> NetworkResult:
+def solve_network(
+    case: str | Path, overrides: Overrides | None = None, *, mode: str = "system"
+) -> NetworkResult:
     """Dispatch a network case (``wattbit network``): ``system`` coordinates every asset;
     ``merchant`` lets the batteries trade for profit first, the rest then dispatched around
     them."""
@@ -263,7 +265,7 @@ def solve_network(case: str | Path, mode: str = "system") -> NetworkResult:
 
     if mode not in ("system", "merchant"):
         raise ValueError(f"mode {mode!r}: choose system or merchant")
-    run = solve_network_case(load_network_case(Path(case)), mode)
+    run = solve_network_case(load_network_case(Path(case), dict(overrides or {})), mode)
     if not run.ok:
         raise _failed(str(case), run)
     return NetworkResult(run.results.attrs["case_name"], run)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from wattbit import api
-from wattbit.cli.common import err_console, exits, out_console
+from wattbit.cli.common import SetOpt, err_console, exits, out_console, overrides
 from wattbit.report import print_kpis
 
 
@@ -25,10 +25,11 @@ def network(
     ] = Mode.system,
     out: Annotated[Path | None, typer.Option(help="folder for results (default: none)")] = None,
     plot: Annotated[bool, typer.Option(help="write branch_loading.png, schematic.png")] = True,
+    set_: SetOpt = None,
 ) -> None:
     """Dispatch a grid of DCs, batteries, EV fleets and PV; congestion and per-owner accounts."""
     with exits():
-        result = api.solve_network(case, mode.value)
+        result = api.solve_network(case, overrides(set_), mode=mode.value)
     print_kpis(result.kpis, f"{result.name} — {mode.value} — {result.status}", out_console)
     out_console.print("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
     ver = result.verification
