@@ -1,0 +1,59 @@
+"""Shutdown block (H1–H6) built alone on a DC block, with hand-derived expectations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+from closing import MW, REL, close, model, solve, supply, values
+
+from wattbit.formulations.dc_load import DataCentreData, define_data_centre
+from wattbit.formulations.shutdown import ShutdownData, define_shutdown
+
+VOLC, GRACEFUL = 1e6, 1_000.0  # JPY/MWh of IT energy: shed abruptly, shut down gracefully
+ALPHA = 8760 / 3
+
+
+def site(events=(), penalty=0.0, grid_mw=(0.0, 0.0, 0.0)):
+    """3 steps, IT load 4 MW at PUE 1, protected share ψ = 0.25, notice passed from step 1
+    (a = [0, 1, 1]); a free grid of at most ``grid_mw``."""
+    m = model(3)
+    it = np.full(3, 4.0)
+    dc = define_data_centre(m, DataCentreData(it, np.ones(3), VOLC))
+    data = ShutdownData(
+        it_mw=it,
+        pue=np.ones(3),
+        protected_share=0.25,
+        availability=np.array([0.0, 1.0, 1.0]),
+        value_of_lost_compute_jpy_per_mwh=GRACEFUL,
+        events=events,
+        penalty_jpy_per_event=penalty,
+    )
+    sd = define_shutdown(m, data, dc)
+    supply(m, "grid", max_mw=list(grid_mw))
+    close(m)
+    solve(m)
+    return m, dc, sd
+
+
+def test_shutdown_after_notice_down_to_the_protected_share():
+    """(H1)–(H4). No grid at all: the DC must drop its whole load, s_t + z_t = 4 (H2 binds).
+    Graceful shutdown is cheaper but only after notice and down to ψ L: z ≤ (1 − ψ) a L =
+    [0, 3, 3] (H1 binds), so z = [0, 3, 3], s = [4, 1, 1]. Injection (H3) = z. Cost (H4)
+    = α v_z Σ z Δt = 2920 · 1000 · 6 = 17 520 000; shed (D3) = α v · 6 = 17 520 000 000 JPY/yr."""
+    _, dc, sd = site()
+    np.testing.assert_allclose(values(sd.it_mw), [0.0, 3.0, 3.0], atol=MW)
+    np.testing.assert_allclose(values(dc.shed_it_mw), [4.0, 1.0, 1.0], atol=MW)
+    np.testing.assert_allclose(values(sd.injection_mw), [0.0, 3.0, 3.0], atol=MW)
+    assert pyo.value(sd.cost_lost_compute_jpy) == pytest.approx(17_520_000.0, rel=REL)
+    assert pyo.value(dc.cost_lost_compute_jpy) == pytest.approx(17.52e9, rel=REL)
+
+
+def test_sla_penalty_counts_the_events_that_interrupt_load():
+    """(H5), (H6). Events {0, 1} and {2}, π_e = 1e5 JPY per interrupted event; the grid is out
+    in steps 0 and 1 only. Event 0 interrupts load (y_0 = 1 by H5), event 1 does not (y_1 = 0,
+    the grid serves all). SLA cost (H6) = α π_e · 1 = 292 000 000 JPY/yr."""
+    _, _, sd = site(events=((0, 1), (2,)), penalty=1e5, grid_mw=(0.0, 0.0, 10.0))
+    np.testing.assert_allclose([pyo.value(sd.interrupted[e]) for e in (0, 1)], [1.0, 0.0])
+    assert pyo.value(sd.cost_sla_jpy) == pytest.approx(292_000_000.0, rel=REL)
+    np.testing.assert_allclose(values(sd.it_mw), [0.0, 3.0, 0.0], atol=MW)
