@@ -12,11 +12,16 @@ Battery exclusivity (``battery.exclusive``):
   where simultaneity could pay, and the result is optimal for the full MILP because every
   re-solve is a relaxation of it whose optimum is feasible for it.
 * ``always`` — one binary per step from the start, warm-started from the LP optimum.
+
+:func:`solve_exclusive` is the one loop that applies the rule; a single site, the stochastic
+problem (a battery per scenario) and a network (a battery per part) call it with their own model
+builder and battery blocks.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,64 +62,119 @@ def options_from_case(loaded: LoadedCase, **override: float | int | None) -> Sol
     return SolverOptions(**values)
 
 
-def _simultaneous_steps(m: pyo.ConcreteModel) -> set[int]:
-    c, d = m.battery.charge_mw, m.battery.discharge_mw
-    return {t for t in m.T if min(c[t].value, d[t].value) > SIMULTANEOUS_TOL_MW}
+Binaries = dict[Hashable, set[int]]
+"""The steps given an exclusivity binary, per battery (a key of the model's battery blocks)."""
+
+
+@dataclass
+class ExclusiveSolve:
+    """The last model and solution of :func:`solve_exclusive`, the binaries per battery and the
+    number of re-solves."""
+
+    model: pyo.ConcreteModel
+    solution: Solution
+    binaries: Binaries
+    rounds: int
+
+    @property
+    def binary_count(self) -> int:
+        return sum(len(steps) for steps in self.binaries.values())
+
+
+def solve_exclusive(
+    build: Callable[[Binaries], pyo.ConcreteModel],
+    batteries: Callable[[pyo.ConcreteModel], Mapping[Hashable, pyo.Block]],
+    modes: Mapping[Hashable, str],
+    options: SolverOptions,
+    timings: dict[str, float],
+) -> ExclusiveSolve:
+    """Solve with the battery exclusivity rule (module doc); the one loop of every solve.
+
+    ``build(binaries)`` builds the model with binaries at the given steps of each battery (none
+    the first time); ``batteries(model)`` gives the battery blocks the rule applies to, by key
+    (a battery whose dispatch is fixed is left out); ``modes`` the ``exclusive`` mode per key
+    (``never`` where missing). Each re-solve is warm-started from the previous solution with the
+    simultaneous flows of the batteries that now have binaries netted. Build and solver seconds
+    are added to ``timings``. After ``MAX_EXCLUSIVITY_ROUNDS`` re-solves with steps still
+    pending, the solution is an error without values.
+    """
+    binaries: Binaries = {}
+
+    def solve(previous: dict[str, float] | None) -> tuple[pyo.ConcreteModel, Solution]:
+        t0 = time.perf_counter()
+        m = build(binaries)
+        timings["build"] = timings.get("build", 0.0) + time.perf_counter() - t0
+        start = None if previous is None else _warm_start(m, batteries(m).values(), previous)
+        sol, _ = solve_model(m, options, warm_start=start)
+        add_timings(timings, sol.timings)
+        return m, sol
+
+    m, sol = solve(None)
+    rounds = 0
+    if not sol.has_values:
+        return ExclusiveSolve(m, sol, binaries, rounds)
+    ruled = {k: b for k, b in batteries(m).items() if modes.get(k, "never") != "never"}
+    pending = {
+        k: set(b.charge_mw) if modes[k] == "always" else _simultaneous(b) for k, b in ruled.items()
+    }
+    while any(pending.values()) and rounds < MAX_EXCLUSIVITY_ROUNDS:
+        rounds += 1
+        for key, steps in pending.items():
+            binaries.setdefault(key, set()).update(steps)
+        m, sol = solve(_snapshot(m))
+        if not sol.has_values:
+            break
+        pending = {
+            k: _simultaneous(b) - binaries.get(k, set())
+            for k, b in batteries(m).items()
+            if k in ruled
+        }
+    if any(pending.values()) and sol.has_values:
+        sol.status, sol.message = "error", "exclusivity rounds did not converge"
+        sol.column_values = None
+    return ExclusiveSolve(m, sol, binaries, rounds)
+
+
+def _simultaneous(battery: pyo.Block) -> set[int]:
+    """The steps at which a battery block charges and discharges at once."""
+    c, d = battery.charge_mw, battery.discharge_mw
+    return {t for t in c if min(c[t].value, d[t].value) > SIMULTANEOUS_TOL_MW}
 
 
 def _snapshot(m: pyo.ConcreteModel) -> dict[str, float]:
     return {v.name: v.value for v in m.component_data_objects(pyo.Var) if v.value is not None}
 
 
-def _start_for(m: pyo.ConcreteModel, previous: dict[str, float]) -> dict[int, float]:
-    """A MIP start for ``m`` from a previous solution, with simultaneous flows netted."""
+def _warm_start(
+    m: pyo.ConcreteModel, batteries: Iterable[pyo.Block], previous: dict[str, float]
+) -> dict[int, float]:
+    """A MIP start for ``m`` from a previous solution (by variable name), with the simultaneous
+    flows of the batteries that have binaries netted."""
     start = {id(v): previous.get(v.name, 0.0) for v in m.component_data_objects(pyo.Var)}
-    if has_battery_binaries(m):
-        for t in m.battery.X:
-            c, d = m.battery.charge_mw[t], m.battery.discharge_mw[t]
+    for b in batteries:
+        if not hasattr(b, "charging"):
+            continue
+        for t in b.X:
+            c, d = b.charge_mw[t], b.discharge_mw[t]
             net = start[id(c)] - start[id(d)]
             start[id(c)], start[id(d)] = max(net, 0.0), max(-net, 0.0)
-            start[id(m.battery.charging[t])] = 1.0 if net > 0 else 0.0
+            start[id(b.charging[t])] = 1.0 if net > 0 else 0.0
     return start
-
-
-def has_battery_binaries(m: pyo.ConcreteModel) -> bool:
-    return hasattr(m, "battery") and hasattr(m.battery, "charging")
 
 
 def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
     """Build, solve (with the exclusivity rule), extract and verify."""
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    m = create_model(inputs)
-    timings["build"] = time.perf_counter() - t0
-    sol, _ = solve_model(m, options)
-    add_timings(timings, sol.timings)
-
-    mode = (
-        inputs.attrs.get("battery_exclusive", "never")
-        if has_component(inputs, "battery")
-        else "never"
+    battery = has_component(inputs, "battery")
+    mode = inputs.attrs.get("battery_exclusive", "never") if battery else "never"
+    done = solve_exclusive(
+        lambda binaries: create_model(inputs, exclusive_steps=binaries.get("battery", ())),
+        lambda m: {"battery": m.battery} if battery else {},
+        {"battery": mode},
+        options,
+        timings,
     )
-    binaries: set[int] = set()
-    rounds = 0
-    if sol.has_values and mode != "never":
-        pending = set(range(inputs.sizes["time"])) if mode == "always" else _simultaneous_steps(m)
-        while pending and rounds < MAX_EXCLUSIVITY_ROUNDS:
-            rounds += 1
-            binaries |= pending
-            previous = _snapshot(m)
-            t0 = time.perf_counter()
-            m = create_model(inputs, exclusive_steps=binaries)
-            timings["build"] += time.perf_counter() - t0
-            sol, _ = solve_model(m, options, warm_start=_start_for(m, previous))
-            add_timings(timings, sol.timings)
-            if not sol.has_values:
-                break
-            pending = _simultaneous_steps(m) - binaries
-        if pending and sol.has_values:
-            sol.status, sol.message = "error", "exclusivity rounds did not converge"
-            sol.column_values = None
+    m, sol = done.model, done.solution
     run = Run(inputs=inputs, solution=sol, timings=timings)
     if not sol.has_values:
         in_case_terms(sol, inputs)
@@ -127,9 +187,9 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
         "objective_jpy": float(sol.objective),
         "mip_gap": float(sol.mip_gap or 0.0),
         "battery_exclusive_mode": mode,
-        "battery_exclusivity_binaries": len(binaries),
-        "battery_exclusivity_enforced": int(bool(binaries)),
-        "battery_exclusivity_rounds": rounds,
+        "battery_exclusivity_binaries": done.binary_count,
+        "battery_exclusivity_enforced": int(done.binary_count > 0),
+        "battery_exclusivity_rounds": done.rounds,
     }
     run.results = build_results(inputs, m, attrs)
     run.kpis = kpis(run.results)

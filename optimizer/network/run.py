@@ -42,13 +42,11 @@ from wattbit.network.model import (
     network_data,
 )
 from wattbit.network.verify import verify_network
-from wattbit.optimise import add_timings
-from wattbit.solve import Solution, SolverOptions, solve_model
+from wattbit.optimise import SIMULTANEOUS_TOL_MW, ExclusiveSolve, solve_exclusive
+from wattbit.solve import Solution, SolverOptions
 from wattbit.verify import Verification
 
 Mode = Literal["system", "merchant"]
-SIMULTANEOUS_TOL_MW = 1e-6
-MAX_EXCLUSIVITY_ROUNDS = 8
 AT_LIMIT_TOL = 1e-6
 
 
@@ -76,70 +74,22 @@ def _values(component: pyo.Component, T: pyo.Set) -> np.ndarray:
     return np.fromiter((pyo.value(component[t]) for t in T), float, len(T))
 
 
-def _start(m: pyo.ConcreteModel, previous: dict[str, float], ds: xr.Dataset) -> dict[int, float]:
-    """A MIP start for ``m`` from a previous solution (by variable name), with the simultaneous
-    flows of the parts that now have binaries netted."""
-    start = {id(v): previous.get(v.name, 0.0) for v in m.component_data_objects(pyo.Var)}
-    for b in battery_blocks(m, ds).values():
-        if hasattr(b, "charging"):
-            for t in b.X:
-                c, d = b.charge_mw[t], b.discharge_mw[t]
-                net = start[id(c)] - start[id(d)]
-                start[id(c)], start[id(d)] = max(net, 0.0), max(-net, 0.0)
-                start[id(b.charging[t])] = 1.0 if net > 0 else 0.0
-    return start
-
-
-def _solve_with_exclusivity(
+def _solve_exclusive(
     ds: xr.Dataset,
     build: Callable[[dict[str, set[int]]], pyo.ConcreteModel],
     options: SolverOptions,
     timings: dict[str, float],
-) -> tuple[pyo.ConcreteModel, Solution, dict[str, set[int]], int]:
-    """Solve, then add battery exclusivity binaries where the parts' modes ask for them (free
-    parts only: a part whose schedule is fixed needs none)."""
+) -> ExclusiveSolve:
+    """Solve with the battery exclusivity rule of each part (its ``exclusive`` mode); a part
+    whose schedule is fixed needs no binaries."""
     modes = dict(
         zip(ds["battery"].values.tolist(), ds["battery_exclusive"].values.tolist(), strict=True)
     )
-    binaries: dict[str, set[int]] = {}
 
-    def solve(previous: dict[str, float] | None) -> tuple[pyo.ConcreteModel, Solution]:
-        t0 = time.perf_counter()
-        m = build(binaries)
-        timings["build"] = timings.get("build", 0.0) + time.perf_counter() - t0
-        start = _start(m, previous, ds) if previous is not None else None
-        sol, _ = solve_model(m, options, warm_start=start)
-        add_timings(timings, sol.timings)
-        return m, sol
+    def free(m: pyo.ConcreteModel) -> dict[str, pyo.Block]:
+        return {n: b for n, b in battery_blocks(m, ds).items() if not b.charge_mw[0].fixed}
 
-    m, sol = solve(None)
-    blocks = battery_blocks(m, ds)
-    free = [n for n, b in blocks.items() if not b.charge_mw[0].fixed and modes[n] != "never"]
-    rounds = 0
-    if not sol.has_values or not free:
-        return m, sol, binaries, rounds
-    steps = set(range(ds.sizes["time"]))
-    pending = {n: steps if modes[n] == "always" else _simultaneous(blocks[n]) for n in free}
-    while any(pending.values()) and rounds < MAX_EXCLUSIVITY_ROUNDS:
-        rounds += 1
-        for name, new in pending.items():
-            binaries.setdefault(name, set()).update(new)
-        previous = {
-            v.name: v.value for v in m.component_data_objects(pyo.Var) if v.value is not None
-        }
-        m, sol = solve(previous)
-        if not sol.has_values:
-            break
-        blocks = battery_blocks(m, ds)
-        pending = {n: _simultaneous(blocks[n]) - binaries.get(n, set()) for n in free}
-    if any(pending.values()) and sol.has_values:
-        sol.status, sol.message = "error", "exclusivity rounds did not converge"
-    return m, sol, binaries, rounds
-
-
-def _simultaneous(b: pyo.Block) -> set[int]:
-    c, d = b.charge_mw, b.discharge_mw
-    return {t for t in c if min(c[t].value, d[t].value) > SIMULTANEOUS_TOL_MW}
+    return solve_exclusive(build, free, modes, options, timings)
 
 
 def _battery_schedules(m: pyo.ConcreteModel, ds: xr.Dataset, parts: list[str]) -> dict[str, dict]:
@@ -178,12 +128,10 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
     timings: dict[str, float] = {}
     attrs: dict[str, float | int | str] = {"mode": mode}
     schedules: dict[str, dict] = {}
-    binaries: dict[str, set[int]] = {}
-    rounds = 0
+    merchant: ExclusiveSolve | None = None
     if mode == "merchant" and merchant_parts(ds):
-        m1, sol1, binaries, rounds = _solve_with_exclusivity(
-            ds, lambda x: create_merchant_model(ds, x), options, timings
-        )
+        merchant = _solve_exclusive(ds, lambda x: create_merchant_model(ds, x), options, timings)
+        m1, sol1 = merchant.model, merchant.solution
         if not sol1.has_values:
             in_case_terms(sol1, ds)
             sol1.message = f"merchant batteries: {sol1.message}"
@@ -196,14 +144,15 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
         _impose(m, ds, schedules)
         return m
 
-    m, sol, binaries2, rounds2 = _solve_with_exclusivity(ds, build, options, timings)
+    done = _solve_exclusive(ds, build, options, timings)
+    m, sol = done.model, done.solution
     run = NetworkRun(ds, mode, sol, timings=timings)
     if not sol.has_values:
         in_case_terms(sol, ds)
         if schedules:
             sol.message = f"with the merchant batteries' schedules fixed, {sol.message}"
         return run
-    binaries.update(binaries2)
+    binaries = {**(merchant.binaries if merchant else {}), **done.binaries}
     t0 = time.perf_counter()
     attrs.update(
         solver_status=sol.status,
@@ -211,7 +160,7 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
         objective_jpy=float(sol.objective),
         mip_gap=float(sol.mip_gap or 0.0),
         battery_exclusivity_binaries=sum(len(s) for s in binaries.values()),
-        battery_exclusivity_rounds=rounds + rounds2,
+        battery_exclusivity_rounds=(merchant.rounds if merchant else 0) + done.rounds,
     )
     run.results = build_network_results(ds, m, attrs)
     run.kpis = network_kpis(run.results)

@@ -3,9 +3,9 @@
 The input Dataset of a ``type3_n1`` case holds the event-dependent series per scenario
 (``(scenario, time)``; a single scenario has no scenario axis). Each scenario is a whole site
 (:func:`wattbit.model.define_site` on a scenario block); sizes are first-stage
-(:mod:`wattbit.formulations.scenarios`). Battery exclusivity follows ``battery.exclusive`` as in
-:mod:`wattbit.pipeline`, per scenario: ``auto`` adds binaries only at the steps of a scenario
-that charge and discharge at once, and re-solves warm-started.
+(:mod:`wattbit.formulations.scenarios`). Battery exclusivity follows ``battery.exclusive`` by
+:func:`wattbit.optimise.solve_exclusive`, per scenario: ``auto`` adds binaries only at the steps
+of a scenario that charge and discharge at once, and re-solves warm-started.
 
 Results: every scenario's site Dataset (inputs, variables, cost terms) concatenated along
 ``scenario``; the verifier checks each scenario's slice with :func:`wattbit.verify.verify` and
@@ -31,10 +31,10 @@ from wattbit.formulations.scenarios import (
     scenario_tree,
 )
 from wattbit.model import define_site, has_component, time_axis
-from wattbit.optimise import MAX_EXCLUSIVITY_ROUNDS, SIMULTANEOUS_TOL_MW, Run, add_timings
+from wattbit.optimise import Run, solve_exclusive
 from wattbit.results import build_results, kpis
 from wattbit.sizes import size_names, size_vars
-from wattbit.solve import SolverOptions, solve_model
+from wattbit.solve import SolverOptions
 from wattbit.verify import Verification, verify
 
 # Inputs that differ per scenario (not decisions).
@@ -103,83 +103,37 @@ def create_stochastic_model(
     return m
 
 
-def _simultaneous(m: pyo.ConcreteModel) -> dict[int, set[int]]:
-    out = {}
-    for k in m.S:
-        bat = m.scenario[k].battery
-        out[k] = {
-            t
-            for t in m.T
-            if min(bat.charge_mw[t].value, bat.discharge_mw[t].value) > SIMULTANEOUS_TOL_MW
-        }
-    return out
-
-
-def _warm_start(m: pyo.ConcreteModel, previous: dict[str, float]) -> dict[int, float]:
-    """A MIP start from a previous solution, simultaneous flows netted where binaries stand."""
-    start = {id(v): previous.get(v.name, 0.0) for v in m.component_data_objects(pyo.Var)}
-    for k in m.S:
-        bat = m.scenario[k].battery
-        if not hasattr(bat, "charging"):
-            continue
-        for t in bat.X:
-            c, d = bat.charge_mw[t], bat.discharge_mw[t]
-            net = start[id(c)] - start[id(d)]
-            start[id(c)], start[id(d)] = max(net, 0.0), max(-net, 0.0)
-            start[id(bat.charging[t])] = 1.0 if net > 0 else 0.0
-    return start
-
-
 def solve_stochastic(inputs: xr.Dataset, options: SolverOptions) -> Run:
     """Build, solve (with the exclusivity rule per scenario), extract per scenario and verify."""
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    m = create_stochastic_model(inputs)
-    timings["build"] = time.perf_counter() - t0
-    sol, _ = solve_model(m, options)
-    add_timings(timings, sol.timings)
     battery = has_component(inputs, "battery")
     mode = inputs.attrs.get("battery_exclusive", "never") if battery else "never"
-    binaries: dict[int, set[int]] = {k: set() for k in m.S}
-    rounds = 0
-    if sol.has_values and mode != "never":
-        n = inputs.sizes["time"]
-        pending = {k: set(range(n)) for k in m.S} if mode == "always" else _simultaneous(m)
-        while any(pending.values()) and rounds < MAX_EXCLUSIVITY_ROUNDS:
-            rounds += 1
-            for k, steps in pending.items():
-                binaries[k] |= steps
-            previous = {v.name: v.value for v in m.component_data_objects(pyo.Var)}
-            t0 = time.perf_counter()
-            m = create_stochastic_model(inputs, binaries)
-            timings["build"] += time.perf_counter() - t0
-            sol, _ = solve_model(m, options, warm_start=_warm_start(m, previous))
-            add_timings(timings, sol.timings)
-            if not sol.has_values:
-                break
-            pending = {k: s - binaries[k] for k, s in _simultaneous(m).items()}
-        if any(pending.values()) and sol.has_values:
-            sol.status, sol.message = "error", "exclusivity rounds did not converge"
-            sol.column_values = None
+    done = solve_exclusive(
+        lambda binaries: create_stochastic_model(inputs, binaries),
+        lambda m: {k: m.scenario[k].battery for k in m.S} if battery else {},
+        dict.fromkeys(range(scenario_count(inputs)), mode),
+        options,
+        timings,
+    )
+    m, sol = done.model, done.solution
     run = Run(inputs=inputs, solution=sol, timings=timings)
     if not sol.has_values:
         return run
 
     t0 = time.perf_counter()
-    enforced = sum(len(s) for s in binaries.values())
     attrs = {
         "solver_status": sol.status,
         "solver_message": sol.message,
         "expected_cost_jpy": float(sol.objective),
         "mip_gap": float(sol.mip_gap or 0.0),
         "battery_exclusive_mode": mode,
-        "battery_exclusivity_binaries": enforced,
-        "battery_exclusivity_rounds": rounds,
+        "battery_exclusivity_binaries": done.binary_count,
+        "battery_exclusivity_rounds": done.rounds,
     }
     sites = []
     for k in m.S:
         site = build_results(scenario_inputs(inputs, k), m.scenario[k], {})
-        site.attrs["battery_exclusivity_enforced"] = int(bool(binaries[k]))
+        site.attrs["battery_exclusivity_enforced"] = int(bool(done.binaries.get(k)))
         sites.append(site)
     run.results = combine(sites, attrs)
     run.kpis = expected_kpis(run.results)
