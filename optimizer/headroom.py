@@ -6,7 +6,10 @@
   asked), the minimum of H over a reference period — or a low quantile, to show what the strict
   minimum costs — less a safety margin (MW and/or a fraction). The DC must stay under it.
 * Forecasts of H for the rolling-horizon mode: persistence (same slot yesterday), a given series,
-  or the truth with seeded multiplicative Gaussian errors.
+  the truth with seeded multiplicative Gaussian errors (``noisy``, independent per step), or
+  ``ar1``: a forecast issued at the start of each planning window whose relative error follows
+  an AR(1) process from zero, so that it is autocorrelated and grows with lead time (see
+  :func:`ar1_errors`).
 """
 
 from __future__ import annotations
@@ -133,6 +136,8 @@ def forecast_headroom(loaded: LoadedCase) -> pd.Series:
         values = _forecast_file(loaded, index)
     elif fc.method == "series":
         values = np.maximum(loaded.quantity("grid.forecast.column"), 0.0)
+    elif fc.method == "ar1":  # the centre; errors are drawn per issued window (issued_forecast)
+        values = truth_full.reindex(index).to_numpy()
     elif fc.method == "persistence":
         shifted = truth_full.shift(freq=pd.Timedelta(hours=24))
         values = shifted.reindex(index).to_numpy().copy()
@@ -145,6 +150,32 @@ def forecast_headroom(loaded: LoadedCase) -> pd.Series:
             truth * (1.0 + fc.error_std_fraction * rng.standard_normal(len(truth))), 0.0
         )
     return pd.Series(values, index=index, name="forecast_headroom_mw")
+
+
+def ar1_errors(steps: int, sigma: float, rho: float, rng: np.random.Generator) -> np.ndarray:
+    r"""Relative forecast errors at lead times 1 … ``steps``: :math:`e_0 = 0`,
+    :math:`e_k = ρ e_{k−1} + σ\sqrt{1 − ρ^2}\,ε_k` with :math:`ε_k` standard normal. The error is
+    autocorrelated (ρ per step) and its standard deviation :math:`σ\sqrt{1 − ρ^{2k}}` grows with
+    the lead time k towards σ."""
+    shocks = sigma * np.sqrt(1.0 - rho**2) * rng.standard_normal(steps)
+    errors = np.empty(steps)
+    previous = 0.0
+    for k in range(steps):
+        previous = rho * previous + shocks[k]
+        errors[k] = previous
+    return errors
+
+
+def issued_forecast(
+    truth: np.ndarray, first_step: int, sigma: float, rho_per_h: float, dt_h: float, seed: int
+) -> np.ndarray:
+    """The ``ar1`` forecast of ``truth`` (H over one planning window) issued just before step
+    ``first_step``: ``max(truth · (1 + e_k), 0)`` with :func:`ar1_errors` at ρ per step
+    ``rho_per_h ** dt_h``. The generator is seeded by (``seed``, ``first_step``), so a window's
+    forecast is reproducible and does not depend on the other windows."""
+    rng = np.random.default_rng([seed, first_step])
+    errors = ar1_errors(len(truth), sigma, rho_per_h**dt_h, rng)
+    return np.maximum(np.asarray(truth) * (1.0 + errors), 0.0)
 
 
 def _forecast_file(loaded: LoadedCase, index: pd.DatetimeIndex) -> np.ndarray:

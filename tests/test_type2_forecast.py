@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import EXAMPLE, solve_verified
 
-from wattbit.strategies.recourse import BatteryLimits, recourse
+from wattbit.headroom import ar1_errors, issued_forecast
+from wattbit.strategies.recourse import BatteryLimits, Realised, recourse, refill
 
 LOSSLESS = BatteryLimits(
     power_mw=4.0, floor_mwh=0.0, keep_per_step=1.0, charge_efficiency=1.0, discharge_efficiency=1.0
@@ -71,3 +73,69 @@ def test_recourse_with_losses_keeps_the_floor():
     assert done.discharge_mw[0] == pytest.approx(1.8)
     assert done.shed_facility_mw[0] == pytest.approx(1.2)
     assert done.soc_mwh[0] == pytest.approx(2.0)
+
+
+def test_ar1_forecast_is_reproducible_per_seed_and_window():
+    truth = np.full(48, 10.0)
+    first = issued_forecast(truth, 24, 0.1, 0.9, 1.0, seed=7)
+    assert np.array_equal(first, issued_forecast(truth, 24, 0.1, 0.9, 1.0, seed=7))
+    assert not np.array_equal(first, issued_forecast(truth, 24, 0.1, 0.9, 1.0, seed=8))
+    assert not np.array_equal(first, issued_forecast(truth, 48, 0.1, 0.9, 1.0, seed=7))
+    assert (first >= 0).all() and not np.allclose(first, truth)
+    assert np.array_equal(issued_forecast(truth, 24, 0.0, 0.9, 1.0, seed=7), truth)
+
+
+def test_ar1_errors_grow_with_lead_time_and_are_autocorrelated():
+    """20 000 seeded paths: the standard deviation at lead k is σ·√(1 − ρ^(2k)) and the
+    correlation of neighbouring leads at long lead is ρ, within sampling error (~1 %)."""
+    sigma, rho, paths = 0.2, 0.8, 20_000
+    rng = np.random.default_rng(11)
+    errors = np.array([ar1_errors(24, sigma, rho, rng) for _ in range(paths)])
+    lead = np.arange(1, 25)
+    expected = sigma * np.sqrt(1.0 - rho ** (2 * lead))
+    assert errors.std(axis=0) == pytest.approx(expected, rel=0.03)
+    assert np.corrcoef(errors[:, 20], errors[:, 21])[0, 1] == pytest.approx(rho, abs=0.02)
+    assert abs(errors.mean()) < 0.01
+
+
+def test_forecast_mode_with_ar1_errors_is_reproducible(tmp_path):
+    """Three days of the example (measured headroom), AR(1) errors: the same seed gives the same
+    realised cost, never below perfect foresight with the same assets; another seed differs."""
+    base = {
+        "horizon.steps": 72,
+        "horizon.start": "2026-01-12T00:00:00+09:00",
+        "grid.mode": "type2_forecast",
+        "grid.forecast.method": "ar1",
+        "grid.forecast.error_std_fraction": 0.3,
+    }
+    runs = [solve_verified(EXAMPLE, **base, **{"grid.forecast.seed": s}) for s in (1, 1, 2)]
+    costs = [r.kpis["total_cost_jpy"] for r in runs]
+    assert costs[0] == costs[1]
+    assert costs[2] != costs[0]
+    for run in runs:
+        foresight = run.results.attrs["foresight_objective_jpy"]
+        assert run.kpis["total_cost_jpy"] >= foresight * (1 - 1e-9)
+        assert run.results.attrs["battery_terminal_deficit_mwh"] == 0.0
+
+
+def test_refill_restores_the_initial_energy_at_the_end():
+    """After the recourse of the second test the battery ends empty; the year started with
+    4 MWh. Hour 2 has 10 MW of spare headroom: charging 4 MW there (at its price) restores it.
+    Where no headroom is left (the first test's 12, 5, 3 MW), the deficit stays and is returned."""
+    done = Realised(
+        import_mw=np.array([10.0, 5.0, 10.0]),
+        charge_mw=np.zeros(3),
+        discharge_mw=np.array([0.0, 4.0, 0.0]),
+        soc_mwh=np.array([4.0, 0.0, 0.0]),
+        shed_facility_mw=np.array([0.0, 1.0, 0.0]),
+    )
+    left = refill(done, np.array([20.0, 5.0, 20.0]), 20.0, 1.0, LOSSLESS, 8.0, 4.0)
+    assert left == 0.0
+    assert done.charge_mw.tolist() == [0.0, 0.0, 4.0]
+    assert done.import_mw.tolist() == [10.0, 5.0, 14.0]
+    assert done.soc_mwh.tolist() == [4.0, 0.0, 4.0]
+    stuck = Realised(
+        np.array([12.0, 5.0, 3.0]), np.array([2.0, 0.0, 0.0]), np.array([0.0, 4.0, 2.0]),
+        np.array([6.0, 2.0, 0.0]), np.array([0.0, 1.0, 5.0]),
+    )  # fmt: skip
+    assert refill(stuck, np.array([12.0, 5.0, 3.0]), 20.0, 1.0, LOSSLESS, 8.0, 4.0) == 4.0

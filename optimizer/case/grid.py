@@ -221,10 +221,11 @@ class Pattern(Table):
 class Forecast(Table):
     """The forecast of H(t) that the rolling-horizon mode ``type2_forecast`` plans on."""
 
-    method: Literal["persistence", "series", "noisy"] = "persistence"
+    method: Literal["persistence", "series", "noisy", "ar1"] = "persistence"
     column: Quantity | None = None
     file: str | None = None
     error_std_fraction: NonNegative = 0.1
+    error_autocorrelation: Annotated[float, Field(ge=0, lt=1, strict=True)] = 0.9
     seed: int = 0
     lookahead_h: Positive = 48.0
     commit_h: Positive = 24.0

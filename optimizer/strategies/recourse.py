@@ -80,3 +80,43 @@ def recourse(
         shed[t] = min(max(need - limit[t], 0.0), facility_mw[t])  # 3. shed what is left
         g[t] = need - shed[t]
     return Realised(g, c, d, soc, shed)
+
+
+def refill(
+    done: Realised,
+    headroom_mw: np.ndarray,
+    contract_mw: float,
+    dt_h: float,
+    battery: BatteryLimits,
+    soc_max_mwh: float,
+    target_mwh: float,
+) -> float:
+    """Bring the realised state of charge at the end back up to ``target_mwh`` (the energy the
+    horizon started with, which the plans kept but the recourse may have spent): backwards from
+    the last step, discharge less, then charge more, where the headroom, the contract and the
+    battery's power allow and no later state of charge exceeds ``soc_max_mwh``. The extra import
+    is priced like any other. Changes ``done`` in place; returns the deficit left (MWh)."""
+    n = len(done.soc_mwh)
+    deficit = target_mwh - done.soc_mwh[-1]
+    keep = battery.keep_per_step
+    for t in range(n - 1, -1, -1):
+        if deficit <= 1e-9:
+            break
+        decay = keep ** np.arange(n - t)  # how 1 MWh stored at t carries to the later steps
+        room = float(np.min((soc_max_mwh - done.soc_mwh[t:]) / decay))
+        wanted = min(deficit / decay[-1], room)  # MWh to store at t
+        grid = min(headroom_mw[t], contract_mw) - done.import_mw[t]
+        eta_c, eta_d = battery.charge_efficiency, battery.discharge_efficiency
+        less = max(min(done.discharge_mw[t], grid, wanted * eta_d / dt_h), 0.0)
+        stored = less * dt_h / eta_d
+        more = 0.0
+        if done.discharge_mw[t] - less <= 1e-12:  # charge only once the discharge is gone
+            cap = min(battery.power_mw - done.charge_mw[t], grid - less)
+            more = max(min(cap, (wanted - stored) / (eta_c * dt_h)), 0.0)
+            stored += eta_c * more * dt_h
+        done.discharge_mw[t] -= less
+        done.charge_mw[t] += more
+        done.import_mw[t] += less + more
+        done.soc_mwh[t:] += stored * decay
+        deficit -= stored * decay[-1]
+    return deficit if deficit > 1e-9 else 0.0

@@ -3,7 +3,8 @@
 1. **Assets** come from the perfect-foresight solve (``type2_dynamic`` on the same inputs), so the
    forecast run differs from it only in the operation ("with the same assets").
 2. **Plan**: every ``commit_h`` hours the site is re-optimised over the next ``lookahead_h`` hours
-   with the import limit set to the forecast, starting from the carried battery energy and
+   with the import limit set to the forecast (for ``ar1``, the forecast issued for this window,
+   :func:`wattbit.headroom.issued_forecast`), starting from the carried battery energy and
    workload backlog; intermediate windows must end with at least the energy they started with, the
    last one with at least the year's initial energy.
 3. **Operate**: the committed part of each plan meets the realised headroom with real-time
@@ -27,12 +28,13 @@ import pyomo.environ as pyo
 import xarray as xr
 
 from wattbit.formulations.site import component_blocks
+from wattbit.headroom import issued_forecast
 from wattbit.model import create_model, has_component, workload_shift_data
 from wattbit.optimise import Run, solve_inputs
 from wattbit.results import build_results, kpis, served_it_mw
 from wattbit.sizes import size_names
 from wattbit.solve import Solution, SolverOptions
-from wattbit.strategies.recourse import BatteryLimits, recourse
+from wattbit.strategies.recourse import BatteryLimits, Realised, recourse, refill
 from wattbit.verify import verify
 
 FORECAST_ONLY = ("grid_forecast_headroom_mw", "grid_emergency_curtailment_cost_jpy_per_mwh")
@@ -65,6 +67,15 @@ def _window(
 ) -> xr.Dataset:
     ds = inputs.isel(time=slice(start, stop)).copy()
     ds["grid_import_limit_mw"] = ds["grid_forecast_headroom_mw"]
+    if inputs.attrs.get("grid_forecast_method") == "ar1":
+        ds["grid_import_limit_mw"].values = issued_forecast(
+            ds["grid_forecast_headroom_mw"].values,
+            start,
+            float(inputs.attrs["grid_forecast_error_std_fraction"]),
+            float(inputs.attrs["grid_forecast_error_autocorrelation"]),
+            float(inputs.attrs["dt_h"]),
+            int(inputs.attrs["grid_forecast_seed"]),
+        )
     ds = ds.drop_vars(FORECAST_ONLY)
     ds.attrs["annual_factor"] = 8760.0 / ((stop - start) * float(ds.attrs["dt_h"]))
     if has_component(ds, "battery"):
@@ -75,22 +86,41 @@ def _window(
     return ds
 
 
+def _battery_limits(ds: xr.Dataset, dt: float) -> BatteryLimits:
+    return BatteryLimits(
+        power_mw=float(ds["battery_power_mw"]),
+        floor_mwh=float(ds["battery_soc_min_fraction"]) * float(ds["battery_energy_mwh"]),
+        keep_per_step=(1.0 - float(ds["battery_standing_loss_per_h"])) ** dt,
+        charge_efficiency=float(ds["battery_charge_efficiency"]),
+        discharge_efficiency=float(ds["battery_discharge_efficiency"]),
+    )
+
+
+def _refill(realised: xr.Dataset, fixed: xr.Dataset, soc0: float) -> float:
+    """Restore the year's initial energy at the end (see :func:`recourse.refill`); the deficit
+    left, in MWh."""
+    dt = float(fixed.attrs["dt_h"])
+    done = Realised(
+        realised["grid_import_mw"].values,
+        realised["battery_charge_mw"].values,
+        realised["battery_discharge_mw"].values,
+        realised["battery_soc_mwh"].values,
+        realised["emergency_curtailed_it_mw"].values,
+    )
+    sizes = {k: realised[k] for k in ("battery_power_mw", "battery_energy_mwh")}
+    limits = _battery_limits(fixed.assign(sizes), dt)
+    soc_max = float(fixed["battery_soc_max_fraction"] * realised["battery_energy_mwh"])
+    contract = float(realised["grid_contract_mw"])
+    return refill(done, fixed["grid_headroom_mw"].values, contract, dt, limits, soc_max, soc0)
+
+
 def _realise(plan: xr.Dataset, inputs: xr.Dataset) -> xr.Dataset:
     """Operate a committed plan against the realised headroom (see module doc, step 3, and
     :mod:`wattbit.strategies.recourse`)."""
     real = plan.copy(deep=True)
     dt = float(inputs.attrs["dt_h"])
     pue = real["dc_pue"].values
-    battery = None
-    if "battery_charge_mw" in real:
-        energy = float(real["battery_energy_mwh"])
-        battery = BatteryLimits(
-            power_mw=float(real["battery_power_mw"]),
-            floor_mwh=float(real["battery_soc_min_fraction"]) * energy,
-            keep_per_step=(1.0 - float(real["battery_standing_loss_per_h"])) ** dt,
-            charge_efficiency=float(real["battery_charge_efficiency"]),
-            discharge_efficiency=float(real["battery_discharge_efficiency"]),
-        )
+    battery = _battery_limits(real, dt) if "battery_charge_mw" in real else None
     done = recourse(
         real["grid_import_mw"].values,
         (served_it_mw(real) * real["dc_pue"]).values,
@@ -156,17 +186,18 @@ def solve_rolling(inputs: xr.Dataset, options: SolverOptions) -> Run:
             backlog = float(piece["shift_backlog_mwh"][-1])
         start += plan.sizes["time"]
 
-    evaluated = fixed.copy()
-    if has_component(evaluated, "battery"):
-        _fixed_soc(evaluated, energy, soc0, soc0)
-    m = create_model(evaluated, emergency=True)
     realised = xr.concat(
         [p[[v for v in p.data_vars if "time" in p[v].dims]] for p in pieces], dim="time"
     )
     for name, value in sizes.items():
         realised[name] = ((), value)
-    if "battery_soc_initial_mwh" in foresight.results:
+    evaluated = fixed.copy()
+    deficit = 0.0
+    if has_component(evaluated, "battery"):
         realised["battery_soc_initial_mwh"] = ((), soc0)
+        deficit = _refill(realised, fixed, soc0)  # > 0: the year ends short, reported
+        _fixed_soc(evaluated, energy, soc0, soc0 - deficit)
+    m = create_model(evaluated, emergency=True)
     _load_values(m, realised)
     solution = Solution(
         "optimal",
@@ -179,6 +210,7 @@ def solve_rolling(inputs: xr.Dataset, options: SolverOptions) -> Run:
         "objective_jpy": solution.objective,
         "foresight_objective_jpy": float(foresight.results.attrs["objective_jpy"]),
         "rolling_windows": windows,
+        "battery_terminal_deficit_mwh": deficit,
     }
     results = build_results(evaluated, m, attrs)
     run = Run(inputs=evaluated, solution=solution, results=results, kpis=kpis(results))
