@@ -30,6 +30,7 @@ __all__ = [
     "run_sweep",
     "solve_case",
     "solve_network",
+    "sweep_spec",
 ]
 _API = frozenset(__all__) - {"__version__"}
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         run_sweep,
         solve_case,
         solve_network,
+        sweep_spec,
     )
 
 

@@ -12,12 +12,14 @@ matching command writes with ``--out``. Bad input raises :class:`~wattbit.errors
 function                    command                 result
 ==========================  ======================  ==============================================
 :func:`load_case`           ``wattbit validate``    :class:`~wattbit.case.LoadedCase`
+:func:`build_inputs`        ``wattbit validate``    the input :class:`xarray.Dataset`
 :func:`solve_case`          ``wattbit solve``       :class:`SolveResult`
 :func:`headroom_study`      ``wattbit headroom``    :class:`~wattbit.studies.potential.HeadroomStudy`
 :func:`compare`             ``wattbit compare``     :class:`~wattbit.studies.compare.Comparison`
 :func:`ridethrough`         ``wattbit ridethrough`` :class:`~wattbit.studies.ridethrough.RideThrough`
 :func:`connect`             ``wattbit connect``     :class:`~wattbit.studies.connection.Choice`
 :func:`solve_network`       ``wattbit network``     :class:`NetworkResult`
+:func:`sweep_spec`          ``wattbit sweep``       :class:`~wattbit.sweep.spec.SweepSpec` (not solved)
 :func:`run_sweep`           ``wattbit sweep``       :class:`~wattbit.sweep.run.SweepResult`
 ==========================  ======================  ==============================================
 
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from wattbit.studies.potential import HeadroomStudy
     from wattbit.studies.ridethrough import RideThrough
     from wattbit.sweep.run import SweepResult
+    from wattbit.sweep.spec import SweepSpec
     from wattbit.verify import Verification
 
 Overrides = Mapping[str, Any]
@@ -296,6 +299,35 @@ def _sweep_text(value: Any) -> str:
     return scalar(value)
 
 
+def sweep_spec(
+    case: str | Path | None,
+    values: SweepValues | None = None,
+    *,
+    zipped: Sequence[Sequence[str]] = (),
+    modes: Sequence[str] | None = None,
+    baseline: SweepValues | None = None,
+    spec: str | Path | None = None,
+) -> SweepSpec:
+    """The sweep :func:`run_sweep` would run, checked but not solved (its ``shape``, ``axes``).
+
+    ``values`` maps a dotted path to its values: a list (``[0.0, 10.0, 20.0]``), a range string
+    ``"start:stop:step"`` (stop included), or one value (fixed for every point). ``zipped``
+    groups paths that move together, ``modes`` sweeps ``grid.mode``, ``baseline`` picks the
+    point net benefit, NPV and payback are taken against; ``spec`` is a sweep file. A bad
+    definition raises :class:`~wattbit.sweep.spec.SweepError` (exit code 2).
+    """
+    from wattbit.sweep.spec import parse_spec
+
+    return parse_spec(
+        Path(case) if case is not None else None,
+        [f"{path}={_sweep_text(v)}" for path, v in (values or {}).items()],
+        [",".join(group) for group in zipped],
+        ",".join(modes) if modes else None,
+        [f"{path}={_sweep_text(v)}" for path, v in (baseline or {}).items()],
+        Path(spec) if spec is not None else None,
+    )
+
+
 def run_sweep(
     case: str | Path | None,
     values: SweepValues | None = None,
@@ -313,26 +345,11 @@ def run_sweep(
     analysis_years: float = 15.0,
 ) -> SweepResult:
     """Solve a case over a grid of parameter values (``wattbit sweep``); the records, ``sweep.nc``
-    and ``sweep.csv`` go to ``out``.
-
-    ``values`` maps a dotted path to its values: a list (``[0.0, 10.0, 20.0]``), a range string
-    ``"start:stop:step"`` (stop included), or one value (fixed for every point). ``zipped``
-    groups paths that move together, ``modes`` sweeps ``grid.mode``, ``baseline`` picks the
-    point net benefit, NPV and payback are taken against; ``spec`` is a sweep file. Cases run in
-    ``jobs`` local processes unless a Dask ``scheduler`` or ``dask_local`` cluster is given.
-    A bad definition raises :class:`~wattbit.sweep.spec.SweepError` (exit code 2).
-    """
+    and ``sweep.csv`` go to ``out``. The definition as :func:`sweep_spec`'s; cases run in
+    ``jobs`` local processes unless a Dask ``scheduler`` or ``dask_local`` cluster is given."""
     from wattbit.sweep.engine import Engine
     from wattbit.sweep.run import run_sweep as run
-    from wattbit.sweep.spec import parse_spec
 
-    sweep_spec = parse_spec(
-        Path(case) if case is not None else None,
-        [f"{path}={_sweep_text(v)}" for path, v in (values or {}).items()],
-        [",".join(group) for group in zipped],
-        ",".join(modes) if modes else None,
-        [f"{path}={_sweep_text(v)}" for path, v in (baseline or {}).items()],
-        Path(spec) if spec is not None else None,
-    )
+    definition = sweep_spec(case, values, zipped=zipped, modes=modes, baseline=baseline, spec=spec)
     engine = Engine(jobs=jobs, scheduler=scheduler, dask_local=dask_local)
-    return run(sweep_spec, engine, Path(out), time_limit_s, resume, analysis_years)
+    return run(definition, engine, Path(out), time_limit_s, resume, analysis_years)
