@@ -6,6 +6,13 @@
   substation by ``area_share``. A scenario is one sampled horizon: the number of faults is
   Poisson(rate × horizon in years), starts are uniform, the class is drawn by its probability and
   the duration log-uniformly within the class (uniformly when the class starts at 0).
+* **Stratified sampling** (``sampling = "stratified"``) splits the years into two strata: with at
+  least one fault of the longest class (probability ``1 − exp(−λ_L T)``, λ_L that class's rate, T
+  the horizon in years) and without. ``K_L = min(K − 1, max(1, round(K (1 − exp(−λ_L T)))))``
+  scenarios are drawn in the first (the count of long faults from the zero-truncated Poisson),
+  the rest in the second; the other classes are drawn as in plain sampling (Poisson thinning
+  makes the classes independent). Each scenario weighs its stratum's probability over its
+  stratum's scenarios, so every K holds a long fault and the weighted mean stays unbiased.
 * **Maintenance windows** are explicit dates (in every scenario, cut to the horizon), or a count
   and duration a year with sampled starts.
 * An event cuts the N-1 margin from the start of the step in which it begins until the end of the
@@ -28,7 +35,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -103,6 +110,65 @@ def sample_faults(
     return [OutageEvent(float(s), float(d), FAULT) for s, d in zip(starts, durations, strict=True)]
 
 
+def long_class(classes: list[DurationClass]) -> int:
+    """The index of the class of the longest faults (largest ``max_h``)."""
+    return max(range(len(classes)), key=lambda i: classes[i].max_h)
+
+
+def strata(
+    t3: Type3, rate_per_year: float, classes: list[DurationClass], horizon_h: float
+) -> tuple[int, float]:
+    """``(K_L, P_L)``: scenarios drawn with a long fault, and that stratum's probability (module
+    doc); ``(0, 0)`` for plain sampling, a single scenario or no long faults."""
+    if t3.sampling != "stratified" or t3.scenarios < 2 or not classes:
+        return 0, 0.0
+    lam = rate_per_year * classes[long_class(classes)].probability * horizon_h / HOURS_PER_YEAR
+    p_long = -float(np.expm1(-lam))
+    if p_long <= 0.0:
+        return 0, 0.0
+    return min(t3.scenarios - 1, max(1, round(t3.scenarios * p_long))), p_long
+
+
+def _truncated_poisson(rng: np.random.Generator, lam: float) -> int:
+    """A Poisson(λ) count conditioned on being at least 1 (inverse transform)."""
+    u = rng.uniform(np.exp(-lam), 1.0)
+    n, pmf = 1, lam * np.exp(-lam)
+    cdf = np.exp(-lam) + pmf
+    while cdf < u and n < 10_000:
+        n += 1
+        pmf *= lam / n
+        cdf += pmf
+    return n
+
+
+def sample_stratified_faults(
+    rng: np.random.Generator,
+    rate_per_year: float,
+    classes: list[DurationClass],
+    horizon_h: float,
+    with_long: bool,
+) -> list[OutageEvent]:
+    """One year of a stratum: the long class's faults (at least one if ``with_long``, none
+    otherwise) and the other classes' as in :func:`sample_faults`."""
+    i = long_class(classes)
+    p_long = classes[i].probability
+    others = [c for j, c in enumerate(classes) if j != i]
+    rest = 1.0 - p_long
+    events = []
+    if others and rest > 0:
+        scaled = [DurationClass(c.name, c.probability / rest, c.min_h, c.max_h) for c in others]
+        events = sample_faults(rng, rate_per_year * rest, scaled, horizon_h)
+    if with_long:
+        lam = rate_per_year * p_long * horizon_h / HOURS_PER_YEAR
+        n = _truncated_poisson(rng, lam)
+        starts = rng.uniform(0.0, horizon_h, size=n)
+        durations = sample_durations(rng, [replace(classes[i], probability=1.0)], n)
+        events += [
+            OutageEvent(float(s), float(d), FAULT) for s, d in zip(starts, durations, strict=True)
+        ]
+    return events
+
+
 def sample_maintenance(
     rng: np.random.Generator, per_year: float, duration_h: float, horizon_h: float
 ) -> list[OutageEvent]:
@@ -150,11 +216,15 @@ def scenario_events(loaded: LoadedCase) -> list[list[OutageEvent]]:
             )
         )
     rate, classes = fault_model(t3)
+    k_long, _ = strata(t3, rate, classes, horizon_h)
     scenarios = []
     for k in range(t3.scenarios):
         rng = np.random.default_rng([t3.seed, k])
         events = listed[k] + windows
-        events += sample_faults(rng, rate, classes, horizon_h)
+        if k_long:
+            events += sample_stratified_faults(rng, rate, classes, horizon_h, k < k_long)
+        else:
+            events += sample_faults(rng, rate, classes, horizon_h)
         events += sample_maintenance(
             rng, t3.maintenance_per_year, t3.maintenance_duration_h, horizon_h
         )
@@ -257,7 +327,14 @@ def import_limit(loaded: LoadedCase, series: OutageSeries) -> np.ndarray:
     return t3.firm_mw + residual
 
 
-def scenario_probabilities(t3: Type3) -> np.ndarray:
+def scenario_probabilities(t3: Type3, horizon_h: float = HOURS_PER_YEAR) -> np.ndarray:
+    """The listed weights; under stratified sampling each stratum's probability over its
+    scenarios; else equal."""
     if t3.scenario_probabilities:
         return np.asarray(t3.scenario_probabilities, dtype=float)
+    rate, classes = fault_model(t3)
+    k_long, p_long = strata(t3, rate, classes, horizon_h)
+    if k_long:
+        rest = t3.scenarios - k_long
+        return np.array([p_long / k_long] * k_long + [(1.0 - p_long) / rest] * rest)
     return np.full(t3.scenarios, 1.0 / t3.scenarios)

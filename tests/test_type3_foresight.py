@@ -21,6 +21,7 @@ from type3_helpers import OPTIONS, solved, write_case
 
 from wattbit.case import load_case
 from wattbit.inputs import build_inputs
+from wattbit.n1 import scenario_events
 from wattbit.strategies.stochastic import first_difference, solve_stochastic
 
 LOSS, SHUTDOWN, PEAK = 5_000.0, 1_000.0, 40_000.0  # JPY/MWh
@@ -73,3 +74,33 @@ def test_same_first_hour_scenarios_do_not_know_the_duration(tmp_path):
     shutdown = per_scenario(run.results, "shutdown_it_mw")
     assert shutdown.sum(axis=1) == pytest.approx([0.0, 40.0], abs=1e-6)
     assert run.verification.violations["dispatch equal until the scenarios' data differ"] <= 1e-6
+
+
+STATISTICS = [
+    {"max_duration_h": 0.01, "events_per_year": 1.0},
+    {"max_duration_h": 12.0, "events_per_year": 0.3},
+    {"max_duration_h": 2160.0, "events_per_year": 0.01},
+]
+
+
+@pytest.mark.parametrize("scenarios", [2, 3, 5, 8])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stratified_sample_always_holds_a_long_fault(tmp_path, scenarios, seed):
+    """0.01 long (12–2160 h) faults a year over a 48 h horizon: P(at least one) =
+    1 − exp(−0.01 × 48/8760) ≈ 5.5e-5, so plain sampling almost never draws one. Stratified, one
+    scenario (K_L = max(1, round(K × 5.5e-5))) holds at least one and weighs 5.5e-5; the other
+    K − 1 share the rest and hold none."""
+    t3 = {
+        "margin_mw": 20.0,
+        "fault_statistics": STATISTICS,
+        "sampling": "stratified",
+        "scenarios": scenarios,
+        "seed": seed,
+    }
+    loaded = load_case(write_case(tmp_path, type3=t3))
+    events = scenario_events(loaded)
+    long = [sum(e.duration_h > 12.0 for e in scenario) for scenario in events]
+    assert long[0] >= 1 and long[1:] == [0] * (scenarios - 1)
+    p_long = -np.expm1(-0.01 * 48 / 8760)
+    weights = build_inputs(loaded)["scenario_probability"].values
+    assert weights == pytest.approx([p_long] + [(1 - p_long) / (scenarios - 1)] * (scenarios - 1))

@@ -105,6 +105,7 @@ class Type3(Table):
     maintenance_duration_h: NonNegative = 0.0
     scenarios: Annotated[int, Field(ge=1)] = 8
     scenario_probabilities: list[Fraction] = []
+    sampling: Literal["monte_carlo", "stratified"] = "monte_carlo"
     seed: int = 0
     sla_penalty_jpy_per_event: NonNegative = 0.0
     survival_max_h: Annotated[int, Field(ge=1)] = 72
@@ -147,6 +148,8 @@ class Type3(Table):
             )
         if self.maintenance_per_year > 0 and self.maintenance_duration_h <= 0:
             raise ValueError("maintenance_per_year needs maintenance_duration_h > 0")
+        if self.sampling == "stratified" and self.scenario_probabilities:
+            raise ValueError("sampling = 'stratified' sets the weights: drop scenario_probabilities")
         return self
 
 
