@@ -1,4 +1,4 @@
-"""Backup generator block (F1–F8) built alone, with hand-derived expectations."""
+"""Backup generator block (F1–F10) built alone, with hand-derived expectations."""
 
 from __future__ import annotations
 
@@ -70,3 +70,42 @@ def test_a_sized_generator_grows_until_its_tank_holds_the_outage():
     np.testing.assert_allclose(values(gen.fuel_mwh), [6.0, 3.0, 0.0, 0.0], atol=MW)
     assert pyo.value(gen.cost_capex_jpy) == pytest.approx(6e6, rel=REL)
     assert pyo.value(m.total_cost_jpy) == pytest.approx(268_800_000.0, rel=REL)
+
+
+def capped(**caps):
+    """4 steps, α = 2190: a 3 MW load, no grid, unserved at 1e6; P = 2 MW always available,
+    a tank (20 MWh) that never binds, fuel at c_f."""
+    m = model(4)
+    data = GeneratorData(
+        power_mw=Size.fixed(2.0),
+        availability=np.ones(4),
+        refuel_limit=np.zeros(4),
+        fuel_tank_h=10.0,
+        fuel_cost_jpy_per_mwh=FUEL,
+        **caps,
+    )
+    gen = define_generator(m, data)
+    given(m, "demand", [-3.0] * 4)
+    supply(m, "unserved", price=VOLL)
+    close(m)
+    solve(m)
+    return gen
+
+
+def test_running_hours_per_fault_are_capped():
+    """(F9). Faults {0, 1} and {2, 3}, at most H_e = 1.5 h at rated power each: Σ_{t∈e} y_t Δt
+    ≤ 1.5 · 2 = 3 MWh per fault (instead of 4), 6 MWh in all; fuel (F7) = α c_f · 6
+    = 262 800 000 JPY/yr."""
+    gen = capped(events=((0, 1), (2, 3)), max_run_h_per_event=1.5)
+    y = values(gen.output_mw)
+    assert y[:2].sum() == pytest.approx(3.0, abs=MW)
+    assert y[2:].sum() == pytest.approx(3.0, abs=MW)
+    assert pyo.value(gen.cost_fuel_jpy) == pytest.approx(262_800_000.0, rel=REL)
+
+
+def test_running_hours_per_year_are_capped():
+    """(F10). α Σ y Δt ≤ H_y P with H_y = 2190 h/yr and P = 2: Σ y Δt ≤ 2190 · 2 / 2190 = 2 MWh
+    over the 4-hour horizon (1 h at rated power); fuel = α c_f · 2 = 87 600 000 JPY/yr."""
+    gen = capped(max_run_h_per_year=2190.0)
+    assert values(gen.output_mw).sum() == pytest.approx(2.0, abs=MW)
+    assert pyo.value(gen.cost_fuel_jpy) == pytest.approx(87_600_000.0, rel=REL)
