@@ -68,6 +68,7 @@ class Solution:
     column_values: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
     conflict: Conflict | None = None
+    reduced_costs: np.ndarray | None = None
 
     @property
     def has_values(self) -> bool:
@@ -158,7 +159,13 @@ def solve_compiled(
     values = np.asarray(h.getSolution().col_value) if has_primal else None
     gap = float(info.mip_gap) if cm.is_mip and has_primal else 0.0
     if status == S.kOptimal:
-        return Solution("optimal", "optimal", info.objective_function_value, gap, values, timings)
+        sol = Solution("optimal", "optimal", info.objective_function_value, gap, values, timings)
+        if (
+            not cm.is_mip
+            and info.dual_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+        ):
+            sol.reduced_costs = np.asarray(h.getSolution().col_dual)
+        return sol
     if status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit):
         if has_primal:
             return Solution(
@@ -196,6 +203,15 @@ def load_values(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> 
             var.set_value(
                 var.lb if var.lb is not None and var.lb > 0 else 0.0, skip_validation=True
             )
+
+
+def load_reduced_costs(m: pyo.ConcreteModel, cm: CompiledModel, costs: np.ndarray) -> None:
+    """Write the LP's reduced costs into ``m.rc`` when the model declares that import suffix: the
+    change of the optimum per unit raised of a column held at a bound (a fixed schedule, say)."""
+    suffix = getattr(m, "rc", None)
+    if isinstance(suffix, pyo.Suffix):
+        for var, value in zip(cm.columns, costs.tolist(), strict=True):
+            suffix[var] = value
 
 
 def compile_checked(
@@ -253,5 +269,7 @@ def solve_model(
     t2 = time.perf_counter()
     if sol.has_values:
         load_values(m, cm, sol.column_values)
+    if sol.reduced_costs is not None:
+        load_reduced_costs(m, cm, sol.reduced_costs)
     sol.timings = {"hand_off": t1 - t0, **sol.timings, "load": time.perf_counter() - t2}
     return sol, cm

@@ -166,3 +166,83 @@ def test_burning_with_exclusive_never_solves_and_shows_it(make_network):
     discharge = result.results["battery_discharge_mw"].sel(battery="bess").values
     np.testing.assert_allclose(charge - discharge, 1.0, atol=TOL)  # the 1 MW g must absorb
     assert result.kpis["battery_simultaneous_steps"] >= 1
+
+
+# --------------------------------------------------------------------------- merchant ties
+
+
+def tied_merchant() -> dict[str, Any]:
+    """Slack s — line (10 MW) — f, where a DC draws 11, 8, 8, 8 MW (value of lost compute
+    10^6 JPY/MWh) and a lossless 2 MW / 2 MWh merchant battery (100 JPY/MWh wear) trades at
+    10 000, 10 000, 30 000, 20 000 JPY/MWh, the slack's price too."""
+    return {
+        "horizon": {"steps": 4},
+        "nodes": [slack("s", "price"), {"name": "f"}],
+        "branches": [line("l", "s", "f", 10.0)],
+        "dcs": [
+            {"name": "dc", "node": "f", "it_mw": "it", "value_of_lost_compute_jpy_per_mwh": 1e6}
+        ],
+        "batteries": [
+            {
+                "name": "bess",
+                "node": "f",
+                "owner": "co",
+                "power_mw": 2.0,
+                "energy_mwh": 2.0,
+                "charge_efficiency": 1.0,
+                "discharge_efficiency": 1.0,
+                "throughput_cost_jpy_per_mwh": 100.0,
+            }
+        ],
+        "owners": [
+            {"name": "co", "energy_price_jpy_per_mwh": "price"},
+            {"name": "dc", "energy_price_jpy_per_mwh": "price"},
+        ],
+    }
+
+
+def test_merchant_tie_both_ends_by_hand(make_network):
+    """The owner's best: buy 2 MWh in the two cheap hours, sell 2 MW at 30 000 (step 2); wear
+    200 JPY: cost α (200 + 20 000 − 60 000) = −39 800 α, α = 8760 / 4 = 2190. Any split
+    a + (2 − a) of the buying between steps 0 and 1 ties. With a MW bought at step 0 the 11 MW
+    DC and the battery need 11 + a on the 10 MW line: the DC sheds 1 + a; step 1 imports
+    10 − a, step 2 8 − 2, step 3 8. System cost / α = 10^6 (1 + a) + 10 000 · 10
+    + 10 000 (10 − a) + 30 000 · 6 + 20 000 · 8 + 200 = 1 540 200 + 990 000 a:
+    best a = 0 (1 540 200 α), worst a = 2 (3 520 200 α). The run dispatches the best."""
+    path = make_network(
+        tied_merchant(),
+        4,
+        price=[10_000.0, 10_000.0, 30_000.0, 20_000.0],
+        it=[11.0, 8.0, 8.0, 8.0],
+    )
+    result = run(path, "merchant")
+    assert result.ok, result.solution.message
+    assert result.verification.max_violation <= TOL
+    attrs, alpha = result.results.attrs, 2190.0
+    assert attrs["merchant_objective_jpy"] == pytest.approx(-39_800 * alpha, rel=1e-9)
+    assert attrs["merchant_system_cost_best_jpy"] == pytest.approx(1_540_200 * alpha, rel=1e-8)
+    assert attrs["merchant_system_cost_worst_jpy"] == pytest.approx(3_520_200 * alpha, rel=1e-8)
+    assert result.kpis["merchant_system_cost_best_jpy"] == attrs["merchant_system_cost_best_jpy"]
+    assert result.kpis["merchant_system_cost_worst_jpy"] == attrs["merchant_system_cost_worst_jpy"]
+    assert result.kpis["total_cost_jpy"] == pytest.approx(1_540_200 * alpha, rel=1e-8)
+    charge = result.results["battery_charge_mw"].sel(battery="bess").values
+    np.testing.assert_allclose(charge[:2], [0.0, 2.0], atol=TOL)
+    np.testing.assert_allclose(result.results["dc_shed_it_mw"].sel(dc="dc"), [1, 0, 0, 0], atol=TOL)
+
+
+def test_merchant_without_a_tie_has_one_point(make_network):
+    """With the price at step 1 raised to 11 000, buying both MWh at step 0 is the owner's only
+    optimum: best = worst (a = 2 above). The owners' optimum is held to within 10^-9 of itself,
+    which the system's best uses (a shift of ε MWh costs the owner 1 000 ε, saves the system
+    ~10^6 ε): hence 10^-7, not 10^-9."""
+    path = make_network(
+        tied_merchant(),
+        4,
+        price=[10_000.0, 11_000.0, 30_000.0, 20_000.0],
+        it=[11.0, 8.0, 8.0, 8.0],
+    )
+    attrs = run(path, "merchant").results.attrs
+    # the owner buys 2 MW at step 0: shed 3 MW; imports 10, 8, 6, 8
+    expected = 3e6 + 10_000 * 10 + 11_000 * 8 + 30_000 * 6 + 20_000 * 8 + 200
+    assert attrs["merchant_system_cost_best_jpy"] == pytest.approx(expected * 2190, rel=1e-7)
+    assert attrs["merchant_system_cost_worst_jpy"] == pytest.approx(expected * 2190, rel=1e-7)

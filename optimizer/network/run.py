@@ -32,6 +32,14 @@ from wattbit.infeasibility import in_case_terms
 from wattbit.inputs import units_of
 from wattbit.network.case import NETWORK_OWNER, LoadedNetworkCase
 from wattbit.network.inputs import DEFERRABLE, build_network_inputs
+from wattbit.network.merchant import (
+    Solve,
+    best_model,
+    imposed_model,
+    is_imposed,
+    schedules_of,
+    worst_for_system,
+)
 from wattbit.network.model import (
     battery_blocks,
     cost_table,
@@ -87,69 +95,34 @@ def _solve_exclusive(
     )
 
     def free(m: pyo.ConcreteModel) -> dict[str, pyo.Block]:
-        return {n: b for n, b in battery_blocks(m, ds).items() if not b.charge_mw[0].fixed}
+        return {n: b for n, b in battery_blocks(m, ds).items() if not is_imposed(b)}
 
     return solve_exclusive(build, free, modes, options, timings)
-
-
-def _battery_schedules(m: pyo.ConcreteModel, ds: xr.Dataset, parts: list[str]) -> dict[str, dict]:
-    """Sizes and charge/discharge of the listed battery parts, by part."""
-    blocks = battery_blocks(m, ds)
-    return {
-        part: {
-            "sizes": {
-                name: getattr(blocks[part], name).value for name in ("power_mw", "energy_mwh")
-            },
-            "flows": {
-                name: {t: max(v.value, 0.0) for t, v in getattr(blocks[part], name).items()}
-                for name in ("charge_mw", "discharge_mw")
-            },
-        }
-        for part in parts
-    }
-
-
-def _impose(m: pyo.ConcreteModel, ds: xr.Dataset, schedules: dict[str, dict]) -> None:
-    """Fix the parts' charge and discharge and bound their sizes to the values given; their
-    state of charge follows from them (fixing it too would leave rows that only rounding breaks)."""
-    blocks = battery_blocks(m, ds)
-    for part, schedule in schedules.items():
-        for name, value in schedule["sizes"].items():
-            getattr(blocks[part], name).setlb(value)
-            getattr(blocks[part], name).setub(value)
-        for name, values in schedule["flows"].items():
-            var = getattr(blocks[part], name)
-            for t, v in values.items():
-                var[t].fix(v)
 
 
 def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> NetworkRun:
     """Solve in ``mode``; extract, account per owner and verify."""
     timings: dict[str, float] = {}
     attrs: dict[str, float | int | str] = {"mode": mode}
-    schedules: dict[str, dict] = {}
+
+    def solve(build: Callable[[dict[str, set[int]]], pyo.ConcreteModel]) -> ExclusiveSolve:
+        return _solve_exclusive(ds, build, options, timings)
+
     merchant: ExclusiveSolve | None = None
     if mode == "merchant" and merchant_parts(ds):
-        merchant = _solve_exclusive(ds, lambda x: create_merchant_model(ds, x), options, timings)
-        m1, sol1 = merchant.model, merchant.solution
-        if not sol1.has_values:
-            in_case_terms(sol1, ds)
-            sol1.message = f"merchant batteries: {sol1.message}"
-            return NetworkRun(ds, mode, sol1, timings=timings)
-        schedules = _battery_schedules(m1, ds, merchant_parts(ds))
-        attrs["merchant_objective_jpy"] = float(sol1.objective)
-
-    def build(x: dict[str, set[int]]) -> pyo.ConcreteModel:
-        m = create_network_model(ds, x)
-        _impose(m, ds, schedules)
-        return m
-
-    done = _solve_exclusive(ds, build, options, timings)
+        merchant = solve(lambda x: create_merchant_model(ds, x))
+        if not merchant.solution.has_values:
+            in_case_terms(merchant.solution, ds)
+            merchant.solution.message = f"merchant batteries: {merchant.solution.message}"
+            return NetworkRun(ds, mode, merchant.solution, timings=timings)
+        done = _merchant_ends(ds, merchant, solve, attrs)
+    else:
+        done = solve(lambda x: create_network_model(ds, x))
     m, sol = done.model, done.solution
     run = NetworkRun(ds, mode, sol, timings=timings)
     if not sol.has_values:
         in_case_terms(sol, ds)
-        if schedules:
+        if merchant is not None:
             sol.message = f"with the merchant batteries' schedules fixed, {sol.message}"
         return run
     binaries = {**(merchant.binaries if merchant else {}), **done.binaries}
@@ -170,6 +143,28 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
     run.results.attrs["verify_max_violation"] = run.verification.max_violation
     timings["verify"] = time.perf_counter() - t0
     return run
+
+
+def _merchant_ends(
+    ds: xr.Dataset, merchant: ExclusiveSolve, solve: Solve, attrs: dict
+) -> ExclusiveSolve:
+    """Step 2 of the merchant mode: the system's best over the merchant batteries' price-optimal
+    schedules (the run's dispatch) and the worst found (see :mod:`wattbit.network.merchant`).
+    If even the best is infeasible, so is every such schedule: the one of step 1 says where."""
+    optimum = float(merchant.solution.objective)
+    attrs["merchant_objective_jpy"] = optimum
+    start = schedules_of(merchant.model, ds, merchant_parts(ds))
+    best = solve(best_model(ds, optimum))
+    if not best.solution.has_values:
+        return solve(imposed_model(ds, start))
+    worst, _ = worst_for_system(ds, start, optimum, solve)
+    attrs.update(
+        merchant_system_cost_best_jpy=float(best.solution.objective),
+        merchant_system_cost_worst_jpy=worst.cost_jpy,
+        merchant_tie_ascent_rounds=worst.rounds,
+        merchant_tie_ascent_end=worst.note,
+    )
+    return best
 
 
 def solve_network_case(
@@ -441,5 +436,9 @@ def network_kpis(ds: xr.Dataset) -> dict[str, float]:
     out["ev_simultaneous_steps"] = float(both.any("ev").sum())
     for account in ds["account"].values.tolist():
         out[f"account_{account}_jpy"] = float(ds["account_total_jpy"].sel(account=account))
+    for end in ("best", "worst"):
+        name = f"merchant_system_cost_{end}_jpy"
+        if name in ds.attrs:
+            out[name] = float(ds.attrs[name])
     out["total_cost_jpy"] = float(ds["total_cost_jpy"])
     return out
