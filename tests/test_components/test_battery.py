@@ -24,7 +24,7 @@ def fixed_flows(blk, charge, discharge):
 
 
 def test_soc_recursion_with_efficiencies_and_standing_loss():
-    """(B5 = S1), (B6 fixed), (B9). 4 steps of 1 h, α = 2190. E = 10 MWh, rule "fixed" with
+    """(B5 = S1), (B6) fixed, (B9). 4 steps of 1 h, α = 2190. E = 10 MWh, rule "fixed" with
     σ_0 = σ_n = 0.5, so e_{−1} = 5; η_c = 0.9, η_d = 0.8, λ = 1 %/h (keep 0.99); charge
     [2, 0, 0, 0], discharge [0, 1, 0, 0] MW given. e_0 = 0.99·5 + 0.9·2 = 6.75;
     e_1 = 0.99·6.75 − 1/0.8 = 5.4325; e_2 = 0.99·5.4325 = 5.378175; e_3 = 0.99·e_2 = 5.32439325
@@ -69,7 +69,7 @@ def test_standing_loss_is_compounded_per_hour_on_half_hour_steps():
 
 
 def test_arbitrage_fills_and_empties_a_one_hour_battery_twice():
-    """(B1)–(B3), (B6 cyclic). 4 steps, α = 2190. Load 2 MW, price [π_L, π_H, π_L, π_H] =
+    """(B1)–(B3), (B6) cyclic. 4 steps, α = 2190. Load 2 MW, price [π_L, π_H, π_L, π_H] =
     [10 000, 30 000, 10 000, 30 000]; P = 1 MW, E = 1 MWh, lossless, cyclic. The battery
     charges 1 MW in each cheap step and discharges it in the next: c = [1, 0, 1, 0],
     d = [0, 1, 0, 1], e = [1, 0, 1, 0]; e_0 = e_{−1} + 1 ≤ E forces e_{−1} = 0 = e_3.
@@ -114,7 +114,7 @@ def test_sized_battery_stops_at_the_load_it_can_displace():
 
 
 def test_soc_window_and_fixed_terminal_state_bind():
-    """(B3), (B4), (B6 fixed). 3 steps, α = 2920. E = P = 10, σ_min = 0.2, σ_0 = 0.5 (e_{−1} = 5),
+    """(B3), (B4), (B6) fixed. 3 steps, α = 2920. E = P = 10, σ_min = 0.2, σ_0 = 0.5 (e_{−1} = 5),
     σ_n = 0.2, lossless; load 10 MW at prices [10 000, 20 000, 30 000]. The battery fills to
     σ_max E = 10 in the cheap step (c_0 = 5, B3 binds) and empties to σ_min E = 2 = σ_n E in the
     dearest (d_2 = 8, B4 and the terminal bound bind): e = [10, 10, 2], import [15, 10, 2].
