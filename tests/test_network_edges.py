@@ -168,6 +168,19 @@ def test_burning_with_exclusive_never_solves_and_shows_it(make_network):
     assert result.kpis["battery_simultaneous_steps"] >= 1
 
 
+def test_curtailable_generation_needs_no_burning(make_network):
+    """The same 5 MW as a PV entry (availability 1, fixed capacity, no capex): it may generate
+    less, so even with exclusivity at every step nothing burns; 1 MW is curtailed a step once
+    the battery is full."""
+    case = burning("always")
+    case["nodes"][1]["base_load_mw"] = 0.0
+    case["pv"] = [{"name": "gen", "node": "g", "capacity_mw": 5.0, "availability": 1.0}]
+    result = run(make_network(case, 8, unused=0.0))
+    assert result.ok, result.solution.message
+    assert result.kpis["battery_simultaneous_steps"] == 0
+    assert result.kpis["pv_curtailed_mwh"] >= 8.0 - 2.0 / 0.9 - TOL
+
+
 # --------------------------------------------------------------------------- merchant ties
 
 
