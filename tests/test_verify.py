@@ -9,16 +9,21 @@ magnitude the tampering implies wherever that is exact.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import hourly_index, solve_verified, to_toml, write_series
+from conftest import REPO, hourly_index, solve_verified, to_toml, write_series
 
+from wattbit.network.case import load_network_case
+from wattbit.network.run import solve_network_case
+from wattbit.network.verify import verify_network
 from wattbit.verify import TOLERANCE, Verification, verify
 
 STEPS = 24
+TOWN = REPO / "cases" / "town" / "case.toml"
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +265,24 @@ def test_verification_treats_nan_as_infinite():
         assert math.isinf(result.max_violation)
         assert result.worst == "b"
         assert not result.ok
+
+
+CHECK_NAME = re.compile(r"^[A-Z]\d+(, [A-Z]\d+)* \S| within bounds$")
+
+
+def test_every_check_is_named_by_its_formulation_tags(solved):
+    """Every check of a site with PV, battery, export and a sized contract names the equation
+    tags it re-checks (``"B5 battery SoC recursion"``), or is a size bound."""
+    names = set(verify(solved).violations)
+    assert {"B5 battery SoC recursion", "G1 0 ≤ import ≤ limit", "E1 site balance"} <= names
+    assert [n for n in names if not CHECK_NAME.search(n)] == []
+
+
+def test_every_network_check_is_named_by_its_formulation_tags():
+    """The same for the network verifier on a day of the town case (every kind of element);
+    the owners' accounts are bookkeeping, not equations of the formulation."""
+    run = solve_network_case(load_network_case(TOWN, {"horizon.steps": 24}))
+    names = set(verify_network(run.results).violations)
+    assert {"N1, N4 nodal balance", "V4 EV energy ≥ departure minimum"} <= names
+    accounts = {"cost owners", "owner accounts recomputed", "owner accounts sum to the total"}
+    assert [n for n in names - accounts if not CHECK_NAME.search(n)] == []
