@@ -139,6 +139,18 @@ def test_import_wattbit_loads_no_solver_stack():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
+def test_the_command_line_loads_no_solver_stack():
+    """``wattbit --help`` imports the commands, not what they call (Pyomo, HiGHS, xarray, …)."""
+    code = (
+        "import sys\n"
+        "from wattbit.cli import app\n"
+        "heavy = [m for m in ('pyomo', 'highspy', 'xarray', 'matplotlib', 'scipy', 'dask') "
+        "if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
 def test_every_exported_name_is_the_api_s():
     for name in wattbit.__all__:
         if name != "__version__":

@@ -1,4 +1,8 @@
-"""The ``wattbit`` command line."""
+"""The ``wattbit`` command line.
+
+Command modules import the solver stack (Pyomo, HiGHS, xarray, matplotlib) only inside their
+commands, through :mod:`wattbit.api`, so that ``wattbit --help`` starts in a fraction of a second.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ from wattbit.cli.common import (
     out_console,
     overrides,
 )
-from wattbit.report import print_kpis
 
 app = typer.Typer(
     help="wattbit: value data-centre connections to a congested grid.",
@@ -54,6 +57,8 @@ def solve(
     plot: Annotated[bool, typer.Option(help="write dispatch.png with --out")] = True,
 ) -> None:
     """Size and dispatch one case; print KPIs; write NetCDF, CSV, JSON and a plot with --out."""
+    from wattbit.report import print_kpis
+
     with exits():
         result = api.solve_case(
             case, overrides(set_), time_limit_s=time_limit, mip_gap=mip_gap, threads=threads

@@ -10,7 +10,6 @@ import typer
 
 from wattbit import api
 from wattbit.cli.common import SetOpt, err_console, exits, out_console, overrides
-from wattbit.report import print_kpis
 
 
 class Mode(StrEnum):
@@ -28,6 +27,8 @@ def network(
     set_: SetOpt = None,
 ) -> None:
     """Dispatch a grid of DCs, batteries, EV fleets and PV; congestion and per-owner accounts."""
+    from wattbit.report import print_kpis
+
     with exits():
         result = api.solve_network(case, overrides(set_), mode=mode.value)
     print_kpis(result.kpis, f"{result.name} — {mode.value} — {result.status}", out_console)

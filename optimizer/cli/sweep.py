@@ -19,10 +19,6 @@ from rich.progress import (
 from rich.table import Table
 
 from wattbit.cli.common import err_console, fail, out_console
-from wattbit.sweep.engine import Engine
-from wattbit.sweep.plots import PlotError
-from wattbit.sweep.run import local_cores, plan, plot_file
-from wattbit.sweep.spec import SweepError, parse_scalar, parse_spec
 
 if TYPE_CHECKING:
     from wattbit.sweep.run import SweepResult
@@ -90,6 +86,10 @@ def sweep(
     analysis_years: Annotated[float, typer.Option(min=1, help="NPV analysis period, years")] = 15,
 ) -> None:
     """Solve a case over a grid of parameter values; write OUT/sweep.nc and OUT/sweep.csv."""
+    from wattbit.sweep.engine import Engine
+    from wattbit.sweep.run import local_cores, plan
+    from wattbit.sweep.spec import SweepError, parse_spec
+
     if scheduler and dask_local:
         raise fail("give --scheduler or --dask-local, not both", 2)
     engine = Engine(jobs=jobs or local_cores(), scheduler=scheduler, dask_local=dask_local)
@@ -149,6 +149,10 @@ def plot(
     out: Annotated[Path | None, typer.Option(help="image file [default: beside SWEEP_NC]")] = None,
 ) -> None:
     """Plot a KPI over one swept parameter (line) or two (heatmap), with breakeven contours."""
+    from wattbit.sweep.plots import PlotError
+    from wattbit.sweep.run import plot_file
+    from wattbit.sweep.spec import parse_scalar
+
     if not sweep_nc.is_file():
         raise fail(f"{sweep_nc}: file not found", 2)
     fixed = {}

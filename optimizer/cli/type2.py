@@ -11,7 +11,7 @@ from rich.table import Table
 from wattbit import api
 from wattbit.case import MODES
 from wattbit.cli.common import CaseArg, SetOpt, exits, out_console, overrides, progress
-from wattbit.studies.compare import STRATEGIES
+from wattbit.studies.cells import STRATEGIES
 
 if TYPE_CHECKING:
     from wattbit.studies.compare import Comparison

@@ -4,14 +4,19 @@ headroom potential of a case; their result objects write the files the command l
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from wattbit.errors import SolveError
-from wattbit.optimise import Run
-from wattbit.solve import EXIT_CODES
+
+if TYPE_CHECKING:
+    from wattbit.optimise import Run
 
 
 def checked(run: Run, what: str) -> Run:
     """``run`` if it solved and its verifier passed; else :class:`SolveError` with the exit code
     the command line uses (the solver status's, 7 for a verifier violation)."""
+    from wattbit.solve import EXIT_CODES  # here: the package stays light for the command line
+
     if not run.ok:
         raise SolveError(
             f"{what}: {run.solution.status}: {run.solution.message}",

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import xarray as xr
+from typing import TYPE_CHECKING
 
 from wattbit.errors import CaseError
-from wattbit.optimise import Run
+
+if TYPE_CHECKING:  # the command line reads STRATEGIES for its help without the solver stack
+    import xarray as xr
+
+    from wattbit.optimise import Run
 
 STRATEGIES: tuple[str, ...] = ("load_following", "battery_shaped", "both")
 BASELINE = ("load_following", "type2_fixed")
@@ -70,6 +73,22 @@ class Cell:
     @property
     def total(self) -> float:
         return self.run.kpis["total_cost_jpy"]
+
+
+def catch_up_warning(inputs: xr.Dataset) -> str | None:
+    """Words for deferral that can never catch up: the IT capacity leaves no room above the
+    desired IT load at any step, so work deferred cannot be served later (only dropped)."""
+    share = float(inputs["dc_deferrable_share"]) if "dc_deferrable_share" in inputs else 0.0
+    if share <= 0 or "dc_size_mw_max" in inputs:
+        return None
+    room = float(inputs["dc_it_capacity_mw"]) - inputs["dc_it_mw"].values
+    if room.max() > 1e-9:
+        return None
+    return (
+        f"deferral can never catch up: dc.it_capacity_mw ({float(inputs['dc_it_capacity_mw']):g} "
+        "MW) leaves no room above the desired IT load at any step, so deferred work can only be "
+        "dropped; raise dc.it_capacity_mw to give the DC room to catch up"
+    )
 
 
 def clean_size(value: float, tol: float = 1e-9) -> float:
