@@ -7,13 +7,16 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from wattbit.errors import CaseError, SolveError
+
+if TYPE_CHECKING:
+    from wattbit.api import NetworkResult, SolveResult
 
 out_console = Console()
 err_console = Console(stderr=True)
@@ -63,3 +66,24 @@ def exits() -> Iterator[None]:
         yield
     except (CaseError, SolveError) as exc:
         raise fail(str(exc), exc.exit_code) from None
+
+
+def report_run(
+    result: SolveResult | NetworkResult, title: str, out: Path | None, plot: bool
+) -> None:
+    """Print a solved run (KPIs, timings, verifier, a time-limit warning); write it with ``out``;
+    exit 7 if the verifier found a violation."""
+    from wattbit.report import print_kpis
+
+    print_kpis(result.kpis, title, out_console)
+    out_console.print("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
+    ver = result.verification
+    verdict = "[green]ok[/]" if ver.ok else f"[red]FAILED[/] (worst: {ver.worst})"
+    out_console.print(f"verifier: max violation {ver.max_violation:.2e} {verdict}")
+    if result.status == "time_limit":
+        err_console.print(f"[yellow]warning:[/] {result.run.solution.message}")
+    if out is not None:
+        paths = result.write(out, plot=plot)
+        out_console.print("wrote " + ", ".join(str(p) for p in paths))
+    if not ver.ok:
+        raise typer.Exit(7)

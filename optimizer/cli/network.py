@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from wattbit import api
-from wattbit.cli.common import SetOpt, err_console, exits, out_console, overrides
+from wattbit.cli.common import SetOpt, exits, overrides, report_run
 
 
 class Mode(StrEnum):
@@ -27,22 +27,9 @@ def network(
     set_: SetOpt = None,
 ) -> None:
     """Dispatch a grid of DCs, batteries, EV fleets and PV; congestion and per-owner accounts."""
-    from wattbit.report import print_kpis
-
     with exits():
         result = api.solve_network(case, overrides(set_), mode=mode.value)
-    print_kpis(result.kpis, f"{result.name} — {mode.value} — {result.status}", out_console)
-    out_console.print("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
-    ver = result.verification
-    verdict = "[green]ok[/]" if ver.ok else f"[red]FAILED[/] (worst: {ver.worst})"
-    out_console.print(f"verifier: max violation {ver.max_violation:.2e} {verdict}")
-    if result.status == "time_limit":
-        err_console.print(f"[yellow]warning:[/] {result.run.solution.message}")
-    if out is not None:
-        paths = result.write(out, plot=plot)
-        out_console.print("wrote " + ", ".join(str(p) for p in paths))
-    if not ver.ok:
-        raise typer.Exit(7)
+    report_run(result, f"{result.name} — {mode.value} — {result.status}", out, plot)
 
 
 def register(app: typer.Typer) -> None:
