@@ -351,18 +351,26 @@ VARIABLES = {
 }
 
 
-def _path(block: pyo.Block) -> list[str]:
-    """Local names of the blocks from the model down to ``block`` (indices dropped)."""
-    names = []
+def _path(block: pyo.Block) -> tuple[list[str], str]:
+    """Local names of the blocks from the model down to ``block``, and where an indexed block
+    (a scenario) sits among its siblings (`` in scenario 2``; empty if none)."""
+    names, where = [], ""
     while block is not None and block.parent_block() is not None:
         names.append(block.parent_component().local_name)
+        if block.parent_component().is_indexed():
+            where = f" in {block.parent_component().local_name} {block.index()}"
         block = block.parent_block()
-    return names[::-1]
+    return names[::-1], where
 
 
 def owner(block: pyo.Block, kinds: Mapping[str, str]) -> tuple[str, str]:
     """(kind, words) of the block holding a row: ``kinds`` maps network asset names to kinds."""
-    path = _path(block)
+    path, where = _path(block)
+    kind, words = _owner(path, kinds)
+    return kind, words + where
+
+
+def _owner(path: list[str], kinds: Mapping[str, str]) -> tuple[str, str]:
     if not path:
         return "model", "the model"
     name = path[-1]

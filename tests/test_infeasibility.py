@@ -13,11 +13,16 @@ from typing import Any
 import pytest
 from conftest import hourly_index, write_series
 from test_network import line, network_toml, slack
+from type3_helpers import write_case
 from typer.testing import CliRunner
 
+from wattbit.case import load_case
 from wattbit.cli import app
+from wattbit.inputs import build_inputs
 from wattbit.network.case import load_network_case
 from wattbit.network.run import solve_network_case
+from wattbit.solve import SolverOptions
+from wattbit.strategies.stochastic import solve_stochastic
 
 runner = CliRunner()
 
@@ -168,3 +173,28 @@ def test_a_row_of_fixed_values_met_within_tolerance_solves(make_network):
     run = solve_network_case(load_network_case(make_network(case, 2, unused=0.0)))
     assert run.ok, run.solution.message
     assert run.kpis["upstream_import_mwh"] == pytest.approx(0.6, abs=1e-9)
+
+
+def test_type3_scenarios_first_infeasible_step(tmp_path):
+    """The draining battery (no charging: P = 0, 8 MWh at 50 %, σ_min 0.45, 1 %/h) in the type ③
+    hand case with two scenarios: 4 · 0.99^(t+1) ≥ 3.6 holds for t ≤ 9, in every scenario."""
+    path = write_case(
+        tmp_path,
+        battery={
+            "power_mw": 0.0,
+            "energy_mwh": 8.0,
+            "standing_loss_per_h": 0.01,
+            "soc_rule": "fixed",
+            "soc_min_fraction": 0.45,
+            "initial_soc_fraction": 0.5,
+        },
+        type3={
+            "margin_mw": 20.0,
+            "scenarios": 2,
+            "events": [{"start": "2025-05-01T10:00:00+09:00", "duration_h": 12.0}],
+        },
+    )
+    run = solve_stochastic(build_inputs(load_case(path)), SolverOptions())
+    assert run.solution.status == "infeasible"
+    assert "the minimum state of charge of the battery in scenario" in run.solution.message
+    assert run.solution.message.endswith("cannot all hold at 2025-05-01 10:00+09:00")

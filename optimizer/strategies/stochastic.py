@@ -30,6 +30,7 @@ from wattbit.formulations.scenarios import (
     define_scenarios,
     scenario_tree,
 )
+from wattbit.infeasibility import in_case_terms
 from wattbit.model import define_site, has_component, time_axis
 from wattbit.optimise import Run, solve_exclusive
 from wattbit.results import build_results, kpis
@@ -118,6 +119,7 @@ def solve_stochastic(inputs: xr.Dataset, options: SolverOptions) -> Run:
     m, sol = done.model, done.solution
     run = Run(inputs=inputs, solution=sol, timings=timings)
     if not sol.has_values:
+        in_case_terms(sol, inputs)
         return run
 
     t0 = time.perf_counter()
