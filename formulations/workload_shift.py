@@ -6,16 +6,19 @@ first out, no work waits longer than D steps; the horizon ends with no backlog (
 
 .. math::
 
-    b_t = b_{t-1} + (f_t − w_t − x_t)\\,Δt,\\quad b_{-1} = b_0                \\quad (W1)
+    b_t = b_{t-1} + (f_t − w_t − x_t)\\,Δt,\\quad b_{-1} = b_0
+    \\ \\text{or, cyclic, } b_{-1} = b_{n-1}                                      \\quad (W1)
 
-    b_t \\le \\textstyle\\sum_{k=t-D+1}^{t} f_k Δt                              \\quad (W2)
+    b_t \\le \\textstyle\\sum_{k=t-D+1}^{t} f_{k \\bmod n} Δt                     \\quad (W2)
 
 (``b_0`` = 0 unless a rolling-horizon window carries a backlog in; the arrivals in (W2) then
-include those before the window.)
+include those before the window. With the ``cyclic`` rule the work waiting at the horizon's end
+wraps to its start, as if the horizon repeated: :math:`b_{-1} = b_{n-1}`, the arrivals in (W2)
+wrap too (:math:`k \\bmod n`), and (W4) is dropped.)
 
     w_t \\le K^{IT} − (1 − φ) L^{IT}_t                                         \\quad (W3)
 
-    b_{n-1} = 0                                                               \\quad (W4)
+    b_{n-1} = 0 \\quad \\text{(rule "empty"; none when cyclic)}                   \\quad (W4)
 
     \\text{injection}_t = −\\mathrm{PUE}_t\\, w_t                                \\quad (W5)
 
@@ -70,6 +73,7 @@ class WorkloadShiftData:
     deferral_cost_jpy_per_mwh_h: float = 0.0
     initial_backlog_mwh: float = 0.0
     backlog_max_mwh: np.ndarray | None = None
+    cyclic: bool = False
 
     def __post_init__(self) -> None:
         if np.any(self.room_it_mw < -1e-9):
@@ -80,12 +84,16 @@ class WorkloadShiftData:
             )
 
     def backlog_bound(self, dt_h: float) -> np.ndarray:
-        """Right-hand side of (W2): arrivals in the last D steps (unless given)."""
+        """Right-hand side of (W2): arrivals in the last D steps (unless given), wrapping round
+        the horizon when cyclic."""
         if self.backlog_max_mwh is not None:
             return self.backlog_max_mwh
-        arrived = np.concatenate(([0.0], np.cumsum(self.arrivals_it_mw) * dt_h))
-        start = np.maximum(np.arange(1, len(arrived)) - self.max_delay_steps, 0)
-        return arrived[1:] - arrived[start]
+        n, steps = len(self.arrivals_it_mw), self.max_delay_steps
+        before = np.resize(self.arrivals_it_mw[::-1], min(steps, n))[::-1] if self.cyclic else []
+        arrivals = np.concatenate((before, self.arrivals_it_mw))
+        arrived = np.concatenate(([0.0], np.cumsum(arrivals) * dt_h))
+        end = np.arange(len(before) + 1, len(arrived))
+        return arrived[end] - arrived[np.maximum(end - steps, 0)]
 
 
 def define_workload_shift(m: pyo.Block, data: WorkloadShiftData, name: str = "shift") -> pyo.Block:
@@ -98,13 +106,14 @@ def define_workload_shift(m: pyo.Block, data: WorkloadShiftData, name: str = "sh
     pue = data.pue.tolist()
     arrivals = data.arrivals_it_mw.tolist()
     b0 = data.initial_backlog_mwh
+    n = m.time.steps
 
     blk.served_it_mw = pyo.Var(T, within=pyo.NonNegativeReals)
     blk.dropped_it_mw = pyo.Var(T, within=pyo.NonNegativeReals)
     blk.backlog_mwh = pyo.Var(T, within=pyo.NonNegativeReals)
 
     def backlog_balance(b: pyo.Block, t: int) -> pyo.Expression:  # W1
-        prev = b.backlog_mwh[t - 1] if t > 0 else b0
+        prev = b.backlog_mwh[t - 1] if t > 0 else (b.backlog_mwh[n - 1] if data.cyclic else b0)
         return b.backlog_mwh[t] == prev + dt * (
             arrivals[t] - b.served_it_mw[t] - b.dropped_it_mw[t]
         )
@@ -114,7 +123,8 @@ def define_workload_shift(m: pyo.Block, data: WorkloadShiftData, name: str = "sh
         T, rule=lambda b, t: b.backlog_mwh[t] <= backlog_max[t]
     )
     blk.served_max = pyo.Constraint(T, rule=lambda b, t: b.served_it_mw[t] <= room[t])  # W3
-    blk.backlog_terminal = pyo.Constraint(expr=blk.backlog_mwh[m.time.steps - 1] == 0)  # W4
+    if not data.cyclic:
+        blk.backlog_terminal = pyo.Constraint(expr=blk.backlog_mwh[n - 1] == 0)  # W4
     blk.injection_mw = pyo.Expression(T, rule=lambda b, t: -pue[t] * b.served_it_mw[t])  # W5
     blk.cost_lost_compute_jpy = pyo.Expression(  # W6
         expr=alpha

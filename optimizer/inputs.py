@@ -23,6 +23,7 @@ KW_PER_MW = 1000.0
 UNITS = {
     "_mw": "MW",
     "_mwh": "MWh",
+    "_mwh_per_year": "MWh/yr",
     "_jpy": "JPY",
     "_jpy_per_mw": "JPY/MW",
     "_jpy_per_mwh": "JPY/MWh",
@@ -39,6 +40,9 @@ UNITS = {
     "_minutes": "min",
     "_t": "t",
 }
+
+
+PLANNED_MODES = ("firm", "type2_fixed")  # the limit is known a year ahead
 
 
 def units_of(name: str) -> str:
@@ -174,11 +178,18 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         it = it / peak * _bounds(dc.size_mw)[1]
     b.series("dc_it_mw", it, "desired IT power (at the largest size when sized)")
     b.series("dc_pue", loaded.quantity("dc.pue"), "power usage effectiveness")
+    planned = dc.value_of_planned_curtailment_jpy_per_mwh
+    known_ahead = case.grid.mode in PLANNED_MODES and planned is not None
     b.scalar(
         "dc_value_of_lost_compute_jpy_per_mwh",
-        dc.value_of_lost_compute_jpy_per_mwh,
-        "value of lost compute per MWh of IT energy not served",
+        planned if known_ahead else dc.value_of_lost_compute_jpy_per_mwh,
+        "value per MWh of IT energy not served (the planned value where the limit is known "
+        "ahead: firm, type2_fixed)",
     )
+    for name in ("min_served_share", "max_unserved_it_mwh_per_year"):
+        if getattr(dc, name) is not None:
+            b.scalar(f"dc_{name}", getattr(dc, name), f"service level: {name}")
+    ds.attrs["dc_backlog_rule"] = dc.backlog_rule
     b.scalar("dc_deferrable_share", dc.deferrable_share, "deferrable share of the IT load")
     b.scalar("dc_max_delay_h", dc.max_delay_h, "maximum delay of deferrable work")
     b.scalar(

@@ -17,6 +17,7 @@ from wattbit.formulations.emergency import EmergencyData, define_emergency_curta
 from wattbit.formulations.generator import GeneratorData, define_generator
 from wattbit.formulations.migration import MigrationData, define_migration
 from wattbit.formulations.pv import PVData, define_pv
+from wattbit.formulations.service_level import ServiceLevelData, define_service_level
 from wattbit.formulations.shutdown import ShutdownData, define_shutdown
 from wattbit.formulations.site import define_site_balance, define_site_objective
 from wattbit.formulations.storage import StorageRule
@@ -73,6 +74,21 @@ def workload_shift_data(ds: xr.Dataset) -> WorkloadShiftData:
         deferral_cost_jpy_per_mwh_h=_scalar(ds, "dc_deferral_cost_jpy_per_mwh_h"),
         initial_backlog_mwh=_optional(ds, "dc_initial_backlog_mwh") or 0.0,
         backlog_max_mwh=ds["dc_backlog_max_mwh"].values if "dc_backlog_max_mwh" in ds else None,
+        cyclic=ds.attrs.get("dc_backlog_rule") == "cyclic",
+    )
+
+
+def service_level_data(ds: xr.Dataset) -> ServiceLevelData | None:
+    """The service level of the case (Q1, Q2), or ``None`` when none is asked."""
+    share = _optional(ds, "dc_min_served_share")
+    unserved = _optional(ds, "dc_max_unserved_it_mwh_per_year")
+    if share is None and unserved is None:
+        return None
+    sized = "dc_size_mw_max" in ds
+    return ServiceLevelData(
+        it_mw=ds["dc_it_per_mw" if sized else "dc_it_mw"].values,
+        min_served_share=share,
+        max_unserved_it_mwh_per_year=unserved,
     )
 
 
@@ -218,8 +234,12 @@ def define_site(
     """Add every component of the site in ``ds`` to ``blk`` (a model or a scenario block with a
     time axis) and close its bus: the order of docs/formulation.md."""
     dc = define_data_centre(blk, data_centre_data(ds))
-    if deferrable_share(ds) > 0:
-        define_workload_shift(blk, workload_shift_data(ds))
+    shift = (
+        define_workload_shift(blk, workload_shift_data(ds)) if deferrable_share(ds) > 0 else None
+    )
+    service = service_level_data(ds)
+    if service is not None:
+        define_service_level(blk, service, dc, shift)
     if has_component(ds, "pv"):
         define_pv(blk, pv_data(ds))
     if has_component(ds, "battery"):

@@ -199,21 +199,39 @@ def _verify_shift(r: Result) -> Checks:
         return v
     arrivals = r.scalar("dc_deferrable_share") * r["dc_it_mw"]
     w, dropped, b = r["shift_served_it_mw"], r["shift_dropped_it_mw"], r["shift_backlog_mwh"]
-    b0 = r.scalar("dc_initial_backlog_mwh", 0.0)
+    cyclic = r.ds.attrs.get("dc_backlog_rule") == "cyclic"  # work waiting at the end wraps round
+    b0 = float(b[-1]) if cyclic else r.scalar("dc_initial_backlog_mwh", 0.0)
     v["W1 backlog recursion"] = _recursion(b, b0, 1.0, arrivals * r.dt, (w + dropped) * r.dt)
     v["W1 dropped work ≥ 0"] = excess(-dropped, 0.0)
     delay = math.floor(r.scalar("dc_max_delay_h") / r.dt * (1.0 + 1e-9))  # never above the max
-    arrived = np.concatenate(([0.0], np.cumsum(arrivals) * r.dt))
-    recent = arrived[1:] - arrived[np.maximum(np.arange(1, len(b) + 1) - delay, 0)]
+    before = arrivals[len(arrivals) - min(delay, len(arrivals)) :] if cyclic else arrivals[:0]
+    arrived = np.concatenate(([0.0], np.cumsum(np.concatenate((before, arrivals))) * r.dt))
+    end = np.arange(len(before) + 1, len(arrived))
+    recent = arrived[end] - arrived[np.maximum(end - delay, 0)]
     bound = r.get.get("dc_backlog_max_mwh", recent)
     v["W2 0 ≤ backlog ≤ arrivals within the max delay"] = within(b, 0.0, bound)
     room = r["dc_it_capacity_mw"] - r.inflexible_it_mw
     v["W3 0 ≤ served ≤ IT capacity − inflexible load"] = within(w, 0.0, room)
     v["W3 IT served ≤ IT capacity"] = excess(r.served_before_reductions_mw, r["dc_it_capacity_mw"])
-    v["W4 backlog empty at the end"] = abs(float(b[-1]))
+    if not cyclic:
+        v["W4 backlog empty at the end"] = abs(float(b[-1]))
     v.cost(r, "W6", "cost_shift_lost_compute_jpy", r.annual_sum(r.scalar(_VOLL), dropped))
     deferral = r.annual_sum(r.scalar("dc_deferral_cost_jpy_per_mwh_h"), b)
     v.cost(r, "W7", "cost_shift_deferral_jpy", deferral)
+    return v
+
+
+def _verify_service(r: Result) -> Checks:
+    """Service level (Q1, Q2): the IT energy not served (shed and dropped) within its bound."""
+    v = Checks()
+    unserved = float(np.sum(r["dc_shed_it_mw"] + r.series("shift_dropped_it_mw"))) * r.dt
+    if "dc_min_served_share" in r:
+        demand = float(np.sum(r["dc_it_mw"])) * r.dt
+        allowed = (1.0 - r.scalar("dc_min_served_share")) * demand
+        v["Q1 IT energy not served ≤ (1 − share) × demand"] = excess(unserved, allowed)
+    if "dc_max_unserved_it_mwh_per_year" in r:
+        bound = r.scalar("dc_max_unserved_it_mwh_per_year")
+        v["Q2 IT energy not served per year ≤ bound"] = excess(r.alpha * unserved, bound)
     return v
 
 
@@ -427,6 +445,7 @@ COMPONENTS: tuple[Callable[[Result], Checks], ...] = (
     _verify_dc,
     _verify_connection,
     _verify_shift,
+    _verify_service,
     _verify_emergency,
     _verify_pv,
     _verify_battery,

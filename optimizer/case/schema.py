@@ -81,8 +81,12 @@ class DataCentre(Table):
     max_delay_h: NonNegative = 0.0
     deferral_cost_jpy_per_mwh_h: NonNegative = 0.0
     it_capacity_mw: NonNegative | None = None
+    backlog_rule: Literal["empty", "cyclic"] = "empty"
     size_mw: Capacity | None = None
     value_of_size_jpy_per_mw_year: NonNegative = 0.0
+    value_of_planned_curtailment_jpy_per_mwh: NonNegative | None = None
+    min_served_share: Fraction | None = None
+    max_unserved_it_mwh_per_year: NonNegative | None = None
 
     @model_validator(mode="after")
     def _one_load_source(self) -> DataCentre:

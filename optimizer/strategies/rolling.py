@@ -37,6 +37,9 @@ from wattbit.solve import Solution, SolverOptions
 from wattbit.strategies.recourse import BatteryLimits, Realised, recourse, refill
 from wattbit.verify import verify
 
+# A service level binds the sizing (foresight) solve; the daily plans and the realised
+# operation trade what they do not serve at its value.
+SERVICE_LEVEL = ("dc_min_served_share", "dc_max_unserved_it_mwh_per_year")
 FORECAST_ONLY = ("grid_forecast_headroom_mw", "grid_emergency_curtailment_cost_jpy_per_mwh")
 
 
@@ -76,7 +79,8 @@ def _window(
             float(inputs.attrs["dt_h"]),
             int(inputs.attrs["grid_forecast_seed"]),
         )
-    ds = ds.drop_vars(FORECAST_ONLY)
+    ds = ds.drop_vars([*FORECAST_ONLY, *SERVICE_LEVEL], errors="ignore")
+    ds.attrs["dc_backlog_rule"] = "empty"  # each window serves what it defers (W4)
     ds.attrs["annual_factor"] = 8760.0 / ((stop - start) * float(ds.attrs["dt_h"]))
     if has_component(ds, "battery"):
         _fixed_soc(ds, energy, soc, final_soc)
@@ -191,7 +195,7 @@ def solve_rolling(inputs: xr.Dataset, options: SolverOptions) -> Run:
     )
     for name, value in sizes.items():
         realised[name] = ((), value)
-    evaluated = fixed.copy()
+    evaluated = fixed.drop_vars(list(SERVICE_LEVEL), errors="ignore")
     deficit = 0.0
     if has_component(evaluated, "battery"):
         realised["battery_soc_initial_mwh"] = ((), soc0)

@@ -36,6 +36,7 @@ from wattbit.studies.cells import (
     STRATEGIES,
     Cell,
     apply_strategy,
+    catch_up_warning,
     check_choice,
     clean_size,
 )
@@ -73,6 +74,7 @@ class Comparison:
     case: str
     cells: list[Cell]
     breakevens: list[Breakeven] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def cell(self, strategy: str, mode: str) -> Cell | None:
         return next((c for c in self.cells if (c.strategy, c.mode) == (strategy, mode)), None)
@@ -117,7 +119,7 @@ class Comparison:
 
     def verdict(self) -> str:
         """Plain words for the seed's question; each figure says what it compares."""
-        lines: list[str] = []
+        lines = [f"Warning: {w}." for w in self.warnings]
         lf_fixed, bs_fixed = (
             self.cell("load_following", "type2_fixed"),
             self.cell("battery_shaped", "type2_fixed"),
@@ -154,6 +156,7 @@ class Comparison:
             "units": "costs JPY/yr; energies MWh/yr (annualised like costs); sizes MW, MWh",
             "cells": self.table().to_dict(orient="records"),
             "breakevens": [b.record() for b in self.breakevens],
+            "warnings": self.warnings,
             "verdict": self.verdict(),
         }
 
@@ -244,18 +247,21 @@ def compare(
     check_choice(modes, MODES, "modes")
     check_choice(breakeven_modes, MODES, "breakeven-modes")
     note = progress or (lambda _: None)
+    warnings: list[str] = []
     for mode in modes:  # every cell is validated before the first solve
         loaded = load_case(case_path, {**(overrides or {}), "grid.mode": mode})
         inputs = build_inputs(loaded)
         for strategy in strategies:
-            apply_strategy(inputs, strategy, loaded.file)
+            warning = catch_up_warning(apply_strategy(inputs, strategy, loaded.file))
+            if warning and warning not in warnings:
+                warnings.append(warning)
     solves = PriceSolves(case_path, overrides, options)
     cells: list[Cell] = []
     for mode in modes:
         for strategy in strategies:
             note(f"solving {strategy} × {mode}")
             cells.append(Cell(strategy, mode, solves.run(strategy, mode)))
-    comparison = Comparison(case=str(case_path), cells=cells)
+    comparison = Comparison(case=str(case_path), cells=cells, warnings=warnings)
     comparison.breakevens = breakevens(
         solves, strategies, breakeven_modes, breakeven_tolerance, progress
     )
