@@ -127,11 +127,16 @@ class SolveResult(_RunResult):
     """One case sized and dispatched. A result whose verifier found a violation is returned,
     not raised: check ``verification.ok`` (the command line exits 7)."""
 
-    def plots(self, out: Path) -> list[Path]:
-        """``dispatch.png``: a week of dispatch (the busiest for the battery)."""
+    def plot(self, path: Path, window: slice | None = None) -> Path:
+        """A week of dispatch (the busiest for the battery, or the steps of ``window``) as a
+        PNG."""
         from wattbit.plots import plot_dispatch
 
-        return [plot_dispatch(self.results, Path(out) / "dispatch.png")]
+        return plot_dispatch(self.results, Path(path), window)
+
+    def plots(self, out: Path) -> list[Path]:
+        """``dispatch.png``: :meth:`plot` of the busiest week."""
+        return [self.plot(Path(out) / "dispatch.png")]
 
 
 @dataclass
