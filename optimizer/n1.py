@@ -327,6 +327,20 @@ def import_limit(loaded: LoadedCase, series: OutageSeries) -> np.ndarray:
     return t3.firm_mw + residual
 
 
+def site_series(loaded: LoadedCase, series: OutageSeries) -> dict[str, np.ndarray]:
+    """One scenario's series under the names of the input Dataset (:mod:`wattbit.inputs`)."""
+    return {
+        "grid_import_limit_mw": import_limit(loaded, series),
+        "type3_fault_cut": series.fault_cut,
+        "type3_maintenance_cut": series.maintenance_cut,
+        "generator_availability": series.generator_availability,
+        "generator_refuel_limit": series.refuel_limit,
+        "ups_discharge_allowed": series.cut,
+        "shutdown_availability": series.shutdown_availability,
+        "migration_availability": series.migration_availability,
+    }
+
+
 def scenario_probabilities(t3: Type3, horizon_h: float = HOURS_PER_YEAR) -> np.ndarray:
     """The listed weights; under stratified sampling each stratum's probability over its
     scenarios; else equal."""

@@ -106,6 +106,7 @@ class Type3(Table):
     scenarios: Annotated[int, Field(ge=1)] = 8
     scenario_probabilities: list[Fraction] = []
     sampling: Literal["monte_carlo", "stratified"] = "monte_carlo"
+    out_of_sample_years: Annotated[int, Field(ge=0)] = 200
     seed: int = 0
     sla_penalty_jpy_per_event: NonNegative = 0.0
     survival_max_h: Annotated[int, Field(ge=1)] = 72
@@ -149,7 +150,9 @@ class Type3(Table):
         if self.maintenance_per_year > 0 and self.maintenance_duration_h <= 0:
             raise ValueError("maintenance_per_year needs maintenance_duration_h > 0")
         if self.sampling == "stratified" and self.scenario_probabilities:
-            raise ValueError("sampling = 'stratified' sets the weights: drop scenario_probabilities")
+            raise ValueError(
+                "sampling = 'stratified' sets the weights: drop scenario_probabilities"
+            )
         return self
 
 
@@ -204,7 +207,9 @@ class Pattern(Table):
     margin_fraction: Fraction = 0.0
     reference_start: datetime | None = None
     reference_end: datetime | None = None
-    reference_base_flow_mw: Quantity | None = None
+    reference_base_flow_mw: Quantity | list[Quantity] | None = None
+    exceedance_borne_by: Literal["dc", "grid"] = "dc"
+    grid_redispatch_cost_jpy_per_mwh: NonNegative = 0.0
 
     @model_validator(mode="after")
     def _reference(self) -> Pattern:

@@ -81,6 +81,14 @@ def _print_ride_through(study: RideThrough) -> None:
     for _, row in study.carried.iterrows():
         carried.add_row(row["kind"], *(f"{row[c]:,.0f}" for c in columns))
     out_console.print(carried)
+    fresh = study.out_of_sample
+    if fresh is not None:
+        out_console.print(
+            f"out of sample ({len(fresh.year_costs_jpy)} fresh years, sizes fixed, plan + rule): "
+            f"{fresh.mean_jpy / 1e6:,.1f} ± {fresh.standard_error_jpy / 1e6:,.1f} MJPY/yr against "
+            f"{fresh.in_sample_jpy / 1e6:,.1f} in sample (gap {fresh.gap_jpy / 1e6:+,.1f}; the "
+            f"same policy on the in-sample faults {fresh.in_sample_policy_jpy / 1e6:,.1f})"
+        )
     curve = result.curve.set_index("duration_h")
     points = [h for h in CURVE_HOURS if h in curve.index]
     for column, label in (

@@ -12,7 +12,8 @@ UPS, migration, graceful shutdown, abrupt loss (MWh; IT energy for the last thre
 energy for the sources).
 
 **Study.** :func:`ride_through` runs the whole question for a case file: the stochastic solve over
-its K scenarios, the firm reference, the survival curve and the cost by term, in a
+its K scenarios, the firm reference, the survival curve, the cost by term, what carried each
+kind of outage and the sizes operated on fresh years (:mod:`wattbit.studies.out_of_sample`), in a
 :class:`RideThrough` that writes the files of ``wattbit ridethrough --out``.
 """
 
@@ -34,6 +35,7 @@ from wattbit.optimise import Run, options_from_case
 from wattbit.report import write_results
 from wattbit.strategies import solve, stochastic
 from wattbit.studies import checked
+from wattbit.studies.out_of_sample import OutOfSample, out_of_sample
 from wattbit.studies.plots import plot_survival
 from wattbit.studies.survival import Survival, survival
 
@@ -112,6 +114,7 @@ class RideThrough:
     survival: Survival
     costs: pd.DataFrame  # cost_by_term(run, firm)
     carried: pd.DataFrame  # carried_by(run.results)
+    out_of_sample: OutOfSample | None = None  # sizes on fresh years (type3.out_of_sample_years)
 
     @property
     def kpis(self) -> dict[str, float]:
@@ -141,6 +144,7 @@ class RideThrough:
             "momentary_faults_per_year": self.survival.momentary_faults_per_year,
             "momentary_ridden": self.survival.momentary_ridden,
             "carried_by": self.carried.to_dict(orient="records"),
+            "out_of_sample": self.out_of_sample.summary() if self.out_of_sample else None,
             "kpis": self.run.kpis,
             "timings_s": self.run.timings,
         }
@@ -183,6 +187,11 @@ def ride_through(
     run = checked(stochastic.solve_stochastic(inputs, options), f"{case_path}: type ③")
     note("solving the firm reference")
     firm = checked(solve(firm_reference_inputs(inputs), options), f"{case_path}: firm reference")
+    years = loaded.case.type3.out_of_sample_years
+    fresh = None
+    if years > 0:
+        note(f"operating the sizes on {years} fresh years")
+        fresh = out_of_sample(loaded, inputs, run, options, years)
     return RideThrough(
         name=loaded.case.name,
         run=run,
@@ -190,4 +199,5 @@ def ride_through(
         survival=survival(run.results, max_h),
         costs=cost_by_term(run.kpis, firm.kpis),
         carried=carried_by(run.results),
+        out_of_sample=fresh,
     )

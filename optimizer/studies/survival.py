@@ -73,6 +73,7 @@ class Outcome:
     full_service_steps: np.ndarray
     unserved_mwh: np.ndarray
     fuel_used_mwh: np.ndarray
+    trace: dict[str, np.ndarray] | None = None  # (steps × starts) flows, see simulate()
 
 
 def _scalar(ds: xr.Dataset, name: str, default: float = 0.0) -> float:
@@ -90,8 +91,13 @@ def _state_before(ds: xr.Dataset, name: str, initial: float, starts: np.ndarray)
     return np.concatenate(([initial], ds[name].values))[starts]
 
 
-def simulate(site: xr.Dataset, starts: np.ndarray, steps: int) -> Outcome:
-    """Run the rule of the module doc on one scenario's result from each of ``starts``."""
+TRACED = ("grid_mw", "generator_mw", "shutdown_it_mw", "migrated_it_mw", "unserved_it_mw")
+
+
+def simulate(site: xr.Dataset, starts: np.ndarray, steps: int, trace: bool = False) -> Outcome:
+    """Run the rule of the module doc on one scenario's result from each of ``starts``. With
+    ``trace``, the outcome also holds each step's flows (``TRACED``, MW) and the battery's
+    energy at the end of each step (``battery_mwh``), each ``(steps × starts)``."""
     n, dt = site.sizes["time"], float(site.attrs["dt_h"])
     share = _scalar(site, "dc_deferrable_share")
     load = site["dc_it_mw"].values * (1.0 - share)
@@ -144,6 +150,9 @@ def simulate(site: xr.Dataset, starts: np.ndarray, steps: int) -> Outcome:
     survived = np.zeros(len(starts), dtype=int)
     full_service = np.zeros(len(starts), dtype=int)
     unserved = np.zeros((steps, len(starts)))
+    traced = (
+        {name: np.zeros((steps, len(starts))) for name in (*TRACED, "battery_mwh")} if trace else {}
+    )
     total = np.zeros(len(starts))
     for r in range(steps):
         t = (starts + r) % n
@@ -153,6 +162,7 @@ def simulate(site: xr.Dataset, starts: np.ndarray, steps: int) -> Outcome:
         short = grid[t] + pv[t] + gen_max < full - PROTECTED_TOL_MW
         sd_ok = np.maximum.reduce([sd_ok, np.full(len(t), sd_after[r]), planned[t] * 1.0])
         it = load[t] * (1.0 - np.where(short, sd_ok, 0.0) * (1.0 - protected))
+        shut = load[t] - it
         mig_ok = np.maximum.reduce([mig_ok, np.full(len(t), mig_after[r]), planned[t] * 1.0])
         moved = np.minimum(mig_cap * mig_ok, np.maximum(it - protected * load[t], 0.0))
         moved = np.where(short, moved, 0.0)
@@ -184,7 +194,11 @@ def simulate(site: xr.Dataset, starts: np.ndarray, steps: int) -> Outcome:
         full_service += full_alive
         total = total + rest / pue[t] * dt
         unserved[r] = total
-    return Outcome(survived, full_service, unserved, burnt)
+        if trace:
+            flows = (np.minimum(grid[t], need), gen, shut, moved, rest / pue[t], battery)
+            for name, flow in zip((*TRACED, "battery_mwh"), flows, strict=True):
+                traced[name][r] = flow
+    return Outcome(survived, full_service, unserved, burnt, traced if trace else None)
 
 
 @dataclass
