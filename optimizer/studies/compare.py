@@ -160,10 +160,11 @@ class Comparison:
             "verdict": self.verdict(),
         }
 
-    def write(self, out: Path) -> list[Path]:
+    def write(self, out: str | Path) -> list[Path]:
         """``compare.csv``, ``benefit_by_term.csv``, ``verdict.txt``, ``compare.json``,
         ``week.png`` (battery-shaped under the fixed pattern, else the first cell), and with a
         baseline and breakevens ``benefit.png`` and ``breakeven.png``, in ``out``."""
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / n for n in ("compare.csv", "benefit_by_term.csv", "verdict.txt")]
         paths.append(out / "compare.json")

@@ -160,8 +160,9 @@ class Choice:
             f"{firm['lead_time_years']:.2g} years for a firm connection."
         )
 
-    def write(self, out: Path) -> list[Path]:
+    def write(self, out: str | Path) -> list[Path]:
         """``connect.csv`` (the table) and ``connect.txt`` (the verdict) in ``out``."""
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         csv, txt = out / "connect.csv", out / "connect.txt"
         self.table.to_csv(csv, index=False)

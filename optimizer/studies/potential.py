@@ -82,8 +82,9 @@ class HeadroomStudy:
         """H(t) and the pattern over the series; H by hour of day against the pattern."""
         return plot_headroom(self.headroom, self.pattern, self.by_hour(), path, self.name)
 
-    def write(self, out: Path) -> list[Path]:
+    def write(self, out: str | Path) -> list[Path]:
         """``headroom.csv`` and ``headroom.png`` in ``out``."""
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         csv = out / "headroom.csv"
         self.frame().to_csv(csv, index=False)

@@ -153,10 +153,11 @@ class RideThrough:
         """The survival curve as a PNG."""
         return plot_survival(self.survival, path, f"{self.name}: outage survival")
 
-    def write(self, out: Path) -> list[Path]:
+    def write(self, out: str | Path) -> list[Path]:
         """``results.nc``, ``kpis.csv``, ``kpis.json``, ``survival.csv``,
         ``ride_through_cost.csv``, ``carried_by.csv``, ``survival.png`` and
         ``ride_through.json`` in ``out``."""
+        out = Path(out)
         paths = write_results(self.run.results, self.run.kpis, out)
         curve_csv, costs_csv = out / "survival.csv", out / "ride_through_cost.csv"
         carried_csv = out / "carried_by.csv"

@@ -115,8 +115,9 @@ class SweepResult:
         found = [self.records[t.key] for t in self.tasks if t.key in self.records]
         return [r for r in found if r["status"] not in SOLVED]
 
-    def write(self, out: Path) -> list[Path]:
+    def write(self, out: str | Path) -> list[Path]:
         """``sweep.nc`` and ``sweep.csv`` in ``out``."""
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         return write_outputs(self.dataset, out)
 
