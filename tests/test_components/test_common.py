@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 import pytest
-from closing import model
 
+from test_components.closing import model
 from wattbit.formulations.common import Size, TimeAxis, capital_recovery_factor, size_var
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from closing import MW, REL, close, given, minimise, model, solve, supply, values
 
+from test_components.closing import MW, REL, close, given, minimise, model, solve, supply, values
 from wattbit.formulations.common import Size
 from wattbit.formulations.dc_load import DataCentreData, define_data_centre
 

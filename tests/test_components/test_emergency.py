@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from closing import MW, REL, close, given, model, solve, supply, values
 
+from test_components.closing import MW, REL, close, given, model, solve, supply, values
 from wattbit.formulations.emergency import EmergencyData, define_emergency_curtailment
 
 KAPPA = 500_000.0  # JPY per MWh of IT energy curtailed

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from closing import MW, REL, close, given, minimise, model, solve, supply, values
 
+from test_components.closing import MW, REL, close, given, minimise, model, solve, supply, values
 from wattbit.formulations.common import Size
 from wattbit.formulations.ev_fleet import EVFleetData, define_ev_fleet
 from wattbit.formulations.site import cost_terms

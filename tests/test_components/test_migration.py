@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from closing import MW, REL, close, model, sink, solve, values
 
+from test_components.closing import MW, REL, close, model, sink, solve, values
 from wattbit.formulations.dc_load import DataCentreData, define_data_centre
 from wattbit.formulations.migration import MigrationData, define_migration
 from wattbit.formulations.shutdown import ShutdownData, define_shutdown

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from closing import MW, REL, close, given, model, solve, supply, values
 
+from test_components.closing import MW, REL, close, given, model, solve, supply, values
 from wattbit.formulations.common import Size
 from wattbit.formulations.pv import PVData, define_pv
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyomo.environ as pyo
-from closing import MW, minimise, model, solve, values
 
+from test_components.closing import MW, minimise, model, solve, values
 from wattbit.formulations.storage import StorageRule, define_state_of_charge
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from closing import MW, REL, minimise, model, solve, values
 
+from test_components.closing import MW, REL, minimise, model, solve, values
 from wattbit.formulations.site import cost_terms
 from wattbit.formulations.workload_shift import WorkloadShiftData, define_workload_shift
 
