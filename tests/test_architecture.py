@@ -203,7 +203,7 @@ def upward(g: nx.DiGraph) -> list[str]:
 def test_the_rules_catch_a_cycle_and_an_upward_import() -> None:
     g = graph().copy()
     g.add_edge("wattbit.optimise", "wattbit.strategies.rolling", typing_only=False)
-    assert ["wattbit.optimise", "wattbit.strategies.rolling"] in cycles(g)
+    assert any({"wattbit.optimise", "wattbit.strategies.rolling"} <= set(c) for c in cycles(g))
     assert any(s.startswith("wattbit.optimise (layer 1) imports") for s in upward(g))
     g.edges["wattbit.optimise", "wattbit.strategies.rolling"]["typing_only"] = True
     assert cycles(g) == cycles(graph())
