@@ -206,7 +206,7 @@ def test_the_rules_catch_a_cycle_and_an_upward_import() -> None:
     assert any({"wattbit.optimise", "wattbit.strategies.rolling"} <= set(c) for c in cycles(g))
     assert any(s.startswith("wattbit.optimise (layer 1) imports") for s in upward(g))
     g.edges["wattbit.optimise", "wattbit.strategies.rolling"]["typing_only"] = True
-    assert cycles(g) == cycles(graph())
+    assert sorted(cycles(g)) == sorted(cycles(graph()))
 
 
 def test_no_import_cycle() -> None:
