@@ -244,7 +244,7 @@ def test_npv_table_and_the_2_mw_threshold():
     """The seed's threshold: 1.5 MW connects firm in 10 months for 30 MJPY; 2.5 MW waits 4 years
     (300 MJPY) or splits into 2 blocks of 1.25 MW (60 MJPY, 10 months); 100 MW is not split."""
     connect = Connect(
-        revenue_jpy_per_mwh=1.0,
+        margin_jpy_per_mwh=1.0,
         analysis_years=10.0,
         firm_tiers=[
             FirmTier(below_mw=2.0, lead_time_months=10.0, cost_jpy=30e6),
@@ -263,7 +263,7 @@ def test_npv_table_and_the_2_mw_threshold():
     assert split.option == "firm, split into blocks" and split.connection_cost_jpy == 60e6
     af = annuity_factor
     assert firm.npv_jpy == pytest.approx((af(0.05, 10) - af(0.05, 4)) * 9e6 - 300e6 * 1.05**-4)
-    assert firm.lost_revenue_while_waiting_jpy == pytest.approx(af(0.05, 4) * 10e6)
+    assert firm.lost_margin_while_waiting_jpy == pytest.approx(af(0.05, 4) * 10e6)
     huge = pd.DataFrame(option_rows(connect, Economics(100.0, 10e6, 0.05, 10.0), costs))
     assert "firm, split into blocks" not in set(huge.option)  # 51 blocks > split_max_blocks
     later = large[large.option == "type ③ now, firm later"].iloc[0]

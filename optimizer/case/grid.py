@@ -175,7 +175,8 @@ class Connect(Table):
     """``wattbit connect``: NPV of waiting for a firm connection vs connecting now (type ③/②)."""
 
     analysis_years: Positive = 20.0
-    revenue_jpy_per_mwh: NonNegative
+    margin_jpy_per_mwh: NonNegative
+    dc_capex_jpy: NonNegative = 0.0
     firm_tiers: list[FirmTier] = list(SEED_FIRM_TIERS)
     type3_cost_jpy: NonNegative = 0.0
     type3_lead_time_months: NonNegative = 0.0
@@ -183,6 +184,8 @@ class Connect(Table):
     type2_lead_time_months: NonNegative = 0.0
     split_blocks: bool = True
     split_max_blocks: Annotated[int, Field(ge=2)] = 5
+    sensitivity_lead_time_years: list[Positive] = [2.0, 4.0, 6.0, 8.0]
+    sensitivity_margin_factors: list[Positive] = [0.5, 1.0, 2.0]
 
     @model_validator(mode="after")
     def _tiers(self) -> Connect:

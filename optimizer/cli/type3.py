@@ -139,7 +139,7 @@ def ridethrough_cmd(
 
 def _print_choice(choice: Choice) -> None:
     table = Table(title="connection options: NPV over the analysis period (MJPY)")
-    for col in ("option", "lead (yr)", "connection", "annual cost", "lost while waiting", "NPV"):
+    for col in ("option", "lead (yr)", "connection", "annual cost", "margin lost waiting", "NPV"):
         table.add_column(col, justify="left" if col == "option" else "right")
     for _, row in choice.table.iterrows():
         table.add_row(
@@ -147,11 +147,24 @@ def _print_choice(choice: Choice) -> None:
             f"{row['lead_time_years']:.2f}",
             f"{row['connection_cost_jpy'] / 1e6:,.0f}",
             f"{row['annual_cost_jpy'] / 1e6:,.0f}",
-            f"{row['lost_revenue_while_waiting_jpy'] / 1e6:,.0f}",
+            f"{row['lost_margin_while_waiting_jpy'] / 1e6:,.0f}",
             f"{row['npv_jpy'] / 1e6:,.0f}",
         )
     out_console.print(table, width=max(out_console.width, 120))
     out_console.print(choice.verdict())
+    if choice.sensitivity is not None:
+        sens = Table(title="sensitivity: firm lead time × margin (NPV, MJPY)")
+        for col in ("firm lead (yr)", "margin (JPY/kWh)", "best option", "best NPV", "type ③ gain"):
+            sens.add_column(col, justify="left" if col == "best option" else "right")
+        for _, row in choice.sensitivity.iterrows():
+            sens.add_row(
+                f"{row['firm_lead_time_years']:g}",
+                f"{row['margin_jpy_per_mwh'] / 1000:g}",
+                row["best_option"],
+                f"{row['best_npv_jpy'] / 1e6:,.0f}",
+                f"{row['type3_gain_over_waiting_jpy'] / 1e6:+,.0f}",
+            )
+        out_console.print(sens, width=max(out_console.width, 120))
 
 
 def connect_cmd(
@@ -169,8 +182,8 @@ def connect_cmd(
         )
     _print_choice(choice)
     if out is not None:
-        csv, txt = choice.write(out)
-        out_console.print(f"wrote {csv}, {txt}")
+        paths = choice.write(out)
+        out_console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
 def register(app: typer.Typer) -> None:

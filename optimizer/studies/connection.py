@@ -10,26 +10,35 @@ Options, each for a connection of ``firm part + margin`` MW (the capacity type �
   offered only up to ``split_max_blocks`` blocks (what one site's distribution feeders can take);
 * **type ③ now** — after ``type3_lead_time_months``, with the ride-through assets of the
   stochastic solve; **type ③ now, firm later** — the same until the firm connection arrives,
-  then firm;
+  then firm, still paying for the generator and UPS bought for type ③ (stranded: their
+  annualised capex ``S`` stays to the end of the period);
 * **type ② fixed / dynamic now** — the case under ``grid.mode`` ``type2_fixed`` /
   ``type2_dynamic`` (``wattbit.pipeline.solve``), without the ride-through assets.
 
 With ``r`` the discount rate, ``N`` the analysis period, ``AF(L) = (1 − (1+r)^{−L}) / r`` (L at
-r = 0), ``R`` the annual compute revenue of the DC's whole desired load and ``C`` an option's
-expected annual cost (energy, capacity charge, annualised assets, lost compute at its value):
+r = 0), ``R = m D`` the annual compute margin of the DC's whole desired load (``m`` =
+``margin_jpy_per_mwh``: revenue less the DC's running costs other than energy and ride-through,
+per MWh of IT; ``D`` the IT demand a year), ``C`` an option's expected annual cost (energy,
+capacity charge, annualised ride-through assets, lost compute at its value) and ``K_DC`` the DC's
+own capex (``dc_capex_jpy``), spent when its connection arrives, so waiting defers it:
 
-``NPV = (AF(N) − AF(L)) (R − C) − K (1+r)^{−L}``
+``NPV = (AF(N) − AF(L)) (R − C) − K (1+r)^{−L} − K_DC (1+r)^{−L}``
 
-for an option connected after L years at connection cost K (paid on connection). "Lost revenue
+for an option connected after L years at connection cost K (paid on connection). "Margin lost
 while waiting" is ``AF(min(L, N)) R``. Type ③ then firm adds ``(AF(L_f) − AF(L_3))(R − C_3)``
-before the firm connection and ``(AF(N) − AF(L_f))(R − C_f)`` after it, less both connection costs.
+before the firm connection and ``(AF(N) − AF(L_f))(R − C_f − S)`` after it, less both connection
+costs and ``K_DC (1+r)^{−L_3}``.
+
+**Sensitivity** (:func:`sensitivity`): the table again for every firm lead time in
+``sensitivity_lead_time_years`` × every margin ``m × sensitivity_margin_factors`` (the annual
+costs as solved): the best option, and what type ③ now (then firm) gains over waiting.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +61,13 @@ MONTHS_PER_YEAR = 12.0
 
 @dataclass(frozen=True)
 class Economics:
-    """What every option shares: capacity, revenue, discount rate and period."""
+    """What every option shares: capacity, annual margin R, discount rate, period, DC capex."""
 
     capacity_mw: float
-    revenue_jpy_per_year: float
+    margin_jpy_per_year: float
     rate: float
     years: float
+    dc_capex_jpy: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -75,10 +85,12 @@ def npv(econ: Economics, stages: list[Stage]) -> float:
     for i, stage in enumerate(stages):
         end = stages[i + 1].start_years if i + 1 < len(stages) else econ.years
         end, start = min(end, econ.years), min(stage.start_years, econ.years)
-        net = econ.revenue_jpy_per_year - stage.annual_cost_jpy
+        net = econ.margin_jpy_per_year - stage.annual_cost_jpy
         total += (annuity_factor(r, end) - annuity_factor(r, start)) * net
         if stage.start_years < econ.years:
             total -= stage.connection_cost_jpy * (1.0 + r) ** -stage.start_years
+    if stages[0].start_years < econ.years:
+        total -= econ.dc_capex_jpy * (1.0 + r) ** -stages[0].start_years
     return total
 
 
@@ -90,9 +102,15 @@ def tier_cost(tier: FirmTier, capacity_mw: float) -> float:
     return tier.cost_jpy + tier.cost_jpy_per_kw * capacity_mw * KW_PER_MW
 
 
-def option_rows(connect: Connect, econ: Economics, costs: dict[str, float]) -> list[dict[str, Any]]:
+def option_rows(
+    connect: Connect,
+    econ: Economics,
+    costs: dict[str, float],
+    firm_lead_years: float | None = None,
+) -> list[dict[str, Any]]:
     """One row per option; ``costs`` maps ``firm``, ``type3`` and the type ② modes solved to
-    their expected annual cost (JPY/yr)."""
+    their expected annual cost (JPY/yr), and ``stranded`` to type ③'s generator and UPS capex a
+    year (JPY/yr); ``firm_lead_years`` replaces the firm tier's lead time."""
     rows: list[dict[str, Any]] = []
 
     def row(name: str, stages: list[Stage], note: str) -> None:
@@ -103,11 +121,11 @@ def option_rows(connect: Connect, econ: Economics, costs: dict[str, float]) -> l
                 "lead_time_years": first.start_years,
                 "connection_cost_jpy": sum(s.connection_cost_jpy for s in stages),
                 "annual_cost_jpy": first.annual_cost_jpy,
-                "annual_revenue_jpy": econ.revenue_jpy_per_year,
-                "lost_revenue_while_waiting_jpy": annuity_factor(
+                "annual_margin_jpy": econ.margin_jpy_per_year,
+                "lost_margin_while_waiting_jpy": annuity_factor(
                     econ.rate, min(first.start_years, econ.years)
                 )
-                * econ.revenue_jpy_per_year,
+                * econ.margin_jpy_per_year,
                 "npv_jpy": npv(econ, stages),
                 "note": note,
             }
@@ -115,7 +133,8 @@ def option_rows(connect: Connect, econ: Economics, costs: dict[str, float]) -> l
 
     size = econ.capacity_mw
     tier = firm_tier(connect.firm_tiers, size)
-    firm = Stage(tier.lead_time_months / MONTHS_PER_YEAR, costs["firm"], tier_cost(tier, size))
+    lead = tier.lead_time_months / MONTHS_PER_YEAR if firm_lead_years is None else firm_lead_years
+    firm = Stage(lead, costs["firm"], tier_cost(tier, size))
     below = "any size" if tier.below_mw is None else f"below {tier.below_mw:g} MW"
     row("firm (wait)", [firm], f"{size:g} MW firm tier ({below})")
     lowest = connect.firm_tiers[0]
@@ -133,7 +152,13 @@ def option_rows(connect: Connect, econ: Economics, costs: dict[str, float]) -> l
         )
         row("type ③ now", [t3], "N-1 margin with ride-through assets")
         if firm.start_years > t3.start_years:
-            row("type ③ now, firm later", [t3, firm], "switch when the firm connection arrives")
+            later = Stage(
+                firm.start_years,
+                costs["firm"] + costs.get("stranded", 0.0),
+                firm.connection_cost_jpy,
+            )
+            note = "switch when the firm connection arrives; generator and UPS stranded"
+            row("type ③ now, firm later", [t3, later], note)
     for mode in ("type2_fixed", "type2_dynamic"):
         if mode in costs:
             t2 = Stage(
@@ -145,11 +170,39 @@ def option_rows(connect: Connect, econ: Economics, costs: dict[str, float]) -> l
     return rows
 
 
+def sensitivity(connect: Connect, econ: Economics, costs: dict[str, float]) -> pd.DataFrame:
+    """The best option and type ③'s gain over waiting for each firm lead time and margin
+    (module doc)."""
+    rows = []
+    for lead in connect.sensitivity_lead_time_years:
+        for factor in connect.sensitivity_margin_factors:
+            scaled = replace(econ, margin_jpy_per_year=econ.margin_jpy_per_year * factor)
+            table = pd.DataFrame(option_rows(connect, scaled, costs, firm_lead_years=lead))
+            npv_of = dict(zip(table["option"], table["npv_jpy"], strict=True))
+            best = table.loc[table["npv_jpy"].idxmax()]
+            type3 = max(
+                (npv_of[o] for o in ("type ③ now", "type ③ now, firm later") if o in npv_of),
+                default=math.nan,
+            )
+            rows.append(
+                {
+                    "firm_lead_time_years": lead,
+                    "margin_jpy_per_mwh": connect.margin_jpy_per_mwh * factor,
+                    "best_option": best["option"],
+                    "best_npv_jpy": best["npv_jpy"],
+                    "type3_gain_over_waiting_jpy": type3 - npv_of["firm (wait)"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 @dataclass
 class Choice:
-    """The connection options of a case: one row per option with its NPV (module doc)."""
+    """The connection options of a case: one row per option with its NPV (module doc), and the
+    sensitivity table."""
 
     table: pd.DataFrame
+    sensitivity: pd.DataFrame | None = None
 
     def verdict(self) -> str:
         best = self.table.loc[self.table["npv_jpy"].idxmax()]
@@ -161,13 +214,18 @@ class Choice:
         )
 
     def write(self, out: str | Path) -> list[Path]:
-        """``connect.csv`` (the table) and ``connect.txt`` (the verdict) in ``out``."""
+        """``connect.csv`` (the table), ``connect.txt`` (the verdict) and
+        ``connect_sensitivity.csv`` in ``out``."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         csv, txt = out / "connect.csv", out / "connect.txt"
         self.table.to_csv(csv, index=False)
         txt.write_text(self.verdict() + "\n")
-        return [csv, txt]
+        if self.sensitivity is None:
+            return [csv, txt]
+        sens = out / "connect_sensitivity.csv"
+        self.sensitivity.to_csv(sens, index=False)
+        return [csv, txt, sens]
 
 
 def without_ride_through(ds: xr.Dataset) -> xr.Dataset:
@@ -205,9 +263,14 @@ def connection_choice(
     demand = runs["firm"].kpis["dc_it_demand_mwh"] * alpha
     econ = Economics(
         capacity_mw=t3.firm_mw + t3.margin_mw,
-        revenue_jpy_per_year=connect.revenue_jpy_per_mwh * demand,
+        margin_jpy_per_year=connect.margin_jpy_per_mwh * demand,
         rate=loaded.case.economics.discount_rate,
         years=connect.analysis_years,
+        dc_capex_jpy=connect.dc_capex_jpy,
     )
     costs = {name: run.kpis["total_cost_jpy"] for name, run in runs.items()}
-    return Choice(pd.DataFrame(option_rows(connect, econ, costs)))
+    k3 = runs["type3"].kpis
+    costs["stranded"] = k3.get("cost_generator_capex_jpy", 0.0) + k3.get("cost_ups_capex_jpy", 0.0)
+    return Choice(
+        pd.DataFrame(option_rows(connect, econ, costs)), sensitivity(connect, econ, costs)
+    )
