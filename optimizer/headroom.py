@@ -3,7 +3,7 @@
 * ``H(t) = limit − base_flow(t)`` (or given directly), clipped at 0: a base flow above the limit
   leaves the DC no import, it cannot be made to export.
 * The **fixed operating pattern** is, for each time-of-day slot (and each month or season if
-  asked), the minimum of H over a reference period — or a low quantile, to show what the strict
+  asked), the minimum of H over a reference period (or over several reference years' flows) — or a low quantile, to show what the strict
   minimum costs — less a safety margin (MW and/or a fraction). The DC must stay under it.
 * Forecasts of H for the rolling-horizon mode: persistence (same slot yesterday), a given series,
   the truth with seeded multiplicative Gaussian errors (``noisy``, independent per step), or
@@ -42,15 +42,23 @@ def reference_headroom(loaded: LoadedCase) -> pd.Series:
     """H over the pattern's reference period (default: the whole series)."""
     grid, pattern = loaded.case.grid, loaded.case.grid.pattern
     h = headroom(loaded, full=True)
-    if pattern.reference_base_flow_mw is not None:
+    flows = pattern.reference_base_flow_mw
+    if flows is not None:
         if grid.limit_mw is None:
             raise CaseError(
                 loaded.file,
                 "grid.pattern.reference_base_flow_mw",
                 "needs grid.limit_mw (the headroom is limit − base flow)",
             )
-        ref = grid.limit_mw - loaded.quantity("grid.pattern.reference_base_flow_mw", full=True)
-        h = pd.Series(np.maximum(ref, 0.0), index=h.index, name="headroom_mw")
+        field = "grid.pattern.reference_base_flow_mw"
+        fields = (
+            [f"{field}[{i}]" for i in range(len(flows))] if isinstance(flows, list) else [field]
+        )
+        years = [  # several reference years pooled: the pattern is the minimum over them all
+            pd.Series(np.maximum(grid.limit_mw - loaded.quantity(f, full=True), 0.0), h.index)
+            for f in fields
+        ]
+        h = pd.concat(years).rename("headroom_mw")
     if pattern.reference_start is not None:
         h = h[h.index >= pd.Timestamp(pattern.reference_start)]
     if pattern.reference_end is not None:

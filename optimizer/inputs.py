@@ -221,14 +221,22 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
             "type2_forecast": h,
         }[grid.mode]
         b.series("grid_import_limit_mw", limit, f"import limit under mode {grid.mode}")
-    if grid.mode == "type2_forecast":
-        b.series("grid_forecast_headroom_mw", forecast_headroom(loaded).to_numpy(), "forecast H")
+    if grid.mode in ("type2_forecast", "type2_fixed"):
         emergency = grid.emergency_curtailment_cost_jpy_per_mwh
         b.scalar(
             "grid_emergency_curtailment_cost_jpy_per_mwh",
             dc.value_of_lost_compute_jpy_per_mwh if emergency is None else emergency,
             "cost of IT load curtailed when realised headroom falls short of the plan",
         )
+    if grid.mode == "type2_fixed":
+        ds.attrs["grid_pattern_exceedance_borne_by"] = grid.pattern.exceedance_borne_by
+        b.scalar(
+            "grid_pattern_redispatch_cost_jpy_per_mwh",
+            grid.pattern.grid_redispatch_cost_jpy_per_mwh,
+            "cost to the grid of import above the realised headroom, when the grid bears it",
+        )
+    if grid.mode == "type2_forecast":
+        b.series("grid_forecast_headroom_mw", forecast_headroom(loaded).to_numpy(), "forecast H")
         ds.attrs["grid_forecast_lookahead_h"] = grid.forecast.lookahead_h
         ds.attrs["grid_forecast_commit_h"] = grid.forecast.commit_h
         ds.attrs["grid_forecast_method"] = grid.forecast.method

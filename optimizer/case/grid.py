@@ -226,6 +226,8 @@ class Pattern(Table):
             and self.reference_end <= self.reference_start
         ):
             raise ValueError("reference_end must be after reference_start")
+        if self.reference_base_flow_mw == []:
+            raise ValueError("reference_base_flow_mw: give at least one series")
         return self
 
 

@@ -36,9 +36,7 @@ class LoadedCase:
     def quantity(self, field: str, full: bool = False) -> np.ndarray:
         """The value of a quantity field (dotted path) as a float64 array, on the horizon, or on
         the whole series with ``full=True`` (e.g. to derive the operating pattern from a year)."""
-        value: Any = self.case
-        for part in field.split("."):
-            value = getattr(value, part)
+        value = field_value(self.case, field)
         series = self.full_series if full else self.series
         if isinstance(value, float | int):
             return np.full(len(series), float(value))
@@ -56,6 +54,17 @@ _SERIES_RANGES: dict[str, tuple[float, float]] = {
     "type3.fault_residual_mw": (0.0, math.inf),
     "type3.maintenance_residual_mw": (0.0, math.inf),
 }
+
+
+def field_value(case: Any, field: str) -> Any:
+    """The value at a dotted path of the case, ``a.b`` or, in a list, ``a.b[1]``."""
+    value = case
+    for part in field.split("."):
+        name, _, index = part.partition("[")
+        value = getattr(value, name)
+        if index:
+            value = value[int(index.rstrip("]"))]
+    return value
 
 
 def _check_quantities(loaded: LoadedCase) -> None:
@@ -77,10 +86,13 @@ def _check_quantities(loaded: LoadedCase) -> None:
         fields.append("pv.availability")
     if case.type3 is not None:
         fields += ["type3.fault_residual_mw", "type3.maintenance_residual_mw"]
+    for listed in [f for f in fields if isinstance(field_value(case, f), list)]:
+        items = len(field_value(case, listed))
+        fields[fields.index(listed) : fields.index(listed) + 1] = [
+            f"{listed}[{i}]" for i in range(items)
+        ]
     for field in fields:
-        value: Any = case
-        for part in field.split("."):
-            value = getattr(value, part)
+        value = field_value(case, field)
         if value is None:
             continue
         if not isinstance(value, float | int):

@@ -2,6 +2,8 @@
 
 * one optimisation of the whole horizon (``firm``, ``type2_fixed``, ``type2_dynamic``);
 * :mod:`~wattbit.strategies.rolling` — the rolling horizon of ``type2_forecast``;
+* :mod:`~wattbit.strategies.realise` — a ``type2_fixed`` pattern that exceeds the realised
+  headroom (derived out of sample), planned on the pattern and operated against H;
 * :mod:`~wattbit.strategies.stochastic` — the two-stage problem over type ③ event scenarios.
 
 :func:`solve` picks the strategy a connection mode needs; the strategies call
@@ -18,6 +20,7 @@ from wattbit.case import LoadedCase
 from wattbit.inputs import build_inputs
 from wattbit.optimise import Run, options_from_case, solve_inputs
 from wattbit.solve import SolverOptions
+from wattbit.strategies.realise import exceeds, solve_pattern_realised
 from wattbit.strategies.rolling import solve_rolling
 
 
@@ -25,6 +28,8 @@ def solve(inputs: xr.Dataset, options: SolverOptions) -> Run:
     """Solve an input Dataset by its connection mode: one optimisation, or the rolling horizon."""
     if inputs.attrs["grid_mode"] == "type2_forecast":
         return solve_rolling(inputs, options)
+    if inputs.attrs.get("grid_pattern_exceedance_borne_by") == "dc" and exceeds(inputs):
+        return solve_pattern_realised(inputs, options)
     return solve_inputs(inputs, options)
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from wattbit.case import MODES, load_case
@@ -61,6 +62,41 @@ def per_year(kpis: dict[str, float], name: str) -> float:
     return kpis.get(name, 0.0) * HOURS_PER_YEAR / kpis["horizon_h"]
 
 
+@dataclass(frozen=True)
+class PatternExceedance:
+    """Where a fixed pattern promises more than the realised headroom, per year, and who pays."""
+
+    hours_per_year: float
+    energy_mwh_per_year: float
+    max_mw: float
+    borne_by: str
+    cost_jpy: float  # JPY/yr: to the DC (realised − planned cost) or to the grid (redispatch)
+
+
+def pattern_exceedance(cell: Cell) -> PatternExceedance | None:
+    """The exceedance of a ``type2_fixed`` cell's pattern over the realised headroom H on the
+    horizon, annualised; ``None`` for other modes."""
+    r = cell.run.results
+    if cell.mode != "type2_fixed" or r is None:
+        return None
+    dt, scale = float(r.attrs["dt_h"]), HOURS_PER_YEAR / cell.run.kpis["horizon_h"]
+    h = r["grid_headroom_mw"].values
+    over = np.maximum(r["grid_import_limit_mw"].values - h, 0.0)
+    borne = str(r.attrs.get("grid_pattern_exceedance_borne_by", "dc"))
+    if borne == "dc":
+        cost = cell.total - float(r.attrs.get("plan_objective_jpy", cell.total))
+    else:
+        above = float(np.maximum(r["grid_import_mw"].values - h, 0.0).sum()) * dt * scale
+        cost = above * float(r["grid_pattern_redispatch_cost_jpy_per_mwh"])
+    return PatternExceedance(
+        hours_per_year=float((over > 1e-9).sum()) * dt * scale,
+        energy_mwh_per_year=float(over.sum()) * dt * scale,
+        max_mw=float(over.max(initial=0.0)),
+        borne_by=borne,
+        cost_jpy=cost,
+    )
+
+
 def _term_group(term: str) -> str:
     """Cost terms by meaning: lost compute is one term whichever block sheds it (the DC block
     for battery-shaped use, the workload-shift block for deferrable work)."""
@@ -100,6 +136,9 @@ class Comparison:
             row["total_cost_jpy"] = c.total
             if base is not None:
                 row["net_benefit_jpy"] = base.total - c.total
+            over = pattern_exceedance(c)
+            if over is not None:
+                row.update({f"pattern_exceedance_{k}": v for k, v in asdict(over).items()})
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -127,6 +166,7 @@ class Comparison:
         if lf_fixed and bs_fixed:
             lines += _versus(lf_fixed, bs_fixed)
         lines += [_breakeven_line(b) for b in self.breakevens]
+        lines += _exceedance_lines([c for c in (lf_fixed, bs_fixed) if c is not None])
         bs_dyn = self.cell("battery_shaped", "type2_dynamic")
         if bs_fixed and bs_dyn:
             lines.append(
@@ -198,6 +238,21 @@ def _versus(lf: Cell, bs: Cell) -> list[str]:
         + "; ".join(f"{name} {v:+,.0f} JPY/yr" for name, v in big)
         + ".",
     ]
+
+
+def _exceedance_lines(cells: list[Cell]) -> list[str]:
+    lines = []
+    for c in cells:
+        over = pattern_exceedance(c)
+        if over is None or over.energy_mwh_per_year <= 0:
+            continue
+        who = "the DC" if over.borne_by == "dc" else "the grid"
+        lines.append(
+            f"Out of sample, the fixed pattern exceeds the realised headroom {over.hours_per_year:,.0f}"
+            f" h/yr by {over.energy_mwh_per_year:,.1f} MWh/yr (at most {over.max_mw:.2f} MW); "
+            f"under {c.strategy} {who} bears it: {over.cost_jpy:,.0f} JPY/yr."
+        )
+    return lines
 
 
 def _breakeven_line(b: Breakeven) -> str:
