@@ -210,6 +210,7 @@ def compare(
     breakeven_tolerance: float = 1e-3,
     time_limit_s: float | None = None,
     progress: Progress | None = None,
+    sensitivity_ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> Comparison:
     """Solve strategies × headroom rules and the breakeven battery cost (``wattbit compare``).
 
@@ -227,6 +228,7 @@ def compare(
         breakeven_modes=breakeven_modes,
         breakeven_tolerance=breakeven_tolerance,
         progress=progress,
+        sensitivity_ranges=sensitivity_ranges,
         **{name: list(values) for name, values in chosen.items() if values is not None},
     )
 

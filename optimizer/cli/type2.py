@@ -11,12 +11,33 @@ from rich.table import Table
 from wattbit import api
 from wattbit.case import MODES
 from wattbit.cli.common import CaseArg, SetOpt, exits, out_console, overrides, progress
+from wattbit.errors import CaseError
 from wattbit.studies.cells import STRATEGIES
 
 if TYPE_CHECKING:
     from wattbit.studies.compare import Comparison
 
 OutOpt = Annotated[Path | None, typer.Option(help="folder for CSV, JSON and PNG outputs")]
+
+
+RangeOpt = Annotated[
+    str, typer.Option(help="LOW,HIGH multipliers of the case's value for --sensitivity")
+]
+
+
+def _ranges(**texts: str) -> dict[str, tuple[float, float]]:
+    """``{parameter: (low, high)}`` from ``LOW,HIGH`` texts; a bad one is a one-line error."""
+    ranges = {}
+    for name, text in texts.items():
+        flag = f"--range-{name.replace('_', '-')}"
+        try:
+            low, high = (float(v) for v in text.split(","))
+        except ValueError:
+            raise CaseError(flag, text, "expected LOW,HIGH, e.g. 0.5,1.5") from None
+        if not 0 <= low <= high:
+            raise CaseError(flag, text, "expected 0 ≤ LOW ≤ HIGH")
+        ranges[name] = (low, high)
+    return ranges
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -109,6 +130,12 @@ def compare_cmd(
     breakeven_tol: Annotated[
         float, typer.Option(help="relative tolerance on the breakeven")
     ] = 1e-3,
+    sensitivity: Annotated[
+        bool, typer.Option(help="also a tornado: net benefit as each parameter moves alone")
+    ] = False,
+    range_lost_compute: RangeOpt = "0.5,1.5",
+    range_battery_price: RangeOpt = "0.5,1.5",
+    range_energy_price: RangeOpt = "0.5,1.5",
     set_: SetOpt = None,
     time_limit: Annotated[float | None, typer.Option(help="solver time limit per solve, s")] = None,
     out: OutOpt = None,
@@ -122,6 +149,13 @@ def compare_cmd(
             modes=_split(modes),
             breakeven_modes=_split(breakeven_modes) or (),
             breakeven_tolerance=breakeven_tol,
+            sensitivity_ranges=_ranges(
+                lost_compute=range_lost_compute,
+                battery_price=range_battery_price,
+                energy_price=range_energy_price,
+            )
+            if sensitivity
+            else None,
             time_limit_s=time_limit,
             progress=progress,
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,8 @@ from wattbit.studies.cells import (
     check_choice,
     clean_size,
 )
-from wattbit.studies.plots import plot_benefit_by_term, plot_breakevens
+from wattbit.studies.plots import plot_benefit_by_term, plot_breakevens, plot_tornado
+from wattbit.studies.sensitivity import Sensitivity, sensitivity
 
 __all__ = ["STRATEGIES", "Comparison", "apply_strategy", "compare"]
 
@@ -111,6 +112,7 @@ class Comparison:
     cells: list[Cell]
     breakevens: list[Breakeven] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sensitivity: Sensitivity | None = None
 
     def cell(self, strategy: str, mode: str) -> Cell | None:
         return next((c for c in self.cells if (c.strategy, c.mode) == (strategy, mode)), None)
@@ -187,6 +189,8 @@ class Comparison:
                 f"Load-following under the true headroom saves {lf_fixed.total - lf_dyn.total:,.0f} "
                 "JPY/yr over the fixed pattern, without a battery."
             )
+        if self.sensitivity is not None:
+            lines.append(self.sensitivity.words())
         return "\n".join(lines)
 
     def records(self) -> dict[str, Any]:
@@ -197,6 +201,9 @@ class Comparison:
             "cells": self.table().to_dict(orient="records"),
             "breakevens": [b.record() for b in self.breakevens],
             "warnings": self.warnings,
+            "sensitivity": (
+                self.sensitivity.table().to_dict(orient="records") if self.sensitivity else None
+            ),
             "verdict": self.verdict(),
         }
 
@@ -219,6 +226,10 @@ class Comparison:
             paths.append(plot_benefit_by_term(benefit, out / "benefit.png"))
         if self.breakevens:
             paths.append(plot_breakevens(self.breakevens, out / "breakeven.png"))
+        if self.sensitivity is not None:
+            paths.append(out / "sensitivity.csv")
+            self.sensitivity.table().to_csv(paths[-1], index=False)
+            paths.append(plot_tornado(self.sensitivity, out / "tornado.png"))
         return paths
 
 
@@ -297,8 +308,11 @@ def compare(
     breakeven_modes: Sequence[str] = ("type2_fixed",),
     breakeven_tolerance: float = 1e-3,
     progress: Progress | None = None,
+    sensitivity_ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> Comparison:
-    """Solve the strategy × mode matrix (and the breakevens) of one case."""
+    """Solve the strategy × mode matrix (and the breakevens) of one case; with
+    ``sensitivity_ranges`` (parameter → low, high factors; ``{}`` for the defaults) also the
+    tornado of :mod:`wattbit.studies.sensitivity`."""
     check_choice(strategies, STRATEGIES, "strategies")
     check_choice(modes, MODES, "modes")
     check_choice(breakeven_modes, MODES, "breakeven-modes")
@@ -321,4 +335,8 @@ def compare(
     comparison.breakevens = breakevens(
         solves, strategies, breakeven_modes, breakeven_tolerance, progress
     )
+    if sensitivity_ranges is not None:
+        comparison.sensitivity = sensitivity(
+            case_path, overrides, options, sensitivity_ranges, progress=progress, base=solves
+        )
     return comparison

@@ -17,6 +17,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from wattbit.studies.breakeven import Breakeven
     from wattbit.studies.ridethrough import Survival
+    from wattbit.studies.sensitivity import Sensitivity
 
 
 def plot_headroom(
@@ -111,6 +112,38 @@ def plot_breakevens(breakevens: Sequence[Breakeven], path: Path) -> Path:
         if ax.get_lines():
             ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_tornado(result: Sensitivity, path: Path) -> Path:
+    """Net benefit at the low and high end of each parameter's range around the base answer,
+    the widest swing on top."""
+    table = result.table().iloc[::-1]
+    base = result.base_net_benefit_jpy / 1e6
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.8 * max(len(table), 1)))
+    for i, row in enumerate(table.itertuples()):
+        for value, factor, color in (
+            (row.net_benefit_low_jpy, row.low_factor, "tab:blue"),
+            (row.net_benefit_high_jpy, row.high_factor, "tab:orange"),
+        ):
+            ax.barh(i, value / 1e6 - base, left=base, color=color, height=0.6)
+            ax.annotate(
+                f"×{factor:g}",
+                (value / 1e6, i),
+                fontsize=8,
+                xytext=(3, -3),
+                textcoords="offset points",
+            )
+    ax.axvline(base, color="black", lw=0.8)
+    ax.set_yticks(range(len(table)), list(table["meaning"]))
+    ax.set_xlabel(
+        f"net benefit of {result.strategy} over load_following under {result.mode} (MJPY/yr)"
+    )
+    ax.set_title("Sensitivity (blue: low end, orange: high end)")
+    ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
