@@ -13,7 +13,7 @@ from type3_helpers import ALPHA, deterministic, write_case
 
 from wattbit.case import load_case
 from wattbit.n1 import OutageEvent, cut_steps
-from wattbit.studies.ridethrough import carried_by
+from wattbit.studies.ridethrough import carried_by, horizon_warnings
 from wattbit.studies.survival import simulate, survival
 
 GENERATOR = {"power_mw": 6.0, "fuel_tank_h": 5.0, "start_delay_h": 0.0}
@@ -159,3 +159,19 @@ def test_survival_from_inside_maintenance(tmp_path):
     assert curve.loc[15.0, "survival_probability_maintenance"] == pytest.approx(1.0)
     assert curve.loc[16.0, "survival_probability_maintenance"] == pytest.approx(0.0)
     assert curve.loc[12.0, "survival_probability"] == pytest.approx(19 / 48)
+
+
+def test_cut_horizons_say_what_they_weight(tmp_path):
+    """A 12 h planned window in a 48 h horizon is 25 % of it but 12/8760 = 0.14 % of a year: the
+    annual figures weight maintenance ×183, and no fault is drawn. The hand case (one listed
+    12 h fault, no maintenance) warns of nothing."""
+    path = maintenance_case(tmp_path)
+    results = deterministic(path).results
+    warnings = horizon_warnings(load_case(path), results)
+    assert len(warnings) == 2
+    assert (
+        "25% of this 48 h horizon but 0.1% of a year" in warnings[0] and "×1.8e+02" in warnings[0]
+    )
+    assert warnings[1].startswith("no scenario draws a fault")
+    hand = write_case(tmp_path)
+    assert horizon_warnings(load_case(hand), deterministic(hand).results) == []

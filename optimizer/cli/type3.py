@@ -13,6 +13,7 @@ from wattbit import api
 from wattbit.cli.common import (
     CaseArg,
     SetOpt,
+    err_console,
     exits,
     out_console,
     parse_assignment,
@@ -41,6 +42,8 @@ def _overrides(set_: list[str] | None, scenarios: int | None, seed: int | None) 
 
 def _print_ride_through(study: RideThrough) -> None:
     run, costs, result = study.run, study.costs, study.survival
+    for warning in study.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     k = run.kpis
     sizes = ", ".join(
         f"{label} {k[key]:,.2f} {unit}"

@@ -11,6 +11,13 @@ IT demand, and how it was met or lost: grid (the residual), generator, battery (
 UPS, migration, graceful shutdown, abrupt loss (MWh; IT energy for the last three, facility
 energy for the sources).
 
+**Warnings** (:func:`horizon_warnings`) for a horizon shorter than a year: when planned
+maintenance fills a share of it more than 1.5 times away from its share of a year (listed
+windows at full length, listed maintenance events over the scenarios, plus
+``maintenance_per_year`` × duration), annual figures weight it by
+that ratio; when the scenarios' faults a year (weighted) stray more than 1.5 times from the
+fault model's rate; and, for any horizon, when no scenario draws a fault that cuts the margin.
+
 **Study.** :func:`ride_through` runs the whole question for a case file: the stochastic solve over
 its K scenarios, the firm reference, the survival curve, the cost by term, what carried each
 kind of outage and the sizes operated on fresh years (:mod:`wattbit.studies.out_of_sample`), in a
@@ -21,7 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +36,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from wattbit.case import load_case
+from wattbit import n1
+from wattbit.case import LoadedCase, load_case
 from wattbit.inputs import build_inputs
+from wattbit.n1 import HOURS_PER_YEAR
 from wattbit.optimise import Run, options_from_case
 from wattbit.report import write_results
 from wattbit.strategies import solve, stochastic
@@ -91,6 +100,61 @@ def carried_by(results: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame([{"kind": kind, **row} for kind, row in rows.items()])
 
 
+WEIGHT_RATIO = 1.5
+
+
+def _off(ratio: float) -> bool:
+    return not 1.0 / WEIGHT_RATIO <= ratio <= WEIGHT_RATIO
+
+
+def _events(results: xr.Dataset) -> list[tuple[int, str, int]]:
+    """(scenario, kind, steps cut) of every event of a result."""
+    if "event_kind" not in results:
+        return []
+    columns = ("event_scenario", "event_kind", "event_steps")
+    rows = zip(*(results[c].values for c in columns), strict=True)
+    return [(int(k), str(kind), int(n)) for k, kind, n in rows]
+
+
+def horizon_warnings(loaded: LoadedCase, results: xr.Dataset) -> list[str]:
+    """What makes this horizon's annual figures unlike a year's (module doc), in words."""
+    t3 = loaded.case.type3
+    dt = float(results.attrs["dt_h"])
+    hours = results.sizes["time"] * dt
+    p = stochastic.probabilities(results)
+    out = []
+    if hours < HOURS_PER_YEAR - 1e-9:
+        windows = sum((w.end - w.start).total_seconds() / 3600.0 for w in t3.maintenance)
+        windows += sum(e.duration_h for e in t3.events if e.kind == n1.MAINTENANCE) / t3.scenarios
+        year_share = min(
+            1.0, (windows + t3.maintenance_per_year * t3.maintenance_duration_h) / HOURS_PER_YEAR
+        )
+        cut = [
+            stochastic.site_slice(results, k)["type3_maintenance_cut"].values for k in range(len(p))
+        ]
+        here = float(np.dot(p, [c.mean() for c in cut]))
+        if (year_share > 0 or here > 0) and (year_share == 0 or _off(here / year_share)):
+            weight = f"×{here / year_share:.2g}" if year_share > 0 else "without limit"
+            out.append(
+                f"planned maintenance fills {here:.0%} of this {hours:g} h horizon but "
+                f"{year_share:.1%} of a year: annual figures weight it {weight}"
+            )
+        rate, _ = n1.fault_model(t3)
+        drawn = sum(p[k] for k, kind, _ in _events(results) if kind == n1.FAULT)
+        per_year = drawn * HOURS_PER_YEAR / hours
+        if rate > 0 and drawn > 0 and _off(per_year / rate):
+            out.append(
+                f"the scenarios draw {per_year:.3g} faults a year (weighted) against the fault "
+                f"model's {rate:.3g}: annual figures weight faults ×{per_year / rate:.2g}"
+            )
+    if not any(kind == n1.FAULT and n > 0 for _, kind, n in _events(results)):
+        out.append(
+            "no scenario draws a fault that cuts the margin: the ride-through cost covers planned "
+            "maintenance only (lengthen the horizon, raise K, or sample stratified)"
+        )
+    return out
+
+
 def cost_by_term(type3: dict[str, float], firm: dict[str, float]) -> pd.DataFrame:
     """Expected annual cost of type ③ vs firm, per cost term, and the difference (ride-through)."""
     terms = [*sorted({k for k in (*type3, *firm) if k.startswith("cost_")}), "total_cost_jpy"]
@@ -115,6 +179,7 @@ class RideThrough:
     costs: pd.DataFrame  # cost_by_term(run, firm)
     carried: pd.DataFrame  # carried_by(run.results)
     out_of_sample: OutOfSample | None = None  # sizes on fresh years (type3.out_of_sample_years)
+    warnings: list[str] = field(default_factory=list)  # horizon_warnings
 
     @property
     def kpis(self) -> dict[str, float]:
@@ -143,6 +208,7 @@ class RideThrough:
             "expected_unserved_it_mwh_per_year": self.survival.expected_unserved_mwh_per_year,
             "momentary_faults_per_year": self.survival.momentary_faults_per_year,
             "momentary_ridden": self.survival.momentary_ridden,
+            "warnings": self.warnings,
             "carried_by": self.carried.to_dict(orient="records"),
             "out_of_sample": self.out_of_sample.summary() if self.out_of_sample else None,
             "kpis": self.run.kpis,
@@ -201,4 +267,5 @@ def ride_through(
         costs=cost_by_term(run.kpis, firm.kpis),
         carried=carried_by(run.results),
         out_of_sample=fresh,
+        warnings=horizon_warnings(loaded, run.results),
     )
