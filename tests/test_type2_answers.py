@@ -7,6 +7,8 @@ pattern is 20 MW except 6 MW at 18–20 h.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,3 +156,23 @@ def test_verifier_holds_served_it_within_capacity(make_case):
     results["shift_served_it_mw"].values[2] += 1.0
     violations = verify(results).violations
     assert violations["W3 IT served ≤ IT capacity"] == pytest.approx(1.0)
+
+
+def test_headroom_instability_is_also_given_per_year():
+    """The pattern of the example's first 8 weeks on the rest of the measured year: the
+    exceedance is printed over the test period and annualised (× 8760 h / test hours)."""
+    from conftest import EXAMPLE
+
+    result = CliRunner().invoke(app, ["headroom", str(EXAMPLE), "--reference-weeks", "8"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    found = re.search(
+        r"remaining ([\d,]+) h: it exceeds the real headroom in ([\d,]+) h by ([\d,.]+) MWh .*"
+        r"annualised ([\d,]+) h/yr and ([\d,.]+) MWh/yr",
+        text,
+    )
+    assert found, text
+    test_h, hours, energy, hours_yr, energy_yr = (float(g.replace(",", "")) for g in found.groups())
+    assert hours > 0 and energy > 0
+    assert hours_yr == pytest.approx(hours * 8760 / test_h, abs=0.5)
+    assert energy_yr == pytest.approx(energy * 8760 / test_h, abs=0.05 + 1e-4 * energy_yr)

@@ -77,12 +77,14 @@ def headroom_cmd(
         )
     out_console.print(hours)
     if (test := study.instability) is not None:
-        exc = test.exceedance
+        exc, per_year = test.exceedance, 8760.0 / test.test_hours
         out_console.print(
             f"Pattern from the first {test.reference_weeks} weeks, applied to the remaining "
             f"{test.test_hours:,.0f} h: it exceeds the real headroom in {exc.hours:,.0f} h by "
-            f"{exc.energy_mwh:,.1f} MWh (at most {exc.max_mw:.2f} MW); a DC importing up to the "
-            f"pattern would lose up to {test.lost_compute_jpy:,.0f} JPY of compute there."
+            f"{exc.energy_mwh:,.1f} MWh (at most {exc.max_mw:.2f} MW), annualised "
+            f"{exc.hours * per_year:,.0f} h/yr and {exc.energy_mwh * per_year:,.1f} MWh/yr; a DC "
+            f"importing up to the pattern would lose up to {test.lost_compute_jpy:,.0f} JPY of "
+            f"compute there ({test.lost_compute_jpy * per_year:,.0f} JPY/yr)."
         )
     if out is not None:
         csv, png = study.write(out)
