@@ -391,7 +391,7 @@ BAD: dict[str, Bad] = {
     "series-timezone-mismatch": Bad(
         "more.csv",
         "timestamp",
-        "row 2 is 2025-05-01T00:00:00+00:00, in series.csv 2025-04-30T15:00:00+00:00",
+        "row 2 is 2025-05-01T00:00:00+00:00, in series.csv 2025-05-01T00:00:00+09:00",
         case=with_more,
         files=second_file(UTC_WALL_CLOCK, other=1.0),
     ),
@@ -406,28 +406,28 @@ BAD: dict[str, Bad] = {
         "case.toml", "dc.it_mw", "column 'lod' not in the series", case=set_(dc__it_mw="lod")
     ),
     "nan-in-column": Bad(
-        "series.csv", "load", "missing value at", columns={"load": one_off(np.nan)}
+        "series.csv", "load", "missing value at 2025-05-01T05:00:00+09:00 (row 7)", columns={"load": one_off(np.nan)}
     ),
     "inf-in-column": Bad(
-        "series.csv", "price", "infinite value at", columns={"price": one_off(np.inf)}
+        "series.csv", "price", "infinite value at 2025-05-01T05:00:00+09:00 (row 7)", columns={"price": one_off(np.inf)}
     ),
     "text-in-column": Bad(
         "series.csv",
         "load",
-        "'ten' at 2025-04-30T15:00:00+00:00: not a number",
+        "'ten' at 2025-05-01T00:00:00+09:00 (row 2): not a number",
         files=replace_in("series.csv", "+09:00,10.0,", "+09:00,ten,"),
     ),
     "availability-above-one": Bad(
-        "case.toml", "pv.availability", "value 1.5 at", columns={"pv": one_off(1.5, other=0.5)}
+        "case.toml", "pv.availability", "value 1.5 at 2025-05-01T05:00:00+09:00 (row 7) outside [0, 1]", columns={"pv": one_off(1.5, other=0.5)}
     ),
     "utilisation-below-zero": Bad(
         "case.toml",
         "dc.utilisation",
-        "value -0.1 at",
+        "value -0.1 at 2025-05-01T05:00:00+09:00 (row 7)",
         case=set_(dc__it_mw=None, dc__utilisation="util", dc__idle_it_mw=3.0, dc__peak_it_mw=10.0),
         columns={"util": one_off(-0.1, other=0.5)},
     ),
-    "pue-below-one": Bad("case.toml", "dc.pue", "value 0.9 at", case=set_(dc__pue=0.9)),
+    "pue-below-one": Bad("case.toml", "dc.pue", "value 0.9 outside", case=set_(dc__pue=0.9)),
     "column-name-like-markup": Bad(
         "case.toml",
         "dc.it_mw",

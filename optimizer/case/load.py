@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from wattbit.case.fields import SeriesColumn
 from wattbit.case.messages import validated
 from wattbit.case.schema import Case
-from wattbit.case.series import cut_horizon, read_series
+from wattbit.case.series import (
+    MAX_MAGNITUDE,
+    TOO_LARGE,
+    check_quantity,
+    cut_horizon,
+    read_series,
+)
 from wattbit.errors import CaseError
 
 
@@ -93,35 +101,32 @@ def _check_quantities(loaded: LoadedCase) -> None:
         ]
     for field in fields:
         value = field_value(case, field)
-        if value is None:
-            continue
-        if not isinstance(value, float | int):
-            column = value if isinstance(value, str) else value.column
-            if column not in loaded.series.columns:
-                known = ", ".join(loaded.series.columns) or "no series files given"
-                raise CaseError(file, field, f"column '{column}' not in the series ({known})")
-            raw = loaded.full_series[column]
-            if not pd.api.types.is_numeric_dtype(raw):
-                text = raw[pd.to_numeric(raw, errors="coerce").isna() & raw.notna()]
-                what = f"'{text.iloc[0]}' at {text.index[0].isoformat()}" if len(text) else "values"
-                raise CaseError(loaded.series_source[column], column, f"{what}: not a number")
-            if raw.isna().any():
-                stamp = raw.index[raw.isna().to_numpy().argmax()].isoformat()
-                raise CaseError(loaded.series_source[column], column, f"missing value at {stamp}")
-            infinite = np.isinf(raw.to_numpy(dtype=float))
-            if infinite.any():
-                stamp = raw.index[infinite.argmax()].isoformat()
-                raise CaseError(loaded.series_source[column], column, f"infinite value at {stamp}")
-        lo, hi = _SERIES_RANGES.get(field, (-math.inf, math.inf))
-        values = loaded.quantity(field, full=True)
-        if values.size and (values.min() < lo - 1e-12 or values.max() > hi + 1e-12):
-            where = values.argmin() if values.min() < lo else values.argmax()
-            raise CaseError(
-                file,
-                field,
-                f"value {values[where]:g} at {loaded.full_series.index[where].isoformat()} "
-                f"outside [{lo:g}, {hi:g}]",
-            )
+        if value is not None:
+            bounds = _SERIES_RANGES.get(field, (-math.inf, math.inf))
+            check_quantity(file, field, value, loaded.full_series, loaded.series_source, bounds)
+    check_magnitudes(case, file)
+
+
+def numbers(model: BaseModel, path: str = "") -> Iterator[tuple[str, float]]:
+    """(dotted path, value) of every number set in ``model`` and the tables and lists under it."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        where = f"{path}.{name}" if path else name
+        items = enumerate(value) if isinstance(value, list | tuple) else [(None, value)]
+        for i, item in items:
+            at = where if i is None else f"{where}[{i}]"
+            if isinstance(item, BaseModel):
+                yield from numbers(item, at)
+            elif isinstance(item, float | int) and not isinstance(item, bool):
+                yield at, float(item)
+
+
+def check_magnitudes(case: BaseModel, file: str) -> None:
+    """Every number of the case within the magnitude the solver handles (:data:`MAX_MAGNITUDE`):
+    a price or capex of 1e300 is bad input, not a solver failure."""
+    for field, value in numbers(case):
+        if abs(value) > MAX_MAGNITUDE and math.isfinite(value):
+            raise CaseError(file, field, f"value {value:g} {TOO_LARGE}")
 
 
 def read_toml(path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -150,6 +155,8 @@ def load_case(path: str | Path, overrides: dict[str, Any] | None = None) -> Load
     path = Path(path)
     file = str(path)
     raw = read_toml(path, overrides)
+    if case_kind(raw) == "network":
+        raise CaseError(file, "nodes", WRONG_COMMAND["network"])
     case = validated(Case, raw, file)
     if not case.series:
         raise CaseError(file, "series", "no series file given: a case needs its time axis")
@@ -160,15 +167,56 @@ def load_case(path: str | Path, overrides: dict[str, Any] | None = None) -> Load
     return loaded
 
 
+WRONG_COMMAND = {
+    "network": "a network case: run it with `wattbit network` "
+    "(sweeps: `wattbit sweep --study network`)",
+    "site": "a single-site case: run it with `wattbit solve` (or compare, ridethrough, connect; "
+    "sweeps: `wattbit sweep --study solve`)",
+}
+
+
+def case_kind(raw: dict[str, Any]) -> str:
+    """``network`` for a case file with ``[[nodes]]``, ``site`` for one with a single-site table
+    (``[dc]``, ``[grid]``, ``[battery]``, ``[pv]``), else ``unknown``."""
+    if "nodes" in raw:
+        return "network"
+    if any(isinstance(raw.get(table), dict) for table in ("dc", "grid", "battery", "pv")):
+        return "site"
+    return "unknown"
+
+
 def set_path(raw: dict[str, Any], dotted: str, value: Any, file: str) -> None:
-    """Set ``raw[a][b][c] = value`` for ``dotted = "a.b.c"``; tables along the way must exist."""
+    """Set ``raw[a][b][c] = value`` for ``dotted = "a.b.c"``; tables along the way must exist. In
+    a list of named tables (a network case's ``batteries``), a part names an entry:
+    ``batteries.b1.energy_mwh``."""
     parts = dotted.split(".")
-    node = raw
+    node: Any = raw
     for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            node = _named_entry(node, part, ".".join(parts[:i]), file)
+            continue
         child = node.get(part)
         if child is None:
             child = node[part] = {}
-        if not isinstance(child, dict):
+        if not isinstance(child, dict) and not _is_named_list(child):
             raise CaseError(file, ".".join(parts[: i + 1]), "is a value, not a table")
         node = child
+    if isinstance(node, list):
+        raise CaseError(
+            file,
+            dotted,
+            f"names an entry of '{'.'.join(parts[:-1])}': give its field, e.g. {dotted}.<field>",
+        )
     node[parts[-1]] = value
+
+
+def _is_named_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def _named_entry(entries: list[dict[str, Any]], name: str, table: str, file: str) -> Any:
+    found = [entry for entry in entries if entry.get("name") == name]
+    if not found:
+        names = ", ".join(str(e.get("name")) for e in entries) or "none"
+        raise CaseError(file, table, f"no entry named '{name}' (names: {names})")
+    return found[0]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import functools
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from wattbit.case.fields import SeriesColumn
 from wattbit.case.schema import Horizon
 from wattbit.errors import CaseError
 
@@ -35,12 +38,77 @@ def read_series(case_path: Path, files: list[str]) -> tuple[pd.DataFrame, dict[s
             else:
                 pos = int(np.argmax(first != df.index))
                 differ = (
-                    f"row {pos + 2} is {df.index[pos].isoformat()}, "
-                    f"in {files[0]} {first[pos].isoformat()} (check the UTC offsets)"
+                    f"row {pos + 2} is {stamp_at(df, pos).split()[0]}, "
+                    f"in {files[0]} {stamp_at(frames[0], pos).split()[0]} (check the UTC offsets)"
                 )
             raise CaseError(where, "timestamp", f"{differ}: series files must share timestamps")
         frames.append(df)
-    return pd.concat(frames, axis=1), source
+    full = pd.concat(frames, axis=1)
+    full.attrs["stamps"] = frames[0].attrs["stamps"]
+    return full, source
+
+
+MAX_MAGNITUDE = 1e15
+"""The largest absolute value a quantity may take: HiGHS reads 1e20 as infinite, and a model
+whose coefficients span more than about 1e15 ends without a status (an assumption measured on
+HiGHS 1.x: a price of 1e300 JPY/MWh ends "Not Set")."""
+TOO_LARGE = f"above {MAX_MAGNITUDE:g} in magnitude: more than the solver handles (use other units)"
+
+
+def check_quantity(
+    file: str,
+    field: str,
+    value: float | str | SeriesColumn,
+    full: pd.DataFrame,
+    source: dict[str, str],
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> None:
+    """A quantity field (a number, or a column of the series scaled and offset) checked on the
+    whole series, not only the horizon: the column exists and holds finite numbers of a
+    magnitude the solver handles, and the values lie within ``bounds``. Problems in a column
+    name the series file, the column, the file's own time stamp and the CSV row; problems of
+    the value name ``file`` and ``field`` (the case file's dotted path)."""
+    lo, hi = bounds
+    stamped = False  # a number is the same at every step: its messages give no time stamp
+    if isinstance(value, float | int):
+        values = np.array([float(value)])
+    else:
+        column = value if isinstance(value, str) else value.column
+        if column not in full.columns:
+            known = ", ".join(full.columns) or "no series files given"
+            raise CaseError(file, field, f"column '{column}' not in the series ({known})")
+        raw, where = full[column], source[column]
+        if not pd.api.types.is_numeric_dtype(raw):
+            text = raw[pd.to_numeric(raw, errors="coerce").isna() & raw.notna()]
+            pos = full.index.get_loc(text.index[0]) if len(text) else None
+            what = f"'{text.iloc[0]}' at {stamp_at(full, pos)}" if pos is not None else "values"
+            raise CaseError(where, column, f"{what}: not a number")
+        numbers = raw.to_numpy(dtype=float)
+        for bad, what in ((np.isnan(numbers), "missing"), (np.isinf(numbers), "infinite")):
+            if bad.any():
+                raise CaseError(where, column, f"{what} value at {stamp_at(full, bad.argmax())}")
+        ref = SeriesColumn(column=value) if isinstance(value, str) else value
+        values, stamped = numbers * ref.scale + ref.offset, True
+    if not values.size:
+        return
+
+    def at(pos: int) -> str:
+        return f" at {stamp_at(full, pos)}" if stamped else ""
+
+    if np.abs(values).max() > MAX_MAGNITUDE:
+        pos = int(np.abs(values).argmax())
+        raise CaseError(file, field, f"value {values[pos]:g}{at(pos)} {TOO_LARGE}")
+    if values.min() < lo - 1e-12 or values.max() > hi + 1e-12:
+        pos = int(values.argmin() if values.min() < lo - 1e-12 else values.argmax())
+        raise CaseError(file, field, f"value {values[pos]:g}{at(pos)} outside [{lo:g}, {hi:g}]")
+
+
+def stamp_at(series: pd.DataFrame, position: int) -> str:
+    """The time stamp at ``position`` of a whole series as its CSV file writes it, with the CSV
+    row (the header is row 1), for messages a user can find in the file."""
+    stamps = series.attrs.get("stamps") or ()
+    text = stamps[position] if position < len(stamps) else series.index[position].isoformat()
+    return f"{text} (row {position + 2})"
 
 
 @functools.lru_cache(maxsize=32)
@@ -51,6 +119,11 @@ def _read_series_file(where: str, mtime_ns: int, size: int) -> pd.DataFrame:
         df = pd.read_csv(where)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CaseError(where, "", f"not a readable CSV ({str(exc).splitlines()[0]})") from exc
+    with open(where, encoding="utf-8", newline="") as file:  # pandas renames a repeat to "x.1"
+        header = next(csv.reader(file), [])
+    repeated = next((name for i, name in enumerate(header) if name in header[:i]), None)
+    if repeated is not None:
+        raise CaseError(where, repeated, "column name used twice in the header")
     if "timestamp" not in df.columns:
         raise CaseError(where, "timestamp", "column missing (first column must be timestamp)")
     stamps = df.pop("timestamp").astype(str)
@@ -90,6 +163,7 @@ def _read_series_file(where: str, mtime_ns: int, size: int) -> pd.DataFrame:
             where, "timestamp", f"step of {dt_h:g} h: the step must divide 1 h (1 h, 30 min, …)"
         )
     df.index = index
+    df.attrs["stamps"] = tuple(stamps)
     return df
 
 

@@ -39,6 +39,8 @@ from wattbit.case import (
     read_toml,
     validated,
 )
+from wattbit.case.load import WRONG_COMMAND, case_kind, check_magnitudes
+from wattbit.case.series import check_quantity
 from wattbit.errors import CaseError
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
@@ -257,6 +259,7 @@ class LoadedNetworkCase:
     case: NetworkCase
     series: pd.DataFrame
     series_source: dict[str, str]
+    full_series: pd.DataFrame
 
     @property
     def file(self) -> str:
@@ -304,28 +307,13 @@ def _quantities(model: BaseModel, path: str) -> list[tuple[str, str, Any]]:
 
 
 def _check_quantities(loaded: LoadedNetworkCase) -> None:
-    series, file = loaded.series, loaded.file
+    """Each quantity as a single-site case checks it (:func:`wattbit.case.load.check_quantity`,
+    on the whole series), and every number within the solver's magnitudes."""
     for where, field, value in _quantities(loaded.case, ""):
-        if not isinstance(value, float | int):
-            column = value if isinstance(value, str) else value.column
-            if column not in series.columns:
-                known = ", ".join(series.columns)
-                raise CaseError(file, where, f"column '{column}' not in the series ({known})")
-            raw = series[column]
-            if not pd.api.types.is_numeric_dtype(raw):
-                raise CaseError(loaded.series_source[column], column, "values are not numbers")
-            if raw.isna().any():
-                stamp = raw.index[raw.isna().to_numpy().argmax()].isoformat()
-                raise CaseError(loaded.series_source[column], column, f"missing value at {stamp}")
-        lo, hi = _range_of(field)
-        values = loaded.values(value)
-        if values.min() < lo - 1e-12 or values.max() > hi + 1e-12:
-            at = values.argmin() if values.min() < lo - 1e-12 else values.argmax()
-            raise CaseError(
-                file,
-                where,
-                f"value {values[at]:g} at {series.index[at].isoformat()} outside [{lo:g}, {hi:g}]",
-            )
+        check_quantity(
+            loaded.file, where, value, loaded.full_series, loaded.series_source, _range_of(field)
+        )
+    check_magnitudes(loaded.case, loaded.file)
 
 
 def _lower(capacity: Capacity) -> float:
@@ -437,12 +425,14 @@ def load_network_case(
     path = Path(path)
     file = str(path)
     raw = read_toml(path, overrides)
+    if case_kind(raw) == "site":
+        raise CaseError(file, "", WRONG_COMMAND["site"])
     case = validated(NetworkCase, raw, file)
     if not case.series:
         raise CaseError(file, "series", "no series file given: a case needs its time axis")
     _check_references(case, file)
-    series, source = read_series(path, case.series)
-    series = cut_horizon(series, case.horizon, file)
-    loaded = LoadedNetworkCase(path=path, case=case, series=series, series_source=source)
+    full, source = read_series(path, case.series)
+    series = cut_horizon(full, case.horizon, file)
+    loaded = LoadedNetworkCase(path, case, series, source, full)
     _check_quantities(loaded)
     return loaded
