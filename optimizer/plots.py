@@ -65,13 +65,13 @@ def plot_dispatch(ds: xr.Dataset, path: Path, window: slice | None = None) -> Pa
     ax.plot(t, facility, color="tab:red", lw=1.0, ls="--", label="DC facility load served")
     if "pv_generation_mw" in part:
         ax.fill_between(t, 0, part["pv_generation_mw"], color="gold", alpha=0.5, label="PV used")
-    ax.set_ylabel("MW")
+    ax.set_ylabel("power (MW)")
     ax.set_xlabel(f"time ({ds.attrs['timezone']})")
     handles, labels = ax.get_legend_handles_labels()
     if "battery_soc_mwh" in part:
         ax2 = ax.twinx()
         ax2.plot(t, part["battery_soc_mwh"], color="tab:green", lw=1.0, label="battery SoC")
-        ax2.set_ylabel("MWh")
+        ax2.set_ylabel("battery state of charge (MWh)")
         ax2.set_ylim(bottom=0)
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2

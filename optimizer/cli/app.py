@@ -8,9 +8,12 @@ commands, through :mod:`wattbit.api`, so that ``wattbit --help`` starts in a fra
 
 from __future__ import annotations
 
+from importlib import metadata
+from typing import Annotated
+
 import typer
 
-from wattbit.cli import network, solve, sweep, type2, type3
+from wattbit.cli import network, report, solve, sweep, type2, type3
 
 app = typer.Typer(
     help="wattbit: value data-centre connections to a congested grid.",
@@ -20,5 +23,23 @@ app = typer.Typer(
 )
 
 
-for module in (solve, type2, sweep, network, type3):
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"wattbit {metadata.version('wattbit')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """wattbit: value data-centre connections to a congested grid."""
+
+
+for module in (solve, type2, sweep, network, type3, report):
     module.register(app)

@@ -26,28 +26,42 @@ def _busiest_week(loading: xr.DataArray, dt_h: float) -> slice:
     return slice(start, start + steps)
 
 
+TOP_BRANCHES = 6
+"""Branches drawn in the most-loaded-week panel: the most loaded that week (the duration curves show
+every branch)."""
+
+
 def plot_branch_loading(ds: xr.Dataset, path: Path) -> Path:
-    """Loading duration curves of every branch, and loading over the most loaded week."""
+    """Loading duration curves of every branch, and the loading of the most loaded branches over
+    the most loaded week."""
     dt = float(ds.attrs["dt_h"])
     loading = branch_loading(ds)
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), width_ratios=(1, 1.6))
     hours = np.arange(1, ds.sizes["time"] + 1) * dt
     week = _busiest_week(loading, dt)
     t = local_time(ds.isel(time=week))
-    for b in ds["branch"].values.tolist():
+    branches = ds["branch"].values.tolist()
+    peak = loading.isel(time=week).fillna(0.0).max("time").values
+    top = [branches[j] for j in np.argsort(-peak, kind="stable")[:TOP_BRANCHES]]
+    for b in branches:
         series = loading.sel(branch=b)
         kind = str(ds["branch_kind"].sel(branch=b).values)
         style = "--" if kind == "link" else "-"
-        left.plot(hours, np.sort(series.fillna(0.0).values)[::-1], ls=style, lw=1.2, label=b)
-        right.plot(t, series.isel(time=week), ls=style, lw=1.2, label=b)
+        (line,) = left.plot(
+            hours, np.sort(series.fillna(0.0).values)[::-1], ls=style, lw=1.2, label=b
+        )
+        if b in top:
+            right.plot(t, series.isel(time=week), ls=style, lw=1.4, color=line.get_color(), label=b)
     for ax in (left, right):
         ax.axhline(1.0, color="black", lw=0.8)
-        ax.set_ylabel("|flow| / limit")
+        ax.set_ylabel("loading, |flow| / limit (–)")
         ax.grid(alpha=0.3)
-    left.set_xlabel("hours (sorted)")
-    left.set_title("loading duration")
+    left.set_xlabel("hours of the horizon, most loaded first (h)")
+    left.set_title(f"loading duration, all {len(branches)} branches")
+    left.legend(fontsize=7, ncols=2, loc="upper right")
     right.set_xlabel(f"time ({ds.attrs['timezone']})")
-    right.set_title(f"most loaded week, {t[0]:%Y-%m-%d}")
+    shown = f"the {len(top)} most loaded" if len(top) < len(branches) else "every branch"
+    right.set_title(f"most loaded week from {t[0]:%Y-%m-%d}: {shown}")
     right.legend(fontsize=8, ncols=2, loc="upper left")
     fig.suptitle(f"{ds.attrs.get('case_name', '')}: branch loading ({ds.attrs.get('mode', '')})")
     fig.tight_layout()
@@ -89,7 +103,7 @@ def plot_schematic(ds: xr.Dataset, path: Path) -> Path:
     hours = at_limit(ds).sum("time") * dt
     pos = _positions(ds, graph)
     fig, ax = plt.subplots(figsize=(10, 7.5))
-    cmap = plt.get_cmap("RdYlGn_r")
+    cmap = plt.get_cmap("YlOrRd")  # sequential: loading never changes sign
     widest = float(ds["branch_limit_mw"].max()) or 1.0
     for j, b in enumerate(ds["branch"].values.tolist()):
         a, z = str(ds["branch_from_node"].values[j]), str(ds["branch_to_node"].values[j])
@@ -148,7 +162,9 @@ def plot_schematic(ds: xr.Dataset, path: Path) -> Path:
         text = "\n".join([f"{node}{' (slack)' if slack else ''}", *_assets_at(ds, node)])
         ax.annotate(text, (x, y), xytext=(8, 8), textcoords="offset points", fontsize=8, zorder=5)
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1))
-    fig.colorbar(sm, ax=ax, label="loading |flow| / limit exceeded 5 % of the time", shrink=0.7)
+    fig.colorbar(
+        sm, ax=ax, label="loading exceeded 5 % of the time, |flow| / limit (–)", shrink=0.7
+    )
     ax.set_title(
         f"{ds.attrs.get('case_name', '')} ({ds.attrs.get('mode', '')}): dashed = transport link, "
         "dotted arrows = data links"
@@ -156,8 +172,8 @@ def plot_schematic(ds: xr.Dataset, path: Path) -> Path:
     ax.set_aspect("equal", adjustable="datalim")
     ax.margins(0.2)
     if np.isfinite(ds["node_x_km"].values).all():
-        ax.set_xlabel("km")
-        ax.set_ylabel("km")
+        ax.set_xlabel("east (km)")
+        ax.set_ylabel("north (km)")
     else:
         ax.set_axis_off()
     fig.tight_layout()
