@@ -2,7 +2,7 @@
 the figure is saved (never from pixels).
 
 Every visible axis with tick labels has a human label; a numeric axis (ticks that are numbers)
-names its unit in parentheses at the end of its label, ``power (MW)``, ``loading (–)``; no label is
+names its unit in parentheses in its label, ``power (MW)``, ``loading (–)``; no label is
 a raw field name (``grid_import_mw``); no axis carries an offset or a scale factor (``1e9``,
 ``+2.5e3``) — scale the data and say so in the unit instead. Colour bars are axes too, so their
 labels follow the same rules.
@@ -26,7 +26,7 @@ from unittest import mock
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 
-UNIT = re.compile(r"\([^()]+\)\s*$")
+UNIT = re.compile(r"\([^()]+\)")
 FIELD_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 NUMBER = re.compile(r"^[-+−]?[\d,]*\.?\d+(?:[eE][-+−]?\d+)?\s*%?$")
 
