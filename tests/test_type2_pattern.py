@@ -41,6 +41,8 @@ def test_pattern_from_day_two_exceeds_day_one_by_hand(tmp_path):
     assert row["pattern_exceedance_max_mw"] == pytest.approx(2.0)
     assert row["pattern_exceedance_borne_by"] == "dc"
     assert row["pattern_exceedance_cost_jpy"] == pytest.approx(ALPHA * ABRUPT * 6, rel=1e-9)
+    # the plan imports 8 MW at 18–20 h where the grid has 6: 6 MWh above H, annualised
+    assert row["pattern_exceedance_planned_import_above_mwh_per_year"] == pytest.approx(6 * ALPHA)
     assert "exceeds the realised headroom 1,095 h/yr by 2,190.0 MWh/yr" in comparison.verdict()
 
 
@@ -60,6 +62,7 @@ def test_the_grid_may_bear_the_exceedance(tmp_path):
     )
     row = comparison.table().iloc[0]
     assert row["pattern_exceedance_borne_by"] == "grid"
+    assert row["pattern_exceedance_planned_import_above_mwh_per_year"] == pytest.approx(6 * ALPHA)
     assert row["pattern_exceedance_cost_jpy"] == pytest.approx(ALPHA * 6 * 20_000.0, rel=1e-9)
 
 

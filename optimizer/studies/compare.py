@@ -70,6 +70,7 @@ class PatternExceedance:
     hours_per_year: float
     energy_mwh_per_year: float
     max_mw: float
+    planned_import_above_mwh_per_year: float  # what the DC's plan draws above H
     borne_by: str
     cost_jpy: float  # JPY/yr: to the DC (realised − planned cost) or to the grid (redispatch)
 
@@ -84,15 +85,17 @@ def pattern_exceedance(cell: Cell) -> PatternExceedance | None:
     h = r["grid_headroom_mw"].values
     over = np.maximum(r["grid_import_limit_mw"].values - h, 0.0)
     borne = str(r.attrs.get("grid_pattern_exceedance_borne_by", "dc"))
+    plan = r["plan_grid_import_mw" if "plan_grid_import_mw" in r else "grid_import_mw"].values
+    above = float(np.maximum(plan - h, 0.0).sum()) * dt * scale
     if borne == "dc":
         cost = cell.total - float(r.attrs.get("plan_objective_jpy", cell.total))
     else:
-        above = float(np.maximum(r["grid_import_mw"].values - h, 0.0).sum()) * dt * scale
         cost = above * float(r["grid_pattern_redispatch_cost_jpy_per_mwh"])
     return PatternExceedance(
         hours_per_year=float((over > 1e-9).sum()) * dt * scale,
         energy_mwh_per_year=float(over.sum()) * dt * scale,
         max_mw=float(over.max(initial=0.0)),
+        planned_import_above_mwh_per_year=above,
         borne_by=borne,
         cost_jpy=cost,
     )
@@ -261,7 +264,8 @@ def _exceedance_lines(cells: list[Cell]) -> list[str]:
         lines.append(
             f"Out of sample, the fixed pattern exceeds the realised headroom {over.hours_per_year:,.0f}"
             f" h/yr by {over.energy_mwh_per_year:,.1f} MWh/yr (at most {over.max_mw:.2f} MW); "
-            f"under {c.strategy} {who} bears it: {over.cost_jpy:,.0f} JPY/yr."
+            f"{c.strategy} plans to import {over.planned_import_above_mwh_per_year:,.1f} MWh/yr "
+            f"above it, and {who} bears that: {over.cost_jpy:,.0f} JPY/yr."
         )
     return lines
 
