@@ -77,3 +77,46 @@ def test_the_backlog_bound_counts_the_last_d_steps_of_arrivals():
         value_of_lost_compute_jpy_per_mwh=VOLC,
     )
     np.testing.assert_allclose(data.backlog_bound(0.5), [0.5, 1.5, 2.5, 3.5])
+
+
+@pytest.mark.parametrize("cyclic", [False, True])
+def test_cyclic_rule_serves_late_work_at_the_start_of_the_horizon(cyclic):
+    """(W1), (W2), (W4) and the cyclic rule. 4 steps, α = 2190; 2 MW of work arrives in the last
+    step, room to serve only in the first (2 MW), D = 2, c_b = 10. Rule "empty": (W4) b_3 = 0
+    with no room at step 3, so the 2 MWh are dropped, W6 = α v · 2 = 4.38e9 JPY/yr. Cyclic:
+    b_{−1} = b_3 = 2 wraps round (W1) and is served at step 0 (w_0 = 2, within (W2)'s wrapped
+    bound f_3 + f_0 = 2): b = [0, 0, 0, 2], nothing dropped, W7 = α c_b · 2 = 43 800 JPY/yr."""
+    m = model(4)
+    blk = shift(
+        m,
+        arrivals_it_mw=np.array([0.0, 0.0, 0.0, 2.0]),
+        room_it_mw=np.array([2.0, 0.0, 0.0, 0.0]),
+        pue=np.ones(4),
+        max_delay_steps=2,
+        value_of_lost_compute_jpy_per_mwh=VOLC,
+        deferral_cost_jpy_per_mwh_h=10.0,
+        cyclic=cyclic,
+    )
+    solve(m)
+    if cyclic:
+        np.testing.assert_allclose(values(blk.served_it_mw), [2.0, 0.0, 0.0, 0.0], atol=MW)
+        np.testing.assert_allclose(values(blk.backlog_mwh), [0.0, 0.0, 0.0, 2.0], atol=MW)
+        np.testing.assert_allclose(values(blk.dropped_it_mw), 0.0, atol=MW)
+        assert pyo.value(blk.cost_deferral_jpy) == pytest.approx(43_800.0, rel=REL)
+    else:
+        np.testing.assert_allclose(values(blk.dropped_it_mw), [0.0, 0.0, 0.0, 2.0], atol=MW)
+        assert pyo.value(blk.cost_lost_compute_jpy) == pytest.approx(4.38e9, rel=REL)
+
+
+def test_cyclic_backlog_bound_wraps_round_the_horizon():
+    """(W2) cyclic: arrivals [1, 2, 3, 4] MW, Δt = 1 h, D = 2: f_{t−1 mod n} + f_t =
+    [4 + 1, 1 + 2, 2 + 3, 3 + 4] = [5, 3, 5, 7] MWh."""
+    data = WorkloadShiftData(
+        arrivals_it_mw=np.array([1.0, 2.0, 3.0, 4.0]),
+        room_it_mw=np.zeros(4),
+        pue=np.ones(4),
+        max_delay_steps=2,
+        value_of_lost_compute_jpy_per_mwh=VOLC,
+        cyclic=True,
+    )
+    np.testing.assert_allclose(data.backlog_bound(1.0), [5.0, 3.0, 5.0, 7.0])
