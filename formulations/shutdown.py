@@ -19,6 +19,8 @@ IT load is shed or shut down pays the SLA penalty once.
 
     \\text{cost}_{sla} = α π_e \\textstyle\\sum_e y_e                     \\quad (H6)
 
+    s_t + z_t \\le (1 − ψ) L_t \\quad ∀e,\\ t ∈ \\mathcal{T}^X_e          \\quad (H7)
+
 ==========  ==============================================================  =======
 symbol      meaning                                                         unit
 ==========  ==============================================================  =======
@@ -31,10 +33,15 @@ v_z         value of compute lost to a graceful shutdown                    JPY/
 𝒯_e         the steps of event e                                            –
 y_e         1 if event e interrupts any IT load                             –
 π_e         SLA penalty per interrupted event                               JPY
+𝒯^X_e       the first ⌈X/Δt⌉ steps of fault e, X = ``min_survival_h``       –
 ==========  ==============================================================  =======
 
 (H5) and (H6) are built only when π_e > 0; the big-M ``L_t`` is the most that can be interrupted
-(for a sized DC, its load at the largest size).
+(for a sized DC, its load at the largest size). (H7) is a service level as a constraint, REopt's
+minimum resilience hours: through the first X hours of every fault of the scenario the protected
+load ψ L_t is served (here, or migrated: migration is not a reduction of served work), whatever
+it costs; it is built only when X > 0, and makes the problem infeasible if the sizes allowed
+cannot do it.
 Other reductions of the IT load (migration) join (H2) through their own ``reduction_max``.
 """
 
@@ -55,6 +62,7 @@ class ShutdownData:
     value_of_lost_compute_jpy_per_mwh: float
     events: tuple[tuple[int, ...], ...] = field(default_factory=tuple)
     penalty_jpy_per_event: float = 0.0
+    protected_steps: tuple[tuple[int, ...], ...] = field(default_factory=tuple)
 
 
 def define_reduction_max(
@@ -73,7 +81,7 @@ def define_reduction_max(
 def define_shutdown(
     m: pyo.Block, data: ShutdownData, dc: pyo.Block, name: str = "shutdown"
 ) -> pyo.Block:
-    """Add the shutdown block ``m.<name>`` (H1–H6) on the DC block ``dc``."""
+    """Add the shutdown block ``m.<name>`` (H1–H7) on the DC block ``dc``."""
     blk = pyo.Block()
     m.add_component(name, blk)
     T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
@@ -105,5 +113,11 @@ def define_shutdown(
         )
         blk.cost_sla_jpy = pyo.Expression(  # H6
             expr=alpha * data.penalty_jpy_per_event * pyo.quicksum(blk.interrupted.values())
+        )
+    if data.protected_steps:
+        kept = sorted({t for event in data.protected_steps for t in event})
+        unprotected = 1.0 - data.protected_share
+        blk.protected_kept = pyo.Constraint(  # H7
+            kept, rule=lambda b, t: dc.shed_it_mw[t] + b.it_mw[t] <= unprotected * load[t]
         )
     return blk

@@ -343,6 +343,9 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
         b.scalar("type3_momentary_max_h", t3.momentary_max_h, "shorter faults do not cut")
         b.scalar("type3_reconnect_h", t3.reconnect_h, "wait after an event before reconnection")
         b.scalar("type3_survival_max_h", t3.survival_max_h, "longest outage of the survival curve")
+        b.scalar(
+            "type3_min_survival_h", t3.min_survival_h, "protected load kept this long in a fault"
+        )
         b.scalar("type3_sla_penalty_jpy_per_event", t3.sla_penalty_jpy_per_event, "SLA penalty")
         probability = n1.scenario_probabilities(t3, n * dt)
         if len(probability) > 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -210,7 +211,18 @@ def shutdown_data(ds: xr.Dataset) -> ShutdownData:
         or 0.0,
         events=event_steps(ds),
         penalty_jpy_per_event=_optional(ds, "type3_sla_penalty_jpy_per_event") or 0.0,
+        protected_steps=_first_steps(
+            event_steps(ds, kind="fault"), _optional(ds, "type3_min_survival_h") or 0.0, ds
+        ),
     )
+
+
+def _first_steps(
+    events: tuple[tuple[int, ...], ...], hours: float, ds: xr.Dataset
+) -> tuple[tuple[int, ...], ...]:
+    """The first ``hours`` of each event, in whole steps (rounded up)."""
+    n = math.ceil(hours / float(ds.attrs["dt_h"]) - 1e-9) if hours > 0 else 0
+    return tuple(event[:n] for event in events) if n else ()
 
 
 def migration_data(ds: xr.Dataset) -> MigrationData:
@@ -224,7 +236,9 @@ def migration_data(ds: xr.Dataset) -> MigrationData:
 
 def has_shutdown(ds: xr.Dataset) -> bool:
     return (
-        has_component(ds, "shutdown") or (_optional(ds, "type3_sla_penalty_jpy_per_event") or 0) > 0
+        has_component(ds, "shutdown")
+        or (_optional(ds, "type3_sla_penalty_jpy_per_event") or 0) > 0
+        or (_optional(ds, "type3_min_survival_h") or 0) > 0
     )
 
 

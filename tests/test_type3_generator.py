@@ -175,3 +175,31 @@ def test_cut_horizons_say_what_they_weight(tmp_path):
     assert warnings[1].startswith("no scenario draws a fault")
     hand = write_case(tmp_path)
     assert horizon_warnings(load_case(hand), deterministic(hand).results) == []
+
+
+def test_minimum_survival_hours_as_a_constraint(tmp_path):
+    """Lost compute costs 15 kJPY/MWh; a battery MWh costs 10 kJPY of wear when discharged and
+    10 kJPY to buy back: 20 kJPY, so without a service level the site lets the whole 12 h fault
+    go (120 MWh lost). With ``min_survival_h = 4`` it must keep the protected 20 % (2 MW) through
+    the first 4 h: the battery gives 8 MWh and 112 MWh are lost, α 8 (20 − 15) kJPY more."""
+    battery = {
+        "power_mw": 4.0,
+        "energy_mwh": 8.0,
+        "charge_efficiency": 1.0,
+        "discharge_efficiency": 1.0,
+        "throughput_cost_jpy_per_mwh": 10_000.0,
+    }
+    tables = {
+        "generator": None,
+        "battery": battery,
+        "dc": {"it_mw": 10.0, "value_of_lost_compute_jpy_per_mwh": 15_000.0},
+        "shutdown": {"notice_h": 2.0, "protected_share": 0.2},
+    }
+    free = deterministic(write_case(tmp_path, **tables))
+    assert free.kpis["dc_it_unserved_mwh"] == pytest.approx(120.0, abs=1e-6)
+    kept = deterministic(write_case(tmp_path, **tables), **{"type3.min_survival_h": 4.0})
+    served = 10.0 - kept.results["dc_shed_it_mw"].values - kept.results["shutdown_it_mw"].values
+    assert served[10:14] == pytest.approx(2.0, abs=1e-6)
+    assert kept.kpis["dc_it_unserved_mwh"] == pytest.approx(112.0, abs=1e-6)
+    extra = kept.kpis["total_cost_jpy"] - free.kpis["total_cost_jpy"]
+    assert extra == pytest.approx(ALPHA * 8 * 5_000.0, rel=1e-9)
