@@ -9,6 +9,8 @@ compiled column order; :func:`load_values` writes them into the Pyomo variables.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -40,12 +42,21 @@ EXIT_CODES: dict[str, int] = {
 }
 
 
+LOG_ENV = "WATTBIT_SOLVER_LOG"
+"""Set to ``1`` (``wattbit --log``), every solve shows HiGHS's log on stderr, also in sweep
+worker processes, which inherit the environment."""
+
+
+def _log_wanted() -> bool:
+    return os.environ.get(LOG_ENV) == "1"
+
+
 @dataclass(frozen=True)
 class SolverOptions:
     time_limit_s: float = 600.0
     mip_gap: float = 1e-4
     threads: int = 1
-    log: bool = False
+    log: bool = field(default_factory=_log_wanted)
 
 
 @dataclass
@@ -125,10 +136,18 @@ def objective_scale(costs: np.ndarray) -> int:
     return -max(0, math.ceil(math.log2(largest)) - 10) if largest > 0 else 0
 
 
+def _log_to_stderr(kind: object, message: str, *_: object) -> None:
+    sys.stderr.write(message)
+
+
 def _new_highs(options: SolverOptions, lp: highspy.HighsLp | None = None) -> highspy.Highs:
     # The core class: the Python ``Highs`` wrapper adds callbacks we do not use and prints a banner.
     h = highspy._Highs()
     h.setOptionValue("output_flag", options.log)
+    if options.log:  # the log on stderr, so stdout carries only the command's own output
+        h.setOptionValue("log_to_console", False)
+        h.setCallback(_log_to_stderr, None)
+        h.startCallback(highspy.cb.HighsCallbackType.kCallbackLogging)
     h.setOptionValue("time_limit", float(options.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     h.setOptionValue("threads", int(options.threads))

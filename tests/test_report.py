@@ -200,3 +200,15 @@ def test_version_is_the_package_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"wattbit {wattbit.__version__}"
+
+
+def test_log_shows_the_highs_log_on_stderr_only(monkeypatch):
+    from wattbit.solve import LOG_ENV
+
+    monkeypatch.setenv(LOG_ENV, "0")  # restored after the test: the switch sets it for the process
+    args = ["solve", str(EXAMPLE), "--set", "horizon.steps=24"]
+    quiet = runner.invoke(app, args)
+    loud = runner.invoke(app, ["--log", *args])
+    assert quiet.exit_code == loud.exit_code == 0, loud.output
+    assert "Objective value" not in quiet.output
+    assert "Objective value" in loud.stderr and "Objective value" not in loud.stdout

@@ -8,6 +8,7 @@ commands, through :mod:`wattbit.api`, so that ``wattbit --help`` starts in a fra
 
 from __future__ import annotations
 
+import os
 from importlib import metadata
 from typing import Annotated
 
@@ -37,8 +38,15 @@ def main(
             "--version", callback=_print_version, is_eager=True, help="print the version and exit"
         ),
     ] = False,
+    log: Annotated[
+        bool, typer.Option("--log", "-v", help="show HiGHS's log of every solve on stderr")
+    ] = False,
 ) -> None:
     """wattbit: value data-centre connections to a congested grid."""
+    if log:
+        from wattbit.solve import LOG_ENV
+
+        os.environ[LOG_ENV] = "1"  # read by every SolverOptions, in sweep workers too
 
 
 for module in (solve, type2, sweep, network, type3, report):
