@@ -286,3 +286,112 @@ def test_every_network_check_is_named_by_its_formulation_tags():
     assert {"N1, N4 nodal balance", "V4 EV energy ≥ departure minimum"} <= names
     accounts = {"cost owners", "owner accounts recomputed", "owner accounts sum to the total"}
     assert [n for n in names - accounts if not CHECK_NAME.search(n)] == []
+
+
+def _solve(folder, dc: dict, h: np.ndarray) -> xr.Dataset:
+    index = hourly_index(STEPS)
+    write_series(folder / "series.csv", index, h=h, price=10_000.0)
+    case = {
+        "name": "verify_dc",
+        "series": ["series.csv"],
+        "dc": {"pue": 1.0, "value_of_lost_compute_jpy_per_mwh": 1e6, **dc},
+        "grid": {"import_limit_mw": "h", "energy_price_jpy_per_mwh": "price"},
+    }
+    (folder / "case.toml").write_text(to_toml(case))
+    return solve_verified(folder / "case.toml").results
+
+
+@pytest.fixture(scope="module")
+def deferring(tmp_path_factory: pytest.TempPathFactory) -> xr.Dataset:
+    """24 h: 8 MW of IT load, half of it deferrable up to 4 h at 100 JPY/MWh/h, IT capacity
+    12 MW; the import limit falls from 12 to 5 MW in hours 10–13, so work waits."""
+    hour = hourly_index(STEPS).hour
+    dc = {"it_mw": 8.0, "deferrable_share": 0.5, "max_delay_h": 4.0, "it_capacity_mw": 12.0}
+    dc["deferral_cost_jpy_per_mwh_h"] = 100.0
+    ds = _solve(
+        tmp_path_factory.mktemp("deferring"), dc, np.where((hour >= 10) & (hour < 14), 5.0, 12.0)
+    )
+    assert float(ds["shift_backlog_mwh"].max()) > 1.0
+    return ds
+
+
+@pytest.fixture(scope="module")
+def sized_dc(tmp_path_factory: pytest.TempPathFactory) -> xr.Dataset:
+    """24 h: a DC sized in [0, 20] MW on a flat profile, worth 1e8 JPY/MW/yr, import ≤ 10 MW."""
+    dc = {"it_mw": 1.0, "size_mw": {"max": 20.0}, "value_of_size_jpy_per_mw_year": 1e8}
+    ds = _solve(tmp_path_factory.mktemp("sized"), dc, np.full(STEPS, 10.0))
+    assert float(ds["dc_size_mw"]) > 1.0
+    return ds
+
+
+def backlog_off_recursion(ds):
+    """Backlog + 1 MWh at one step: W1 off by 1 there (and at the next step)."""
+    ds["shift_backlog_mwh"][10] += 1.0
+    return "W1 backlog recursion", 1.0
+
+
+def backlog_over_the_delay(ds):
+    """Arrivals are 4 MW, D = 4 steps: the bound at step 10 is 16 MWh; backlog 17 MWh."""
+    ds["shift_backlog_mwh"][10] = 17.0
+    return "W2 0 ≤ backlog ≤ arrivals within the max delay", 1.0
+
+
+def served_over_the_room(ds):
+    """Room for deferred work = 12 − 4 = 8 MW; serve 9 MW at one step."""
+    ds["shift_served_it_mw"][3] = 9.0
+    return "W3 0 ≤ served ≤ IT capacity − inflexible load", 1.0
+
+
+def backlog_left_at_the_end(ds):
+    ds["shift_backlog_mwh"][-1] = 0.5
+    return "W4 backlog empty at the end", 0.5
+
+
+def negative_drop(ds):
+    ds["shift_dropped_it_mw"][2] = -1.0
+    return "W1 dropped work ≥ 0", 1.0
+
+
+def deferral_cost_changed(ds):
+    ds["cost_shift_deferral_jpy"] = float(ds["cost_shift_deferral_jpy"]) * 1.01
+    return "W7 cost_shift_deferral_jpy recomputed", 0.01 / 1.01
+
+
+def load_off_the_profile(ds):
+    """IT load + 1 MW at one step: no longer profile × size (D0)."""
+    ds["dc_it_mw"][5] += 1.0
+    return "D0 DC load = profile × size", 1.0
+
+
+def size_above_max(ds):
+    ds["dc_size_mw"] = float(ds["dc_size_mw_max"]) + 2.0
+    return "dc_size_mw within bounds", 2.0
+
+
+def size_value_changed(ds):
+    ds["cost_dc_size_value_jpy"] = float(ds["cost_dc_size_value_jpy"]) * 1.01
+    return "D4 cost_dc_size_value_jpy recomputed", 0.01 / 1.01
+
+
+@pytest.mark.parametrize(
+    ("fixture", "tamper"),
+    [
+        ("deferring", backlog_off_recursion),
+        ("deferring", backlog_over_the_delay),
+        ("deferring", served_over_the_room),
+        ("deferring", backlog_left_at_the_end),
+        ("deferring", negative_drop),
+        ("deferring", deferral_cost_changed),
+        ("sized_dc", load_off_the_profile),
+        ("sized_dc", size_above_max),
+        ("sized_dc", size_value_changed),
+    ],
+    ids=lambda x: x if isinstance(x, str) else x.__name__,
+)
+def test_dc_and_shift_tampering_is_caught_by_its_tag(request, fixture, tamper):
+    """The DC's (D0, D4, size) and the workload shift's (W1–W4, W7) checks, by the same rule."""
+    clean = request.getfixturevalue(fixture)
+    assert verify(clean).ok
+    ds = clean.copy(deep=True)
+    check, amount = tamper(ds)
+    assert verify(ds).violations[check] == pytest.approx(amount, rel=1e-6)
