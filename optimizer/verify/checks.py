@@ -54,6 +54,7 @@ def within(values: np.ndarray | float, lo: np.ndarray | float, hi: np.ndarray | 
 
 
 def relative(a: float, b: float) -> float:
+    """|a − b| / max(1, |a|, |b|): the difference of two costs, relative (absolute below 1 JPY)."""
     return abs(a - b) / max(1.0, abs(a), abs(b))
 
 
