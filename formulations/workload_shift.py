@@ -2,7 +2,8 @@
 
 Work arrives as :math:`f_t = φ L^{IT}_t`; it is served later (:math:`w_t`) or dropped at the value
 of lost compute (:math:`x_t`). The backlog of waiting work is bounded so that, served first in
-first out, no work waits longer than D steps; the horizon ends with no backlog (work conserved).
+first out, no work waits longer than D steps; the horizon ends with no backlog (work conserved),
+or with the ``cyclic`` rule the backlog wraps round.
 
 .. math::
 
