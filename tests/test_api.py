@@ -127,6 +127,21 @@ def test_ridethrough_equals_wattbit_ridethrough(example, tmp_path):
         )
 
 
+def test_network_equals_wattbit_network(tmp_path):
+    town = REPO / "cases" / "town" / "case.toml"
+    day = ["--set", "horizon.start=2026-01-19T00:00:00+09:00", "--set", "horizon.steps=24"]
+    result = wattbit.solve_network(
+        town, {"horizon.start": "2026-01-19T00:00:00+09:00", "horizon.steps": 24}, mode="merchant"
+    )
+    out = tmp_path / "cli"
+    cli("network", town, "--mode", "merchant", *day, "--out", out)
+    from_cli = json.loads((out / "kpis.json").read_text())["kpis"]
+    assert result.verification.ok and result.results.sizes["time"] == 24
+    assert result.kpis == pytest.approx(from_cli, rel=1e-9, abs=1e-6)
+    written = result.write(tmp_path / "api")
+    assert sorted(p.name for p in written) == sorted(p.name for p in out.iterdir())
+
+
 def test_import_wattbit_loads_no_solver_stack():
     code = (
         "import sys, wattbit\n"
