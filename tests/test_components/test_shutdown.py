@@ -1,4 +1,4 @@
-"""Shutdown block (H1–H6) built alone on a DC block, with hand-derived expectations."""
+"""Shutdown block (H1–H7) built alone on a DC block, with hand-derived expectations."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ VOLC, GRACEFUL = 1e6, 1_000.0  # JPY/MWh of IT energy: shed abruptly, shut down 
 ALPHA = 8760 / 3
 
 
-def site(events=(), penalty=0.0, grid_mw=(0.0, 0.0, 0.0)):
+def site(events=(), penalty=0.0, grid_mw=(0.0, 0.0, 0.0), grid_price=0.0, protected=()):
     """3 steps, IT load 4 MW at PUE 1, protected share ψ = 0.25, notice passed from step 1
-    (a = [0, 1, 1]); a free grid of at most ``grid_mw``."""
+    (a = [0, 1, 1]); a grid of at most ``grid_mw`` at ``grid_price``."""
     m = model(3)
     it = np.full(3, 4.0)
     dc = define_data_centre(m, DataCentreData(it, np.ones(3), VOLC))
@@ -28,9 +28,10 @@ def site(events=(), penalty=0.0, grid_mw=(0.0, 0.0, 0.0)):
         value_of_lost_compute_jpy_per_mwh=GRACEFUL,
         events=events,
         penalty_jpy_per_event=penalty,
+        protected_steps=protected,
     )
     sd = define_shutdown(m, data, dc)
-    supply(m, "grid", max_mw=list(grid_mw))
+    supply(m, "grid", price=grid_price, max_mw=list(grid_mw))
     close(m)
     solve(m)
     return m, dc, sd
@@ -57,3 +58,16 @@ def test_sla_penalty_counts_the_events_that_interrupt_load():
     np.testing.assert_allclose([pyo.value(sd.interrupted[e]) for e in (0, 1)], [1.0, 0.0])
     assert pyo.value(sd.cost_sla_jpy) == pytest.approx(292_000_000.0, rel=REL)
     np.testing.assert_allclose(values(sd.it_mw), [0.0, 3.0, 0.0], atol=MW)
+
+
+def test_protected_load_is_served_through_the_first_hours_whatever_it_costs():
+    """(H7). A grid of 10 MW at 1e7 JPY/MWh, dearer than shedding (1e6), so unprotected load is
+    all dropped; the first two steps of the fault must keep ψ L = 1 MW: s_t + z_t ≤ 0.75 · 4 = 3
+    at steps 0, 1. Step 0 (before notice, z_0 = 0): s_0 = 3; step 1: z_1 = 3 (graceful is
+    cheaper), s_1 = 0; step 2 (not protected): z_2 = 3, s_2 = 1. Grid [1, 1, 0] MW, cost
+    α · 1e7 · 2 = 58 400 000 000 JPY/yr."""
+    m, dc, sd = site(grid_mw=(10.0, 10.0, 10.0), grid_price=1e7, protected=((0, 1),))
+    np.testing.assert_allclose(values(dc.shed_it_mw), [3.0, 0.0, 1.0], atol=MW)
+    np.testing.assert_allclose(values(sd.it_mw), [0.0, 3.0, 3.0], atol=MW)
+    np.testing.assert_allclose(values(m.grid.p_mw), [1.0, 1.0, 0.0], atol=MW)
+    assert pyo.value(m.grid.cost_energy_jpy) == pytest.approx(5.84e10, rel=REL)
