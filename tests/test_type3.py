@@ -422,10 +422,10 @@ def _objective(ds):
             "G1 type ③ limit = firm + margin or residual",
             _bump("grid_import_limit_mw", (0, 12), 1.0),
         ),
-        ("generator_power_mw equal in every scenario", _bump("generator_power_mw", (1,), 1.0)),
-        ("dispatch equal until the scenarios' data differ", _bump("dc_shed_it_mw", (1, 5), 1.0)),
+        ("K1 generator_power_mw equal in every scenario", _bump("generator_power_mw", (1,), 1.0)),
+        ("K3 dispatch equal until the scenarios' data differ", _bump("dc_shed_it_mw", (1, 5), 1.0)),
         ("H6 cost_shutdown_sla_jpy recomputed", _bump("cost_shutdown_sla_jpy", (0,), 1e6)),
-        ("objective = expected total cost", _objective),
+        ("K2 objective = expected total cost", _objective),
     ],
 )
 def test_the_verifier_catches_type3_tampering(everything, check, tamper):

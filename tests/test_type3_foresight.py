@@ -74,7 +74,7 @@ def test_same_first_hour_scenarios_do_not_know_the_duration(tmp_path):
     assert shed.sum(axis=1) == pytest.approx([32.0, 12.0], abs=1e-6)
     shutdown = per_scenario(run.results, "shutdown_it_mw")
     assert shutdown.sum(axis=1) == pytest.approx([0.0, 40.0], abs=1e-6)
-    assert run.verification.violations["dispatch equal until the scenarios' data differ"] <= 1e-6
+    assert run.verification.violations["K3 dispatch equal until the scenarios' data differ"] <= 1e-6
 
 
 STATISTICS = [

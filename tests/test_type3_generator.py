@@ -15,6 +15,7 @@ from wattbit.case import load_case
 from wattbit.n1 import OutageEvent, cut_steps
 from wattbit.studies.ridethrough import carried_by, horizon_warnings
 from wattbit.studies.survival import simulate, survival
+from wattbit.verify import verify
 
 GENERATOR = {"power_mw": 6.0, "fuel_tank_h": 5.0, "start_delay_h": 0.0}
 
@@ -203,3 +204,9 @@ def test_minimum_survival_hours_as_a_constraint(tmp_path):
     assert kept.kpis["dc_it_unserved_mwh"] == pytest.approx(112.0, abs=1e-6)
     extra = kept.kpis["total_cost_jpy"] - free.kpis["total_cost_jpy"]
     assert extra == pytest.approx(ALPHA * 8 * 5_000.0, rel=1e-9)
+    tampered = kept.results.copy(deep=True)
+    tampered["dc_shed_it_mw"].values[12] += 1.0  # 3rd hour of the fault: only 1 MW kept
+    assert (
+        verify(tampered).violations["H7 protected load kept through the first hours of a fault"]
+        > 0.5
+    )

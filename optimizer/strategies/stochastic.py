@@ -218,16 +218,18 @@ def verify_stochastic(results: xr.Dataset) -> Verification:
             v[name] = max(v.get(name, 0.0), value)
         totals.append(float(site["total_cost_jpy"]))
     p = probabilities(results)
-    v["scenario probabilities sum to 1"] = abs(float(p.sum()) - 1.0)
+    v["K2 scenario probabilities sum to 1"] = abs(float(p.sum()) - 1.0)
     for name in size_names(results):
         if "scenario" in results[name].dims:
             values = results[name].values
-            v[f"{name} equal in every scenario"] = float(values.max() - values.min())
+            v[f"K1 {name} equal in every scenario"] = float(values.max() - values.min())
     if K > 1:
-        v["dispatch equal until the scenarios' data differ"] = _nonanticipativity_violation(results)
+        v["K3 dispatch equal until the scenarios' data differ"] = _nonanticipativity_violation(
+            results
+        )
     expected = float(np.dot(p, totals))
     objective = float(results.attrs.get("expected_cost_jpy", math.nan))
-    v["objective = expected total cost"] = abs(objective - expected) / max(1.0, abs(expected))
+    v["K2 objective = expected total cost"] = abs(objective - expected) / max(1.0, abs(expected))
     return Verification(v)
 
 

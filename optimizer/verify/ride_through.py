@@ -79,7 +79,7 @@ def _reductions_fit(r: Result) -> float:
 
 
 def verify_shutdown(r: Result) -> Checks:
-    """Graceful shutdown and the SLA penalty (H1–H6)."""
+    """Graceful shutdown, the SLA penalty and the minimum survival time (H1–H7)."""
     v = Checks()
     if "shutdown_it_mw" not in r:
         return v
@@ -100,6 +100,23 @@ def verify_shutdown(r: Result) -> Checks:
                 lost = shed[first : first + n] + z[first : first + n]
                 interrupted += int(np.max(lost) > TOLERANCE)
         v.cost(r, "H6", "cost_shutdown_sla_jpy", r.alpha * penalty * interrupted)
+    hours = r.scalar("type3_min_survival_h", 0.0)
+    if hours > 0 and "event_steps" in r:  # (H7) the protected load through the first X hours
+        k = int(r.ds["scenario"]) if "scenario" in r.ds.coords else 0
+        kept = int(np.ceil(hours / r.dt - 1e-9))
+        unprotected = (1.0 - r.scalar("shutdown_protected_share", 1.0)) * load
+        worst = 0.0
+        for scenario, kind, first, n in zip(
+            r["event_scenario"],
+            r["event_kind"],
+            r["event_first_step"],
+            r["event_steps"],
+            strict=True,
+        ):
+            if scenario == k and kind == "fault" and n > 0:
+                span = slice(first, first + min(n, kept))
+                worst = max(worst, excess(shed[span] + z[span], unprotected[span]))
+        v["H7 protected load kept through the first hours of a fault"] = worst
     return v
 
 
