@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from figure_rules import saved_figures
 from type3_helpers import ALPHA, deterministic, write_case
 
 from wattbit.case import load_case
 from wattbit.n1 import OutageEvent, cut_steps
+from wattbit.studies.plots import plot_survival
 from wattbit.studies.ridethrough import carried_by, horizon_warnings
 from wattbit.studies.survival import simulate, survival
 from wattbit.verify import verify
@@ -210,3 +212,11 @@ def test_minimum_survival_hours_as_a_constraint(tmp_path):
         verify(tampered).violations["H7 protected load kept through the first hours of a fault"]
         > 0.5
     )
+
+
+def test_the_survival_plot_is_labelled_with_units(tmp_path):
+    """survival.png of the maintenance case: every axis labelled with its unit (figure_rules)."""
+    results = deterministic(maintenance_case(tmp_path)).results
+    with saved_figures() as seen:
+        plot_survival(survival(results, 12), tmp_path / "survival.png", "hand case")
+    assert seen == {"survival.png": []}

@@ -16,8 +16,8 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from wattbit.studies.breakeven import Breakeven
-    from wattbit.studies.ridethrough import Survival
     from wattbit.studies.sensitivity import Sensitivity
+    from wattbit.studies.survival import Survival
 
 
 def plot_headroom(
@@ -151,30 +151,25 @@ def plot_tornado(result: Sensitivity, path: Path) -> Path:
 
 
 def plot_survival(result: Survival, path: Path, title: str) -> Path:
-    """P(survive ≥ d) and P(full service ≥ d) over the outage duration d; mean unserved IT energy."""
+    """P(survive ≥ d) over the outage duration d from every start, from normal operation and
+    from inside maintenance, and P(full service ≥ d); mean unserved IT energy."""
     curve = result.curve
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    ax1.step(
-        curve["duration_h"],
-        curve["survival_probability"],
-        where="post",
-        color="tab:blue",
-        label="protected load kept",
+    lines = (
+        ("survival_probability", "-", "protected load kept, every start"),
+        ("survival_probability_normal", "--", "… from normal operation"),
+        ("survival_probability_maintenance", "-.", "… from inside maintenance"),
+        ("full_service_probability", ":", "whole load served (here or migrated)"),
     )
-    ax1.step(
-        curve["duration_h"],
-        curve["full_service_probability"],
-        where="post",
-        color="tab:blue",
-        ls=":",
-        label="whole load served (here or migrated)",
-    )
+    for column, style, label in lines:
+        if column in curve and curve[column].notna().any():
+            ax1.step(curve["duration_h"], curve[column], where="post", ls=style, label=label)
     ax1.legend(fontsize=8)
     ax1.set_ylim(-0.02, 1.02)
-    ax1.set_ylabel("P(survive ≥ d)")
+    ax1.set_ylabel("P(survive ≥ d) (–)")
     ax1.set_title(title)
     ax2.plot(curve["duration_h"], curve["expected_unserved_it_mwh"], color="tab:red")
-    ax2.set_ylabel("mean unserved IT MWh")
+    ax2.set_ylabel("mean unserved IT energy (MWh)")
     ax2.set_xlabel("outage duration d (h)")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
