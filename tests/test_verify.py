@@ -16,10 +16,14 @@ import numpy as np
 import pytest
 import xarray as xr
 from conftest import REPO, hourly_index, solve_verified, to_toml, write_series
+from type3_helpers import OPTIONS, SIZED, write_case
 
+from wattbit.case import load_case
+from wattbit.inputs import build_inputs
 from wattbit.network.case import load_network_case
 from wattbit.network.run import solve_network_case
 from wattbit.network.verify import verify_network
+from wattbit.strategies.stochastic import solve_stochastic, verify_stochastic
 from wattbit.verify import TOLERANCE, Verification, verify
 
 STEPS = 24
@@ -275,6 +279,38 @@ def test_every_check_is_named_by_its_formulation_tags(solved):
     tags it re-checks (``"B5 battery SoC recursion"``), or is a size bound."""
     names = set(verify(solved).violations)
     assert {"B5 battery SoC recursion", "G1 0 ≤ import ≤ limit", "E1 site balance"} <= names
+    assert [n for n in names if not CHECK_NAME.search(n)] == []
+
+
+def test_every_ride_through_and_scenario_check_is_named_by_its_formulation_tags(tmp_path):
+    """The same for two type ③ scenarios with every ride-through resource (sized generator and
+    battery, UPS, shutdown with the SLA penalty, migration) through the stochastic verifier."""
+    t3 = {
+        "margin_mw": 20.0,
+        "scenarios": 2,
+        "sla_penalty_jpy_per_event": 1e6,
+        "events": [
+            {"start": "2025-05-01T10:00:00+09:00", "duration_h": 12.0, "scenario": 0},
+            {"start": "2025-05-02T04:00:00+09:00", "duration_h": 6.0, "scenario": 1},
+        ],
+    }
+    path = write_case(
+        tmp_path,
+        type3=t3,
+        ups={"power_mw": 10.0, "autonomy_minutes": 10.0},
+        shutdown={"notice_h": 2.0, "protected_share": 0.2},
+        migration={"capacity_it_mw": 3.0, "cost_jpy_per_mwh": 200_000.0},
+        **SIZED,
+    )
+    run = solve_stochastic(build_inputs(load_case(path)), OPTIONS)
+    names = set(verify_stochastic(run.results).violations)
+    assert {
+        "F3, F4 fuel recursion from a full tank",
+        "U4 UPS SoC recursion",
+        "H6 cost_shutdown_sla_jpy recomputed",
+        "R1 0 ≤ migration ≤ capacity after notice",
+        "K2 objective = expected total cost",
+    } <= names, sorted(names)
     assert [n for n in names if not CHECK_NAME.search(n)] == []
 
 
