@@ -249,20 +249,20 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "soc_max": ("maximum state of charge", "B3"),
         "soc_min": ("minimum state of charge", "B4"),
         "soc_balance": ("energy balance", "B5"),
-        "soc_cyclic": ("end state equal to its start", "B6"),
-        "soc_initial_max": ("start state within its bounds", "B6"),
-        "soc_initial_min": ("start state within its bounds", "B6"),
+        "soc_cyclic": ("cyclic end state", "B6"),
+        "soc_initial_max": ("start-state bounds", "B6"),
+        "soc_initial_min": ("start-state bounds", "B6"),
         "soc_initial_fixed": ("fixed start state", "B6"),
         "soc_terminal_min": ("minimum end state", "B6"),
-        "charge_exclusive": ("not charging and discharging at once", "B7"),
-        "discharge_exclusive": ("not charging and discharging at once", "B7"),
+        "charge_exclusive": ("charge/discharge exclusivity", "B7"),
+        "discharge_exclusive": ("charge/discharge exclusivity", "B7"),
     },
     "ev": {
         "charge_max": ("charging limit while plugged in", "V1"),
         "v2g_max": ("V2G limit while plugged in", "V2"),
         "departure_min": ("energy needed at departure", "V4"),
         "soc_balance": ("energy balance", "V5"),
-        "soc_cyclic": ("end state equal to its start", "V6"),
+        "soc_cyclic": ("cyclic end state", "V6"),
         "soc_initial_fixed": ("fixed start state", "V6"),
         "soc_terminal_min": ("minimum end state", "V6"),
     },
@@ -276,7 +276,7 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "backlog_balance": ("backlog balance", "W1"),
         "backlog_max": ("longest wait", "W2"),
         "served_max": ("spare IT capacity", "W3"),
-        "backlog_terminal": ("empty backlog at the end", "W4"),
+        "backlog_terminal": ("empty end backlog", "W4"),
     },
     "pv": {"generation_max": ("available generation", "P1")},
     "ups": {
@@ -284,20 +284,23 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "discharge_max": ("discharge power limit", "U2"),
         "soc_max": ("maximum state of charge", "U3"),
         "soc_balance": ("energy balance", "U4"),
-        "soc_cyclic": ("end state equal to its start", "U5"),
-        "soc_initial_max": ("start state within its bounds", "U5"),
+        "soc_cyclic": ("cyclic end state", "U5"),
+        "soc_initial_max": ("start-state bounds", "U5"),
     },
     "generator": {
         "output_max": ("available output", "F1"),
         "fuel_max": ("fuel tank size", "F2"),
         "soc_balance": ("fuel balance", "F3"),
         "refuel_max": ("refuelling limit", "F5"),
+        "run_hours_per_event_max": ("running hours per fault", "F9"),
+        "run_hours_per_year_max": ("running hours per year", "F10"),
     },
     "emergency": {"curtailed_max": ("curtailment limit", "C1")},
     "shutdown": {
         "shutdown_max": ("shutdown limit", "H1"),
         "reduction_max": ("reductions within the load", "H2"),
         "interruption_max": ("SLA interruption rule", "H5"),
+        "protected_kept": ("protected share kept", "H7"),
     },
     "migration": {
         "migration_max": ("migration capacity", "R1"),
@@ -310,12 +313,13 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
     "geo_shift": {"move_max": ("route capacity", "M1")},
     "geo_site": {
         "migratable_max": ("migratable share", "M2"),
-        "served_max": ("work it can send", "M3"),
-        "it_capacity_max": ("IT capacity with the work received", "M5"),
+        "served_max": ("sending limit", "M3"),
+        "it_capacity_max": ("IT capacity with work received", "M5"),
     },
+    "first_stage": {"size_nonanticipative": ("same sizes in every scenario", "K1")},
     "model": {
-        "size_nonanticipative": ("same sizes in every scenario", "K1"),
-        "dispatch_nonanticipative": ("no foresight of a fault", "K3"),
+        "dispatch_nonanticipative": ("same dispatch until scenarios differ", "K3"),
+        "merchant_optimum": ("merchant batteries' owners held to their optimum", ""),
     },
 }
 SITE_WORDS = {
@@ -333,6 +337,7 @@ SITE_WORDS = {
     "bus": "the site",
     "network": "the network",
     "geo_shift": "the migration links",
+    "first_stage": "the first stage",
 }
 KIND_WORDS = {"battery": "battery", "dc": "DC", "ev": "EV fleet", "pv": "PV"}
 VARIABLES = {
@@ -400,7 +405,8 @@ def family(item: pyo.Constraint | pyo.Var, kinds: Mapping[str, str]) -> str:
         words = VARIABLES.get(local, local.replace("_", " "))
         return f"the bounds on the {words} of {who}"
     words, tag = ROWS.get(kind, {}).get(local, (local.replace("_", " "), ""))
-    return f"the {words} of {who}" + (f" ({tag})" if tag else "")
+    whose = "" if kind == "model" else f" of {who}"
+    return f"the {words}{whose}" + (f" ({tag})" if tag else "")
 
 
 def _joined(parts: Sequence[str]) -> str:

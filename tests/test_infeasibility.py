@@ -7,24 +7,31 @@ Every case here is infeasible from a step placed by hand; the horizon starts at
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import pyomo.environ as pyo
 import pytest
-from conftest import hourly_index, write_series
+from conftest import EXAMPLE, REPO, hourly_index, write_series
 from test_network import line, network_toml, slack
 from type3_helpers import write_case
 from typer.testing import CliRunner
 
 from wattbit.case import load_case
 from wattbit.cli import app
+from wattbit.infeasibility import asset_kinds, family
 from wattbit.inputs import build_inputs
+from wattbit.model import create_model
 from wattbit.network.case import load_network_case
+from wattbit.network.inputs import build_network_inputs
+from wattbit.network.model import create_network_model
 from wattbit.network.run import solve_network_case
 from wattbit.solve import SolverOptions
-from wattbit.strategies.stochastic import solve_stochastic
+from wattbit.strategies.stochastic import create_stochastic_model, solve_stochastic
 
 runner = CliRunner()
+TOWN = REPO / "cases" / "town" / "case.toml"
 
 
 def error_line(args: list[str]) -> str:
@@ -198,3 +205,35 @@ def test_type3_scenarios_first_infeasible_step(tmp_path):
     assert run.solution.status == "infeasible"
     assert "the minimum state of charge of the battery in scenario" in run.solution.message
     assert run.solution.message.endswith("cannot all hold at 2025-05-01 10:00+09:00")
+
+
+# --------------------------------------------------------------------------- words
+
+
+def test_every_constraint_is_named_in_words_with_its_tag(tmp_path):
+    """Every constraint family of a single site (the example), a type ③ site with every
+    ride-through resource in two scenarios, and the town network reads as words with its
+    formulation tag: a new constraint without an entry in ``infeasibility.ROWS`` fails here."""
+    site = create_model(build_inputs(load_case(EXAMPLE, {"horizon.steps": 24})), [0])
+    hand = write_case(
+        tmp_path,
+        type3={
+            "margin_mw": 20.0,
+            "scenarios": 2,
+            "events": [{"start": "2025-05-01T10:00:00+09:00", "duration_h": 12.0}],
+        },
+        ups={"power_mw": 1.0, "autonomy_minutes": 10.0},
+        shutdown={"notice_h": 1.0},
+        migration={"capacity_it_mw": 2.0},
+    )
+    scenarios = create_stochastic_model(build_inputs(load_case(hand)), {})
+    town = build_network_inputs(load_network_case(TOWN, {"horizon.steps": 24}))
+    named = []
+    for m, kinds in ((site, {}), (scenarios, {}), (create_network_model(town), asset_kinds(town))):
+        for con in m.component_objects(pyo.Constraint, active=True, descend_into=True):
+            named.append(family(next(iter(con.values())), kinds))
+    untagged = [words for words in named if not re.search(r" \([A-Z]\d+\)$", words)]
+    assert not untagged
+    assert "the charge/discharge exclusivity of the battery (B7)" in named
+    assert "the same dispatch until scenarios differ (K3)" in named
+    assert "the flow limit of branch 't_north' (N3)" in named
