@@ -265,17 +265,29 @@ def connect(
 
 
 def solve_network(
-    case: str | Path, overrides: Overrides | None = None, *, mode: str = "system"
+    case: str | Path,
+    overrides: Overrides | None = None,
+    *,
+    mode: str = "system",
+    time_limit_s: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
 ) -> NetworkResult:
     """Dispatch a network case (``wattbit network``): ``system`` coordinates every asset;
     ``merchant`` lets the batteries trade for profit first, the rest then dispatched around
-    them."""
+    them. Solver settings default to the case's ``[solver]`` table."""
     from wattbit.network.case import load_network_case
     from wattbit.network.run import solve_network_case
+    from wattbit.solve import SolverOptions
 
     if mode not in ("system", "merchant"):
         raise ValueError(f"mode {mode!r}: choose system or merchant")
-    run = solve_network_case(load_network_case(Path(case), dict(overrides or {})), mode)
+    loaded = load_network_case(Path(case), dict(overrides or {}))
+    s = loaded.case.solver
+    given = {"time_limit_s": time_limit_s, "mip_gap": mip_gap, "threads": threads}
+    options = {"time_limit_s": s.time_limit_s, "mip_gap": s.mip_gap, "threads": s.threads}
+    options.update({k: v for k, v in given.items() if v is not None})
+    run = solve_network_case(loaded, mode, SolverOptions(**options))
     if not run.ok:
         raise _failed(str(case), run)
     return NetworkResult(run.results.attrs["case_name"], run)
@@ -314,13 +326,15 @@ def sweep_spec(
     modes: Sequence[str] | None = None,
     baseline: SweepValues | None = None,
     spec: str | Path | None = None,
+    study: str | None = None,
 ) -> SweepSpec:
     """The sweep :func:`run_sweep` would run, checked but not solved (its ``shape``, ``axes``).
 
     ``values`` maps a dotted path to its values: a list (``[0.0, 10.0, 20.0]``), a range string
     ``"start:stop:step"`` (stop included), or one value (fixed for every point). ``zipped``
     groups paths that move together, ``modes`` sweeps ``grid.mode``, ``baseline`` picks the
-    point net benefit, NPV and payback are taken against; ``spec`` is a sweep file. A bad
+    point net benefit, NPV and payback are taken against; ``spec`` is a sweep file; ``study`` what
+    each point runs (``solve``, ``compare``, ``ridethrough``, ``connect``, ``network``). A bad
     definition raises :class:`~wattbit.sweep.spec.SweepError` (exit code 2).
     """
     from wattbit.sweep.spec import parse_spec
@@ -332,6 +346,7 @@ def sweep_spec(
         ",".join(modes) if modes else None,
         [f"{path}={_sweep_text(v)}" for path, v in (baseline or {}).items()],
         Path(spec) if spec is not None else None,
+        study,
     )
 
 
@@ -343,6 +358,7 @@ def run_sweep(
     modes: Sequence[str] | None = None,
     baseline: SweepValues | None = None,
     spec: str | Path | None = None,
+    study: str | None = None,
     out: str | Path = "sweep",
     jobs: int = 1,
     scheduler: str | None = None,
@@ -357,6 +373,8 @@ def run_sweep(
     from wattbit.sweep.engine import Engine
     from wattbit.sweep.run import run_sweep as run
 
-    definition = sweep_spec(case, values, zipped=zipped, modes=modes, baseline=baseline, spec=spec)
+    definition = sweep_spec(
+        case, values, zipped=zipped, modes=modes, baseline=baseline, spec=spec, study=study
+    )
     engine = Engine(jobs=jobs, scheduler=scheduler, dask_local=dask_local)
     return run(definition, engine, Path(out), time_limit_s, resume, analysis_years)

@@ -180,7 +180,8 @@ def test_infeasible_case_is_marked_and_the_others_intact(tmp_path: Path):
     sets = [a for path, v in fixed.items() for a in ("--set", f"{path}={v}")]
     sets += ["--set", "grid.limit_mw=0.0,10.0", "--set", "battery.standing_loss_per_h=0.0,0.01"]
     code, output = sweep(EXAMPLE, *sets, "--jobs", "2", "--out", tmp_path)
-    assert code == 0, output
+    assert code == 1, output  # a failed case makes the sweep fail, with the count
+    assert "error: 1 of 4 cases failed (listed above)" in output
     ds = open_sweep(tmp_path)
     bad = {"grid.limit_mw": 0.0, "battery.standing_loss_per_h": 0.01}
     assert str(ds["status"].sel(bad).values) == "infeasible"

@@ -104,11 +104,11 @@ def _check_quantities(loaded: LoadedCase) -> None:
         if value is not None:
             bounds = _SERIES_RANGES.get(field, (-math.inf, math.inf))
             check_quantity(file, field, value, loaded.full_series, loaded.series_source, bounds)
-    check_magnitudes(case, file)
+    check_values(case, file)
 
 
-def numbers(model: BaseModel, path: str = "") -> Iterator[tuple[str, float]]:
-    """(dotted path, value) of every number set in ``model`` and the tables and lists under it."""
+def leaves(model: BaseModel, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, value) of every value set in ``model`` and the tables and lists under it."""
     for name in type(model).model_fields:
         value = getattr(model, name)
         where = f"{path}.{name}" if path else name
@@ -116,17 +116,21 @@ def numbers(model: BaseModel, path: str = "") -> Iterator[tuple[str, float]]:
         for i, item in items:
             at = where if i is None else f"{where}[{i}]"
             if isinstance(item, BaseModel):
-                yield from numbers(item, at)
-            elif isinstance(item, float | int) and not isinstance(item, bool):
-                yield at, float(item)
+                yield from leaves(item, at)
+            else:
+                yield at, item
 
 
-def check_magnitudes(case: BaseModel, file: str) -> None:
-    """Every number of the case within the magnitude the solver handles (:data:`MAX_MAGNITUDE`):
-    a price or capex of 1e300 is bad input, not a solver failure."""
-    for field, value in numbers(case):
-        if abs(value) > MAX_MAGNITUDE and math.isfinite(value):
+def check_values(case: BaseModel, file: str) -> None:
+    """Every number of the case within the magnitude the solver handles (:data:`MAX_MAGNITUDE`:
+    a price or capex of 1e300 is bad input, not a solver failure), and no text with a NUL
+    character (which no result file can hold)."""
+    for field, value in leaves(case):
+        number = isinstance(value, float | int) and not isinstance(value, bool)
+        if number and math.isfinite(value) and abs(value) > MAX_MAGNITUDE:
             raise CaseError(file, field, f"value {value:g} {TOO_LARGE}")
+        if isinstance(value, str) and "\x00" in value:
+            raise CaseError(file, field, f"{value!r} holds a NUL character")
 
 
 def read_toml(path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from wattbit import api
-from wattbit.cli.common import SetOpt, exits, overrides, report_run
+from wattbit.cli.common import (
+    MipGapOpt,
+    SetOpt,
+    ThreadsOpt,
+    TimeLimitOpt,
+    check_out,
+    exits,
+    overrides,
+    report_run,
+    solver_options,
+)
 
 
 class Mode(StrEnum):
@@ -25,10 +35,15 @@ def network(
     out: Annotated[Path | None, typer.Option(help="folder for results (default: none)")] = None,
     plot: Annotated[bool, typer.Option(help="write branch_loading.png, schematic.png")] = True,
     set_: SetOpt = None,
+    time_limit: TimeLimitOpt = None,
+    mip_gap: MipGapOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Dispatch a grid of DCs, batteries, EV fleets and PV; congestion and per-owner accounts."""
     with exits():
-        result = api.solve_network(case, overrides(set_), mode=mode.value)
+        check_out(out, case)
+        options = solver_options(time_limit, mip_gap, threads)
+        result = api.solve_network(case, overrides(set_), mode=mode.value, **options)
     report_run(result, f"{result.name} — {mode.value} — {result.status}", out, plot)
 
 

@@ -6,23 +6,61 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from wattbit import api
-from wattbit.cli.common import CaseArg, SetOpt, exits, out_console, overrides, report_run
+from wattbit.cli.common import (
+    CaseArg,
+    MipGapOpt,
+    SetOpt,
+    ThreadsOpt,
+    TimeLimitOpt,
+    check_out,
+    exits,
+    out_console,
+    overrides,
+    report_run,
+    solver_options,
+)
+
+
+def _validate_network(case: Path, set_: list[str] | None) -> None:
+    from wattbit.network.case import load_network_case
+    from wattbit.network.inputs import build_network_inputs
+
+    loaded = load_network_case(case, overrides(set_))
+    inputs = build_network_inputs(loaded)
+    net = loaded.case
+    tables = ("nodes", "branches", "dcs", "batteries", "ev_fleets", "pv", "links", "contracts")
+    counts = ", ".join(f"{len(getattr(net, t))} {t}" for t in tables if getattr(net, t))
+    out_console.print(
+        f"[green]ok[/] {escape(str(case))}: network '{escape(net.name)}', {inputs.sizes['time']} "
+        f"steps of {inputs.attrs['dt_h']:g} h from "
+        f"{loaded.series.index[0].tz_convert(net.horizon.timezone).isoformat()}; {counts}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def validate(case: CaseArg, set_: SetOpt = None) -> None:
-    """Check a case (schema, series, horizon) without solving."""
+    """Check a case, single-site or network (schema, series, horizon), without solving."""
+    from wattbit.case import read_toml
+    from wattbit.case.load import case_kind
+
     with exits():
+        if case_kind(read_toml(case)) == "network":
+            _validate_network(case, set_)
+            return
         loaded = api.load_case(case, overrides(set_))
         inputs = api.build_inputs(loaded)
     t = inputs.sizes["time"]
     limit = inputs["grid_import_limit_mw"]
     out_console.print(
-        f"[green]ok[/] {case}: '{loaded.case.name}', {t} steps of {inputs.attrs['dt_h']:g} h "
+        f"[green]ok[/] {escape(str(case))}: '{escape(loaded.case.name)}', {t} steps of {inputs.attrs['dt_h']:g} h "
         f"from {loaded.series.index[0].tz_convert(loaded.case.horizon.timezone).isoformat()}; import limit {float(limit.min()):.3g}–"
         f"{float(limit.max()):.3g} MW; components: "
-        + ", ".join(c for c in ("dc", "pv", "battery", "grid") if getattr(loaded.case, c))
+        + ", ".join(c for c in ("dc", "pv", "battery", "grid") if getattr(loaded.case, c)),
+        soft_wrap=True,
     )
 
 
@@ -30,16 +68,16 @@ def solve(
     case: CaseArg,
     out: Annotated[Path | None, typer.Option(help="folder for results (default: none)")] = None,
     set_: SetOpt = None,
-    time_limit: Annotated[float | None, typer.Option(help="solver time limit, s")] = None,
-    mip_gap: Annotated[float | None, typer.Option(help="relative MIP gap")] = None,
-    threads: Annotated[int | None, typer.Option(help="HiGHS threads")] = None,
+    time_limit: TimeLimitOpt = None,
+    mip_gap: MipGapOpt = None,
+    threads: ThreadsOpt = None,
     plot: Annotated[bool, typer.Option(help="write dispatch.png with --out")] = True,
 ) -> None:
     """Size and dispatch one case; print KPIs; write NetCDF, CSV, JSON and a plot with --out."""
     with exits():
-        result = api.solve_case(
-            case, overrides(set_), time_limit_s=time_limit, mip_gap=mip_gap, threads=threads
-        )
+        check_out(out, case)
+        options = solver_options(time_limit, mip_gap, threads)
+        result = api.solve_case(case, overrides(set_), **options)
     report_run(result, f"{result.name} — {result.status}", out, plot)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,10 +19,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from wattbit.cli.common import err_console, fail, out_console
+from wattbit.cli.common import check_out, err_console, exits, fail, out_console, solver_options
 
 if TYPE_CHECKING:
-    from wattbit.sweep.run import SweepResult
+    from wattbit.sweep.engine import Engine
+    from wattbit.sweep.run import Plan, SweepResult
+    from wattbit.sweep.spec import SweepSpec
 
 
 def _progress(transient: bool = False) -> Progress:
@@ -67,6 +70,13 @@ def sweep(
         str | None, typer.Option(help="connection modes MODE,MODE,… (= --set grid.mode=…)")
     ] = None,
     spec: Annotated[Path | None, typer.Option(help="sweep TOML file (see docs/sweeps.md)")] = None,
+    study: Annotated[
+        str | None,
+        typer.Option(
+            help="what each point runs: solve, compare, ridethrough, connect, network "
+            "[default: solve]"
+        ),
+    ] = None,
     jobs: Annotated[
         int | None, typer.Option(min=1, help="local processes [default: cores]")
     ] = None,
@@ -90,52 +100,81 @@ def sweep(
     from wattbit.sweep.run import local_cores, plan
     from wattbit.sweep.spec import SweepError, parse_spec
 
-    if scheduler and dask_local:
-        raise fail("give --scheduler or --dask-local, not both", 2)
-    engine = Engine(jobs=jobs or local_cores(), scheduler=scheduler, dask_local=dask_local)
+    with exits():
+        check_out(out, *[p for p in (case, spec) if p is not None])
+        time_limit_s = solver_options(time_limit).get("time_limit_s")
     try:
-        sweep_spec = parse_spec(case, set_ or [], zip_ or [], mode, baseline or [], spec)
+        engine = Engine(jobs=jobs or local_cores(), scheduler=scheduler, dask_local=dask_local)
+        sweep_spec = parse_spec(case, set_ or [], zip_ or [], mode, baseline or [], spec, study)
         with _progress(transient=True) as progress:
             total = math.prod(sweep_spec.shape)
             bar = progress.add_task("validating", total=total, failed=0)
             sweep = plan(
-                sweep_spec, engine, out, time_limit, resume, on_case=lambda: progress.advance(bar)
+                sweep_spec, engine, out, time_limit_s, resume, on_case=lambda: progress.advance(bar)
             )
     except SweepError as exc:
         raise fail(str(exc), 2) from None
-    stopped: tuple[str, int] | None = None  # reported once the progress bar is closed
-    with _progress() as progress:
-        bar = progress.add_task(
-            f"solving ({engine.label})",
-            total=len(sweep.tasks),
-            completed=sweep.reused,
-            failed=sweep.failed,
-        )
-        try:
+    try:
+        stopped = _solve(sweep, engine)
+        if stopped is not None:
+            raise fail(*stopped)
+        result = sweep.result(analysis_years)
+    finally:
+        sweep.close()
+    _report(result, sweep_spec)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C: records kept, workers stopped, the lock released."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _solve(sweep: Plan, engine: Engine) -> tuple[str, int] | None:
+    """Solve with a progress bar; what stopped the sweep early as (message, exit code)."""
+    from wattbit.sweep.spec import SweepError
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with _progress() as progress:
+            bar = progress.add_task(
+                f"solving ({engine.label})",
+                total=len({t.key for t in sweep.tasks}),
+                completed=sweep.reused,
+                failed=sweep.failed,
+            )
             for _ in sweep.solve():
                 progress.update(bar, advance=1, failed=sweep.failed)
-        except SweepError as exc:
-            stopped = (str(exc), 2)
-        except KeyboardInterrupt:
-            kept = (
-                f"{len(sweep.records)} of {len(sweep.tasks)} records kept in {sweep.store.folder}"
-            )
-            stopped = (f"interrupted: {kept}; run again with --resume", 130)
-    if stopped is not None:
-        raise fail(*stopped)
-    result = sweep.result(analysis_years)
+    except SweepError as exc:
+        return str(exc), 2
+    except KeyboardInterrupt as exc:
+        kept = f"{len(sweep.records)} of {len(sweep.tasks)} records kept in {sweep.store.folder}"
+        what, code = ("terminated", 143) if isinstance(exc, _Terminated) else ("interrupted", 130)
+        return f"{what}: {kept}; run again with --resume", code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return None
+
+
+def _report(result: SweepResult, spec: SweepSpec) -> None:
+    """The summary table, speed, every failed case; exit 1 if any case failed."""
     out_console.print(_summary(result))
     solved = len(result.records) - result.reused
     rate = f", {solved / result.wall_s:.2f} cases/s" if result.wall_s > 0 and solved else ""
     out_console.print(
         f"solved {solved} in {result.wall_s:.1f} s{rate}; reused {result.reused} (--resume)"
     )
-    swept = [path for axis in sweep_spec.axes for path in axis.paths]
-    for record in result.failures():
+    swept = [path for axis in spec.axes for path in axis.paths]
+    failures = result.failures()
+    for record in failures:
         point = ", ".join(f"{p}={record['overrides'][p]}" for p in swept)
         line = f"[red]{record['status']}[/] {escape(point)}: {escape(record['message'])}"
         out_console.print(line, highlight=False, soft_wrap=True)
-    out_console.print("wrote " + ", ".join(str(p) for p in result.paths))
+    out_console.print("wrote " + ", ".join(escape(str(p)) for p in result.paths))
+    if failures:
+        raise fail(f"{len(failures)} of {len(result.tasks)} cases failed (listed above)", 1)
 
 
 def plot(

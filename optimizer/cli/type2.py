@@ -6,11 +6,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from wattbit import api
 from wattbit.case import MODES
-from wattbit.cli.common import CaseArg, SetOpt, exits, out_console, overrides, progress
+from wattbit.cli.common import (
+    CaseArg,
+    SetOpt,
+    check_out,
+    exits,
+    out_console,
+    overrides,
+    progress,
+    solver_options,
+)
 from wattbit.errors import CaseError
 from wattbit.studies.cells import STRATEGIES
 
@@ -56,8 +66,9 @@ def headroom_cmd(
 ) -> None:
     """Headroom H(t), the fixed operating pattern, their potential and the pattern's instability."""
     with exits():
+        check_out(out, case)
         study = api.headroom_study(case, overrides(set_), reference_weeks=reference_weeks)
-    table = Table(title=f"{study.name}: headroom potential (whole series)")
+    table = Table(title=f"{escape(study.name)}: headroom potential (whole series)")
     for col in ("limit", "MWh/yr", "MW usable all year", "mean MW"):
         table.add_column(col, justify="right" if col != "limit" else "left")
     for _, row in study.potentials().iterrows():
@@ -92,7 +103,9 @@ def headroom_cmd(
 
 
 def _print_comparison(comparison: Comparison) -> None:
-    table = Table(title=f"{comparison.case}: strategies × headroom rules (costs in MJPY/yr)")
+    table = Table(
+        title=f"{escape(comparison.case)}: strategies × headroom rules (costs in MJPY/yr)"
+    )
     for col in (
         "strategy",
         "mode",
@@ -144,6 +157,8 @@ def compare_cmd(
 ) -> None:
     """Solve strategies × headroom rules; print the table and verdict; write CSV, JSON, PNGs."""
     with exits():
+        check_out(out, case)
+        time_limit_s = solver_options(time_limit).get("time_limit_s")
         comparison = api.compare(
             case,
             overrides(set_),
@@ -158,7 +173,7 @@ def compare_cmd(
             )
             if sensitivity
             else None,
-            time_limit_s=time_limit,
+            time_limit_s=time_limit_s,
             progress=progress,
         )
     _print_comparison(comparison)

@@ -7,17 +7,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from wattbit import api
 from wattbit.cli.common import (
     CaseArg,
     SetOpt,
+    check_out,
     err_console,
     exits,
     out_console,
     parse_assignment,
     progress,
+    solver_options,
 )
 
 if TYPE_CHECKING:
@@ -56,7 +59,7 @@ def _print_ride_through(study: RideThrough) -> None:
         if key in k
     )
     out_console.print(
-        f"[bold]{study.name}[/]: {int(k['scenarios'])} scenarios; sizes: {sizes or 'none'}"
+        f"[bold]{escape(study.name)}[/]: {int(k['scenarios'])} scenarios; sizes: {sizes or 'none'}"
     )
     error = study.standard_error_jpy_per_year
     if not math.isnan(error):
@@ -122,10 +125,11 @@ def ridethrough_cmd(
 ) -> None:
     """Type ③: size ride-through assets over K event scenarios; cost per year, survival curve."""
     with exits():
+        check_out(out, case)
         study = api.ridethrough(
             case,
             _overrides(set_, scenarios, seed),
-            time_limit_s=time_limit,
+            time_limit_s=solver_options(time_limit).get("time_limit_s"),
             max_h=hours,
             progress=progress,
         )
@@ -180,8 +184,10 @@ def connect_cmd(
 ) -> None:
     """NPV of waiting for a firm connection vs type ③ / type ② now (and split blocks)."""
     with exits():
+        check_out(out, case)
+        time_limit_s = solver_options(time_limit).get("time_limit_s")
         choice = api.connect(
-            case, _overrides(set_, scenarios, seed), time_limit_s=time_limit, progress=progress
+            case, _overrides(set_, scenarios, seed), time_limit_s=time_limit_s, progress=progress
         )
     _print_choice(choice)
     if out is not None:

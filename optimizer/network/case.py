@@ -39,7 +39,7 @@ from wattbit.case import (
     read_toml,
     validated,
 )
-from wattbit.case.load import WRONG_COMMAND, case_kind, check_magnitudes
+from wattbit.case.load import WRONG_COMMAND, case_kind, check_values
 from wattbit.case.series import check_quantity
 from wattbit.errors import CaseError
 
@@ -313,7 +313,7 @@ def _check_quantities(loaded: LoadedNetworkCase) -> None:
         check_quantity(
             loaded.file, where, value, loaded.full_series, loaded.series_source, _range_of(field)
         )
-    check_magnitudes(loaded.case, loaded.file)
+    check_values(loaded.case, loaded.file)
 
 
 def _lower(capacity: Capacity) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing as mp
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -14,11 +15,8 @@ from multiprocessing import forkserver
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from wattbit.case import load_case
-from wattbit.economics import capital
-from wattbit.optimise import options_from_case
-from wattbit.strategies import solve_case
 from wattbit.sweep.spec import SweepError, Task, canonical
+from wattbit.sweep.studies import run_study
 
 # --- solving one case (the worker function of every engine) --------------------------------
 
@@ -29,37 +27,21 @@ def _record(task: Task, status: str, message: str, **fields: Any) -> dict[str, A
 
 
 def run_case(task: Task) -> dict[str, Any]:
-    """Solve one case (HiGHS on one thread) and return its record; never raises."""
+    """Run the task's study for one case (HiGHS on one thread) and return its record; never
+    raises."""
     t0 = time.perf_counter()
     try:
-        loaded = load_case(task.case, task.overrides)
-        options = options_from_case(loaded, time_limit_s=task.time_limit_s, threads=1)
-        run = solve_case(loaded, options)
+        fields = run_study(task.study, task.case, task.overrides, task.time_limit_s)
     except Exception as exc:  # a sweep records every failure and goes on
-        return _record(
-            task, "error", f"{type(exc).__name__}: {exc}", wall_s=time.perf_counter() - t0
-        )
-    sol = run.solution
-    status = "ok" if sol.status == "optimal" else sol.status
-    message = sol.message
-    fields: dict[str, Any] = {"mip_gap": sol.mip_gap}
-    if run.ok:
-        investment, recovery = capital(run.results)
-        fields["kpis"] = run.kpis
-        fields["economics"] = {
-            "investment_jpy": investment,
-            "operating_cost_jpy_per_year": run.kpis["total_cost_jpy"] - recovery,
-            "discount_rate": float(run.results.attrs["discount_rate"]),
-        }
-        check = run.verification
-        if not check.ok:
-            status = "error"
-            message = f"verifier: max violation {check.max_violation:.2e} ({check.worst})"
+        fields = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
+    status, message = fields.pop("status"), fields.pop("message")
     return _record(task, status, message, wall_s=time.perf_counter() - t0, **fields)
 
 
 def _child(task: Task, conn: Connection) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sweep's to handle: it kills us
+    # Ctrl-C and SIGTERM (to the process group) are the sweep's to handle: it kills us
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     gc.freeze()  # the collector leaves the inherited heap alone: no copy of every page it holds
     record = run_case(task)
     with contextlib.suppress(BrokenPipeError):  # the sweep was killed: no one to report to
@@ -67,6 +49,10 @@ def _child(task: Task, conn: Connection) -> None:
 
 
 # --- engines ---------------------------------------------------------------------------------
+
+
+SCHEDULER = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:]+\]|[\w.-]+):\d{1,5}")
+"""A Dask scheduler address: an optional protocol, a host (or [IPv6]) and a port."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +63,14 @@ class Engine:
     jobs: int = 1
     scheduler: str | None = None
     dask_local: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.scheduler is not None and not SCHEDULER.fullmatch(self.scheduler):
+            raise SweepError(
+                f"--scheduler {self.scheduler}: not a scheduler address (e.g. tcp://10.0.0.5:8786)"
+            )
+        if self.scheduler and self.dask_local:
+            raise SweepError("give --scheduler or --dask-local, not both")
 
     @property
     def label(self) -> str:
@@ -103,6 +97,12 @@ def prepare(engine: Engine) -> None:
 FORKSERVER_PRELOAD = [
     "__main__",
     "wattbit.sweep.engine",
+    "wattbit.strategies",
+    "wattbit.economics",
+    "wattbit.studies.ridethrough",
+    "wattbit.studies.connection",
+    "wattbit.studies.compare",
+    "wattbit.network.run",
     "scipy.integrate",
     "scipy.sparse",
     "scipy.spatial",
@@ -172,7 +172,7 @@ def _run_dask(tasks: list[Task], engine: Engine) -> Iterator[dict[str, Any]]:
     try:
         try:
             client = Client(cluster or engine.scheduler)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise SweepError(f"--scheduler {engine.scheduler}: cannot connect ({exc})") from None
         with client:
             futures = {

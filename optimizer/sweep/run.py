@@ -21,9 +21,9 @@ import pandas as pd
 import xarray as xr
 
 from wattbit.sweep.engine import Engine, execute, prepare
-from wattbit.sweep.plots import plot_sweep, save_plot
+from wattbit.sweep.plots import PlotError, plot_sweep, save_plot
 from wattbit.sweep.spec import Scalar, SweepSpec, Task, generate
-from wattbit.sweep.store import RecordStore, combine, to_frame, write_outputs
+from wattbit.sweep.store import OutLock, RecordStore, combine, to_frame, write_outputs
 
 SOLVED = ("ok", "time_limit")
 Record = dict[str, Any]
@@ -44,11 +44,20 @@ class Plan:
     store: RecordStore
     records: dict[str, Record]
     reused: int
+    lock: OutLock | None = None
     wall_s: float = 0.0
 
     @property
     def pending(self) -> list[Task]:
-        return [t for t in self.tasks if t.key not in self.records]
+        """The tasks without a record, each case once: points that are the same case (the
+        same overrides, e.g. a value given twice) share one solve and one record."""
+        unique = {t.key: t for t in reversed(self.tasks) if t.key not in self.records}
+        return [t for t in self.tasks if unique.get(t.key) is t]
+
+    def close(self) -> None:
+        """Release ``OUT`` for other sweeps (:meth:`result` does, after writing)."""
+        if self.lock is not None:
+            self.lock.release()
 
     @property
     def failed(self) -> int:
@@ -70,6 +79,7 @@ class Plan:
         """Combine the records into one Dataset; write ``sweep.nc`` and ``sweep.csv``."""
         ds = combine(self.spec, self.tasks, self.records, analysis_years)
         paths = write_outputs(ds, self.store.folder.parent)
+        self.close()
         return SweepResult(self.spec, self.tasks, self.records, self.reused, self.wall_s, ds, paths)
 
 
@@ -82,12 +92,15 @@ def plan(
     on_case: Callable[[], None] | None = None,
 ) -> Plan:
     """Validate every point of ``spec`` (:class:`~wattbit.sweep.spec.SweepError` on a bad one;
-    ``on_case`` after each); with ``resume``, reuse the records already in ``out``."""
+    ``on_case`` after each), then lock ``out`` (a SweepError if another sweep holds it); with
+    ``resume``, reuse the records already in ``out``. :meth:`Plan.result` or
+    :meth:`Plan.close` releases the lock."""
     prepare(engine)
     tasks = generate(spec, time_limit_s, on_case=on_case)
+    lock = OutLock(out)
     store = RecordStore(out)
     records = {t.key: r for t in tasks if resume and (r := store.read(t.key)) is not None}
-    return Plan(spec, engine, tasks, store, records, reused=len(records))
+    return Plan(spec, engine, tasks, store, records, reused=len(records), lock=lock)
 
 
 @dataclass
@@ -144,9 +157,13 @@ def plot_file(
     out: Path | None = None,
 ) -> Path:
     """Plot a written ``sweep.nc`` as :meth:`SweepResult.plot`; the image defaults to
-    ``<z>.png`` beside it."""
-    with xr.open_dataset(sweep_nc, engine="h5netcdf") as ds:
-        fig = plot_sweep(ds.load(), x, z, y, dict(fixed or {}))
+    ``<z>.png`` beside it. A file that is not NetCDF raises :class:`PlotError`."""
+    try:
+        with xr.open_dataset(sweep_nc, engine="h5netcdf") as ds:
+            data = ds.load()
+    except (OSError, ValueError) as exc:
+        raise PlotError(f"{sweep_nc}: not a NetCDF file ({type(exc).__name__})") from None
+    fig = plot_sweep(data, x, z, y, dict(fixed or {}))
     target = out or sweep_nc.with_name(f"{z}.png")
     save_plot(fig, str(target))
     return target
@@ -162,6 +179,9 @@ def run_sweep(
 ) -> SweepResult:
     """Plan, solve and combine in one call (module doc)."""
     sweep = plan(spec, engine, out, time_limit_s, resume)
-    for _ in sweep.solve():
-        pass
-    return sweep.result(analysis_years)
+    try:
+        for _ in sweep.solve():
+            pass
+        return sweep.result(analysis_years)
+    finally:
+        sweep.close()

@@ -1,6 +1,6 @@
 """A sweep's definition and its cases: :func:`parse_spec` reads ``--set``/``--zip``/``--mode``
 flags or a sweep TOML file into a :class:`SweepSpec`; :func:`generate` makes one :class:`Task` per
-point of its grid, every case validated with :func:`load_case` before any solve."""
+point of its grid, every case checked for its study before any solve."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from wattbit.case import load_case
 from wattbit.errors import CaseError
+from wattbit.sweep.studies import STUDIES, precheck
 
 Scalar = bool | int | float | str | datetime | date | clock_time
 MAX_POINTS = 1_000_000
@@ -56,6 +56,7 @@ class SweepSpec:
     fixed: dict[str, Scalar] = field(default_factory=dict)
     baseline: dict[str, Scalar] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # path → the flag that gave it
+    study: str = "solve"  # what each point runs (wattbit.sweep.studies.STUDIES)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -142,7 +143,7 @@ def _spec_file_values(value: Any) -> list[Scalar]:
     return [value]
 
 
-SPEC_KEYS = {"case", "set", "zip", "mode", "baseline"}
+SPEC_KEYS = {"case", "study", "set", "zip", "mode", "baseline"}
 
 
 def read_spec_file(path: Path) -> dict[str, Any]:
@@ -157,7 +158,7 @@ def read_spec_file(path: Path) -> dict[str, Any]:
     unknown = sorted(set(raw) - SPEC_KEYS)
     if unknown:
         raise SweepError(f"--spec {path}: unknown key '{unknown[0]}' (known: {sorted(SPEC_KEYS)})")
-    shapes = {"case": str, "set": dict, "baseline": dict, "mode": list, "zip": list}
+    shapes = {"case": str, "study": str, "set": dict, "baseline": dict, "mode": list, "zip": list}
     for key, kind in shapes.items():
         if key in raw and not isinstance(raw[key], kind):
             raise SweepError(f"--spec {path}: {key} must be a {kind.__name__}")
@@ -175,12 +176,18 @@ def parse_spec(
     modes: str | None = None,
     baseline: Iterable[str] = (),
     spec_file: Path | None = None,
+    study: str | None = None,
 ) -> SweepSpec:
     """Build a :class:`SweepSpec` from CLI flags and/or a sweep file; raise :class:`SweepError`.
 
-    A path with a single value is a fixed override, not a dimension.
+    A path with a single value is a fixed override, not a dimension. ``study`` (or ``study`` in
+    the file; default ``solve``) is what each point runs.
     """
     file = read_spec_file(spec_file) if spec_file else {}
+    study = study or file.get("study", "solve")
+    if study not in STUDIES:
+        flag = "--study" if "study" not in file else f"--spec {spec_file}: study"
+        raise SweepError(f"{flag} {study}: choose one of {', '.join(STUDIES)}")
     case = case or file.get("case")
     if case is None:
         raise SweepError("no case given: pass CASE or set 'case' in the --spec file")
@@ -220,7 +227,7 @@ def parse_spec(
         a.paths[i]: a.points[0][i] for a in axes if len(a.points) == 1 for i in range(len(a.paths))
     }
     axes = tuple(a for a in axes if len(a.points) > 1)
-    spec = SweepSpec(case=Path(case), axes=axes, fixed=fixed, sources=sources)
+    spec = SweepSpec(case=Path(case), axes=axes, fixed=fixed, sources=sources, study=study)
     if math.prod(spec.shape) > MAX_POINTS:
         raise SweepError(f"{math.prod(spec.shape)} cases, more than {MAX_POINTS}")
     base = _flatten(file.get("baseline", {}))
@@ -281,6 +288,7 @@ class Task:
     overrides: dict[str, Scalar]
     index: tuple[int, ...]
     time_limit_s: float | None = None
+    study: str = "solve"
 
 
 def canonical(value: Any) -> Any:
@@ -299,10 +307,14 @@ def case_fingerprint(case: Path) -> str:
     return digest.hexdigest()
 
 
-def case_key(fingerprint: str, overrides: Mapping[str, Scalar]) -> str:
-    """The record name of a case: a hash of its canonical overrides and the case's fingerprint."""
+def case_key(fingerprint: str, overrides: Mapping[str, Scalar], study: str = "solve") -> str:
+    """The record name of a case: a hash of its canonical overrides, the case's fingerprint and
+    (for a study other than ``solve``) the study."""
     canon = {path: canonical(v) for path, v in overrides.items()}
-    text = json.dumps({"case": fingerprint, "overrides": canon}, sort_keys=True)
+    point: dict[str, Any] = {"case": fingerprint, "overrides": canon}
+    if study != "solve":
+        point["study"] = study
+    text = json.dumps(point, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -323,7 +335,7 @@ def generate(
     time_limit_s: float | None = None,
     on_case: Callable[[], None] | None = None,
 ) -> list[Task]:
-    """Every case of the sweep, each validated with :func:`load_case`; :class:`SweepError` names
+    """Every case of the sweep, each checked with :func:`~wattbit.sweep.studies.precheck`; :class:`SweepError` names
     the first bad one. ``on_case()`` is called after each validation (for progress)."""
     if not spec.case.is_file():
         raise SweepError(f"{spec.case}: case file not found")
@@ -334,11 +346,12 @@ def generate(
         for axis, i in zip(spec.axes, index, strict=True):
             overrides.update(zip(axis.paths, axis.points[i], strict=True))
         try:
-            load_case(spec.case, overrides)
+            precheck(spec.study, spec.case, overrides)
         except CaseError as exc:
             raise SweepError(_point_error(spec, overrides, exc)) from None
-        key = case_key(fingerprint, overrides)
-        tasks.append(Task(key, str(spec.case.resolve()), overrides, index, time_limit_s))
+        key = case_key(fingerprint, overrides, spec.study)
+        case = str(spec.case.resolve())
+        tasks.append(Task(key, case, overrides, index, time_limit_s, spec.study))
         if on_case is not None:
             on_case()
     return tasks

@@ -4,7 +4,9 @@ parameters; :func:`write_outputs` writes it as NetCDF and CSV."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,13 +17,43 @@ import xarray as xr
 
 from wattbit.economics import add_economics
 from wattbit.report import _atomic_write
-from wattbit.sweep.spec import Scalar, SweepSpec, Task, canonical
+from wattbit.sweep.spec import Scalar, SweepError, SweepSpec, Task, canonical
 
 # --- the result store --------------------------------------------------------------------------
 
 
+class OutLock:
+    """An exclusive lock on a sweep's ``OUT`` folder (``OUT/.lock``, ``flock``): one sweep writes
+    a folder at a time, so none replaces another's ``sweep.nc`` or deletes its temporary records.
+    The operating system releases it when the process ends, however it ends (even SIGKILL)."""
+
+    def __init__(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.path = out / ".lock"
+        self.fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = self.path.read_text(encoding="utf-8").strip() or "unknown"
+            os.close(self.fd)
+            self.fd = None
+            raise SweepError(
+                f"--out {out}: another sweep (process {holder}) is writing there; wait for it "
+                "or give another folder"
+            ) from None
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, f"{os.getpid()}\n".encode())
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
 class RecordStore:
-    """``OUT/cases/<key>.json``: one record per case, each written atomically."""
+    """``OUT/cases/<key>.json``: one record per case, each written atomically. Open it only
+    under the folder's :class:`OutLock`: it deletes the temporary files a killed writer left."""
 
     def __init__(self, out: Path) -> None:
         self.folder = out / "cases"
@@ -54,6 +86,36 @@ def _coord(values: list[Scalar]) -> np.ndarray:
     return np.asarray([canonical(v) for v in values])
 
 
+UNITS = (  # by name suffix, the longest first; KPIs name their unit (docs/guide.md)
+    ("npv_jpy", "JPY"),
+    ("investment_jpy", "JPY"),
+    ("connection_cost_jpy", "JPY"),
+    ("lost_margin_while_waiting_jpy", "JPY"),
+    ("_jpy_per_year", "JPY/yr"),
+    ("_mwh_per_year", "MWh/yr"),
+    ("_per_year", "1/yr"),
+    ("_jpy", "JPY/yr"),
+    ("_mwh_h", "MWh·h"),
+    ("_mwh", "MWh"),
+    ("_mw", "MW"),
+    ("_years", "yr"),
+    ("_h", "h"),
+    ("_s", "s"),
+    ("_fraction", "1"),
+    ("_share", "1"),
+    ("_cycles", "1"),
+    ("_rate", "1/yr"),
+    ("_gap", "1"),
+)
+
+
+def units(name: str) -> str:
+    """The unit of a sweep variable from its name (``.``-prefixed by a study's option or cell):
+    annualised costs ``*_jpy`` in JPY/yr, capital and NPV in JPY; ``1`` for counts and ratios."""
+    base = name.rsplit(".", 1)[-1]
+    return next((unit for suffix, unit in UNITS if base.endswith(suffix)), "1")
+
+
 def combine(
     spec: SweepSpec,
     tasks: list[Task],
@@ -66,7 +128,9 @@ def combine(
     names: dict[str, None] = {}
     for record in records.values():
         names.update(dict.fromkeys(record.get("kpis", {})))
-    numeric = {n: np.full(shape, np.nan) for n in [*names, *ECONOMICS, "mip_gap", "wall_s"]}
+    if spec.study == "solve":
+        names.update(dict.fromkeys(ECONOMICS))
+    numeric = {n: np.full(shape, np.nan) for n in [*names, "mip_gap", "wall_s"]}
     status = np.full(shape, "missing", dtype=object)
     message = np.full(shape, "not run", dtype=object)
     for task in tasks:
@@ -77,18 +141,19 @@ def combine(
         for name in ("mip_gap", "wall_s"):
             numeric[name][task.index] = record.get(name) if record.get(name) is not None else np.nan
         if record["status"] in ("ok", "time_limit") and "kpis" in record:
-            for name, value in {**record["kpis"], **record["economics"]}.items():
+            for name, value in {**record["kpis"], **record.get("economics", {})}.items():
                 numeric[name][task.index] = value
     dims = [axis.dim for axis in spec.axes]
     coords = {
         path: (axis.dim, _coord(axis.values(path))) for axis in spec.axes for path in axis.paths
     }
-    data = {name: (dims, values) for name, values in numeric.items()}
+    data = {name: (dims, values, {"units": units(name)}) for name, values in numeric.items()}
     data["status"] = (dims, status.astype(str))
     data["message"] = (dims, message.astype(str))
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update(
         case=str(spec.case),
+        study=spec.study,
         fixed=json.dumps({p: canonical(v) for p, v in spec.fixed.items()}),
         zipped=json.dumps([list(a.paths) for a in spec.axes if len(a.paths) > 1]),
     )
