@@ -30,6 +30,9 @@ from wattbit.infeasibility import (
     fixed_rows,
 )
 
+LP_DUALS = "the LP"
+FIXED_DUALS = "the LP with the integer variables fixed at the MIP solution"
+
 Status = Literal["optimal", "time_limit", "infeasible", "unbounded", "no_solution", "error"]
 
 EXIT_CODES: dict[str, int] = {
@@ -80,6 +83,8 @@ class Solution:
     timings: dict[str, float] = field(default_factory=dict)
     conflict: Conflict | None = None
     reduced_costs: np.ndarray | None = None
+    row_duals: np.ndarray | None = None
+    duals_source: str = ""
 
     @property
     def has_values(self) -> bool:
@@ -183,7 +188,10 @@ def solve_compiled(
             not cm.is_mip
             and info.dual_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
         ):
-            sol.reduced_costs = np.asarray(h.getSolution().col_dual)
+            solved = h.getSolution()
+            sol.reduced_costs = np.asarray(solved.col_dual)
+            sol.row_duals = np.asarray(solved.row_dual)
+            sol.duals_source = LP_DUALS
         return sol
     if status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit):
         if has_primal:
@@ -231,6 +239,64 @@ def load_reduced_costs(m: pyo.ConcreteModel, cm: CompiledModel, costs: np.ndarra
     if isinstance(suffix, pyo.Suffix):
         for var, value in zip(cm.columns, costs.tolist(), strict=True):
             suffix[var] = value
+
+
+def fixed_integer_duals(
+    cm: CompiledModel, values: np.ndarray, options: SolverOptions
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row duals and reduced costs of a MIP's LP with every integer column fixed at ``values``
+    (rounded): the prices of the MIP's solution once its on/off decisions are taken. ``None`` if
+    that LP has no optimal dual solution."""
+    integer = np.flatnonzero(
+        np.array([t == highspy.HighsVarType.kInteger for t in cm.lp.integrality_], dtype=bool)
+    )
+    fixed = np.round(values[integer])
+    h = _new_highs(options, cm.lp)
+    h.passModel(cm.lp)
+    h.changeColsBounds(len(integer), integer.astype(np.int32), fixed, fixed)
+    h.changeColsIntegrality(
+        len(integer),
+        integer.astype(np.int32),
+        np.full(len(integer), highspy.HighsVarType.kContinuous),
+    )
+    h.run()
+    info = h.getInfo()
+    if (
+        h.getModelStatus() != highspy.HighsModelStatus.kOptimal
+        or info.dual_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible
+    ):
+        return None
+    solved = h.getSolution()
+    return np.asarray(solved.row_dual), np.asarray(solved.col_dual)
+
+
+def load_duals(
+    m: pyo.ConcreteModel, cm: CompiledModel, sol: Solution, options: SolverOptions
+) -> None:
+    """Write the duals into ``m.dual`` when the model declares that import suffix.
+
+    Constraints get their row dual (a ranged constraint compiles to two rows: their sum),
+    variables their reduced cost; both are the change of the optimum per unit raised of the
+    constraint's bound or the variable's active bound (HiGHS's sign: ``∂ objective / ∂ bound``).
+    For a MIP they come from :func:`fixed_integer_duals`; ``sol.duals_source`` says which.
+    Rows left out of the compiled model (all terms fixed) get none.
+    """
+    suffix = getattr(m, "dual", None)
+    if not isinstance(suffix, pyo.Suffix) or not sol.has_values:
+        return
+    rows, columns = sol.row_duals, sol.reduced_costs
+    if cm.is_mip:
+        fixed = fixed_integer_duals(cm, sol.column_values, options)
+        if fixed is None:
+            return
+        rows, columns = fixed
+        sol.row_duals, sol.duals_source = rows, FIXED_DUALS
+    if rows is None or columns is None:
+        return
+    for row, value in zip(cm.rows, rows.tolist(), strict=True):
+        suffix[row] = suffix.get(row, 0.0) + value
+    for var, value in zip(cm.columns, columns.tolist(), strict=True):
+        suffix[var] = value
 
 
 def compile_checked(
@@ -290,5 +356,6 @@ def solve_model(
         load_values(m, cm, sol.column_values)
     if sol.reduced_costs is not None:
         load_reduced_costs(m, cm, sol.reduced_costs)
+    load_duals(m, cm, sol, options)
     sol.timings = {"hand_off": t1 - t0, **sol.timings, "load": time.perf_counter() - t2}
     return sol, cm

@@ -424,8 +424,8 @@ def meshed_case() -> dict[str, Any]:
     }
 
 
-def pypsa_objective(ds) -> float:
-    """The same LP in PyPSA, from the same inputs Dataset."""
+def pypsa_solved(ds):
+    """The same LP in PyPSA, from the same inputs Dataset, solved."""
     import pandas as pd
     import pypsa
 
@@ -479,7 +479,11 @@ def pypsa_objective(ds) -> float:
     )
     status, _ = n.optimize(solver_name="highs", log_to_console=False)
     assert status == "ok"
-    return float(n.objective)
+    return n
+
+
+def pypsa_objective(ds) -> float:
+    return float(pypsa_solved(ds).objective)
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")

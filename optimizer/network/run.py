@@ -49,6 +49,7 @@ from wattbit.network.model import (
     merchant_parts,
     network_data,
 )
+from wattbit.network.prices import add_prices, price_kpis, with_duals
 from wattbit.network.verify import verify_network
 from wattbit.optimise import SIMULTANEOUS_TOL_MW, ExclusiveSolve, solve_exclusive
 from wattbit.solve import Solution, SolverOptions
@@ -117,7 +118,7 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
             return NetworkRun(ds, mode, merchant.solution, timings=timings)
         done = _merchant_ends(ds, merchant, solve, attrs)
     else:
-        done = solve(lambda x: create_network_model(ds, x))
+        done = solve(with_duals(lambda x: create_network_model(ds, x)))
     m, sol = done.model, done.solution
     run = NetworkRun(ds, mode, sol, timings=timings)
     if not sol.has_values:
@@ -134,6 +135,7 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
         mip_gap=float(sol.mip_gap or 0.0),
         battery_exclusivity_binaries=sum(len(s) for s in binaries.values()),
         battery_exclusivity_rounds=(merchant.rounds if merchant else 0) + done.rounds,
+        duals_source=sol.duals_source,
     )
     run.results = build_network_results(ds, m, attrs)
     run.kpis = network_kpis(run.results)
@@ -154,9 +156,9 @@ def _merchant_ends(
     optimum = float(merchant.solution.objective)
     attrs["merchant_objective_jpy"] = optimum
     start = schedules_of(merchant.model, ds, merchant_parts(ds))
-    best = solve(best_model(ds, optimum))
+    best = solve(with_duals(best_model(ds, optimum)))
     if not best.solution.has_values:
-        return solve(imposed_model(ds, start))
+        return solve(with_duals(imposed_model(ds, start)))
     worst, _ = worst_for_system(ds, start, optimum, solve)
     attrs.update(
         merchant_system_cost_best_jpy=float(best.solution.objective),
@@ -311,7 +313,7 @@ def build_network_results(ds: xr.Dataset, m: pyo.ConcreteModel, attrs: dict) -> 
     out["total_cost_jpy"] = ((), float(pyo.value(m.total_cost_jpy)), {"units": "JPY/yr"})
     out = _accounts(out)
     out.attrs.update(attrs)
-    return out
+    return add_prices(out, m)
 
 
 def _node_injection(ds: xr.Dataset) -> np.ndarray:
@@ -440,5 +442,6 @@ def network_kpis(ds: xr.Dataset) -> dict[str, float]:
         name = f"merchant_system_cost_{end}_jpy"
         if name in ds.attrs:
             out[name] = float(ds.attrs[name])
+    out.update(price_kpis(ds, asset_draw(ds)))
     out["total_cost_jpy"] = float(ds["total_cost_jpy"])
     return out

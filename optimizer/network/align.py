@@ -1,0 +1,196 @@
+"""A contract that aligns merchant batteries with the system optimum, and what it costs whom.
+
+The contract has two parts:
+
+* **a locational price signal** — each merchant part's energy is settled at the nodal price λ of
+  the system optimum (:mod:`wattbit.network.prices`) instead of its owner's flat price p: the
+  network pays the owner ``αΔt Σ_t (λ_{n,t} − p_t)(discharge_t − charge_t)`` (a contract for
+  differences on the flat price). This is what steers the dispatch.
+* **an availability payment** — a fixed sum A per year, so that the owner is no worse off than as
+  a merchant at flat prices: ``A = max(0, cost under the price signal − merchant cost π*)``. Being
+  fixed, it does not change the owner's best response.
+
+Why the price signal reproduces the system optimum (Lagrangian decomposition, an LP fact): the
+system LP's only rows that couple a battery part to the rest of the system are those in which its
+injection appears — the rows that define λ (L1). Relax them with their optimal duals and the
+system problem separates; the part's own problem is then exactly "minimise its cost terms plus
+its energy bought at λ, less sold", and the system-optimal schedule x* solves it (complementary
+slackness holds for its own rows). So x* is a best response to λ. It need not be the only one:
+where λ leaves the owner indifferent (a battery at the margin earns exactly nothing on the
+energy it shifts) HiGHS may return another; the check is the system's cost with the response
+imposed, equal to the optimum when the response reproduces it. With exclusivity binaries the
+argument holds for the LP with the binaries fixed (the prices' ``duals_source``), not for the
+merchant's MIP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+import xarray as xr
+
+from wattbit.formulations.site import cost_terms
+from wattbit.network.case import NETWORK_OWNER
+from wattbit.network.merchant import FLOWS, imposed_model, schedules_of
+from wattbit.network.model import battery_blocks, create_merchant_model, merchant_parts
+from wattbit.network.prices import nodal_accounts
+from wattbit.network.run import asset_draw
+from wattbit.optimise import ExclusiveSolve, solve_exclusive
+from wattbit.solve import SolverOptions
+
+Builder = Callable[[dict[str, set[int]]], pyo.ConcreteModel]
+
+
+@dataclass
+class Alignment:
+    """The contract's terms and what each party pays under each settlement (JPY/yr)."""
+
+    parts: list[str]
+    price_signal_payment_jpy: dict[str, float]
+    """Per merchant part, paid by the network to its owner at the system optimum."""
+    availability_payment_jpy: float
+    """Fixed, paid by the network to the merchant owners (0 if the price signal already leaves
+    them as well off as at flat prices)."""
+    owner_cost_merchant_jpy: float | None
+    """π*: the merchant parts' owners' cost as merchants at flat prices (if given)."""
+    owner_cost_contract_jpy: float
+    """Their cost at the best response under the price signal (payment included)."""
+    system_cost_jpy: float
+    response_system_cost_jpy: float
+    """The system's least cost with the owners' best response imposed."""
+    max_deviation_mw: float
+    """Largest |best response − system schedule| over the parts' charge and discharge."""
+    accounts: xr.Dataset
+    """``account_total_jpy`` by account and settlement (flat, nodal, contract)."""
+
+    @property
+    def reproduces_optimum(self) -> bool:
+        return bool(
+            np.isclose(self.response_system_cost_jpy, self.system_cost_jpy, rtol=1e-9, atol=1e-3)
+        )
+
+
+def _solve(ds: xr.Dataset, build: Builder, options: SolverOptions) -> ExclusiveSolve:
+    modes = dict(
+        zip(ds["battery"].values.tolist(), ds["battery_exclusive"].values.tolist(), strict=True)
+    )
+    return solve_exclusive(build, lambda m: battery_blocks(m, ds), modes, options, {})
+
+
+def node_price_of_parts(ds: xr.Dataset, parts: list[str]) -> dict[str, np.ndarray]:
+    """The nodal price at each part's node (JPY/MWh per step)."""
+    index = ds["battery"].values.tolist()
+    node = ds["battery_node"].values
+    return {
+        p: ds["node_price_jpy_per_mwh"].sel(node=str(node[index.index(p)])).values for p in parts
+    }
+
+
+def best_response(
+    ds: xr.Dataset, prices: dict[str, np.ndarray], options: SolverOptions
+) -> ExclusiveSolve:
+    """The merchant parts' owners' best response when each part's energy is settled at
+    ``prices[part]``: their own model (sizes, state of charge, cost terms), blind to the
+    network, minimising cost terms plus energy bought less sold at those prices."""
+    alpha_dt = float(ds.attrs["annual_factor"]) * float(ds.attrs["dt_h"])
+
+    def build(exclusive: dict[str, set[int]]) -> pyo.ConcreteModel:
+        m = create_merchant_model(ds, exclusive)
+        m.objective.deactivate()
+        blocks = battery_blocks(m, ds)
+        trade = [
+            prices[p][t] * (blocks[p].charge_mw[t] - blocks[p].discharge_mw[t])
+            for p in prices
+            for t in m.T
+        ]
+        m.contract_cost_jpy = pyo.Expression(
+            expr=pyo.quicksum(cost_terms(m).values()) + alpha_dt * pyo.quicksum(trade)
+        )
+        m.contract_objective = pyo.Objective(expr=m.contract_cost_jpy, sense=pyo.minimize)
+        return m
+
+    return _solve(ds, build, options)
+
+
+def price_signal_payments(ds: xr.Dataset, parts: list[str]) -> dict[str, float]:
+    """αΔt Σ (λ − p)(discharge − charge) per part at the dispatch in ``ds``."""
+    alpha_dt = float(ds.attrs["annual_factor"]) * float(ds.attrs["dt_h"])
+    index = ds["battery"].values.tolist()
+    lam = node_price_of_parts(ds, parts)
+    out = {}
+    for p in parts:
+        i = index.index(p)
+        flat = ds["owner_energy_price_jpy_per_mwh"].sel(owner=str(ds["battery_owner"].values[i]))
+        net = ds["battery_discharge_mw"].values[i] - ds["battery_charge_mw"].values[i]
+        out[p] = alpha_dt * float((lam[p] - flat.values) @ net)
+    return out
+
+
+def align(
+    system: xr.Dataset, options: SolverOptions, merchant_cost_jpy: float | None = None
+) -> Alignment:
+    """The contract for the merchant parts of a system-mode result ``system`` (with prices), the
+    owners' best response to it, and the accounts under flat prices, nodal prices and the
+    contract. ``merchant_cost_jpy`` is π* of the merchant mode (its ``merchant_objective_jpy``),
+    which sizes the availability payment; without it the payment is 0."""
+    if "node_price_jpy_per_mwh" not in system:
+        raise ValueError("the system run carries no nodal prices (no duals)")
+    parts = merchant_parts(system)
+    lam = node_price_of_parts(system, parts)
+    response = best_response(system, lam, options)
+    if not response.solution.has_values:
+        raise ValueError(f"the owners' best response failed: {response.solution.message}")
+    schedules = schedules_of(response.model, system, parts)
+    imposed = _solve(system, imposed_model(system, schedules), options)
+    if not imposed.solution.has_values:
+        raise ValueError(f"the best response is infeasible: {imposed.solution.message}")
+    index = system["battery"].values.tolist()
+    deviation = 0.0
+    for p in parts:
+        for name in FLOWS:
+            ours = system[f"battery_{name}"].values[index.index(p)]
+            theirs = np.fromiter(schedules[p]["flows"][name].values(), float, len(ours))
+            deviation = max(deviation, float(np.abs(ours - theirs).max(initial=0.0)))
+    payments = price_signal_payments(system, parts)
+    signal_cost = float(response.solution.objective)
+    availability = 0.0
+    if merchant_cost_jpy is not None:
+        availability = max(0.0, signal_cost - merchant_cost_jpy)
+    accounts = _settlements(system, parts, payments, availability)
+    return Alignment(
+        parts=parts,
+        price_signal_payment_jpy=payments,
+        availability_payment_jpy=availability,
+        owner_cost_merchant_jpy=merchant_cost_jpy,
+        owner_cost_contract_jpy=signal_cost - availability,
+        system_cost_jpy=float(system["total_cost_jpy"]),
+        response_system_cost_jpy=float(imposed.solution.objective),
+        max_deviation_mw=deviation,
+        accounts=accounts,
+    )
+
+
+def _settlements(
+    ds: xr.Dataset, parts: list[str], payments: dict[str, float], availability: float
+) -> xr.Dataset:
+    accounts = ds["account"].values.tolist()
+    flat = ds["account_total_jpy"].values
+    contract = flat.copy()
+    index = ds["battery"].values.tolist()
+    owners = {str(ds["battery_owner"].values[index.index(p)]) for p in parts}
+    network = accounts.index(NETWORK_OWNER)
+    for p, paid in payments.items():
+        contract[accounts.index(str(ds["battery_owner"].values[index.index(p)]))] -= paid
+        contract[network] += paid
+    for owner in sorted(owners):  # the availability payment shared equally among the owners
+        contract[accounts.index(owner)] -= availability / len(owners)
+    contract[network] += availability if owners else 0.0
+    nodal = nodal_accounts(ds, asset_draw(ds))
+    totals = np.stack([flat, nodal, contract], axis=1)
+    return xr.Dataset(
+        {"account_total_jpy": (("account", "settlement"), totals, {"units": "JPY/yr"})},
+        coords={"account": accounts, "settlement": ["flat", "nodal", "contract"]},
+    )

@@ -1,0 +1,203 @@
+"""Prices in the network, solved by hand: nodal prices and branch shadow prices (L1–L3) on a 2- and
+a 3-node case in both flow models, congestion rent (L4), a size bound's value, the duals of a MIP
+from its LP with the binaries fixed, PyPSA's nodal prices, and the contract that aligns a merchant
+battery (wattbit.network.align).
+
+Nodal prices are JPY/MWh; a case of S hourly steps is annualised by α = 8760 / S.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import hourly_index, write_series
+from test_network import (
+    PEAK,
+    PRICE,
+    far_battery,
+    line,
+    meshed_case,
+    network_toml,
+    pypsa_solved,
+    slack,
+    solved,
+    triangle,
+)
+
+from wattbit.network.align import align
+from wattbit.network.case import load_network_case
+from wattbit.network.inputs import build_network_inputs
+from wattbit.network.model import network_data
+from wattbit.network.run import solve_network
+from wattbit.solve import FIXED_DUALS, LP_DUALS, SolverOptions
+
+TOL = 1e-6
+FLOW_MODELS = ("kvl", "ptdf")
+
+
+@pytest.fixture
+def make_network(tmp_path: Path):
+    def make(case: dict[str, Any], steps: int, **columns: Any) -> Path:
+        write_series(tmp_path / "series.csv", hourly_index(steps, "2025-05-01"), **columns)
+        path = tmp_path / "case.toml"
+        path.write_text(network_toml({"name": "test", "series": ["series.csv"], **case}))
+        return path
+
+    return make
+
+
+def prices(run) -> np.ndarray:
+    return run.results["node_price_jpy_per_mwh"].values
+
+
+def shadow(run) -> np.ndarray:
+    return run.results["branch_shadow_price_jpy_per_mwh"].values
+
+
+def two_nodes(flow_model: str) -> dict[str, Any]:
+    """Supply at a (10 000 JPY/MWh) and at b (30 000 JPY/MWh), 30 MW load at b, line a→b 20 MW."""
+    return {
+        "horizon": {"steps": 3},
+        "network": {"flow_model": flow_model},
+        "nodes": [slack("a", 10_000.0), slack("b", 30_000.0) | {"base_load_mw": 30.0}],
+        "branches": [line("ab", "a", "b", 20.0)],
+    }
+
+
+@pytest.mark.parametrize("flow_model", FLOW_MODELS)
+def test_two_nodes_price_difference_is_the_line_shadow_price(make_network, flow_model):
+    """a serves 20 MW (the line's limit), b the other 10 MW. One more MWh at a comes from a:
+    λ_a = 10 000; at b from b: λ_b = 30 000. One more MW on the line replaces b's supply by a's:
+    μ = 20 000, and with Φ_{ab,b} = −1 (inject at b, withdraw at a: −1 on a→b),
+    λ_b − λ_a = −Φ μ = 20 000 (L3). Rent (L4): μ · 20 MW · 3 h · α (α = 8760/3)."""
+    run = solved(make_network(two_nodes(flow_model), 3))
+    np.testing.assert_allclose(prices(run), [[10_000.0] * 3, [30_000.0] * 3], atol=TOL)
+    np.testing.assert_allclose(shadow(run), [[20_000.0] * 3], atol=TOL)
+    assert network_data(run.results).ptdf()[0, 1] == pytest.approx(-1.0)
+    assert run.kpis["branch_ab_congestion_rent_jpy"] == pytest.approx(20_000 * 20 * 8760, rel=1e-9)
+    assert run.kpis["branch_ab_congested_hours_h"] == 3.0
+    assert run.results.attrs["duals_source"] == LP_DUALS
+
+
+@pytest.mark.parametrize("flow_model", FLOW_MODELS)
+def test_triangle_prices_by_hand(make_network, flow_model):
+    """The triangle of test_network (g1 = 24, g2 = 6, line 1–3 at its 18 MW). One more MWh at
+    n3, with f13 = (2 g1 + g2)/3 held: Δg1 + Δg2 = 1, 2 Δg1 + Δg2 = 0, so Δg1 = −1, Δg2 = 2 and
+    λ3 = −10 000 + 60 000 = 50 000. One more MW on line 1–3: 2 Δg1 + Δg2 = 3, Δg1 + Δg2 = 0, so
+    3 MW move from n2 to n1: μ13 = 3 · 20 000 = 60 000. L3 with Φ_{13,n2} = −1/3 and
+    Φ_{13,n3} = −2/3: λ2 = 10 000 + 60 000/3, λ3 = 10 000 + 2 · 60 000/3. The rent μ13 · 18 MW
+    equals the merchandising surplus 50 000 · 30 − 10 000 · 24 − 30 000 · 6 = 1 080 000 per hour."""
+    run = solved(make_network(triangle(flow_model), 2))
+    np.testing.assert_allclose(prices(run), [[10_000.0] * 2, [30_000.0] * 2, [50_000.0] * 2])
+    np.testing.assert_allclose(shadow(run), [[0.0] * 2, [0.0] * 2, [60_000.0] * 2], atol=TOL)
+    phi = network_data(run.results).ptdf()
+    assert phi[2, 1] == pytest.approx(-1 / 3) and phi[2, 2] == pytest.approx(-2 / 3)
+    differences = prices(run) - prices(run)[0]
+    np.testing.assert_allclose(differences, -phi.T @ shadow(run), atol=TOL)
+    assert run.kpis["congestion_rent_jpy"] == pytest.approx(1_080_000 * 8760, rel=1e-9)
+    assert run.kpis["branch_l13_congested_hours_h"] == 2.0
+    assert run.kpis["branch_l12_congested_hours_h"] == 0.0
+
+
+def test_far_battery_value_at_nodal_prices(make_network):
+    """A 1 MW / 2 MWh battery at the far node f (test_network.far_battery): the DC's 2 MW excess
+    over the 10 MW line in hours 0–1 is half met by the battery, half shed at 1e6 JPY/MWh, so
+    λ_f = 1e6 then; in hours 2–3 the line has room and λ_f = the slack's 30 000. The battery
+    discharges 1 MW in 0–1 and recharges 1 MW in 2–3: at nodal prices it earns
+    α (2 · 1e6 − 2 · 30 000) (α = 2190); all of it but the slack's own spread
+    (2 · 10 000 − 2 · 30 000) is congestion value: α (2 · 990 000)."""
+    run = solved(make_network(far_battery(1.0, 2.0), 4, it=PEAK, price=PRICE))
+    np.testing.assert_allclose(
+        run.results["node_price_jpy_per_mwh"].sel(node="f"), [1e6, 1e6, 30_000, 30_000]
+    )
+    np.testing.assert_allclose(run.results["battery_discharge_mw"].values[0], [1, 1, 0, 0])
+    value = run.kpis["battery_bess_value_at_nodal_prices_jpy"]
+    assert value == pytest.approx(2190 * (2e6 - 60_000), rel=1e-9)
+    assert run.kpis["battery_bess_congestion_value_jpy"] == pytest.approx(2190 * 1.98e6, rel=1e-9)
+    totals = [run.kpis[f"account_{a}_at_nodal_prices_jpy"] for a in ("bess_co", "dc", "network")]
+    assert sum(totals) == pytest.approx(run.kpis["total_cost_jpy"], rel=1e-12)
+
+
+def test_size_bound_value_is_the_cost_slope(make_network):
+    """The battery's power is capped at 1 MW (energy free up to 100 MWh, token capex): its bound's
+    value (reduced cost, JPY/yr per MW) is the slope of the optimum in the bound, checked against
+    the optimum with the cap raised by 0.1 MW (the LP's optimum is linear on that interval)."""
+
+    def run_with(cap: float):
+        case = far_battery(
+            {"max": cap}, {"max": 100.0}, power_capex_jpy_per_kw=1.0, energy_capex_jpy_per_kwh=1.0
+        )
+        return solved(make_network(case, 4, it=PEAK, price=PRICE))
+
+    low, high = run_with(1.0), run_with(1.1)
+    value = float(low.results["battery_power_mw_bound_value_jpy"].sel(battery="bess"))
+    assert value < 0  # binding upper bound: more power saves
+    slope = (high.kpis["total_cost_jpy"] - low.kpis["total_cost_jpy"]) / 0.1
+    assert value == pytest.approx(slope, rel=1e-7)
+
+
+def test_mip_prices_come_from_the_lp_with_binaries_fixed(make_network):
+    """With an exclusivity binary at every step the run is a MIP; its prices are those of the LP
+    with the binaries fixed, said so in attrs — here the same as the LP's (no binary binds)."""
+    path = make_network(far_battery(1.0, 2.0), 4, it=PEAK, price=PRICE)
+    lp = solved(path)
+    mip = solved(path, **{"batteries.bess.exclusive": "always"})
+    assert mip.results.attrs["battery_exclusivity_binaries"] == 4
+    assert mip.results.attrs["duals_source"] == FIXED_DUALS
+    np.testing.assert_allclose(prices(mip), prices(lp), atol=TOL)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
+def test_meshed_prices_equal_pypsa(make_network):
+    """PyPSA's marginal prices (duals of its nodal balances over the objective weighting α Δt) on
+    the meshed cross-check network of test_network equal ours in both flow models."""
+    pytest.importorskip("pypsa")
+    hours = np.arange(24)
+    path = make_network(
+        meshed_case(),
+        24,
+        p1=10_000 + 8_000 * np.sin(hours / 24 * 2 * np.pi),
+        p2=14_000 - 3_000 * np.cos(hours / 24 * 2 * np.pi),
+        load3=35 + 10 * np.sin((hours - 14) / 24 * 2 * np.pi),
+        load4=25 + 8 * np.cos((hours - 19) / 24 * 2 * np.pi),
+        sun=np.clip(np.sin((hours - 6) / 12 * np.pi), 0, None),
+    )
+    n = pypsa_solved(build_network_inputs(load_network_case(path)))
+    expected = n.buses_t.marginal_price.T.values
+    for flow_model in FLOW_MODELS:
+        loaded = load_network_case(path, {"network.flow_model": flow_model})
+        run = solve_network(build_network_inputs(loaded), "system", SolverOptions())
+        assert run.kpis["congested_hours_by_price_h"] > 0
+        np.testing.assert_allclose(prices(run), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_nodal_price_signal_makes_the_merchant_reproduce_the_optimum(make_network):
+    """Merchant at flat prices, the 1 MW / 2 MWh battery buys in the cheap hours 0–1, which are
+    the DC's peak: the DC sheds more. Settled instead at the system optimum's nodal prices
+    (1e6, 1e6, 30 000, 30 000 at f), its best response — blind to the network — is the system
+    optimum itself: discharge 1 MW in hours 0–1, recharge in 2–3 (with 1 MW and 2 MWh to restore
+    in two hours, the only schedule). The price-signal payment is α Σ (λ − p)(discharge − charge)
+    = 2190 · 2 · (1e6 − 10 000); the owner earns far more than as a merchant, so no availability
+    payment is needed. Every settlement sums to the system's total cost."""
+    path = make_network(far_battery(1.0, 2.0), 4, it=PEAK, price=PRICE)
+    system, merchant = solved(path, "system"), solved(path, "merchant")
+    assert merchant.kpis["total_cost_jpy"] > system.kpis["total_cost_jpy"] + 1e6
+    result = align(
+        system.results, SolverOptions(), merchant.results.attrs["merchant_objective_jpy"]
+    )
+    assert result.max_deviation_mw <= TOL
+    assert result.reproduces_optimum
+    assert result.response_system_cost_jpy == pytest.approx(system.kpis["total_cost_jpy"], rel=1e-9)
+    assert result.price_signal_payment_jpy["bess"] == pytest.approx(2190 * 2 * 990_000, rel=1e-9)
+    assert result.availability_payment_jpy == 0.0
+    assert result.owner_cost_contract_jpy < result.owner_cost_merchant_jpy
+    totals = result.accounts["account_total_jpy"].sum("account").values
+    np.testing.assert_allclose(totals, system.kpis["total_cost_jpy"], rtol=1e-12)
+    contract = result.accounts["account_total_jpy"].sel(settlement="contract")
+    flat = result.accounts["account_total_jpy"].sel(settlement="flat")
+    assert float(flat.sel(account="bess_co") - contract.sel(account="bess_co")) == pytest.approx(
+        2190 * 2 * 990_000, rel=1e-9
+    )
