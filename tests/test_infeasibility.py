@@ -27,7 +27,7 @@ from wattbit.network.case import load_network_case
 from wattbit.network.inputs import build_network_inputs
 from wattbit.network.model import create_network_model
 from wattbit.network.run import solve_network_case
-from wattbit.solve import SolverOptions
+from wattbit.solve import SolverOptions, solve_model
 from wattbit.strategies.stochastic import create_stochastic_model, solve_stochastic
 
 runner = CliRunner()
@@ -237,3 +237,29 @@ def test_every_constraint_is_named_in_words_with_its_tag(tmp_path):
     assert "the charge/discharge exclusivity of the battery (B7)" in named
     assert "the same dispatch until scenarios differ (K3)" in named
     assert "the flow limit of branch 't_north' (N3)" in named
+
+
+def test_rows_of_fixed_values_in_any_model():
+    """On a bare model: x[t] fixed at 1, 1, 3 against x[t] ≤ 2 (t = 0, 1, 2) and y ≥ 0 free.
+    A row met to 1e-12 is left out and the model solves; the row at t = 2 misses by 1: infeasible
+    there, named, with every term fixed. Pyomo's compiler alone raises on both."""
+    m = pyo.ConcreteModel()
+    m.T = pyo.RangeSet(0, 2)
+    m.x = pyo.Var(m.T)
+    m.y = pyo.Var(m.T, bounds=(0, None))
+    m.cap = pyo.Constraint(m.T, rule=lambda b, t: b.x[t] <= 2.0)
+    m.link = pyo.Constraint(m.T, rule=lambda b, t: b.y[t] >= b.x[t])
+    m.objective = pyo.Objective(expr=pyo.quicksum(m.y[t] for t in m.T))
+    for t, value in enumerate((1.0, 2.0 + 1e-12, 1.0)):
+        m.x[t].fix(value)
+    sol, _ = solve_model(m, SolverOptions())
+    assert sol.status == "optimal" and sol.objective == pytest.approx(4.0)
+    m.x[2].fix(3.0)
+    sol, cm = solve_model(m, SolverOptions())
+    assert cm is None and sol.status == "infeasible"
+    assert sol.conflict.fixed and sol.conflict.step == 2
+    assert [row.name for row in sol.conflict.rows] == ["cap[2]"]
+    assert sol.message.endswith(
+        "at step 2: all its terms are fixed (loads, limits or schedules "
+        "given in the case), row cap[2]"
+    )
