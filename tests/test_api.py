@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import xarray as xr
-from conftest import REPO
+from conftest import REPO, toml_value
 from typer.testing import CliRunner
 
 import wattbit
@@ -22,14 +22,17 @@ from wattbit.errors import CaseError, SolveError
 from wattbit.sweep.spec import SweepError, parse_spec
 
 API_DOC = REPO / "docs" / "api.md"
-WEEK = ["--set", "horizon.start=2025-08-04T00:00:00+09:00", "--set", "horizon.steps=168"]
-TWO_DAYS = ["--set", "horizon.start=2025-08-04T00:00:00+09:00", "--set", "horizon.steps=48"]
 runner = CliRunner()
 
 
 def doc_code() -> str:
     """The ```python blocks of docs/api.md, in order."""
     return "\n".join(re.findall(r"```python\n(.*?)```", API_DOC.read_text(), flags=re.S))
+
+
+def flags(overrides: dict) -> list[str]:
+    """An overrides dict as the command line's ``--set PATH=VALUE`` flags (values as TOML)."""
+    return [arg for path, v in overrides.items() for arg in ("--set", f"{path}={toml_value(v)}")]
 
 
 def cli(*args: str) -> None:
@@ -60,7 +63,7 @@ def test_solve_equals_wattbit_solve(example, tmp_path):
     ns, here = example
     result = ns["result"]
     out = tmp_path / "cli"
-    cli("solve", REPO / ns["case"], *WEEK, "--set", "battery.energy_mwh=20", "--out", out)
+    cli("solve", REPO / ns["case"], *flags(ns["fixed_battery"]), "--out", out)
     from_cli = json.loads((out / "kpis.json").read_text())["kpis"]
     assert result.kpis["total_cost_jpy"] == pytest.approx(from_cli["total_cost_jpy"], rel=1e-9)
     assert float(result.results["battery_energy_mwh"]) == pytest.approx(20.0)
@@ -78,7 +81,7 @@ def test_compare_equals_wattbit_compare(example, tmp_path):
     cli(
         "compare",
         REPO / ns["case"],
-        *TWO_DAYS,
+        *flags(ns["two_days"]),
         "--modes",
         "type2_fixed,type2_dynamic",
         "--breakeven-modes",
@@ -102,13 +105,7 @@ def test_ridethrough_equals_wattbit_ridethrough(example, tmp_path):
     cli(
         "ridethrough",
         REPO / ns["t3_case"],
-        *WEEK,
-        "--scenarios",
-        "2",
-        "--set",
-        "type3.area_share=0.5",
-        "--set",
-        "type3.maintenance=[]",
+        *flags(ns["faulty_week"]),
         "--out",
         out,
     )
