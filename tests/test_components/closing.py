@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyomo.environ as pyo
+import pytest
 
 from wattbit.formulations.common import TimeAxis, new_model
 from wattbit.formulations.site import define_site_balance, define_site_objective
@@ -22,6 +23,11 @@ from wattbit.solve import Solution, SolverOptions, solve_model
 
 MW = 1e-6  # absolute tolerance on powers and energies (HiGHS's feasibility tolerance is 1e-7)
 REL = 1e-7  # relative tolerance on costs
+
+# Runs a test on hourly and on half-hourly steps. α Δt = 8760/n is the same on both, so every power
+# and every annual cost derived by hand (α Σ price·flow·Δt) is too; a cost term that forgot Δt, or
+# used it twice, fails the half-hour run. Docstrings state α Δt, the hourly α.
+STEP_LENGTHS = pytest.mark.parametrize("dt_h", [1.0, 0.5], ids=["1h", "30min"])
 
 
 def model(steps: int, dt_h: float = 1.0) -> pyo.ConcreteModel:

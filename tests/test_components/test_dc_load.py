@@ -6,19 +6,31 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from test_components.closing import MW, REL, close, given, minimise, model, solve, supply, values
+from test_components.closing import (
+    MW,
+    REL,
+    STEP_LENGTHS,
+    close,
+    given,
+    minimise,
+    model,
+    solve,
+    supply,
+    values,
+)
 from wattbit.formulations.common import Size
 from wattbit.formulations.dc_load import DataCentreData, define_data_centre
 
 VOLC = 1_000.0  # JPY/MWh of IT energy not served
 
 
-def test_shed_is_the_load_the_supply_cannot_carry():
-    """(D1)–(D3). 4 steps of 1 h, α = 8760/4 = 2190. IT load L = [2, 4, 6, 4] MW at PUE
+@STEP_LENGTHS
+def test_shed_is_the_load_the_supply_cannot_carry(dt_h):
+    """(D1)–(D3). 4 steps, α Δt = 8760/4 = 2190. IT load L = [2, 4, 6, 4] MW at PUE
     [1.5, 1.5, 1.2, 1.0]; a given supply of [3, 6, 6, 2] MW must equal the DC's draw
     (L − s)·PUE (D2), so s = L − supply/PUE = [2 − 2, 4 − 4, 6 − 5, 4 − 2] = [0, 0, 1, 2] MW,
     within 0 ≤ s ≤ L (D1). Lost compute (D3) = α v Σ s Δt = 2190 · 1000 · 3 = 6 570 000 JPY/yr."""
-    m = model(4)
+    m = model(4, dt_h)
     it = np.array([2.0, 4.0, 6.0, 4.0])
     dc = define_data_centre(m, DataCentreData(it, np.array([1.5, 1.5, 1.2, 1.0]), VOLC))
     given(m, "grid", [3.0, 6.0, 6.0, 2.0])
@@ -38,8 +50,9 @@ def test_shed_cannot_exceed_the_load():
     np.testing.assert_allclose(values(dc.shed_it_mw), [1.0, 3.0, 2.0], atol=MW)
 
 
-def test_sized_dc_grows_while_its_value_beats_the_shed_it_brings():
-    """(D0), (D4) with (D1)–(D3). 3 steps, α = 8760/3 = 2920. Profile ℓ = [0.5, 1, 0.25] per MW
+@STEP_LENGTHS
+def test_sized_dc_grows_while_its_value_beats_the_shed_it_brings(dt_h):
+    """(D0), (D4) with (D1)–(D3). 3 steps, α Δt = 8760/3 = 2920. Profile ℓ = [0.5, 1, 0.25] per MW
     of size S ∈ [0, 20] (D0: L = ℓ S), PUE 1, a free supply of at most 4 MW. Shed
     s_t = max(0, ℓ_t S − 4): step 1 from S = 4, step 0 from S = 8, step 2 from S = 16. Cost
     −v_S S + α v Σ s_t has slope −v_S + α v Σ_{ℓ_t S > 4} ℓ_t: with v_S = 1.2 α v it is
@@ -55,7 +68,7 @@ def test_sized_dc_grows_while_its_value_beats_the_shed_it_brings():
         it_per_mw=shape,
         value_of_size_jpy_per_mw_year=1.2 * alpha * VOLC,
     )
-    m = model(3)
+    m = model(3, dt_h)
     dc = define_data_centre(m, data)
     supply(m, max_mw=4.0)
     close(m)

@@ -6,7 +6,17 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from test_components.closing import MW, REL, close, given, model, solve, supply, values
+from test_components.closing import (
+    MW,
+    REL,
+    STEP_LENGTHS,
+    close,
+    given,
+    model,
+    solve,
+    supply,
+    values,
+)
 from wattbit.formulations.common import Size
 from wattbit.formulations.generator import GeneratorData, define_generator
 
@@ -72,10 +82,10 @@ def test_a_sized_generator_grows_until_its_tank_holds_the_outage():
     assert pyo.value(m.total_cost_jpy) == pytest.approx(268_800_000.0, rel=REL)
 
 
-def capped(**caps):
-    """4 steps, α = 2190: a 3 MW load, no grid, unserved at 1e6; P = 2 MW always available,
+def capped(dt_h=1.0, **caps):
+    """4 steps, α Δt = 2190: a 3 MW load, no grid, unserved at 1e6; P = 2 MW always available,
     a tank (20 MWh) that never binds, fuel at c_f."""
-    m = model(4)
+    m = model(4, dt_h)
     data = GeneratorData(
         power_mw=Size.fixed(2.0),
         availability=np.ones(4),
@@ -103,9 +113,10 @@ def test_running_hours_per_fault_are_capped():
     assert pyo.value(gen.cost_fuel_jpy) == pytest.approx(262_800_000.0, rel=REL)
 
 
-def test_running_hours_per_year_are_capped():
-    """(F10). α Σ y Δt ≤ H_y P with H_y = 2190 h/yr and P = 2: Σ y Δt ≤ 2190 · 2 / 2190 = 2 MWh
-    over the 4-hour horizon (1 h at rated power); fuel = α c_f · 2 = 87 600 000 JPY/yr."""
-    gen = capped(max_run_h_per_year=2190.0)
+@STEP_LENGTHS
+def test_running_hours_per_year_are_capped(dt_h):
+    """(F10). α Σ y Δt ≤ H_y P with H_y = 2190 h/yr and P = 2: Σ y ≤ 2190 · 2 / (α Δt) = 2 MW·steps
+    (1 h at rated power on hourly steps); fuel (F7) = α Δt c_f · 2 = 87 600 000 JPY/yr."""
+    gen = capped(dt_h, max_run_h_per_year=2190.0)
     assert values(gen.output_mw).sum() == pytest.approx(2.0, abs=MW)
     assert pyo.value(gen.cost_fuel_jpy) == pytest.approx(87_600_000.0, rel=REL)

@@ -6,7 +6,7 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from test_components.closing import MW, REL, model, solve, supply, values
+from test_components.closing import MW, REL, STEP_LENGTHS, model, solve, supply, values
 from wattbit.formulations.common import add_time_axis
 from wattbit.formulations.dc_load import DataCentreData, define_data_centre
 from wattbit.formulations.geo_shift import (
@@ -21,8 +21,9 @@ from wattbit.formulations.site import define_site_balance
 VOLC = 1e6
 
 
-def test_work_moves_within_link_share_and_the_destination_capacity():
-    """(M1)–(M7). 3 steps, α = 2920; two sites, each its own bus. Site a: IT load 4 MW at PUE 1,
+@STEP_LENGTHS
+def test_work_moves_within_link_share_and_the_destination_capacity(dt_h):
+    """(M1)–(M7). 3 steps, α Δt = 2920; two sites, each its own bus. Site a: IT load 4 MW at PUE 1,
     no supply, migratable share μL = [2, 2, 1.2]; site b: IT load 1 MW at PUE 1.2, IT capacity
     K_b = 2.65 MW, grid at 10 000 JPY/MWh. Route a → b: link M = [1, 3, 3] MW, overhead 10 %,
     100 JPY/MWh. Everything a cannot move is shed at 1e6, so out = min(M (M1), μL (M2),
@@ -30,7 +31,7 @@ def test_work_moves_within_link_share_and_the_destination_capacity():
     s_a = 4 − out = [3, 2.5, 2.8] (M3, M6); b serves in = 1.1·out = [1.1, 1.65, 1.32] (M4) and
     draws 1.2 (1 + in) = [2.52, 3.18, 2.784] MW. Cost (M7) = α c Σ out Δt = 2920 · 100 · 3.7
     = 1 080 400 JPY/yr."""
-    m = model(3)
+    m = model(3, dt_h)
     hosts = {}
     for name, it, pue in (("a", 4.0, 1.0), ("b", 1.0, 1.2)):
         host = add_time_axis(pyo.Block(), m.time)

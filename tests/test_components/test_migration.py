@@ -6,7 +6,7 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from test_components.closing import MW, REL, close, model, sink, solve, values
+from test_components.closing import MW, REL, STEP_LENGTHS, close, model, sink, solve, values
 from wattbit.formulations.dc_load import DataCentreData, define_data_centre
 from wattbit.formulations.migration import MigrationData, define_migration
 from wattbit.formulations.shutdown import ShutdownData, define_shutdown
@@ -14,12 +14,13 @@ from wattbit.formulations.shutdown import ShutdownData, define_shutdown
 VOLC = 1e6
 
 
-def test_migration_after_notice_within_the_link():
-    """(R1), (R3), (R4). 3 steps, α = 2920; IT load 4 MW at PUE 1.2 and no grid, so
+@STEP_LENGTHS
+def test_migration_after_notice_within_the_link(dt_h):
+    """(R1), (R3), (R4). 3 steps, α Δt = 2920; IT load 4 MW at PUE 1.2 and no grid, so
     s_t + m_t = 4. The link takes C = 2 MW of IT load once the notice has passed: a =
     [0, 1, 0.5], m ≤ a C = [0, 2, 1] (R1 binds), s = [4, 2, 3]. Injection (R3) = PUE m =
     [0, 2.4, 1.2]. Transfer cost (R4) = α c_m Σ m Δt = 2920 · 500 · 3 = 4 380 000 JPY/yr."""
-    m = model(3)
+    m = model(3, dt_h)
     dc = define_data_centre(m, DataCentreData(np.full(3, 4.0), np.full(3, 1.2), VOLC))
     data = MigrationData(2.0, np.array([0.0, 1.0, 0.5]), np.full(3, 1.2), cost_jpy_per_mwh=500.0)
     mig = define_migration(m, data, dc)
@@ -31,14 +32,15 @@ def test_migration_after_notice_within_the_link():
     assert pyo.value(mig.cost_transfer_jpy) == pytest.approx(4_380_000.0, rel=REL)
 
 
-def test_migration_and_shutdown_together_never_exceed_the_load():
+@STEP_LENGTHS
+def test_migration_and_shutdown_together_never_exceed_the_load(dt_h):
     """(R2) shared with a shutdown block. IT load 1 MW at PUE 1; a link of C = 3 MW at
     500 JPY/MWh, a shutdown of (1 − ψ) L = 1 MW at 200 JPY/MWh, and a sink paying
     10 000 JPY/MWh for power: were the reductions free of (R2), m + z = 4 MW would "free"
     3 MW to sell. (R2): m_t + z_t + s_t ≤ L_t = 1 leaves nothing to sell; the cheapest way to
     drop the 1 MW is the shutdown: z = 1, m = 0, sink 0. Cost = α v_z · 3 = 2920 · 200 · 3
     = 1 752 000 JPY/yr."""
-    m = model(3)
+    m = model(3, dt_h)
     it, pue = np.ones(3), np.ones(3)
     dc = define_data_centre(m, DataCentreData(it, pue, VOLC))
     sd = define_shutdown(m, ShutdownData(it, pue, 0.0, np.ones(3), 200.0), dc)

@@ -6,7 +6,7 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from test_components.closing import MW, REL, model, solve, supply, values
+from test_components.closing import MW, REL, STEP_LENGTHS, model, solve, supply, values
 from wattbit.formulations.common import Size
 from wattbit.formulations.connection import ConnectionData
 from wattbit.formulations.network import (
@@ -25,10 +25,10 @@ def upstream(steps: int) -> ConnectionData:
     return ConnectionData(np.full(steps, 100.0), np.full(steps, PRICE), Size.fixed(100.0))
 
 
-def solve_network(data: NetworkData, local: dict[str, tuple[float, float]]):
+def solve_network(data: NetworkData, local: dict[str, tuple[float, float]], dt_h: float = 1.0):
     """Nodes, a priced local supply ``(price, max)`` in the named nodes, the power flow, and
     the sum of every node's cost terms minimised."""
-    m = model(3)
+    m = model(3, dt_h)
     nodes = define_nodes(m, data)
     sources = {n: supply(nodes[n], "local", price=p, max_mw=cap) for n, (p, cap) in local.items()}
     define_power_flow(m, data)
@@ -38,9 +38,10 @@ def solve_network(data: NetworkData, local: dict[str, tuple[float, float]]):
     return m, nodes, sources
 
 
+@STEP_LENGTHS
 @pytest.mark.parametrize("flow_model", ["kvl", "ptdf"])
-def test_triangle_splits_by_reactance_and_a_congested_line_calls_local_supply(flow_model):
-    """(N1), (N3)–(N8). 3 steps, α = 2920. Triangle of equal reactances: slack n1 (upstream at
+def test_triangle_splits_by_reactance_and_a_congested_line_calls_local_supply(flow_model, dt_h):
+    """(N1), (N3)–(N8). 3 steps, α Δt = 2920. Triangle of equal reactances: slack n1 (upstream at
     10 000), load D_2 = [3, 3, 1.5] MW at n2, nothing at n3; lines l12 (n1→n2, limit 1.5 MW),
     l13 (n1→n3), l32 (n3→n2). A transfer T from n1 to n2 flows 2/3 on the direct path and 1/3
     around (KVL: f12 = f13 + f32 with equal x): f12 = 2T/3 ≤ 1.5 (N3) caps T at 2.25, so at
@@ -62,7 +63,7 @@ def test_triangle_splits_by_reactance_and_a_congested_line_calls_local_supply(fl
         ),
         flow_model=flow_model,
     )
-    m, nodes, sources = solve_network(data, {"n2": (LOCAL, 10.0)})
+    m, nodes, sources = solve_network(data, {"n2": (LOCAL, 10.0)}, dt_h)
     np.testing.assert_allclose(values(m.branch.l12.flow_mw), [1.5, 1.5, 1.0], atol=MW)
     np.testing.assert_allclose(values(m.branch.l13.flow_mw), [0.75, 0.75, 0.5], atol=MW)
     np.testing.assert_allclose(values(m.branch.l32.flow_mw), [0.75, 0.75, 0.5], atol=MW)

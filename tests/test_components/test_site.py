@@ -6,16 +6,27 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from test_components.closing import MW, REL, close, given, model, solve, supply, values
+from test_components.closing import (
+    MW,
+    REL,
+    STEP_LENGTHS,
+    close,
+    given,
+    model,
+    solve,
+    supply,
+    values,
+)
 from wattbit.formulations.site import cost_terms
 
 
-def test_balance_takes_the_cheapest_supply_and_the_total_sums_every_term():
-    """(E1), (E2). 3 steps, α = 2920. Load [1, 2, 3] MW; supply A at 10 000 JPY/MWh up to 2 MW,
+@STEP_LENGTHS
+def test_balance_takes_the_cheapest_supply_and_the_total_sums_every_term(dt_h):
+    """(E1), (E2). 3 steps, α Δt = 2920. Load [1, 2, 3] MW; supply A at 10 000 JPY/MWh up to 2 MW,
     supply B at 20 000 unlimited. (E1) makes A + B = load at every step; (E2) takes A first:
     A = [1, 2, 2], B = [0, 0, 1]. Terms "a.energy" = α · 10 000 · 5 = 146 000 000 and
     "b.energy" = α · 20 000 · 1 = 58 400 000; total = 204 400 000 JPY/yr."""
-    m = model(3)
+    m = model(3, dt_h)
     given(m, "demand", [-1.0, -2.0, -3.0])
     a = supply(m, "a", price=10_000.0, max_mw=2.0)
     b = supply(m, "b", price=20_000.0)
