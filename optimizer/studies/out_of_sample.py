@@ -134,8 +134,7 @@ def fault_costs(plan: xr.Dataset, faults: list[Fault]) -> np.ndarray:
     alpha = n1.HOURS_PER_YEAR / (n * dt)
     starts = np.array([f.start for f in faults])
     longest = max(f.steps for f in faults)
-    trace = simulate(plan, starts, longest, trace=True).trace
-    assert trace is not None
+    trace = simulate(plan, starts, longest, trace=True).trace or {}
     price = plan["grid_energy_price_jpy_per_mwh"].values
     v = _value(plan, "dc_value_of_lost_compute_jpy_per_mwh")
     v_z = _value(plan, "shutdown_value_of_lost_compute_jpy_per_mwh")
