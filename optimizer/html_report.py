@@ -114,6 +114,14 @@ class Report:
     texts: dict[str, str]
     versions: dict[str, str]
 
+    @property
+    def name(self) -> str:
+        """The case's name, else its folder's (``cases/town/case.toml`` → ``town``)."""
+        if "case_name" in self.case:
+            return self.case["case_name"]
+        case_file = self.case.get("case_file") or self.case.get("case")
+        return Path(case_file).parent.name if case_file else self.folder.name
+
     def render(self) -> str:
         env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
         return env.from_string(TEMPLATE).render(
@@ -261,7 +269,9 @@ def _json_summary(folder: Path) -> dict[str, str]:
             raise CaseError(str(path), "", f"not JSON ({err.msg}, line {err.lineno})") from None
         if isinstance(payload, dict):
             for key, value in payload.items():
-                if isinstance(value, str | int | float | bool):
+                # long texts (a verdict) are shown from their .txt file
+                short = not isinstance(value, str) or len(value) <= 160
+                if isinstance(value, str | int | float | bool) and short:
                     summary[key] = _scalar_text(value)
     return summary
 
@@ -318,7 +328,7 @@ def _sweep_summary(path: Path) -> tuple[dict[str, str], Check]:
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>wattbit report — {{ r.case.get('case_name', r.folder.name) }}</title>
+<title>wattbit report — {{ r.name }}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; margin-top: 1.6em; }
@@ -332,7 +342,7 @@ figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #ddd; 
 pre { background: #f6f6f6; padding: 0.8em; white-space: pre-wrap; }
 .note { color: #666; font-size: 0.85em; }
 </style></head><body>
-<h1>wattbit report: {{ r.case.get('case_name', r.folder.name) }}</h1>
+<h1>wattbit report: {{ r.name }}</h1>
 <p class="note">{{ r.kind }} result from folder <code>{{ r.folder.name }}</code>; rendered {{ generated }}.</p>
 
 <h2 id="case">Case</h2>

@@ -108,6 +108,8 @@ def test_the_verifier_is_rerun_on_the_stored_results(folders, kind, checks):
 def test_a_study_report_says_what_was_verified(folders):
     compare = build_report(folders["compare"], verify_stored)
     assert compare.kind == "compare" and compare.check.ok is None
+    assert compare.name == "type2_battery_wins"
+    assert "verdict" not in compare.case, "a long verdict is shown once, from verdict.txt"
     assert "verdict.txt" in compare.texts
     sweep = build_report(folders["sweep"], verify_stored)
     assert sweep.kind == "sweep" and sweep.check.ok is True
