@@ -32,7 +32,7 @@ from wattbit.case import LoadedCase
 from wattbit.infeasibility import in_case_terms
 from wattbit.model import create_model, has_component
 from wattbit.results import build_results, kpis
-from wattbit.solve import Solution, SolverOptions, solve_model
+from wattbit.solve import Solution, SolverOptions, request_duals, solve_model
 from wattbit.verify import Verification, verify
 
 SIMULTANEOUS_TOL_MW = 1e-6
@@ -168,7 +168,9 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
     battery = has_component(inputs, "battery")
     mode = inputs.attrs.get("battery_exclusive", "never") if battery else "never"
     done = solve_exclusive(
-        lambda binaries: create_model(inputs, exclusive_steps=binaries.get("battery", ())),
+        lambda binaries: request_duals(
+            create_model(inputs, exclusive_steps=binaries.get("battery", ()))
+        ),
         lambda m: {"battery": m.battery} if battery else {},
         {"battery": mode},
         options,
@@ -190,6 +192,7 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
         "battery_exclusivity_binaries": done.binary_count,
         "battery_exclusivity_enforced": int(done.binary_count > 0),
         "battery_exclusivity_rounds": done.rounds,
+        "duals_source": sol.duals_source,
     }
     run.results = build_results(inputs, m, attrs)
     run.kpis = kpis(run.results)

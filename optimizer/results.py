@@ -8,6 +8,7 @@ import xarray as xr
 
 from wattbit.formulations.site import component_blocks, cost_terms
 from wattbit.inputs import units_of
+from wattbit.sizes import size_vars
 
 
 def _values(var: pyo.Var) -> np.ndarray:
@@ -33,6 +34,34 @@ def build_results(inputs: xr.Dataset, m: pyo.ConcreteModel, attrs: dict) -> xr.D
         ds["dc_it_mw"] = ds["dc_it_per_mw"] * ds["dc_size_mw"]
         ds["dc_it_mw"].attrs.update(units="MW", doc="desired IT power at the chosen size")
     ds.attrs.update(attrs)
+    return add_site_prices(ds, m)
+
+
+def add_site_prices(ds: xr.Dataset, m: pyo.ConcreteModel) -> xr.Dataset:
+    """With duals in ``m.dual`` (:func:`wattbit.solve.request_duals`): the site's price per step,
+    the cost of one more MWh consumed at the site's bus (the dual of E1 over α Δt, JPY/MWh), and
+    each size bound's value, the reduced cost of the size (JPY/yr per unit its binding bound is
+    raised; negative at a binding upper bound, 0 where no bound binds). A MIP's duals are those of
+    its LP with the binaries fixed (attrs ``duals_source``)."""
+    suffix = getattr(m, "dual", None)
+    if not isinstance(suffix, pyo.Suffix) or not len(suffix):
+        return ds
+    scale = float(ds.attrs["annual_factor"]) * float(ds.attrs["dt_h"])
+    balance = m.bus.power_balance
+    price = np.fromiter((suffix.get(balance[t], 0.0) for t in m.T), float, len(m.T)) / scale
+    ds["site_price_jpy_per_mwh"] = (
+        "time",
+        price,
+        {"units": "JPY/MWh", "doc": "cost of one more MWh consumed at the site (E1's dual)"},
+    )
+    for size in size_vars(ds):
+        var = getattr(getattr(m, size.block), size.attribute)
+        unit = size.attribute.rsplit("_", 1)[1].replace("mwh", "MWh").replace("mw", "MW")
+        ds[f"{size.name}_bound_value_jpy"] = (
+            (),
+            float(suffix.get(var, 0.0)),
+            {"units": f"JPY/yr per {unit}", "doc": "reduced cost of the size at its bound"},
+        )
     return ds
 
 

@@ -270,6 +270,12 @@ def fixed_integer_duals(
     return np.asarray(solved.row_dual), np.asarray(solved.col_dual)
 
 
+def request_duals(m: pyo.ConcreteModel) -> pyo.ConcreteModel:
+    """Declare ``m.dual`` so that :func:`solve_model` loads the duals into it; returns ``m``."""
+    m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    return m
+
+
 def load_duals(
     m: pyo.ConcreteModel, cm: CompiledModel, sol: Solution, options: SolverOptions
 ) -> None:
@@ -293,8 +299,11 @@ def load_duals(
         sol.row_duals, sol.duals_source = rows, FIXED_DUALS
     if rows is None or columns is None:
         return
+    previous = None
     for row, value in zip(cm.rows, rows.tolist(), strict=True):
-        suffix[row] = suffix.get(row, 0.0) + value
+        # a ranged constraint's two rows come one after the other
+        suffix[row] = suffix[row] + value if row is previous else value
+        previous = row
     for var, value in zip(cm.columns, columns.tolist(), strict=True):
         suffix[var] = value
 

@@ -54,8 +54,8 @@ class Alignment:
     availability_payment_jpy: float
     """Fixed, paid by the network to the merchant owners (0 if the price signal already leaves
     them as well off as at flat prices)."""
-    owner_cost_merchant_jpy: float | None
-    """π*: the merchant parts' owners' cost as merchants at flat prices (if given)."""
+    owner_cost_merchant_jpy: float
+    """π*: the merchant parts' owners' cost as merchants at their flat prices."""
     owner_cost_contract_jpy: float
     """Their cost at the best response under the price signal (payment included)."""
     system_cost_jpy: float
@@ -129,16 +129,18 @@ def price_signal_payments(ds: xr.Dataset, parts: list[str]) -> dict[str, float]:
     return out
 
 
-def align(
-    system: xr.Dataset, options: SolverOptions, merchant_cost_jpy: float | None = None
-) -> Alignment:
+def align(system: xr.Dataset, options: SolverOptions) -> Alignment:
     """The contract for the merchant parts of a system-mode result ``system`` (with prices), the
     owners' best response to it, and the accounts under flat prices, nodal prices and the
-    contract. ``merchant_cost_jpy`` is π* of the merchant mode (its ``merchant_objective_jpy``),
-    which sizes the availability payment; without it the payment is 0."""
+    contract. The availability payment is sized on π*, the owners' cost as merchants at their
+    flat prices (step 1 of the merchant mode, solved here)."""
     if "node_price_jpy_per_mwh" not in system:
         raise ValueError("the system run carries no nodal prices (no duals)")
     parts = merchant_parts(system)
+    merchant = _solve(system, lambda x: create_merchant_model(system, x), options)
+    if not merchant.solution.has_values:
+        raise ValueError(f"the merchant batteries' own solve failed: {merchant.solution.message}")
+    merchant_cost_jpy = float(merchant.solution.objective)
     lam = node_price_of_parts(system, parts)
     response = best_response(system, lam, options)
     if not response.solution.has_values:
@@ -156,9 +158,7 @@ def align(
             deviation = max(deviation, float(np.abs(ours - theirs).max(initial=0.0)))
     payments = price_signal_payments(system, parts)
     signal_cost = float(response.solution.objective)
-    availability = 0.0
-    if merchant_cost_jpy is not None:
-        availability = max(0.0, signal_cost - merchant_cost_jpy)
+    availability = max(0.0, signal_cost - merchant_cost_jpy)
     accounts = _settlements(system, parts, payments, availability)
     return Alignment(
         parts=parts,

@@ -53,6 +53,7 @@ import xarray as xr
 
 from wattbit.network.case import NETWORK_OWNER
 from wattbit.network.model import network_data
+from wattbit.solve import request_duals
 
 CONGESTED_TOL = 1e-3
 """A branch counts as congested at a step when |μ| exceeds this (JPY/MWh): a thousandth of a yen,
@@ -72,12 +73,7 @@ def with_duals(
     """The builder ``build`` with a ``dual`` import suffix on its model, so that the solve loads
     every constraint's dual and every variable's reduced cost into it."""
 
-    def priced(exclusive: dict[str, set[int]]) -> pyo.ConcreteModel:
-        m = build(exclusive)
-        m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
-        return m
-
-    return priced
+    return lambda exclusive: request_duals(build(exclusive))
 
 
 def _duals(suffix: pyo.Suffix, rows: pyo.Constraint | None, steps: int) -> np.ndarray:
