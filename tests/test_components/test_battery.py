@@ -7,7 +7,18 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from test_components.closing import MW, REL, close, given, minimise, model, solve, supply, values
+from test_components.closing import (
+    MW,
+    REL,
+    STEP_LENGTHS,
+    close,
+    given,
+    minimise,
+    model,
+    solve,
+    supply,
+    values,
+)
 from wattbit.formulations.battery import BatteryData, define_battery
 from wattbit.formulations.common import Size
 from wattbit.formulations.site import cost_terms
@@ -68,24 +79,30 @@ def test_standing_loss_is_compounded_per_hour_on_half_hour_steps():
     assert expected[-1] == pytest.approx(3.8416)
 
 
-def test_arbitrage_fills_and_empties_a_one_hour_battery_twice():
-    """(B1)–(B3), (B6) cyclic. 4 steps, α = 2190. Load 2 MW, price [π_L, π_H, π_L, π_H] =
-    [10 000, 30 000, 10 000, 30 000]; P = 1 MW, E = 1 MWh, lossless, cyclic. The battery
-    charges 1 MW in each cheap step and discharges it in the next: c = [1, 0, 1, 0],
-    d = [0, 1, 0, 1], e = [1, 0, 1, 0]; e_0 = e_{−1} + 1 ≤ E forces e_{−1} = 0 = e_3.
-    Import [3, 1, 3, 1]; cost = α (3 π_L + π_H) · 2 = 2190 · 120 000 = 262 800 000 JPY/yr."""
-    m = model(4)
-    blk = define_battery(m, BatteryData(Size.fixed(1.0), Size.fixed(1.0), LOSSLESS))
+@STEP_LENGTHS
+def test_arbitrage_fills_and_empties_a_one_hour_battery_twice(dt_h):
+    """(B1)–(B3), (B6) cyclic, (B9). 4 steps, α Δt = 2190. Load 2 MW, price [π_L, π_H, π_L, π_H]
+    = [10 000, 30 000, 10 000, 30 000]; P = 1 MW, E = 1 MW × Δt (one step at full power),
+    lossless, cyclic, wear k_d = 100 JPY/MWh. The battery charges 1 MW in each cheap step and
+    discharges it in the next: c = [1, 0, 1, 0], d = [0, 1, 0, 1], e = [1, 0, 1, 0] · Δt;
+    e_0 = e_{−1} + Δt ≤ E forces e_{−1} = 0 = e_3. Import [3, 1, 3, 1]; energy = α Δt (3 π_L
+    + π_H) · 2 = 2190 · 120 000 = 262 800 000, wear (B9) = α Δt k_d · 2 = 438 000 JPY/yr."""
+    m = model(4, dt_h)
+    data = BatteryData(
+        Size.fixed(1.0), Size.fixed(dt_h), LOSSLESS, throughput_cost_jpy_per_mwh=100.0
+    )
+    blk = define_battery(m, data)
     given(m, "demand", [-2.0] * 4)
     grid = supply(m, "grid", price=[LOW, HIGH, LOW, HIGH])
     close(m)
     solve(m)
     np.testing.assert_allclose(values(blk.charge_mw), [1.0, 0.0, 1.0, 0.0], atol=MW)
     np.testing.assert_allclose(values(blk.discharge_mw), [0.0, 1.0, 0.0, 1.0], atol=MW)
-    np.testing.assert_allclose(values(blk.soc_mwh), [1.0, 0.0, 1.0, 0.0], atol=MW)
+    np.testing.assert_allclose(values(blk.soc_mwh), dt_h * np.array([1.0, 0.0, 1.0, 0.0]), atol=MW)
     assert pyo.value(blk.soc_initial_mwh) == pytest.approx(0.0, abs=MW)
     np.testing.assert_allclose(values(grid.p_mw), [3.0, 1.0, 3.0, 1.0], atol=MW)
-    assert pyo.value(m.total_cost_jpy) == pytest.approx(262_800_000.0, rel=REL)
+    assert pyo.value(grid.cost_energy_jpy) == pytest.approx(262_800_000.0, rel=REL)
+    assert pyo.value(blk.cost_degradation_jpy) == pytest.approx(438_000.0, rel=REL)
 
 
 def test_sized_battery_stops_at_the_load_it_can_displace():

@@ -6,7 +6,7 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from test_components.closing import MW, REL, minimise, model, solve, values
+from test_components.closing import MW, REL, STEP_LENGTHS, minimise, model, solve, values
 from wattbit.formulations.site import cost_terms
 from wattbit.formulations.workload_shift import WorkloadShiftData, define_workload_shift
 
@@ -19,14 +19,16 @@ def shift(m, **kw):
     return blk
 
 
-def test_work_that_would_wait_too_long_is_dropped_as_early_as_possible():
-    """(W1)–(W4), (W6), (W7). 4 steps of 1 h, α = 2190. Arrivals f = [2, 2, 0, 0] MW, room to
+@STEP_LENGTHS
+def test_work_that_would_wait_too_long_is_dropped_as_early_as_possible(dt_h):
+    """(W1)–(W4), (W6), (W7). 4 steps, α Δt = 2190 (MWh below on hourly steps, × Δt otherwise). Arrivals f = [2, 2, 0, 0] MW, room to
     serve [0, 0, 1, 4] MW (W3), at most D = 2 steps of waiting: (W2) b_t ≤ f_{t−1} + f_t =
     [2, 4, 2, 0] MWh. By t = 2 only 1 MWh can have been served, so b_2 = 4 − 1 − Σx ≤ 2 forces
     1 MWh dropped; dropping it at t = 0 keeps the backlog lowest, b = [1, 3, 2, 0]; the rest is
     served w = [0, 0, 1, 2] so that b_3 = 0 (W4). Lost compute (W6) = α v · 1 = 2.19e9 JPY/yr;
-    deferral (W7) = α c_b Σ b Δt = 2190 · 10 · 6 = 131 400 JPY/yr."""
-    m = model(4)
+    deferral (W7) = α c_b Σ b Δt = 2190 · 10 · 6 = 131 400 JPY/yr (× Δt on other steps: the backlogs
+    hold Δt times the energy)."""
+    m = model(4, dt_h)
     blk = shift(
         m,
         arrivals_it_mw=np.array([2.0, 2.0, 0.0, 0.0]),
@@ -38,10 +40,10 @@ def test_work_that_would_wait_too_long_is_dropped_as_early_as_possible():
     )
     solve(m)
     np.testing.assert_allclose(values(blk.dropped_it_mw), [1.0, 0.0, 0.0, 0.0], atol=MW)
-    np.testing.assert_allclose(values(blk.backlog_mwh), [1.0, 3.0, 2.0, 0.0], atol=MW)
+    np.testing.assert_allclose(values(blk.backlog_mwh), dt_h * np.array([1, 3, 2, 0]), atol=MW)
     np.testing.assert_allclose(values(blk.served_it_mw), [0.0, 0.0, 1.0, 2.0], atol=MW)
     assert pyo.value(blk.cost_lost_compute_jpy) == pytest.approx(2.19e9, rel=REL)
-    assert pyo.value(blk.cost_deferral_jpy) == pytest.approx(131_400.0, rel=REL)
+    assert pyo.value(blk.cost_deferral_jpy) == pytest.approx(131_400.0 * dt_h, rel=REL)
 
 
 def test_a_carried_backlog_is_served_within_the_room_and_the_rest_dropped():
