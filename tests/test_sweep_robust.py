@@ -10,13 +10,18 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+import psutil
+import pytest
 import xarray as xr
 from conftest import EXAMPLE
 from typer.testing import CliRunner
 
 from wattbit.cli import app
+from wattbit.sweep.engine import local_cluster
 from wattbit.sweep.store import OutLock, units
 
 STEPS = ("--set", "horizon.steps=24")
@@ -113,3 +118,23 @@ def test_every_numeric_variable_of_sweep_nc_has_its_unit(tmp_path: Path):
         "mip_gap": "1",
     }
     assert {v: ds[v].attrs["units"] for v in expected} == expected
+
+
+def test_dask_local_listens_on_loopback_only_and_serves_no_http_route():
+    cluster = local_cluster(1)
+    try:
+        me = psutil.Process(os.getpid())
+        listening = [
+            conn.laddr.ip
+            for proc in (me, *me.children(recursive=True))
+            for conn in proc.net_connections(kind="inet")
+            if conn.status == psutil.CONN_LISTEN
+        ]
+        assert listening and set(listening) == {"127.0.0.1"}, listening
+        assert cluster.scheduler.address.startswith("tcp://127.0.0.1:")
+        port = cluster.scheduler.http_server.port
+        for path in ("/health", "/status", "/metrics", "/info/main/workers.html"):
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30)
+    finally:
+        cluster.close()

@@ -154,21 +154,31 @@ def _run_local(tasks: list[Task], jobs: int) -> Iterator[dict[str, Any]]:
             proc.join()
 
 
-def _run_dask(tasks: list[Task], engine: Engine) -> Iterator[dict[str, Any]]:
+def local_cluster(workers: int) -> Any:
+    """The ``--dask-local`` cluster: ``workers`` single-threaded processes, scheduler and workers
+    on 127.0.0.1 only, no dashboard; the HTTP server Dask's scheduler and workers always open
+    (on 127.0.0.1) serves no route (no health, metrics or info pages)."""
     import logging
 
-    from dask.distributed import Client, LocalCluster, as_completed
+    import dask
+    from dask.distributed import LocalCluster
 
-    cluster = None
-    if engine.dask_local:
-        cluster = LocalCluster(
-            n_workers=engine.dask_local,
+    no_routes = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+    with dask.config.set(no_routes):
+        return LocalCluster(
+            n_workers=workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
+
+
+def _run_dask(tasks: list[Task], engine: Engine) -> Iterator[dict[str, Any]]:
+    from dask.distributed import Client, as_completed
+
+    cluster = local_cluster(engine.dask_local) if engine.dask_local else None
     try:
         try:
             client = Client(cluster or engine.scheduler)
