@@ -104,7 +104,8 @@ def merchant_alone() -> dict[str, Any]:
 
 def test_merchant_schedule_behind_a_reverse_flow_limit(make_network):
     """System-optimal, the battery stays within the limit. Merchant, it charges 2 MW at 00:00
-    and sells 2 MW at 01:00 (20 000 JPY/MWh spread), which the 1 MW limit cannot take."""
+    and sells 2 MW at 01:00 (20 000 JPY/MWh spread), which neither the 1 MW limit nor the slack
+    (no load, no export upstream) can take: every price-optimal schedule is infeasible."""
     path = make_network(merchant_alone(), 4, price=[10_000.0, 30_000.0, 10_000.0, 30_000.0])
     assert run(path, "system").ok
     text = error_line(["network", str(path), "--mode", "merchant"])
@@ -259,3 +260,25 @@ def test_merchant_without_a_tie_has_one_point(make_network):
     expected = 3e6 + 10_000 * 10 + 11_000 * 8 + 30_000 * 6 + 20_000 * 8 + 200
     assert attrs["merchant_system_cost_best_jpy"] == pytest.approx(expected * 2190, rel=1e-7)
     assert attrs["merchant_system_cost_worst_jpy"] == pytest.approx(expected * 2190, rel=1e-7)
+
+
+def test_merchant_tie_that_the_system_cannot_take(make_network):
+    """The battery alone behind its 1 MW reverse-flow limit, now with 5 MW of load at the slack
+    to take what it sells; prices 10 000, 30 000, 30 000, 10 000. The owner buys 2 MWh at step 0
+    and sells 2 MWh over steps 1–2 in any split: every split earns 40 000 α. Selling 1 + 1 fits
+    the limit: imports 7, 4, 4, 5 MW, system cost (70 000 + 120 000 + 120 000 + 50 000) α. A split
+    with more than 1 MW in an hour is price-optimal too and infeasible for the system, so the
+    worst is infinite (HiGHS's own schedule sells 2 MW at step 1)."""
+    case = merchant_alone()
+    case["nodes"][0]["base_load_mw"] = 5.0
+    path = make_network(case, 4, price=[10_000.0, 30_000.0, 30_000.0, 10_000.0])
+    result = run(path, "merchant")
+    assert result.ok, result.solution.message
+    np.testing.assert_allclose(
+        result.results["battery_discharge_mw"].sel(battery="bess"), [0, 1, 1, 0], atol=TOL
+    )
+    assert result.kpis["merchant_system_cost_best_jpy"] == pytest.approx(360_000 * 2190, rel=1e-7)
+    assert result.kpis["merchant_system_cost_worst_jpy"] == float("inf")
+    assert (
+        result.results.attrs["merchant_tie_ascent_end"] == "a price-optimal schedule is infeasible"
+    )
