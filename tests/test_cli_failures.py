@@ -258,3 +258,36 @@ def test_network_set_reaches_a_named_entry_and_takes_a_time_limit():
 def test_every_number_of_a_network_case_within_the_solvers_magnitudes():
     with pytest.raises(Exception, match=r"branches\[0\]\.limit_mw: value 1e\+20 above"):
         load_network_case(TOWN, {"branches.t_north.limit_mw": 1e20})
+
+
+# --- ridethrough on a short cut -----------------------------------------------------------------
+
+TYPE3 = REPO / "cases" / "type3_substation" / "case.toml"
+NO_SAMPLED_FAULTS = (
+    "--set", "type3.fault_statistics=[]", "--set", "type3.area_share=0.0",
+    "--set", "type3.maintenance=[]", "--set", "type3.out_of_sample_years=0", "--scenarios", "1",
+)  # fmt: skip
+
+
+def test_ridethrough_on_a_short_cut_gives_numbers():
+    fault = "[{start = 2025-04-01T10:00:00+09:00, duration_h = 3.0}]"
+    result = invoke(
+        "ridethrough", TYPE3, *SHORT, *NO_SAMPLED_FAULTS, "--set", f"type3.events={fault}"
+    )
+    assert result.exit_code == 0, result.output
+    survive = next(line for line in result.stdout.splitlines() if line.startswith("P(survive"))
+    assert "nan" not in survive and "1 h " in survive
+    assert "not estimated" not in result.stdout
+
+
+def test_ridethrough_says_why_it_has_no_survival_curve():
+    """A fault over the whole cut leaves no step for a fault to start from: a clear line, not
+    NaN at every point."""
+    fault = "[{start = 2025-04-01T00:00:00+09:00, duration_h = 48.0}]"
+    result = invoke(
+        "ridethrough", TYPE3, *SHORT, *NO_SAMPLED_FAULTS, "--set", f"type3.events={fault}"
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "survival: not estimated: in every scenario its own faults cut the margin" in text
+    assert "P(survive" not in text and "nan" not in text

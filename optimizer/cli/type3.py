@@ -32,6 +32,11 @@ ScenariosOpt = Annotated[int | None, typer.Option(help="number of scenarios K (t
 SeedOpt = Annotated[int | None, typer.Option(help="seed of the event sampling (type3.seed)")]
 TimeOpt = Annotated[float | None, typer.Option(help="solver time limit per solve, s")]
 CURVE_HOURS = (1, 2, 4, 8, 12, 24, 48, 60, 72, 168)
+NO_SURVIVAL = (
+    "survival: not estimated: in every scenario its own faults cut the margin over the whole "
+    "horizon, so no step is left for a fault to start from; give a horizon longer than the faults "
+    "sampled in it (e.g. a longer cut, or fewer scenarios holding a long failure)"
+)
 
 
 def _overrides(set_: list[str] | None, scenarios: int | None, seed: int | None) -> dict[str, Any]:
@@ -107,6 +112,8 @@ def _print_ride_through(study: RideThrough) -> None:
             out_console.print(
                 f"{label}: " + ", ".join(f"{h} h {curve.loc[h, column]:.3f}" for h in points)
             )
+    if curve["survival_probability"].isna().all():
+        out_console.print(NO_SURVIVAL)
     out_console.print(
         f"expected unserved IT energy from faults: {result.expected_unserved_mwh_per_year:,.1f} "
         f"MWh/yr (simulated rule); momentary faults {result.momentary_faults_per_year:.2f}/yr, "
