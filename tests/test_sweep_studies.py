@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 import xarray as xr
-from conftest import REPO
+from conftest import EXAMPLE, REPO
 from typer.testing import CliRunner
 
 from wattbit import api
 from wattbit.cli import app
+from wattbit.sweep.studies import slug
 
 TOWN = REPO / "cases" / "town" / "case.toml"
 TYPE3 = REPO / "cases" / "type3_substation" / "case.toml"
@@ -116,3 +117,48 @@ def test_a_study_failure_is_a_record_not_a_crash(tmp_path: Path):
     assert [r["status"] for r in records] == ["infeasible", "infeasible"], records
     assert code == 1, output
     assert "2 of 2 cases failed" in output
+
+
+def test_a_connect_sweep_equals_its_single_runs(tmp_path: Path):
+    day = {
+        "horizon.start": "2025-12-31T00:00:00+09:00",  # the last day of the maintenance window
+        "horizon.steps": 24,
+        "type3.scenarios": 1,
+        "type3.out_of_sample_years": 0,
+    }
+    margin = "connect.margin_jpy_per_mwh"
+    code, output = sweep(
+        TYPE3, "--study", "connect", *fixed(day), "--set", f"{margin}=20000.0,40000.0",
+        "--jobs", "2", "--out", tmp_path,
+    )  # fmt: skip
+    assert code == 0, output
+    ds = open_sweep(tmp_path)
+    for value in (20000.0, 40000.0):
+        table = api.connect(TYPE3, {**day, margin: value}).table
+        point = ds.sel({margin: value})
+        for _, row in table.iterrows():
+            name = slug(row["option"])
+            assert float(point[f"{name}.npv_jpy"]) == row["npv_jpy"], (value, name)
+            assert float(point[f"{name}.annual_cost_jpy"]) == row["annual_cost_jpy"]
+        assert float(point["best_npv_jpy"]) == table["npv_jpy"].max()
+    assert ds["firm_wait.npv_jpy"].attrs["units"] == "JPY"
+    assert ds["firm_wait.annual_cost_jpy"].attrs["units"] == "JPY/yr"
+
+
+def test_a_compare_sweep_equals_its_single_runs(tmp_path: Path):
+    capex = "battery.energy_capex_jpy_per_kwh"
+    code, output = sweep(
+        EXAMPLE, "--study", "compare", "--set", "horizon.steps=24",
+        "--set", f"{capex}=20000.0,60000.0", "--jobs", "2", "--out", tmp_path,
+    )  # fmt: skip
+    assert code == 0, output
+    ds = open_sweep(tmp_path)
+    for value in (20000.0, 60000.0):
+        comparison = api.compare(EXAMPLE, {"horizon.steps": 24, capex: value}, breakeven_modes=())
+        point = ds.sel({capex: value})
+        frame = comparison.table()
+        assert len(frame) == 12  # 3 strategies × 4 modes
+        for _, row in frame.iterrows():
+            cell = f"{row['strategy']}.{row['mode']}"
+            assert float(point[f"{cell}.total_cost_jpy"]) == row["total_cost_jpy"], cell
+            assert float(point[f"{cell}.battery_energy_mwh"]) == row["battery_energy_mwh"]
