@@ -189,9 +189,10 @@ def test_nodal_price_signal_makes_the_merchant_reproduce_the_optimum(make_networ
     assert result.owner_cost_merchant_jpy == pytest.approx(
         merchant.results.attrs["merchant_objective_jpy"], rel=1e-9
     )
-    assert result.max_deviation_mw <= TOL
-    assert result.reproduces_optimum
-    assert result.response_system_cost_jpy == pytest.approx(system.kpis["total_cost_jpy"], rel=1e-9)
+    for response in (result.price_only, result.contract):
+        assert response.max_deviation_mw <= TOL
+        assert result.reproduces_optimum(response)
+        assert response.system_cost_jpy == pytest.approx(system.kpis["total_cost_jpy"], rel=1e-9)
     assert result.price_signal_payment_jpy["bess"] == pytest.approx(2190 * 2 * 990_000, rel=1e-9)
     assert result.availability_payment_jpy == 0.0
     assert result.owner_cost_contract_jpy < result.owner_cost_merchant_jpy
@@ -202,3 +203,23 @@ def test_nodal_price_signal_makes_the_merchant_reproduce_the_optimum(make_networ
     assert float(flat.sel(account="bess_co") - contract.sel(account="bess_co")) == pytest.approx(
         2190 * 2 * 990_000, rel=1e-9
     )
+
+
+def test_deviation_charge_breaks_the_owners_ties(make_network):
+    """The 2 MW / 4 MWh battery of test_network relieves the 2 MW overload in full, so nothing is
+    shed and λ_f = 30 000 in every hour (test_far_battery shows the slack's prices): at nodal
+    prices, with no losses and no wear, every schedule earns the owner the same — idle included.
+    The price alone makes x* one best response among many (owner's cost equal); with the 1 JPY/MWh
+    deviation charge x* is the only one, and imposed it costs the system its optimum exactly."""
+    path = make_network(far_battery(2.0, 4.0), 4, it=PEAK, price=PRICE)
+    system = solved(path, "system")
+    np.testing.assert_allclose(
+        system.results["node_price_jpy_per_mwh"].sel(node="f"), 30_000.0, atol=TOL
+    )
+    result = align(system.results, SolverOptions())
+    assert result.price_only.owner_cost_jpy == pytest.approx(
+        result.contract.owner_cost_jpy, rel=1e-12
+    )
+    assert result.contract.max_deviation_mw <= TOL
+    assert result.reproduces_optimum(result.contract)
+    assert result.price_only.system_cost_jpy >= result.system_cost_jpy * (1 - 1e-12)

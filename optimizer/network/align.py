@@ -1,26 +1,30 @@
 """A contract that aligns merchant batteries with the system optimum, and what it costs whom.
 
-The contract has two parts:
+The contract has three parts:
 
 * **a locational price signal** — each merchant part's energy is settled at the nodal price λ of
   the system optimum (:mod:`wattbit.network.prices`) instead of its owner's flat price p: the
   network pays the owner ``αΔt Σ_t (λ_{n,t} − p_t)(discharge_t − charge_t)`` (a contract for
   differences on the flat price). This is what steers the dispatch.
+* **a deviation charge** — ``DEVIATION_CHARGE`` JPY per MWh charged or discharged away from the
+  system schedule x* (sizes as in x*). It is never paid at x*; it only breaks the owner's ties.
 * **an availability payment** — a fixed sum A per year, so that the owner is no worse off than as
-  a merchant at flat prices: ``A = max(0, cost under the price signal − merchant cost π*)``. Being
-  fixed, it does not change the owner's best response.
+  a merchant at flat prices: ``A = max(0, cost under the contract − merchant cost π*)``. Being
+  fixed, it does not change the owner's best response. With several merchant owners it is split
+  equally among them (an assumption: any split that leaves each no worse off would do).
 
-Why the price signal reproduces the system optimum (Lagrangian decomposition, an LP fact): the
-system LP's only rows that couple a battery part to the rest of the system are those in which its
+Why the price signal makes x* a best response (Lagrangian decomposition, an LP fact): the system
+LP's only rows that couple a battery part to the rest of the system are those in which its
 injection appears — the rows that define λ (L1). Relax them with their optimal duals and the
 system problem separates; the part's own problem is then exactly "minimise its cost terms plus
-its energy bought at λ, less sold", and the system-optimal schedule x* solves it (complementary
-slackness holds for its own rows). So x* is a best response to λ. It need not be the only one:
-where λ leaves the owner indifferent (a battery at the margin earns exactly nothing on the
-energy it shifts) HiGHS may return another; the check is the system's cost with the response
-imposed, equal to the optimum when the response reproduces it. With exclusivity binaries the
-argument holds for the LP with the binaries fixed (the prices' ``duals_source``), not for the
-merchant's MIP.
+its energy bought at λ, less sold", and x* solves it (complementary slackness holds for its own
+rows). It need not be the only solution: where λ leaves the owner indifferent (a battery at the
+margin earns exactly nothing on the energy it shifts) another schedule is as good for the owner
+and may cost the system more — :func:`align` reports HiGHS's pick under the price alone too. Any
+positive deviation charge makes x* the only best response: every other schedule costs the owner
+at least as much at λ and strictly more in charges. The check is the system's cost with the
+response imposed. With exclusivity binaries the argument holds for the LP with the binaries
+fixed (the prices' ``duals_source``), not for the merchant's MIP.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import xarray as xr
 
 from wattbit.formulations.site import cost_terms
 from wattbit.network.case import NETWORK_OWNER
-from wattbit.network.merchant import FLOWS, imposed_model, schedules_of
+from wattbit.network.merchant import FLOWS, SIZES, Schedules, imposed_model, schedules_of
 from wattbit.network.model import battery_blocks, create_merchant_model, merchant_parts
 from wattbit.network.prices import nodal_accounts
 from wattbit.network.run import asset_draw
@@ -42,6 +46,21 @@ from wattbit.optimise import ExclusiveSolve, solve_exclusive
 from wattbit.solve import SolverOptions
 
 Builder = Callable[[dict[str, set[int]]], pyo.ConcreteModel]
+DEVIATION_CHARGE = 1.0
+"""JPY per MWh charged or discharged away from the contract's schedule: any positive charge makes
+the schedule the owner's only best response; this one is far below any price in the cases."""
+
+
+@dataclass
+class Response:
+    """An owners' best response and what it does to the system."""
+
+    owner_cost_jpy: float
+    """The owners' cost at the response (their objective, deviation charges included)."""
+    system_cost_jpy: float
+    """The system's least cost with the response imposed."""
+    max_deviation_mw: float
+    """Largest |response − system schedule| over the parts' charge and discharge."""
 
 
 @dataclass
@@ -59,18 +78,16 @@ class Alignment:
     owner_cost_contract_jpy: float
     """Their cost at the best response under the price signal (payment included)."""
     system_cost_jpy: float
-    response_system_cost_jpy: float
-    """The system's least cost with the owners' best response imposed."""
-    max_deviation_mw: float
-    """Largest |best response − system schedule| over the parts' charge and discharge."""
+    price_only: Response
+    """The owners' best response to the nodal prices alone (HiGHS's pick among their ties)."""
+    contract: Response
+    """Their best response to the contract."""
     accounts: xr.Dataset
     """``account_total_jpy`` by account and settlement (flat, nodal, contract)."""
 
-    @property
-    def reproduces_optimum(self) -> bool:
-        return bool(
-            np.isclose(self.response_system_cost_jpy, self.system_cost_jpy, rtol=1e-9, atol=1e-3)
-        )
+    def reproduces_optimum(self, response: Response) -> bool:
+        """Whether ``response`` imposed costs the system its optimum (relative 1e-9)."""
+        return bool(np.isclose(response.system_cost_jpy, self.system_cost_jpy, rtol=1e-9))
 
 
 def _solve(ds: xr.Dataset, build: Builder, options: SolverOptions) -> ExclusiveSolve:
@@ -89,25 +106,66 @@ def node_price_of_parts(ds: xr.Dataset, parts: list[str]) -> dict[str, np.ndarra
     }
 
 
+def system_schedules(ds: xr.Dataset, parts: list[str]) -> Schedules:
+    """Sizes and charge/discharge of the listed parts in the result ``ds``."""
+    index = ds["battery"].values.tolist()
+    return {
+        p: {
+            "sizes": {name: float(ds[f"battery_{name}"].values[index.index(p)]) for name in SIZES},
+            "flows": {
+                name: dict(enumerate(ds[f"battery_{name}"].values[index.index(p)].tolist()))
+                for name in FLOWS
+            },
+        }
+        for p in parts
+    }
+
+
 def best_response(
-    ds: xr.Dataset, prices: dict[str, np.ndarray], options: SolverOptions
+    ds: xr.Dataset,
+    prices: dict[str, np.ndarray],
+    options: SolverOptions,
+    anchor: Schedules | None = None,
+    charge_jpy_per_mwh: float = DEVIATION_CHARGE,
 ) -> ExclusiveSolve:
     """The merchant parts' owners' best response when each part's energy is settled at
-    ``prices[part]``: their own model (sizes, state of charge, cost terms), blind to the
-    network, minimising cost terms plus energy bought less sold at those prices."""
+    ``prices[part]``: their own model (state of charge, cost terms), blind to the network,
+    minimising cost terms plus energy bought less sold at those prices. With an ``anchor``
+    (the contract's schedule) the sizes are the anchor's and every MWh charged or discharged
+    away from the anchor's schedule pays ``charge_jpy_per_mwh``."""
     alpha_dt = float(ds.attrs["annual_factor"]) * float(ds.attrs["dt_h"])
 
     def build(exclusive: dict[str, set[int]]) -> pyo.ConcreteModel:
         m = create_merchant_model(ds, exclusive)
         m.objective.deactivate()
         blocks = battery_blocks(m, ds)
-        trade = [
-            prices[p][t] * (blocks[p].charge_mw[t] - blocks[p].discharge_mw[t])
+        cost = [
+            alpha_dt * prices[p][t] * (blocks[p].charge_mw[t] - blocks[p].discharge_mw[t])
             for p in prices
             for t in m.T
         ]
+        if anchor is not None:
+            m.deviation = pyo.Block()
+            for p, schedule in anchor.items():
+                for name, value in schedule["sizes"].items():
+                    getattr(blocks[p], name).fix(value)
+                for name, values in schedule["flows"].items():
+                    var = getattr(blocks[p], name)
+                    up, down = pyo.Var(m.T, bounds=(0, None)), pyo.Var(m.T, bounds=(0, None))
+                    m.deviation.add_component(f"{p}_{name}_above", up)
+                    m.deviation.add_component(f"{p}_{name}_below", down)
+                    m.deviation.add_component(
+                        f"{p}_{name}_split",
+                        pyo.Constraint(
+                            m.T,
+                            rule=lambda b, t, v=var, u=up, d=down, x=values: (
+                                v[t] - x[t] == u[t] - d[t]
+                            ),
+                        ),
+                    )
+                    cost += [alpha_dt * charge_jpy_per_mwh * (up[t] + down[t]) for t in m.T]
         m.contract_cost_jpy = pyo.Expression(
-            expr=pyo.quicksum(cost_terms(m).values()) + alpha_dt * pyo.quicksum(trade)
+            expr=pyo.quicksum(cost_terms(m).values()) + pyo.quicksum(cost)
         )
         m.contract_objective = pyo.Objective(expr=m.contract_cost_jpy, sense=pyo.minimize)
         return m
@@ -129,11 +187,40 @@ def price_signal_payments(ds: xr.Dataset, parts: list[str]) -> dict[str, float]:
     return out
 
 
+def respond(
+    system: xr.Dataset, options: SolverOptions, anchor: Schedules | None = None
+) -> Response:
+    """The owners' best response to the system optimum's nodal prices (with the deviation charge
+    around ``anchor`` if given), imposed on the system."""
+    parts = merchant_parts(system)
+    response = best_response(system, node_price_of_parts(system, parts), options, anchor)
+    if not response.solution.has_values:
+        raise ValueError(f"the owners' best response failed: {response.solution.message}")
+    schedules = schedules_of(response.model, system, parts)
+    imposed = _solve(system, imposed_model(system, schedules), options)
+    if not imposed.solution.has_values:
+        raise ValueError(f"the best response is infeasible: {imposed.solution.message}")
+    ours = system_schedules(system, parts)
+    deviation = max(
+        (
+            abs(schedules[p]["flows"][name][t] - ours[p]["flows"][name][t])
+            for p in parts
+            for name in FLOWS
+            for t in ours[p]["flows"][name]
+        ),
+        default=0.0,
+    )
+    return Response(
+        float(response.solution.objective), float(imposed.solution.objective), deviation
+    )
+
+
 def align(system: xr.Dataset, options: SolverOptions) -> Alignment:
     """The contract for the merchant parts of a system-mode result ``system`` (with prices), the
-    owners' best response to it, and the accounts under flat prices, nodal prices and the
-    contract. The availability payment is sized on π*, the owners' cost as merchants at their
-    flat prices (step 1 of the merchant mode, solved here)."""
+    owners' best response to it — to the nodal prices alone, and to the contract (nodal prices
+    plus the deviation charge around the system schedule) — and the accounts under flat prices,
+    nodal prices and the contract. The availability payment is sized on π*, the owners' cost as
+    merchants at their flat prices (step 1 of the merchant mode, solved here)."""
     if "node_price_jpy_per_mwh" not in system:
         raise ValueError("the system run carries no nodal prices (no duals)")
     parts = merchant_parts(system)
@@ -141,35 +228,20 @@ def align(system: xr.Dataset, options: SolverOptions) -> Alignment:
     if not merchant.solution.has_values:
         raise ValueError(f"the merchant batteries' own solve failed: {merchant.solution.message}")
     merchant_cost_jpy = float(merchant.solution.objective)
-    lam = node_price_of_parts(system, parts)
-    response = best_response(system, lam, options)
-    if not response.solution.has_values:
-        raise ValueError(f"the owners' best response failed: {response.solution.message}")
-    schedules = schedules_of(response.model, system, parts)
-    imposed = _solve(system, imposed_model(system, schedules), options)
-    if not imposed.solution.has_values:
-        raise ValueError(f"the best response is infeasible: {imposed.solution.message}")
-    index = system["battery"].values.tolist()
-    deviation = 0.0
-    for p in parts:
-        for name in FLOWS:
-            ours = system[f"battery_{name}"].values[index.index(p)]
-            theirs = np.fromiter(schedules[p]["flows"][name].values(), float, len(ours))
-            deviation = max(deviation, float(np.abs(ours - theirs).max(initial=0.0)))
+    price_only = respond(system, options)
+    contract = respond(system, options, system_schedules(system, parts))
     payments = price_signal_payments(system, parts)
-    signal_cost = float(response.solution.objective)
-    availability = max(0.0, signal_cost - merchant_cost_jpy)
-    accounts = _settlements(system, parts, payments, availability)
+    availability = max(0.0, contract.owner_cost_jpy - merchant_cost_jpy)
     return Alignment(
         parts=parts,
         price_signal_payment_jpy=payments,
         availability_payment_jpy=availability,
         owner_cost_merchant_jpy=merchant_cost_jpy,
-        owner_cost_contract_jpy=signal_cost - availability,
+        owner_cost_contract_jpy=contract.owner_cost_jpy - availability,
         system_cost_jpy=float(system["total_cost_jpy"]),
-        response_system_cost_jpy=float(imposed.solution.objective),
-        max_deviation_mw=deviation,
-        accounts=accounts,
+        price_only=price_only,
+        contract=contract,
+        accounts=_settlements(system, parts, payments, availability),
     )
 
 
