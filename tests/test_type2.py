@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import hourly_index, solve_verified, to_toml, write_series
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -164,6 +164,7 @@ SERIES = np.genfromtxt(
 @settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@example(start=7919, power=5.960464477539063e-08, hours=2.0)  # recourse empties it on day 1
 @given(
     start=st.integers(0, len(SERIES) - 100),
     power=st.floats(0.0, 10.0),

@@ -96,6 +96,9 @@ def solve_rolling(inputs: xr.Dataset, options: SolverOptions) -> Run:
         last = stop == n
         ds = _window(fixed, start, stop, soc, backlog, backlog_max, soc0 if last else None, energy)
         run = solve_inputs(ds, options)
+        if last and not run.ok and soc < soc0:  # it cannot plan back to the year's energy:
+            ds = _window(fixed, start, stop, soc, backlog, backlog_max, None, energy)
+            run = solve_inputs(ds, options)  # keep its own; evaluate() refills what it can
         windows += 1
         if not run.ok:
             run.solution.message = f"window from step {start}: {run.solution.message}"
