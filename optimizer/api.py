@@ -145,14 +145,17 @@ class NetworkResult(_RunResult):
     :class:`SolveResult`'s."""
 
     def plots(self, out: Path) -> list[Path]:
-        """``branch_loading.png`` and ``schematic.png``."""
-        from wattbit.network.plots import plot_branch_loading, plot_schematic
+        """``branch_loading.png``, ``schematic.png`` and, with prices, ``prices.png``."""
+        from wattbit.network.plots import plot_branch_loading, plot_prices, plot_schematic
 
         out = Path(out)
-        return [
+        paths = [
             plot_branch_loading(self.results, out / "branch_loading.png"),
             plot_schematic(self.results, out / "schematic.png"),
         ]
+        if "node_price_jpy_per_mwh" in self.results:
+            paths.append(plot_prices(self.results, out / "prices.png"))
+        return paths
 
 
 def solve_case(

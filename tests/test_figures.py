@@ -32,7 +32,7 @@ def test_the_network_plots_are_labelled_with_units(tmp_path):
     result = wattbit.solve_network(TOWN, {"horizon.steps": 24})
     with saved_figures() as seen:
         result.write(tmp_path)
-    assert set(seen) == {"branch_loading.png", "schematic.png"}
+    assert set(seen) == {"branch_loading.png", "schematic.png", "prices.png"}
     assert all(problems == [] for problems in seen.values()), seen
 
 

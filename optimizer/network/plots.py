@@ -1,4 +1,4 @@
-"""Plots of a network result: branch loading, and a map-like schematic of the grid (PNG)."""
+"""Plots of a network result: branch loading, a map-like schematic of the grid, and prices (PNG)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 import xarray as xr
 
+from wattbit.network.prices import CONGESTED_TOL
 from wattbit.network.run import at_limit, branch_loading
 from wattbit.plots import local_time
 
@@ -176,6 +177,38 @@ def plot_schematic(ds: xr.Dataset, path: Path) -> Path:
         ax.set_ylabel("north (km)")
     else:
         ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_prices(ds: xr.Dataset, path: Path) -> Path:
+    """Nodal price duration curves of every node, and the congestion rent of every branch
+    (:mod:`wattbit.network.prices`, L1 and L4)."""
+    dt = float(ds.attrs["dt_h"])
+    alpha_dt = float(ds.attrs["annual_factor"]) * dt
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), width_ratios=(1.6, 1))
+    hours = np.arange(1, ds.sizes["time"] + 1) * dt
+    price = ds["node_price_jpy_per_mwh"] / 1000.0
+    for node in ds["node"].values.tolist():
+        left.plot(hours, np.sort(price.sel(node=node).values)[::-1], lw=1.2, label=node)
+    left.set_xlabel("hours of the horizon, dearest first (h)")
+    left.set_ylabel("nodal price (thousand JPY/MWh)")
+    left.set_title("nodal price duration")
+    left.legend(fontsize=7, ncols=2, loc="upper right")
+    left.grid(alpha=0.3)
+    shadow = ds["branch_shadow_price_jpy_per_mwh"]
+    rent = alpha_dt * (shadow * ds["branch_flow_mw"]).sum("time").values / 1e6
+    hours_congested = (abs(shadow) > CONGESTED_TOL).sum("time").values * dt
+    branches = ds["branch"].values.tolist()
+    bars = right.barh(branches, rent, color="tab:red")
+    right.bar_label(bars, labels=[f"{h:,.0f} h" for h in hours_congested], fontsize=7, padding=2)
+    right.set_xlabel("congestion rent (million JPY/yr)")
+    right.set_ylabel("branch (labels: congested hours)")
+    right.set_title("congestion rent by branch")
+    right.grid(alpha=0.3, axis="x")
+    fig.suptitle(f"{ds.attrs.get('case_name', '')}: prices ({ds.attrs.get('mode', '')})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
