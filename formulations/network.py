@@ -32,6 +32,13 @@ Flow model ``ptdf`` (flows of lines and transformers are expressions of the inje
 
     \\textstyle\\sum_{n ∈ I} q_{n,t} = 0\\quad ∀ \\text{islands } I             \\quad (N8)
 
+N-1 security (preventive), for every listed outage k and every other line or transformer l:
+
+.. math::
+
+    −F_{l,t} \\le f_{l,t} + L_{l,k}\\, f_{k,t} \\le F_{l,t},\\qquad
+    L_{l,k} = \\frac{Φ_{l,a} − Φ_{l,b}}{1 − (Φ_{k,a} − Φ_{k,b})}                  \\quad (N9)
+
 =========  ======================================================================  ====
 symbol     meaning                                                                 unit
 =========  ======================================================================  ====
@@ -48,12 +55,16 @@ C_{l,c}    ±1 if branch l lies on cycle c of a cycle basis of the lines and
 Φ_{l,n}    power transfer distribution factor of the island of l, reference node
            its slack (else its first node)                                          –
 q_{n,t}    injection into the lines and transformers, after the transport links    MW
+L_{l,k}    line outage distribution factor: share of k's flow that moves onto l when
+           k trips (a, b: k's from- and to-node)                                   –
 =========  ======================================================================  ====
 
 A *link* (a transport branch, no reactance) carries any flow within its limit: it is in the
 nodal balances (N4, N6) but in no cycle and no PTDF. An *island* is a connected set of nodes over
 lines and transformers alone. Both flow models give the same feasible set; which one HiGHS solves
-faster was measured on the example town (``docs/network.md``).
+faster was measured on the example town (``docs/network.md``). The post-contingency limits (N9)
+use the same thermal limit as before the outage (an assumption: no short-term emergency rating)
+and hold in either flow model.
 """
 
 from __future__ import annotations
@@ -104,6 +115,7 @@ class NetworkData:
     nodes: tuple[NodeData, ...]
     branches: tuple[BranchData, ...]
     flow_model: FlowModel = "kvl"
+    contingencies: tuple[str, ...] = ()
 
     def node_index(self) -> dict[str, int]:
         return {node.name: i for i, node in enumerate(self.nodes)}
@@ -151,6 +163,22 @@ class NetworkData:
             block[np.abs(block) < PTDF_ZERO] = 0.0
             phi[np.ix_(rows, island)] = block
         return phi
+
+    def lodf(self) -> np.ndarray:
+        """L (branches × contingencies, N9): the share of the outaged branch's flow that moves
+        onto each line or transformer; −1 on the outaged branch itself, 0 on links."""
+        phi = self.ptdf()
+        index = self.node_index()
+        names = [br.name for br in self.branches]
+        L = np.zeros((len(self.branches), len(self.contingencies)))
+        for c, name in enumerate(self.contingencies):
+            k = names.index(name)
+            br = self.branches[k]
+            transfer = phi[:, index[br.from_node]] - phi[:, index[br.to_node]]
+            L[:, c] = transfer / (1.0 - transfer[k])
+            L[k, c] = -1.0
+        L[np.abs(L) < PTDF_ZERO] = 0.0
+        return L
 
     def cycles(self) -> list[list[tuple[int, float]]]:
         """A cycle basis of the lines and transformers: (branch, ±1 along the cycle) lists.
@@ -287,3 +315,38 @@ def define_power_flow(m: pyo.Block, data: NetworkData) -> None:
         limit = br.limit_mw.tolist()
         blk.flow_max = pyo.Constraint(T, rule=lambda b, t, f=limit: b.flow_mw[t] <= f[t])  # N3
         blk.flow_min = pyo.Constraint(T, rule=lambda b, t, f=limit: b.flow_mw[t] >= -f[t])
+    define_security(data, branches, T)
+
+
+def define_security(data: NetworkData, branches: list[pyo.Block], T: pyo.Set) -> None:
+    """Add ``branch.<l>.n1_max[k, t]`` and ``n1_min[k, t]`` (N9): line or transformer l within its
+    limit after the outage of each listed branch k that moves flow onto it."""
+    if not data.contingencies:
+        return
+    L = data.lodf()
+    names = [br.name for br in data.branches]
+    for j, (br, blk) in enumerate(zip(data.branches, branches, strict=True)):
+        outages = [
+            (k, names.index(k), float(L[j, c]))
+            for c, k in enumerate(data.contingencies)
+            if k != br.name and L[j, c] != 0.0
+        ]
+        if br.is_link or not outages:
+            continue
+        limit = br.limit_mw.tolist()
+        post = {k: (branches[i], share) for k, i, share in outages}
+        blk.N1 = pyo.Set(initialize=list(post), ordered=True)
+        blk.n1_max = pyo.Constraint(
+            blk.N1,
+            T,
+            rule=lambda b, k, t, f=limit, p=post: (
+                b.flow_mw[t] + p[k][1] * p[k][0].flow_mw[t] <= f[t]
+            ),
+        )
+        blk.n1_min = pyo.Constraint(
+            blk.N1,
+            T,
+            rule=lambda b, k, t, f=limit, p=post: (
+                b.flow_mw[t] + p[k][1] * p[k][0].flow_mw[t] >= -f[t]
+            ),
+        )

@@ -27,6 +27,7 @@ from test_network import (
     triangle,
 )
 
+from wattbit.errors import CaseError
 from wattbit.network.align import align
 from wattbit.network.case import load_network_case
 from wattbit.network.inputs import build_network_inputs
@@ -223,3 +224,58 @@ def test_deviation_charge_breaks_the_owners_ties(make_network):
     assert result.contract.max_deviation_mw <= TOL
     assert result.reproduces_optimum(result.contract)
     assert result.price_only.system_cost_jpy >= result.system_cost_jpy * (1 - 1e-12)
+
+
+def secure_triangle(flow_model: str, outages: list[str]) -> dict[str, Any]:
+    """n1 supplies at 10 000 JPY/MWh; n3 takes 3 MW and supplies at 30 000; equal reactances;
+    limits l12 10, l23 1.5, l13 1.6 MW; the listed outages must be survived (N9)."""
+    return {
+        "horizon": {"steps": 2},
+        "network": {"flow_model": flow_model, "contingencies": outages},
+        "nodes": [
+            slack("n1", 10_000.0),
+            {"name": "n2"},
+            slack("n3", 30_000.0) | {"base_load_mw": 3.0},
+        ],
+        "branches": [
+            line("l12", "n1", "n2", 10.0),
+            line("l23", "n2", "n3", 1.5),
+            line("l13", "n1", "n3", 1.6),
+        ],
+    }
+
+
+@pytest.mark.parametrize("flow_model", FLOW_MODELS)
+def test_n1_security_prices_by_hand(make_network, flow_model):
+    """With l13's outage to survive, n1 sends n3 at most 1.5 MW (after the outage all of it
+    crosses l23; tests/test_components/test_network.py derives the factors), n3 makes up 1.5.
+    Prices: λ1 = 10 000, λ3 = 30 000; one more MWh at n2 comes from n1 and changes nothing on
+    l23 after the outage, so λ2 = 10 000. One more MW of l23's limit after the outage moves 1 MW
+    from n3's supply to n1's: its N-1 shadow price is 20 000. The rent, 20 000 · 1.5 MW per hour,
+    is the merchandising surplus 30 000 · 3 − 10 000 · 1.5 − 30 000 · 1.5. The verifier recomputes
+    the flows after the outage from voltage angles (N9 check)."""
+    run = solved(make_network(secure_triangle(flow_model, ["l13"]), 2))
+    supply = run.results["node_upstream_import_mw"]
+    np.testing.assert_allclose(supply.sel(node="n1"), 1.5, atol=TOL)
+    np.testing.assert_allclose(prices(run), [[10_000.0] * 2, [10_000.0] * 2, [30_000.0] * 2])
+    n1 = run.results["branch_n1_shadow_price_jpy_per_mwh"]
+    np.testing.assert_allclose(n1.sel(branch="l23", contingency="l13"), 20_000.0, atol=TOL)
+    np.testing.assert_allclose(shadow(run), 0.0, atol=TOL)  # no limit binds before the outage
+    assert run.kpis["congestion_rent_jpy"] == pytest.approx(30_000 * 8760, rel=1e-9)
+    assert run.verification.violations["N9 flow after each listed outage ≤ limit"] <= TOL
+
+
+@pytest.mark.parametrize(
+    ("outages", "message"),
+    [(["l99"], "unknown branch 'l99'"), (["k"], "is a link"), (["ln"], "splits the grid")],
+)
+def test_n1_contingencies_must_be_lines_whose_loss_leaves_a_path(make_network, outages, message):
+    case = secure_triangle("kvl", outages)
+    case["nodes"].append({"name": "n4"})
+    case["branches"] += [
+        {"name": "k", "from_node": "n2", "to_node": "n4", "kind": "link", "limit_mw": 1.0},
+        line("ln", "n3", "n4", 1.0),
+    ]
+    with pytest.raises(CaseError, match=message) as raised:
+        load_network_case(make_network(case, 2))
+    assert "network.contingencies[0]" in str(raised.value)

@@ -219,6 +219,9 @@ class Contract(Table):
 
 class NetworkOptions(Table):
     flow_model: Literal["kvl", "ptdf"] = "kvl"
+    contingencies: tuple[str, ...] = ()
+    """Lines and transformers whose outage the dispatch must survive (N-1, preventive): after
+    any one of them trips, every other line and transformer stays within its limit (N9)."""
 
 
 class NetworkCase(Table):
@@ -320,6 +323,29 @@ def _lower(capacity: Capacity) -> float:
     return capacity.min if isinstance(capacity, SizeRange) else float(capacity)
 
 
+def _check_contingencies(case: NetworkCase, file: str) -> None:
+    """Each listed outage is a line or transformer whose loss leaves its ends connected over the
+    other lines and transformers (else no dispatch survives it: the grid splits)."""
+    by_name = {b.name: b for b in case.branches}
+    for i, name in enumerate(case.network.contingencies):
+        where = f"network.contingencies[{i}]"
+        branch = by_name.get(name)
+        if branch is None:
+            raise CaseError(file, where, f"unknown branch '{name}' ({', '.join(by_name)})")
+        if branch.kind == "link":
+            raise CaseError(file, where, f"'{name}' is a link: only lines and transformers trip")
+        rest = nx.MultiGraph()
+        rest.add_edges_from(
+            (b.from_node, b.to_node) for b in case.branches if b.kind != "link" and b.name != name
+        )
+        if not (
+            rest.has_node(branch.from_node)
+            and rest.has_node(branch.to_node)
+            and nx.has_path(rest, branch.from_node, branch.to_node)
+        ):
+            raise CaseError(file, where, f"the outage of '{name}' splits the grid")
+
+
 def _check_references(case: NetworkCase, file: str) -> None:
     """Names, the graph, and fields that refer to other tables."""
 
@@ -350,6 +376,7 @@ def _check_references(case: NetworkCase, file: str) -> None:
         if asset.name == "upstream" or asset.name.endswith(("_migration", "_reserved")):
             raise CaseError(file, f"{table}[{i}].name", f"'{asset.name}' is a reserved name")
 
+    _check_contingencies(case, file)
     if not case.slack_nodes():
         raise CaseError(file, "nodes", "no slack node: set slack = true on a supply point")
     graph = nx.MultiGraph()

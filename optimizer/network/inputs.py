@@ -338,4 +338,4 @@ def build_network_inputs(loaded: LoadedNetworkCase) -> xr.Dataset:
         discount_rate=rate,
         flow_model=case.network.flow_model,
     )
-    return ds
+    return ds.assign_coords(contingency=("contingency", list(case.network.contingencies)))

@@ -80,7 +80,13 @@ def network_data(ds: xr.Dataset) -> NetworkData:
         )
         for j, name in enumerate(ds["branch"].values.tolist())
     ]
-    return NetworkData(tuple(nodes), tuple(branches), flow_model=ds.attrs["flow_model"])
+    contingencies = tuple(ds["contingency"].values.tolist()) if "contingency" in ds.coords else ()
+    return NetworkData(
+        tuple(nodes),
+        tuple(branches),
+        flow_model=ds.attrs["flow_model"],
+        contingencies=contingencies,
+    )
 
 
 def battery_data(ds: xr.Dataset, i: int, exclusive_steps: Iterable[int] = ()) -> BatteryData:

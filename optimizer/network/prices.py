@@ -51,6 +51,7 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
+from wattbit.formulations.network import NetworkData
 from wattbit.network.case import NETWORK_OWNER
 from wattbit.network.model import network_data
 from wattbit.solve import request_duals
@@ -95,6 +96,7 @@ def add_prices(out: xr.Dataset, m: pyo.ConcreteModel) -> xr.Dataset:
     y_max = np.array([_duals(suffix, b.flow_max, n) for b in branches]).reshape(-1, n)
     y_min = np.array([_duals(suffix, b.flow_min, n) for b in branches]).reshape(-1, n)
     shadow = -(y_max + y_min) / scale
+    security = _security_shadow(suffix, network, branches, n) / scale
     nodes = [getattr(m.node, node.name) for node in network.nodes]
     reverse = np.array([_duals(suffix, getattr(b, "reverse_flow_max", None), n) for b in nodes])
     if network.flow_model == "kvl":
@@ -105,7 +107,13 @@ def add_prices(out: xr.Dataset, m: pyo.ConcreteModel) -> xr.Dataset:
         for i, island in enumerate(network.islands()):
             row = np.fromiter((suffix.get(m.network.balance[i, t], 0.0) for t in range(n)), float)
             island_price[island] = row / scale
-        price = island_price - network.ptdf().T @ shadow + reverse / scale
+        phi = network.ptdf()
+        price = island_price - phi.T @ shadow + reverse / scale
+        if network.contingencies:  # N9 rows hold D through the flows after each outage
+            L, names = network.lodf(), [br.name for br in network.branches]
+            for c, k in enumerate(network.contingencies):
+                moved = phi + np.outer(L[:, c], phi[names.index(k)])
+                price -= moved.T @ security[:, c]
     out["node_price_jpy_per_mwh"] = (
         ("node", "time"),
         price.reshape(len(nodes), n),
@@ -119,6 +127,15 @@ def add_prices(out: xr.Dataset, m: pyo.ConcreteModel) -> xr.Dataset:
             "doc": "cost saved per MW more limit for one hour; sign = direction of the flow (L2)",
         },
     )
+    if network.contingencies:
+        out["branch_n1_shadow_price_jpy_per_mwh"] = (
+            ("branch", "contingency", "time"),
+            security,
+            {
+                "units": "JPY/MWh",
+                "doc": "cost saved per MW more limit after the outage, for one hour (N9's dual)",
+            },
+        )
     for dim, var in SIZES:
         blocks = [
             getattr(getattr(m.node, str(node)), name)
@@ -133,6 +150,27 @@ def add_prices(out: xr.Dataset, m: pyo.ConcreteModel) -> xr.Dataset:
                 "is raised (negative at a binding upper bound: more size would save)",
             },
         )
+    return out
+
+
+def _security_shadow(
+    suffix: pyo.Suffix, network: NetworkData, branches: list[pyo.Block], n: int
+) -> np.ndarray:
+    """−(y^{N9+} + y^{N9−}) per branch, contingency and step (JPY/yr per MW; 0 where none)."""
+    out = np.zeros((len(branches), len(network.contingencies), n))
+    for j, blk in enumerate(branches):
+        if not hasattr(blk, "n1_max"):
+            continue
+        for c, k in enumerate(network.contingencies):
+            if k in blk.N1:
+                out[j, c] = -np.fromiter(
+                    (
+                        suffix.get(blk.n1_max[k, t], 0.0) + suffix.get(blk.n1_min[k, t], 0.0)
+                        for t in range(n)
+                    ),
+                    float,
+                    n,
+                )
     return out
 
 
@@ -182,6 +220,22 @@ def nodal_accounts(ds: xr.Dataset, draw: dict[str, np.ndarray]) -> np.ndarray:
     return ds["account_cost_terms_jpy"].values + ds["account_contract_fees_jpy"].values + settled
 
 
+def post_flows(ds: xr.Dataset) -> xr.DataArray:
+    """Flow on every branch after each listed outage (branch × contingency × time, MW; N9)."""
+    network = network_data(ds)
+    L = network.lodf()
+    names = [br.name for br in network.branches]
+    flow = ds["branch_flow_mw"].values
+    moved = np.stack(
+        [
+            flow + np.outer(L[:, c], flow[names.index(k)])
+            for c, k in enumerate(network.contingencies)
+        ],
+        axis=1,
+    ).reshape(len(names), len(network.contingencies), ds.sizes["time"])
+    return xr.DataArray(moved, dims=("branch", "contingency", "time"))
+
+
 def price_kpis(ds: xr.Dataset, draw: dict[str, np.ndarray]) -> dict[str, float]:
     """Congestion hours (|μ| > ``CONGESTED_TOL``) and rent (L4) per branch, price statistics per
     node, each asset's value at nodal prices; empty without prices."""
@@ -194,6 +248,10 @@ def price_kpis(ds: xr.Dataset, draw: dict[str, np.ndarray]) -> dict[str, float]:
     congested = abs(shadow) > CONGESTED_TOL
     out["congested_hours_by_price_h"] = float(congested.any("branch").sum()) * dt
     rent = alpha_dt * (shadow * ds["branch_flow_mw"]).sum("time")
+    if "branch_n1_shadow_price_jpy_per_mwh" in ds:
+        rent = rent + alpha_dt * (ds["branch_n1_shadow_price_jpy_per_mwh"] * post_flows(ds)).sum(
+            ("contingency", "time")
+        )
     out["congestion_rent_jpy"] = float(rent.sum())
     for b in ds["branch"].values.tolist():
         out[f"branch_{b}_congested_hours_h"] = float(congested.sel(branch=b).sum()) * dt

@@ -113,3 +113,41 @@ def test_ptdf_of_the_triangle():
     )
     expected = np.array([[0, -2, -1], [0, -1, -2], [0, -1, 1]]) / 3
     np.testing.assert_allclose(data.ptdf(), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("flow_model", ["kvl", "ptdf"])
+@pytest.mark.parametrize(
+    ("outages", "transfer"), [((), 2.4), (("l13",), 1.5), (("l12",), 1.6), (("l12", "l13"), 1.5)]
+)
+def test_n1_security_caps_the_transfer_to_what_survives_each_outage(flow_model, outages, transfer):
+    """(N9). 3 steps, α Δt = 2920. Triangle of equal reactances: slack n1 (upstream at 10 000),
+    load 3 MW at n3 with local supply there at 30 000; limits l12 10, l23 1.5, l13 1.6 MW. A
+    transfer T from n1 to n3 puts 2T/3 on l13 and T/3 on l12 and l23: l13 caps T at 2.4 (N3).
+    Outage factors by hand: l13 out, all of T goes round, L_{12,13} = L_{23,13} = (1/3)/(1 − 2/3)
+    = 1, so l23 carries T/3 + 2T/3 = T ≤ 1.5; l12 out, L_{13,12} = 1 and L_{23,12} = −1, so l13
+    carries T ≤ 1.6 and l23 nothing. The cheap transfer is the smallest cap; the local supply
+    makes up 3 − T; cost α Δt · 3 steps · (10 000 T + 30 000 (3 − T))."""
+    big = np.full(3, 10.0)
+    data = NetworkData(
+        nodes=(
+            NodeData("n1", np.zeros(3), upstream=upstream(3)),
+            NodeData("n2", np.zeros(3)),
+            NodeData("n3", np.full(3, 3.0)),
+        ),
+        branches=(
+            BranchData("l12", "n1", "n2", big, 1.0),
+            BranchData("l23", "n2", "n3", np.full(3, 1.5), 1.0),
+            BranchData("l13", "n1", "n3", np.full(3, 1.6), 1.0),
+        ),
+        flow_model=flow_model,
+        contingencies=outages,
+    )
+    L = data.lodf()
+    for c, k in enumerate(outages):
+        expected = {"l13": [1.0, 1.0, -1.0], "l12": [-1.0, -1.0, 1.0]}[k]
+        np.testing.assert_allclose(L[:, c], expected, atol=1e-12)
+    m, nodes, sources = solve_network(data, {"n3": (LOCAL, 10.0)})
+    np.testing.assert_allclose(values(nodes["n1"].upstream.import_mw), transfer, atol=MW)
+    np.testing.assert_allclose(values(sources["n3"].p_mw), 3.0 - transfer, atol=MW)
+    cost = 2920 * 3 * (PRICE * transfer + LOCAL * (3.0 - transfer))
+    assert pyo.value(m.objective) == pytest.approx(cost, rel=REL)
