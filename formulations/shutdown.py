@@ -19,7 +19,7 @@ IT load is shed or shut down pays the SLA penalty once.
 
     \\text{cost}_{sla} = α π_e \\textstyle\\sum_e y_e                     \\quad (H6)
 
-    s_t + z_t \\le (1 − ψ) L_t \\quad ∀e,\\ t ∈ \\mathcal{T}^X_e          \\quad (H7)
+    s_t + z_t + m_t \\le (1 − ψ) L_t \\quad ∀e,\\ t ∈ \\mathcal{T}^X_e    \\quad (H7)
 
 ==========  ==============================================================  =======
 symbol      meaning                                                         unit
@@ -34,14 +34,15 @@ v_z         value of compute lost to a graceful shutdown                    JPY/
 y_e         1 if event e interrupts any IT load                             –
 π_e         SLA penalty per interrupted event                               JPY
 𝒯^X_e       the first ⌈X/Δt⌉ steps of fault e, X = ``min_survival_h``       –
+m_t         IT load migrated (0 without a ``migration`` block)             MW
 ==========  ==============================================================  =======
 
 (H5) and (H6) are built only when π_e > 0; the big-M ``L_t`` is the most that can be interrupted
 (for a sized DC, its load at the largest size). (H7) is a service level as a constraint, REopt's
 minimum resilience hours: through the first X hours of every fault of the scenario the protected
-load ψ L_t is served (here, or migrated: migration is not a reduction of served work), whatever
-it costs; it is built only when X > 0, and makes the problem infeasible if the sizes allowed
-cannot do it.
+load ψ L_t is served on site (what is protected, e.g. storage, stays here: migrating it does not
+count), whatever it costs; it is built only when X > 0 (:func:`define_protected_kept`, once the
+migration block exists), and makes the problem infeasible if the sizes allowed cannot do it.
 Other reductions of the IT load (migration) join (H2) through their own ``reduction_max``.
 """
 
@@ -81,7 +82,7 @@ def define_reduction_max(
 def define_shutdown(
     m: pyo.Block, data: ShutdownData, dc: pyo.Block, name: str = "shutdown"
 ) -> pyo.Block:
-    """Add the shutdown block ``m.<name>`` (H1–H7) on the DC block ``dc``."""
+    """Add the shutdown block ``m.<name>`` (H1–H6) on the DC block ``dc``."""
     blk = pyo.Block()
     m.add_component(name, blk)
     T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
@@ -114,10 +115,23 @@ def define_shutdown(
         blk.cost_sla_jpy = pyo.Expression(  # H6
             expr=alpha * data.penalty_jpy_per_event * pyo.quicksum(blk.interrupted.values())
         )
-    if data.protected_steps:
-        kept = sorted({t for event in data.protected_steps for t in event})
-        unprotected = 1.0 - data.protected_share
-        blk.protected_kept = pyo.Constraint(  # H7
-            kept, rule=lambda b, t: dc.shed_it_mw[t] + b.it_mw[t] <= unprotected * load[t]
-        )
     return blk
+
+
+def define_protected_kept(
+    blk: pyo.Block, data: ShutdownData, dc: pyo.Block, others: tuple[pyo.Block, ...]
+) -> None:
+    """(H7) on the shutdown block ``blk``: the protected load served on site through the first
+    steps of every fault; ``others`` are the other IT reductions (a ``migration`` block)."""
+    if not data.protected_steps:
+        return
+    kept = sorted({t for event in data.protected_steps for t in event})
+    sized = dc.component("it_mw")
+    load = sized if sized is not None else data.it_mw.tolist()
+    unprotected = 1.0 - data.protected_share
+
+    def rule(b: pyo.Block, t: int) -> pyo.Expression:
+        reduced = dc.shed_it_mw[t] + b.it_mw[t] + pyo.quicksum(o.it_mw[t] for o in others)
+        return reduced <= unprotected * load[t]
+
+    blk.protected_kept = pyo.Constraint(kept, rule=rule)  # H7

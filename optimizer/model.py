@@ -19,7 +19,7 @@ from wattbit.formulations.generator import GeneratorData, define_generator
 from wattbit.formulations.migration import MigrationData, define_migration
 from wattbit.formulations.pv import PVData, define_pv
 from wattbit.formulations.service_level import ServiceLevelData, define_service_level
-from wattbit.formulations.shutdown import ShutdownData, define_shutdown
+from wattbit.formulations.shutdown import ShutdownData, define_protected_kept, define_shutdown
 from wattbit.formulations.site import define_site_balance, define_site_objective
 from wattbit.formulations.storage import StorageRule
 from wattbit.formulations.ups import UPSData, define_ups
@@ -263,10 +263,13 @@ def define_site(
     if has_component(ds, "generator"):
         define_generator(blk, generator_data(ds))
     reductions: tuple[pyo.Block, ...] = ()
-    if has_shutdown(ds):
-        reductions += (define_shutdown(blk, shutdown_data(ds), dc),)
+    shutdown = shutdown_data(ds) if has_shutdown(ds) else None
+    if shutdown is not None:
+        reductions += (define_shutdown(blk, shutdown, dc),)
     if has_component(ds, "migration"):
-        define_migration(blk, migration_data(ds), dc, reductions)
+        reductions += (define_migration(blk, migration_data(ds), dc, reductions),)
+    if shutdown is not None:
+        define_protected_kept(reductions[0], shutdown, dc, reductions[1:])
     define_connection(blk, connection_data(ds))
     if emergency:
         define_emergency_curtailment(blk, emergency_data(ds))

@@ -115,7 +115,8 @@ def verify_shutdown(r: Result) -> Checks:
         ):
             if scenario == k and kind == "fault" and n > 0:
                 span = slice(first, first + min(n, kept))
-                worst = max(worst, excess(shed[span] + z[span], unprotected[span]))
+                moved = r.series("migration_it_mw")[span]
+                worst = max(worst, excess(shed[span] + z[span] + moved, unprotected[span]))
         v["H7 protected load kept through the first hours of a fault"] = worst
     return v
 
