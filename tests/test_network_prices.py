@@ -120,6 +120,9 @@ def test_far_battery_value_at_nodal_prices(make_network):
     assert run.kpis["battery_bess_congestion_value_jpy"] == pytest.approx(2190 * 1.98e6, rel=1e-9)
     totals = [run.kpis[f"account_{a}_at_nodal_prices_jpy"] for a in ("bess_co", "dc", "network")]
     assert sum(totals) == pytest.approx(run.kpis["total_cost_jpy"], rel=1e-12)
+    surplus = -2190 * float((prices(run) * run.results["node_net_injection_mw"].values).sum())
+    rents = run.kpis["congestion_rent_jpy"] + run.kpis["reverse_flow_rent_jpy"]
+    assert surplus == pytest.approx(rents, rel=1e-9)  # (L5)
 
 
 def test_size_bound_value_is_the_cost_slope(make_network):
@@ -279,3 +282,26 @@ def test_n1_contingencies_must_be_lines_whose_loss_leaves_a_path(make_network, o
     with pytest.raises(CaseError, match=message) as raised:
         load_network_case(make_network(case, 2))
     assert "network.contingencies[0]" in str(raised.value)
+
+
+def test_reverse_flow_rent_closes_the_merchandising_surplus(make_network):
+    """A node that may feed back at most 5 MW holds 12 MW of free generation (slack price 10 000
+    JPY/MWh, no load anywhere else but 20 MW at the slack): it feeds back 5 MW, so one more MWh
+    consumed there is worth nothing (λ = 0: it would use spilled generation) and one more MW of
+    its reverse-flow limit saves 10 000 (ρ = 10 000). The network collects −Σ λ p = 10 000 · 5 per
+    hour, all of it reverse-flow rent (L5): no branch binds."""
+    case = {
+        "horizon": {"steps": 2},
+        "nodes": [
+            slack("s", 10_000.0) | {"base_load_mw": 20.0},
+            {"name": "g", "reverse_flow_limit_mw": 5.0},
+        ],
+        "branches": [line("sg", "s", "g", 50.0)],
+        "pv": [{"name": "pv", "node": "g", "capacity_mw": 12.0, "availability": 1.0}],
+    }
+    run = solved(make_network(case, 2))
+    np.testing.assert_allclose(prices(run), [[10_000.0] * 2, [0.0] * 2], atol=TOL)
+    reverse = run.results["node_reverse_flow_shadow_price_jpy_per_mwh"].sel(node="g")
+    np.testing.assert_allclose(reverse, 10_000.0, atol=TOL)
+    assert run.kpis["congestion_rent_jpy"] == pytest.approx(0.0, abs=1e-3)
+    assert run.kpis["reverse_flow_rent_jpy"] == pytest.approx(10_000 * 5 * 8760, rel=1e-9)

@@ -58,7 +58,8 @@ class Response:
     owner_cost_jpy: float
     """The owners' cost at the response (their objective, deviation charges included)."""
     system_cost_jpy: float
-    """The system's least cost with the response imposed."""
+    """The system's least cost with the response imposed (inf: no dispatch of the rest of the
+    system can absorb it)."""
     max_deviation_mw: float
     """Largest |response − system schedule| over the parts' charge and discharge."""
 
@@ -198,8 +199,7 @@ def respond(
         raise ValueError(f"the owners' best response failed: {response.solution.message}")
     schedules = schedules_of(response.model, system, parts)
     imposed = _solve(system, imposed_model(system, schedules), options)
-    if not imposed.solution.has_values:
-        raise ValueError(f"the best response is infeasible: {imposed.solution.message}")
+    cost = float(imposed.solution.objective) if imposed.solution.has_values else float("inf")
     ours = system_schedules(system, parts)
     deviation = max(
         (
@@ -210,9 +210,7 @@ def respond(
         ),
         default=0.0,
     )
-    return Response(
-        float(response.solution.objective), float(imposed.solution.objective), deviation
-    )
+    return Response(float(response.solution.objective), cost, deviation)
 
 
 def align(system: xr.Dataset, options: SolverOptions) -> Alignment:

@@ -16,6 +16,9 @@ length Δt gives JPY/MWh:
 
     \\text{rent}_l = αΔt \\textstyle\\sum_t μ_{l,t} f_{l,t}                       \\quad (L4)
 
+    −αΔt \\textstyle\\sum_{n,t} λ_{n,t}\\, p_{n,t} = \\sum_l \\text{rent}_l
+        + αΔt \\textstyle\\sum_{n,t} ρ_{n,t}\\, p_{n,t}                          \\quad (L5)
+
 =============  ==================================================================  ========
 symbol         meaning                                                             unit
 =============  ==================================================================  ========
@@ -28,6 +31,8 @@ y^{N3±}        duals of branch l's upper / lower flow limit                    
                +F, − at −F, 0 when the branch is not congested                     JPY/MWh
 λ_{I,t}        price of island I: the dual of its balance (N8, PTDF model)          JPY/MWh
 Φ_{l,n}        PTDF (reference: the island's slack)                                –
+ρ_{n,t}        reverse-flow shadow price −y^{N2}/(αΔt): the cost saved by one more MW
+               of n's reverse-flow limit for one hour                              JPY/MWh
 α, Δt          annualisation factor, step length                                   –, h
 =============  ==================================================================  ========
 
@@ -125,6 +130,14 @@ def add_prices(out: xr.Dataset, m: pyo.ConcreteModel) -> xr.Dataset:
         {
             "units": "JPY/MWh",
             "doc": "cost saved per MW more limit for one hour; sign = direction of the flow (L2)",
+        },
+    )
+    out["node_reverse_flow_shadow_price_jpy_per_mwh"] = (
+        ("node", "time"),
+        -reverse / scale,
+        {
+            "units": "JPY/MWh",
+            "doc": "cost saved per MW more reverse-flow limit for one hour (N2's dual)",
         },
     )
     if network.contingencies:
@@ -256,6 +269,8 @@ def price_kpis(ds: xr.Dataset, draw: dict[str, np.ndarray]) -> dict[str, float]:
     for b in ds["branch"].values.tolist():
         out[f"branch_{b}_congested_hours_h"] = float(congested.sel(branch=b).sum()) * dt
         out[f"branch_{b}_congestion_rent_jpy"] = float(rent.sel(branch=b))
+    reverse = ds["node_reverse_flow_shadow_price_jpy_per_mwh"]
+    out["reverse_flow_rent_jpy"] = alpha_dt * float((reverse * ds["node_net_injection_mw"]).sum())
     price = ds["node_price_jpy_per_mwh"]
     for node in ds["node"].values.tolist():
         out[f"node_{node}_mean_price_jpy_per_mwh"] = float(price.sel(node=node).mean())
