@@ -176,6 +176,14 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
         options,
         timings,
     )
+    return complete_run(inputs, done, mode, timings)
+
+
+def complete_run(
+    inputs: xr.Dataset, done: ExclusiveSolve, mode: str, timings: dict[str, float]
+) -> Run:
+    """The :class:`Run` of a solved model: results extracted from it and verified (``mode``: the
+    battery exclusivity mode reported)."""
     m, sol = done.model, done.solution
     run = Run(inputs=inputs, solution=sol, timings=timings)
     if not sol.has_values:

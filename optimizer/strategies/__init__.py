@@ -24,11 +24,18 @@ from wattbit.strategies.realise import exceeds, solve_pattern_realised
 from wattbit.strategies.rolling import solve_rolling
 
 
+def one_optimisation(inputs: xr.Dataset) -> bool:
+    """Whether :func:`solve` solves ``inputs`` as one optimisation (:func:`solve_inputs`)."""
+    if inputs.attrs["grid_mode"] == "type2_forecast":
+        return False
+    return not (inputs.attrs.get("grid_pattern_exceedance_borne_by") == "dc" and exceeds(inputs))
+
+
 def solve(inputs: xr.Dataset, options: SolverOptions) -> Run:
     """Solve an input Dataset by its connection mode: one optimisation, or the rolling horizon."""
     if inputs.attrs["grid_mode"] == "type2_forecast":
         return solve_rolling(inputs, options)
-    if inputs.attrs.get("grid_pattern_exceedance_borne_by") == "dc" and exceeds(inputs):
+    if not one_optimisation(inputs):
         return solve_pattern_realised(inputs, options)
     return solve_inputs(inputs, options)
 

@@ -28,9 +28,10 @@ from wattbit.case import load_case
 from wattbit.inputs import build_inputs
 from wattbit.optimise import Run, options_from_case
 from wattbit.solve import SolverOptions
-from wattbit.strategies import solve
+from wattbit.strategies import one_optimisation, solve
 from wattbit.studies import checked
 from wattbit.studies.cells import apply_strategy
+from wattbit.warm import WarmModel, solve_warm
 
 BATTERY_COST_PATH = "battery.energy_capex_jpy_per_kwh"
 QUESTIONS: dict[str, str] = {
@@ -77,7 +78,10 @@ class Breakeven:
 
 
 class PriceSolves:
-    """Solves of one case at a battery energy price, cached by (strategy, mode, price)."""
+    """Solves of one case at a battery energy price, cached by (strategy, mode, price).
+
+    A strategy and mode solved as one optimisation keep their LP in a :class:`WarmModel`: each
+    further price changes one objective coefficient and is re-solved from the kept basis."""
 
     def __init__(
         self,
@@ -89,6 +93,7 @@ class PriceSolves:
         self.overrides = dict(overrides or {})
         self.options = options
         self._runs: dict[tuple[str, str, float | None], Run] = {}
+        self._warm: dict[tuple[str, str], WarmModel | None] = {}
         battery = load_case(case_path, self.overrides).case.battery
         self.case_price = battery.energy_capex_jpy_per_kwh if battery else 0.0
 
@@ -104,7 +109,11 @@ class PriceSolves:
                 overrides[BATTERY_COST_PATH] = price
             loaded = load_case(self.case_path, overrides)
             inputs = apply_strategy(build_inputs(loaded), strategy, loaded.file)
-            run = solve(inputs, self.options or options_from_case(loaded))
+            options = self.options or options_from_case(loaded)
+            if one_optimisation(inputs):  # the same LP at another price: re-solved warm
+                run, self._warm[key[:2]] = solve_warm(self._warm.get(key[:2]), inputs, options)
+            else:
+                run = solve(inputs, options)
             where = f"{self.case_path}: {strategy} × {mode}"
             if price is not None:
                 where += f" at {price:,.0f} JPY/kWh"

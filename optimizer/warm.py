@@ -1,0 +1,263 @@
+"""Warm re-solves: one compiled LP kept in HiGHS, re-solved after cost and bound changes.
+
+A study that solves the *same* LP many times with other prices or size bounds (the breakeven
+bisection, a cost-only sweep) need not build, compile and hand the model to HiGHS again:
+:class:`WarmModel` keeps the Pyomo model, its compiled column order and a ``Highs`` object with
+the last optimal basis. :meth:`WarmModel.update` compares new inputs with the ones the model was
+built from and applies the differences HiGHS can take in place:
+
+* an annualised capex scalar (:data:`COST_COLUMNS`, e.g. ``battery_energy_capex_jpy_per_mwh_year``
+  :math:`k_E`) changes the objective coefficient of its size column (``battery.energy_mwh``
+  :math:`E`) by :math:`\\Delta k` (``changeColsCost``; HiGHS re-solves with primal simplex from the
+  kept basis), and the block's ``cost_capex_jpy`` expression by :math:`\\Delta k \\cdot E`, so
+  results and the verifier see the new cost;
+* ``<size>_min`` / ``<size>_max`` change the size column's bounds (``changeColsBounds``; dual
+  simplex from the kept basis);
+* ``<size>_investment_jpy_per_<unit>`` and ``<size>_lifetime_years`` are not in the model (they
+  feed the economics of the results only) and may differ freely.
+
+Any other difference changes the model's structure or its matrix: :meth:`WarmModel.update` returns
+``False`` and the caller solves cold. A capex scalar whose size column carries any other objective
+term (the column's cost differs from the scalar) is refused the same way.
+
+Battery exclusivity: the warm model is the LP without binaries. A solution that charges and
+discharges at once under ``battery.exclusive = auto`` (or any solve under ``always``) is handed
+to the cold :func:`~wattbit.optimise.solve_inputs`, which applies the rule; the LP optimum is
+otherwise the optimum the cold solve reports (:mod:`wattbit.optimise`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+import xarray as xr
+
+from wattbit.model import create_model, has_component
+from wattbit.optimise import (
+    SIMULTANEOUS_TOL_MW,
+    ExclusiveSolve,
+    Run,
+    add_timings,
+    complete_run,
+    solve_inputs,
+)
+from wattbit.sizes import investment_name, lifetime_name, size_names
+from wattbit.solve import (
+    LP_DUALS,
+    CompiledModel,
+    Solution,
+    SolverOptions,
+    _new_highs,
+    compile_checked,
+    load_duals,
+    load_reduced_costs,
+    load_values,
+    request_duals,
+)
+
+COST_COLUMNS: dict[str, tuple[str, str]] = {
+    "pv_capex_jpy_per_mw_year": ("pv", "capacity_mw"),
+    "battery_power_capex_jpy_per_mw_year": ("battery", "power_mw"),
+    "battery_energy_capex_jpy_per_mwh_year": ("battery", "energy_mwh"),
+    "generator_capex_jpy_per_mw_year": ("generator", "power_mw"),
+    "ups_capex_jpy_per_mw_year": ("ups", "power_mw"),
+}
+"""Annualised capex scalar → (block, size variable) whose objective coefficient it is."""
+
+COST_RTOL = 1e-12
+
+
+@dataclass
+class WarmStats:
+    """How the model's solves went: warm re-solves, cold fall-backs and seconds per phase."""
+
+    warm: int = 0
+    cold: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class WarmModel:
+    """One LP of a single optimisation, compiled once and re-solved in place (module doc)."""
+
+    def __init__(
+        self,
+        inputs: xr.Dataset,
+        options: SolverOptions,
+        model: pyo.ConcreteModel,
+        compiled: CompiledModel,
+    ) -> None:
+        self.inputs = inputs
+        self.options = options
+        self.model = model
+        self.compiled = compiled
+        self.stats = WarmStats()
+        self._column = {id(v): j for j, v in enumerate(compiled.columns)}
+        self._highs = _new_highs(options, compiled.lp)
+        self._highs.passModel(compiled.lp)
+        self._costs = np.array(compiled.lp.col_cost_, dtype=float)
+
+    @classmethod
+    def from_inputs(cls, inputs: xr.Dataset, options: SolverOptions) -> WarmModel | None:
+        """Build and compile the LP of ``inputs`` (no solve yet); ``None`` when it cannot be kept
+        (exclusivity ``always``, or rows of fixed values alone make it infeasible)."""
+        if _exclusive_mode(inputs) == "always":
+            return None
+        t0 = time.perf_counter()
+        m = request_duals(create_model(inputs))
+        t1 = time.perf_counter()
+        cm, _ = compile_checked(m, options)
+        if cm is None or cm.is_mip:
+            return None
+        warm = cls(inputs, options, m, cm)
+        warm.stats.timings = {"build": t1 - t0, "hand_off": time.perf_counter() - t1}
+        return warm
+
+    def column(self, block: str, name: str) -> int | None:
+        """The compiled column of ``model.<block>.<name>`` (``None`` if not in the matrix)."""
+        blk = getattr(self.model, block, None)
+        var = getattr(blk, name, None) if blk is not None else None
+        return None if var is None else self._column.get(id(var))
+
+    def set_cost(self, scalar: str, value: float) -> bool:
+        """Set the annualised capex ``scalar`` (a key of :data:`COST_COLUMNS`) to ``value``;
+        ``False`` (nothing changed) if it does not map to one objective coefficient."""
+        block, name = COST_COLUMNS[scalar]
+        j = self.column(block, name)
+        if j is None:
+            return False
+        old = float(self.inputs[scalar])
+        if abs(self._costs[j] - old) > COST_RTOL * max(1.0, abs(old)):
+            return False
+        blk = getattr(self.model, block)
+        blk.cost_capex_jpy.set_value(blk.cost_capex_jpy.expr + (value - old) * getattr(blk, name))
+        self._costs[j] = value
+        self._highs.changeColsCost(1, np.array([j], dtype=np.int32), np.array([value]))
+        return True
+
+    def set_bounds(self, size: str, lower: float, upper: float) -> bool:
+        """Set the bounds of ``size`` (a size name, e.g. ``battery_energy_mwh``)."""
+        block, name = size.split("_", 1)
+        j = self.column(block, name)
+        if j is None:
+            return False
+        var = getattr(getattr(self.model, block), name)
+        var.setlb(lower)
+        var.setub(upper)
+        idx = np.array([j], dtype=np.int32)
+        self._highs.changeColsBounds(1, idx, np.array([lower]), np.array([upper]))
+        return True
+
+    def update(self, inputs: xr.Dataset) -> bool:
+        """Apply the differences of ``inputs`` from the model's inputs as cost and bound changes;
+        ``False`` if any difference alters the model otherwise (then nothing is changed)."""
+        changed = _differences(self.inputs, inputs)
+        if changed is None:
+            return False
+        sizes = set(size_names(inputs))
+        free = {investment_name(s) for s in sizes} | {lifetime_name(s) for s in sizes}
+        bounds = {s for s in sizes if f"{s}_min" in changed or f"{s}_max" in changed}
+        costs = changed - free - {f"{s}_{e}" for s in bounds for e in ("min", "max")}
+        if any(name not in COST_COLUMNS for name in costs):
+            return False
+        if any(self.column(*COST_COLUMNS[c]) is None for c in costs) or any(
+            self.column(*s.split("_", 1)) is None for s in bounds
+        ):
+            return False
+        for name in sorted(costs):
+            if not self.set_cost(name, float(inputs[name])):
+                return False
+        for s in sorted(bounds):
+            self.set_bounds(s, float(inputs[f"{s}_min"]), float(inputs[f"{s}_max"]))
+        self.inputs = inputs
+        return True
+
+    def solve(self) -> Run:
+        """Re-solve from the kept basis; the cold :func:`solve_inputs` when the LP is not
+        optimal or the battery exclusivity rule needs binaries (module doc)."""
+        h, cm = self._highs, self.compiled
+        t0 = time.perf_counter()
+        h.run()
+        t1 = time.perf_counter()
+        info = h.getInfo()
+        feasible = highspy.SolutionStatus.kSolutionStatusFeasible
+        if (
+            h.getModelStatus() != highspy.HighsModelStatus.kOptimal
+            or info.dual_solution_status != feasible
+        ):
+            return self._cold()
+        solved = h.getSolution()
+        values = np.asarray(solved.col_value)
+        sol = Solution("optimal", "optimal", info.objective_function_value, 0.0, values)
+        sol.reduced_costs = np.asarray(solved.col_dual)
+        sol.row_duals = np.asarray(solved.row_dual)
+        sol.duals_source = LP_DUALS
+        m = self.model
+        load_values(m, cm, values)
+        mode = _exclusive_mode(self.inputs)
+        if mode == "auto" and _simultaneous(m):
+            return self._cold()
+        load_reduced_costs(m, cm, sol.reduced_costs)
+        load_duals(m, cm, sol, self.options)
+        timings = {"solve": t1 - t0, "load": time.perf_counter() - t1}
+        self.stats.warm += 1
+        run = complete_run(self.inputs, ExclusiveSolve(m, sol, {}, 0), mode, timings)
+        add_timings(self.stats.timings, run.timings)
+        return run
+
+    def _cold(self) -> Run:
+        self.stats.cold += 1
+        run = solve_inputs(self.inputs, self.options)
+        add_timings(self.stats.timings, {f"cold_{k}": v for k, v in run.timings.items()})
+        return run
+
+
+def solve_warm(
+    warm: WarmModel | None, inputs: xr.Dataset, options: SolverOptions
+) -> tuple[Run, WarmModel | None]:
+    """Solve ``inputs`` on ``warm`` when it takes them as cost/bound changes, else on a new
+    :class:`WarmModel` (or cold when none can be kept); returns the run and the model to reuse."""
+    if warm is not None and warm.options == options and warm.update(inputs):
+        return warm.solve(), warm
+    fresh = WarmModel.from_inputs(inputs, options)
+    if fresh is None:
+        return solve_inputs(inputs, options), None
+    return fresh.solve(), fresh
+
+
+def _exclusive_mode(inputs: xr.Dataset) -> str:
+    if not has_component(inputs, "battery"):
+        return "never"
+    return str(inputs.attrs.get("battery_exclusive", "never"))
+
+
+def _simultaneous(m: pyo.ConcreteModel) -> bool:
+    b = getattr(m, "battery", None)
+    if b is None:
+        return False
+    c, d = b.charge_mw, b.discharge_mw
+    return any(min(c[t].value, d[t].value) > SIMULTANEOUS_TOL_MW for t in c)
+
+
+def _differences(old: xr.Dataset, new: xr.Dataset) -> set[str] | None:
+    """Names of the data variables that differ; ``None`` if anything else differs (attributes,
+    coordinates, the set of variables, a variable's shape)."""
+    if set(old.attrs) != set(new.attrs) or set(old.data_vars) != set(new.data_vars):
+        return None
+    if any(not np.array_equal(old.attrs[k], new.attrs[k]) for k in old.attrs):
+        return None
+    if not old.coords.to_dataset().equals(new.coords.to_dataset()):
+        return None
+    changed = set()
+    for name in old.data_vars:
+        a, b = old[name], new[name]
+        if a.dims != b.dims or a.shape != b.shape:
+            return None
+        if not a.equals(b):
+            if a.ndim:
+                return None
+            changed.add(str(name))
+    return changed
