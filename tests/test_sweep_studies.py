@@ -86,6 +86,7 @@ def test_a_ridethrough_sweep_equals_its_single_runs(tmp_path: Path):
         # K = 4 scenarios under a single-site solve: refused before any solve, not at solve time
         (TYPE3, ["--set", "horizon.steps=24", "--set", "dc.pue=1.2,1.25"], "type3.scenarios: 4 "),
         (TYPE3, ["--study", "connect", "--set", "horizon.steps=24,48"], "type3.maintenance[0]"),
+        (TYPE3, ["--set", "type3.scenarios=1", "--set", "horizon.steps=24,48"], "maintenance[0]"),
         (TOWN, ["--set", "horizon.steps=24,48"], "run it with `wattbit network`"),
         (TOWN, ["--study", "solve", "--set", "horizon.steps=24,48"], "--study network"),
         (TYPE3, ["--study", "network", "--set", "horizon.steps=24,48"], "`wattbit solve`"),

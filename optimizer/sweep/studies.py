@@ -48,8 +48,8 @@ def _study_overrides(study: str, overrides: Overrides) -> list[dict[str, Any]]:
 
 def precheck(study: str, case: Path, overrides: Overrides) -> None:
     """Load every case a point of ``study`` solves, and refuse what would fail only at solve time
-    (a type ③ case of K > 1 scenarios under ``solve``, a ridethrough without ``[type3]``):
-    :class:`CaseError`."""
+    (a type ③ case of K > 1 scenarios under ``solve``, a ridethrough without ``[type3]``, type ③
+    events or maintenance windows outside the horizon): :class:`CaseError`."""
     if study == "network":
         from wattbit.network.case import load_network_case
 
@@ -71,7 +71,7 @@ def precheck(study: str, case: Path, overrides: Overrides) -> None:
         table = TYPE3_STUDIES.get(study)
         if table is not None and getattr(loaded.case, table) is None:
             raise CaseError(loaded.file, table, f"`--study {study}` needs a [{table}] table")
-        if study in TYPE3_STUDIES and t3 is not None:
+        if t3 is not None and loaded.case.grid.mode == "type3_n1":
             from wattbit.n1 import scenario_events
 
             scenario_events(loaded)  # events and maintenance windows inside the horizon
