@@ -1,0 +1,100 @@
+"""Warm re-solves (wattbit.warm) equal cold solves: objective to 1e-9 relative, sizes to 1e-6."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wattbit.case import load_case
+from wattbit.inputs import build_inputs
+from wattbit.optimise import Run, options_from_case, solve_inputs
+from wattbit.sizes import size_names
+from wattbit.studies.breakeven import PriceSolves, size_zero, vs_load_following
+from wattbit.studies.cells import apply_strategy
+from wattbit.warm import WarmModel, solve_warm
+
+CASE = Path(__file__).resolve().parents[1] / "cases" / "type2_battery_wins" / "case.toml"
+CUT = {"horizon.steps": 48, "grid.mode": "type2_dynamic"}
+PRICE = "battery.energy_capex_jpy_per_kwh"
+
+
+def inputs_at(**overrides: object):
+    loaded = load_case(CASE, {**CUT, **overrides})
+    return build_inputs(loaded), options_from_case(loaded)
+
+
+def assert_same(warm: Run, cold: Run, sizes: bool = True) -> None:
+    """Equal objectives; equal sizes unless the optimum is not unique in them (``sizes=False``:
+    free battery energy, where any energy above what is used is optimal)."""
+    assert warm.ok and cold.ok
+    w, c = warm.kpis["total_cost_jpy"], cold.kpis["total_cost_jpy"]
+    assert w == pytest.approx(c, rel=1e-9)
+    assert warm.solution.objective == pytest.approx(cold.solution.objective, rel=1e-9)
+    for size in size_names(cold.results) if sizes else ():
+        assert warm.kpis[size] == pytest.approx(cold.kpis[size], abs=1e-6), size
+    assert warm.verification.max_violation < 1e-6
+
+
+def test_price_steps_are_warm_and_equal_cold():
+    warm = None
+    for price in (40_000, 80_000, 10_000, 160_000, 0):
+        inputs, options = inputs_at(**{PRICE: price})
+        run, warm = solve_warm(warm, inputs, options)
+        assert_same(run, solve_inputs(inputs, options), sizes=price > 0)
+    assert (warm.stats.warm, warm.stats.cold) == (5, 0)
+
+
+def test_size_bounds_are_warm_and_equal_cold():
+    base, options = inputs_at()
+    warm = WarmModel.from_inputs(base, options)
+    warm.solve()
+    free = solve_inputs(base, options).kpis["battery_energy_mwh"]
+    assert free > 0.1
+    for cap in (0.5 * free, 0.0, 2.0 * free):
+        inputs, _ = inputs_at(**{"battery.energy_mwh": {"min": 0.0, "max": cap}})
+        assert warm.update(inputs)
+        run = warm.solve()
+        assert run.kpis["battery_energy_mwh"] <= cap + 1e-6
+        assert_same(run, solve_inputs(inputs, options))
+    assert warm.stats.cold == 0
+
+
+def test_structural_change_is_refused_and_solved_cold():
+    base, options = inputs_at()
+    warm = WarmModel.from_inputs(base, options)
+    warm.solve()
+    other, _ = inputs_at(**{"grid.mode": "type2_fixed"})
+    assert not warm.update(other)
+    assert warm.inputs is base  # nothing applied
+    run, kept = solve_warm(warm, other, options)
+    assert kept is not warm
+    assert_same(run, solve_inputs(other, options))
+
+
+def test_exclusivity_always_is_not_kept_warm():
+    inputs, options = inputs_at(**{"battery.exclusive": "always"})
+    assert WarmModel.from_inputs(inputs, options) is None
+    run, kept = solve_warm(None, inputs, options)
+    assert kept is None
+    assert run.results.attrs["battery_exclusive_mode"] == "always"
+
+
+@pytest.mark.parametrize("question", ["vs_load_following", "size_zero"])
+def test_breakeven_steps_equal_cold_solves(question):
+    solves = PriceSolves(CASE, {"horizon.steps": 48})
+    if question == "vs_load_following":
+        result = vs_load_following(solves, "type2_dynamic", tolerance=1e-2)
+        strategy = "battery_shaped"
+    else:
+        result = size_zero(solves, "both", "type2_dynamic", tolerance=1e-2)
+        strategy = "both"
+    assert len(result.points) >= 4
+    warm = solves._warm[(strategy, "type2_dynamic")]
+    assert warm is not None and warm.stats.warm >= len(result.points) - 1
+    for price, _ in result.points[:: max(1, len(result.points) // 3)]:
+        loaded = load_case(CASE, {"horizon.steps": 48, "grid.mode": "type2_dynamic", PRICE: price})
+        inputs = apply_strategy(build_inputs(loaded), strategy, loaded.file)
+        assert_same(
+            solves.run(strategy, "type2_dynamic", price), solve_inputs(inputs, warm.options)
+        )
