@@ -145,6 +145,18 @@ def _log_to_stderr(kind: object, message: str, *_: object) -> None:
     sys.stderr.write(message)
 
 
+_scheduler_threads: dict[str, int] = {}  # the thread count HiGHS's global scheduler runs with
+
+
+def _threads(threads: int) -> int:
+    """``threads``, restarting HiGHS's process-wide scheduler when it was started with another
+    count (else HiGHS ends the solve with status "Not Set")."""
+    if _scheduler_threads.get("threads", threads) != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _scheduler_threads["threads"] = threads
+    return threads
+
+
 def _new_highs(options: SolverOptions, lp: highspy.HighsLp | None = None) -> highspy.Highs:
     # The core class: the Python ``Highs`` wrapper adds callbacks we do not use and prints a banner.
     h = highspy._Highs()
@@ -155,7 +167,7 @@ def _new_highs(options: SolverOptions, lp: highspy.HighsLp | None = None) -> hig
         h.startCallback(highspy.cb.HighsCallbackType.kCallbackLogging)
     h.setOptionValue("time_limit", float(options.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
-    h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("threads", _threads(int(options.threads)))
     h.setOptionValue("simplex_scale_strategy", 4)
     if lp is not None:
         h.setOptionValue("user_objective_scale", objective_scale(np.asarray(lp.col_cost_)))

@@ -117,6 +117,20 @@ def test_threads_beyond_the_cpus_are_capped_with_a_warning():
     assert f"warning: --threads 10000: capped at the {cpus} CPUs" in done.stderr
 
 
+def test_solves_with_other_thread_counts_in_one_process():
+    """HiGHS starts one scheduler per process: a later solve with another thread count restarts
+    it instead of ending "Not Set" (a notebook that capped --threads, then solves on one)."""
+    code = (
+        "from wattbit import api\n"
+        f"case = {str(EXAMPLE)!r}\n"
+        "for n in (2, 1, 1, 2):\n"
+        "    print(api.solve_case(case, {'horizon.steps': 24}, threads=n).status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["optimal"] * 4
+
+
 # --- sweep and plot -----------------------------------------------------------------------------
 
 
