@@ -100,3 +100,41 @@ def test_minimum_over_several_reference_years(make_case):
     ).to_numpy()
     assert one == pytest.approx(np.where(index.hour == 18, 10.0, 20.0))
     solve_verified(path)
+
+
+def test_realised_operation_keeps_within_the_pattern_where_the_headroom_is_higher(make_case):
+    """Day 1 has more headroom than day 2 (25 MW against 12, 11 after 21 h) except at 18–20 h
+    (6 MW against 8). A fixed 4 MW battery, half full at the start, planned on day 2's pattern
+    discharges 2 MW at 18–20 h; on day 1 it discharges more, runs out and ends short of its
+    initial energy. The refill may then use the headroom only up to the pattern, never day 1's
+    25 MW: the pattern stays the DC's contract; what it cannot restore is reported."""
+    index = hourly_index(48)
+    evening = (index.hour >= 18) & (index.hour < 21)
+    h = np.where(index.day == 1, 25.0, 12.0)
+    h[evening] = np.where(index.day == 1, 6.0, 8.0)[evening]
+    h[(index.day == 2) & (index.hour >= 21)] = 11.0
+    case = {
+        "horizon": {"steps": 24},
+        "dc": {"it_mw": 10.0, "value_of_lost_compute_jpy_per_mwh": 10_000.0},
+        "grid": {
+            "import_limit_mw": "h",
+            "energy_price_jpy_per_mwh": 0.0,
+            "mode": "type2_fixed",
+            "pattern": {"reference_start": DAY2},
+        },
+        "battery": {
+            "power_mw": 4.0,
+            "energy_mwh": 12.0 / 0.9,
+            "discharge_efficiency": 0.9,
+            "soc_rule": "fixed",
+            "initial_soc_fraction": 0.5,
+        },
+    }
+    run = solve_verified(make_case(case, index, h=h))
+    r = run.results
+    plan = r["plan_grid_import_mw"].values
+    assert (r["grid_import_mw"].values <= r["grid_import_limit_mw"].values + 1e-9).all()
+    assert r["battery_discharge_mw"].values[18] == pytest.approx(4.0, abs=1e-6)
+    assert (r["grid_import_mw"].values[:18] > plan[:18] + 1e-6).any()  # refilled before 18 h
+    end = float(r["battery_soc_mwh"][-1]) + r.attrs["battery_terminal_deficit_mwh"]
+    assert end == pytest.approx(6.0 / 0.9, abs=1e-6)  # what is not refilled is reported

@@ -52,6 +52,12 @@ def fixed_soc(ds: xr.Dataset, energy: float, initial: float, terminal: float | N
         ds["battery_terminal_soc_fraction"] = ((), fraction(terminal))
 
 
+def allowed(inputs: xr.Dataset) -> np.ndarray:
+    """What the grid allows in operation: the realised headroom H, and no more than the mode's
+    own limit (a fixed pattern stays the DC's contract where H is higher)."""
+    return np.minimum(inputs["grid_headroom_mw"].values, inputs["grid_import_limit_mw"].values)
+
+
 def battery_limits(ds: xr.Dataset, dt: float) -> BatteryLimits:
     return BatteryLimits(
         power_mw=float(ds["battery_power_mw"]),
@@ -77,7 +83,7 @@ def _refill(realised: xr.Dataset, fixed: xr.Dataset, soc0: float) -> float:
     limits = battery_limits(fixed.assign(sizes), dt)
     soc_max = float(fixed["battery_soc_max_fraction"] * realised["battery_energy_mwh"])
     contract = float(realised["grid_contract_mw"])
-    return refill(done, fixed["grid_headroom_mw"].values, contract, dt, limits, soc_max, soc0)
+    return refill(done, allowed(fixed), contract, dt, limits, soc_max, soc0)
 
 
 def realise(plan: xr.Dataset, inputs: xr.Dataset) -> xr.Dataset:
@@ -90,7 +96,7 @@ def realise(plan: xr.Dataset, inputs: xr.Dataset) -> xr.Dataset:
     done = recourse(
         real["grid_import_mw"].values,
         (served_it_mw(real) * real["dc_pue"]).values,
-        real["grid_headroom_mw"].values,
+        allowed(inputs.sel(time=real["time"])),
         float(real["grid_contract_mw"]),
         dt,
         real["battery_charge_mw"].values if battery else None,
