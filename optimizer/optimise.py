@@ -95,8 +95,9 @@ def solve_exclusive(
     (a battery whose dispatch is fixed is left out); ``modes`` the ``exclusive`` mode per key
     (``never`` where missing). Each re-solve is warm-started from the previous solution with the
     simultaneous flows of the batteries that now have binaries netted. Build and solver seconds
-    are added to ``timings``. After ``MAX_EXCLUSIVITY_ROUNDS`` re-solves with steps still
-    pending, the solution is an error without values.
+    are added to ``timings``. The last of the ``MAX_EXCLUSIVITY_ROUNDS`` re-solves binds every step
+    of each battery still pending (its full MILP); only with no round allowed, or if that still
+    leaves simultaneous flows, is the solution an error without values.
     """
     binaries: Binaries = {}
 
@@ -119,8 +120,13 @@ def solve_exclusive(
     }
     while any(pending.values()) and rounds < MAX_EXCLUSIVITY_ROUNDS:
         rounds += 1
+        last = rounds == MAX_EXCLUSIVITY_ROUNDS
         for key, steps in pending.items():
-            binaries.setdefault(key, set()).update(steps)
+            # The last round allowed binds every step of a battery still pending: that battery's
+            # full MILP, so the rule ends exact however many steps would still have surfaced.
+            binaries.setdefault(key, set()).update(
+                set(ruled[key].charge_mw) if last and steps else steps
+            )
         m, sol = solve(_snapshot(m))
         if not sol.has_values:
             break

@@ -26,13 +26,13 @@ Why each property must hold (``f`` the total cost, ``F`` a feasible set):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from conftest import REPO, solve_verified, to_toml
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 SERIES = REPO / "cases" / "tokyo_substation_dc" / "series.csv"
@@ -199,6 +199,17 @@ def test_higher_value_of_lost_compute_never_lowers_served_energy(
     offset=st.sampled_from([-30_000.0, -20_000.0, -12_000.0, 8_000.0]),
     export_mw=st.sampled_from([0.0, 5.0]),
     capex_scale=st.sampled_from([0.0, 0.05]),
+)
+# Found by this test: 'auto' needs all 8 exclusivity rounds here (the last binds every step).
+@example(
+    window={
+        "horizon.start": datetime(2025, 7, 30, 5, tzinfo=timezone(timedelta(hours=9))),
+        "horizon.steps": 20,
+    },
+    limit=64.1433552009362,
+    offset=-20_000.0,
+    export_mw=0.0,
+    capex_scale=0.0,
 )
 def test_lp_relaxation_below_milp_and_auto_equals_always(
     base_case, window, limit, offset, export_mw, capex_scale
