@@ -90,8 +90,12 @@ def test_breakeven_steps_equal_cold_solves(question):
         result = size_zero(solves, "both", "type2_dynamic", tolerance=1e-2)
         strategy = "both"
     assert len(result.points) >= 4
-    warm = solves._warm[(strategy, "type2_dynamic")]
-    assert warm is not None and warm.stats.warm >= len(result.points) - 1
+    key, warm = solves.warm
+    assert (
+        key == (strategy, "type2_dynamic")
+        and warm is not None
+        and warm.stats.warm >= len(result.points) - 1
+    )
     for price, _ in result.points[:: max(1, len(result.points) // 3)]:
         loaded = load_case(CASE, {"horizon.steps": 48, "grid.mode": "type2_dynamic", PRICE: price})
         inputs = apply_strategy(build_inputs(loaded), strategy, loaded.file)

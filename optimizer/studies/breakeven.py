@@ -80,8 +80,12 @@ class Breakeven:
 class PriceSolves:
     """Solves of one case at a battery energy price, cached by (strategy, mode, price).
 
-    A strategy and mode solved as one optimisation keep their LP in a :class:`WarmModel`: each
-    further price changes one objective coefficient and is re-solved from the kept basis."""
+    Solves at another price of a strategy and mode solved as one optimisation go through a
+    :class:`WarmModel` (``warm``: the last one, by strategy and mode; one held at a time, as a
+    bisection asks one strategy at many prices in a row): each further price changes one
+    objective coefficient and is re-solved from the kept basis. Solves at the case's own price
+    (the comparison's cells) stay cold, so that the exclusivity rule's re-solves are not
+    preceded by a wasted LP."""
 
     def __init__(
         self,
@@ -93,7 +97,7 @@ class PriceSolves:
         self.overrides = dict(overrides or {})
         self.options = options
         self._runs: dict[tuple[str, str, float | None], Run] = {}
-        self._warm: dict[tuple[str, str], WarmModel | None] = {}
+        self.warm: tuple[tuple[str, str], WarmModel | None] | None = None
         battery = load_case(case_path, self.overrides).case.battery
         self.case_price = battery.energy_capex_jpy_per_kwh if battery else 0.0
 
@@ -110,8 +114,10 @@ class PriceSolves:
             loaded = load_case(self.case_path, overrides)
             inputs = apply_strategy(build_inputs(loaded), strategy, loaded.file)
             options = self.options or options_from_case(loaded)
-            if one_optimisation(inputs):  # the same LP at another price: re-solved warm
-                run, self._warm[key[:2]] = solve_warm(self._warm.get(key[:2]), inputs, options)
+            if price is not None and one_optimisation(inputs):
+                kept = self.warm[1] if self.warm and self.warm[0] == key[:2] else None
+                run, kept = solve_warm(kept, inputs, options)
+                self.warm = (key[:2], kept)
             else:
                 run = solve(inputs, options)
             where = f"{self.case_path}: {strategy} × {mode}"
