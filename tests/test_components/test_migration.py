@@ -6,10 +6,10 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from test_components.closing import MW, REL, STEP_LENGTHS, close, model, sink, solve, values
+from test_components.closing import MW, REL, STEP_LENGTHS, close, model, sink, solve, supply, values
 from wattbit.formulations.dc_load import DataCentreData, define_data_centre
 from wattbit.formulations.migration import MigrationData, define_migration
-from wattbit.formulations.shutdown import ShutdownData, define_shutdown
+from wattbit.formulations.shutdown import ShutdownData, define_protected_kept, define_shutdown
 
 VOLC = 1e6
 
@@ -52,3 +52,27 @@ def test_migration_and_shutdown_together_never_exceed_the_load(dt_h):
     np.testing.assert_allclose(values(mig.it_mw), [0.0, 0.0, 0.0], atol=MW)
     np.testing.assert_allclose(values(sold.x_mw), [0.0, 0.0, 0.0], atol=MW)
     assert pyo.value(m.total_cost_jpy) == pytest.approx(1_752_000.0, rel=REL)
+
+
+@STEP_LENGTHS
+def test_migrated_load_does_not_count_as_protected_load_kept(dt_h):
+    """(H7) with migration among the reductions. IT load 4 MW, protected share ψ = 0.25 through
+    every step, a link of C = 3 MW at 500 JPY/MWh, a grid at 1e7 JPY/MWh (dearer than shedding
+    at 1e6). Migrating is cheapest, m = 3 (R1 binds), but the protected 1 MW must be served on
+    site: s + z + m ≤ 0.75 · 4 = 3 leaves s = z = 0 and the grid gives 1 MW. Were migration not
+    counted, s = 1 would replace the grid. Cost = α Δt (500 · 3 + 1e7 · 1) · 3 = 2920 · 30 004 500
+    = 87 613 140 000 JPY/yr."""
+    m = model(3, dt_h)
+    it, pue = np.full(3, 4.0), np.ones(3)
+    dc = define_data_centre(m, DataCentreData(it, pue, VOLC))
+    data = ShutdownData(it, pue, 0.25, np.zeros(3), 200.0, protected_steps=((0, 1, 2),))
+    sd = define_shutdown(m, data, dc)
+    mig = define_migration(m, MigrationData(3.0, np.ones(3), pue, 500.0), dc, others=(sd,))
+    define_protected_kept(sd, data, dc, (mig,))
+    grid = supply(m, "grid", price=1e7)
+    close(m)
+    solve(m)
+    np.testing.assert_allclose(values(mig.it_mw), 3.0, atol=MW)
+    np.testing.assert_allclose(values(dc.shed_it_mw), 0.0, atol=MW)
+    np.testing.assert_allclose(values(grid.p_mw), 1.0, atol=MW)
+    assert pyo.value(m.total_cost_jpy) == pytest.approx(87_613_140_000.0, rel=REL)

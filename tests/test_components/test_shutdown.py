@@ -8,7 +8,7 @@ import pytest
 
 from test_components.closing import MW, REL, STEP_LENGTHS, close, model, solve, supply, values
 from wattbit.formulations.dc_load import DataCentreData, define_data_centre
-from wattbit.formulations.shutdown import ShutdownData, define_shutdown
+from wattbit.formulations.shutdown import ShutdownData, define_protected_kept, define_shutdown
 
 VOLC, GRACEFUL = 1e6, 1_000.0  # JPY/MWh of IT energy: shed abruptly, shut down gracefully
 ALPHA = 8760 / 3
@@ -31,6 +31,7 @@ def site(dt_h, events=(), penalty=0.0, grid_mw=(0.0, 0.0, 0.0), grid_price=0.0, 
         protected_steps=protected,
     )
     sd = define_shutdown(m, data, dc)
+    define_protected_kept(sd, data, dc, ())  # H7, when protected steps are given
     supply(m, "grid", price=grid_price, max_mw=list(grid_mw))
     close(m)
     solve(m)
