@@ -215,7 +215,9 @@ def compare(
     progress: Progress | None = None,
     sensitivity_ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> Comparison:
-    """Solve strategies × headroom rules and the breakeven battery cost (``wattbit compare``).
+    """Solve strategies × headroom rules, the two breakeven battery prices and, with
+    ``sensitivity_ranges`` (``{}`` for the defaults), the sensitivity tornado
+    (``wattbit compare``).
 
     ``strategies`` and ``modes`` default to the command's (every strategy; ``type2_fixed``,
     ``type2_dynamic``, ``type2_forecast``, ``firm``); the time limit applies to each solve.
