@@ -15,6 +15,7 @@ import base64
 import json
 import math
 import platform
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -276,6 +277,18 @@ def _json_summary(folder: Path) -> dict[str, str]:
     return summary
 
 
+def _case_description(case_file: str | None) -> dict[str, str]:
+    """The case file's ``description``, where the file is still at the path the result names
+    (relative paths from the folder the report is written in, as the command ran)."""
+    if not case_file or not Path(case_file).is_file():
+        return {}
+    try:
+        raw = tomllib.loads(Path(case_file).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return {}
+    return {"description": str(raw["description"])} if "description" in raw else {}
+
+
 def versions() -> dict[str, str]:
     """The versions of Python and the libraries that rendered the report."""
     found = {"python": platform.python_version()}
@@ -304,6 +317,7 @@ def build_report(folder: Path, verify: Verifier | None = None) -> Report:
     elif kind == "sweep":
         case, check = _sweep_summary(stored)
     case.update(_json_summary(folder))
+    case.update(_case_description(case.get("case_file") or case.get("case")))
     texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))}
     return Report(
         folder, kind, case, solver, check, _tables(folder), _figures(folder), texts, versions()

@@ -109,6 +109,7 @@ def test_a_study_report_says_what_was_verified(folders):
     compare = build_report(folders["compare"], verify_stored)
     assert compare.kind == "compare" and compare.check.ok is None
     assert compare.name == "type2_battery_wins"
+    assert compare.case["description"].startswith("15 MW IT DC")
     assert "verdict" not in compare.case, "a long verdict is shown once, from verdict.txt"
     assert "verdict.txt" in compare.texts
     sweep = build_report(folders["sweep"], verify_stored)
