@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_exclusivity import MILP_COST, NEGATIVE, burn_case
 
 from wattbit.case import load_case
 from wattbit.inputs import build_inputs
@@ -102,3 +103,16 @@ def test_breakeven_steps_equal_cold_solves(question):
         assert_same(
             solves.run(strategy, "type2_dynamic", price), solve_inputs(inputs, warm.options)
         )
+
+
+def test_lp_that_burns_energy_falls_back_to_the_exclusivity_rule(make_case):
+    """The hand case of tests/test_exclusivity.py: at a negative price the LP charges and
+    discharges at once (cost α·25 000); under ``auto`` the warm model hands the solve to the cold
+    rule, which reaches the MILP optimum α·30 000 with one binary."""
+    loaded = load_case(burn_case(make_case, NEGATIVE), {"battery.exclusive": "auto"})
+    inputs, options = build_inputs(loaded), options_from_case(loaded)
+    run, warm = solve_warm(None, inputs, options)
+    assert (warm.stats.warm, warm.stats.cold) == (0, 1)
+    assert run.kpis["total_cost_jpy"] == pytest.approx(MILP_COST, rel=1e-9)
+    assert run.results.attrs["battery_exclusivity_binaries"] == 1
+    assert_same(run, solve_inputs(inputs, options))
