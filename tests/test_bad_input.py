@@ -406,10 +406,16 @@ BAD: dict[str, Bad] = {
         "case.toml", "dc.it_mw", "column 'lod' not in the series", case=set_(dc__it_mw="lod")
     ),
     "nan-in-column": Bad(
-        "series.csv", "load", "missing value at 2025-05-01T05:00:00+09:00 (row 7)", columns={"load": one_off(np.nan)}
+        "series.csv",
+        "load",
+        "missing value at 2025-05-01T05:00:00+09:00 (row 7)",
+        columns={"load": one_off(np.nan)},
     ),
     "inf-in-column": Bad(
-        "series.csv", "price", "infinite value at 2025-05-01T05:00:00+09:00 (row 7)", columns={"price": one_off(np.inf)}
+        "series.csv",
+        "price",
+        "infinite value at 2025-05-01T05:00:00+09:00 (row 7)",
+        columns={"price": one_off(np.inf)},
     ),
     "text-in-column": Bad(
         "series.csv",
@@ -418,7 +424,10 @@ BAD: dict[str, Bad] = {
         files=replace_in("series.csv", "+09:00,10.0,", "+09:00,ten,"),
     ),
     "availability-above-one": Bad(
-        "case.toml", "pv.availability", "value 1.5 at 2025-05-01T05:00:00+09:00 (row 7) outside [0, 1]", columns={"pv": one_off(1.5, other=0.5)}
+        "case.toml",
+        "pv.availability",
+        "value 1.5 at 2025-05-01T05:00:00+09:00 (row 7) outside [0, 1]",
+        columns={"pv": one_off(1.5, other=0.5)},
     ),
     "utilisation-below-zero": Bad(
         "case.toml",
