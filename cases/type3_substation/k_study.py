@@ -4,9 +4,11 @@ and the solve time of each (docs/type3.md, "Choosing K"). Run from the repositor
     python cases/type3_substation/k_study.py --ks 1 2 4 8 16 \\
         --set horizon.start=2025-09-17T00:00:00+09:00 --set horizon.steps=1344
 
-Scenario k draws its events from (seed, k), so the K = 8 set holds the K = 4 set: the objective
-moves only by what the added scenarios bring. ``std_error_mjpy`` is the standard error of the
-expected cost (``wattbit.strategies.stochastic.standard_error``).
+Under plain sampling (``--set type3.sampling="monte_carlo"``) scenario k draws its events from
+(seed, k), so the K = 8 set holds the K = 4 set: the objective moves only by what the added
+scenarios bring. The case samples stratified: each K holds a long fault at its weight, and the
+strata are re-split at each K. ``std_error_mjpy`` is the standard error of the expected cost
+(``wattbit.strategies.stochastic.standard_error``).
 """
 
 from __future__ import annotations
