@@ -91,6 +91,18 @@ def test_a_ridethrough_sweep_equals_its_single_runs(tmp_path: Path):
         (TOWN, ["--study", "solve", "--set", "horizon.steps=24,48"], "--study network"),
         (TYPE3, ["--study", "network", "--set", "horizon.steps=24,48"], "`wattbit solve`"),
         (TOWN, ["--study", "nonsense", "--set", "horizon.steps=24,48"], "--study nonsense"),
+        (
+            TOWN,
+            [
+                "--study",
+                "network",
+                "--set",
+                "horizon.steps=24,48",
+                "--baseline",
+                "horizon.steps=24",
+            ],
+            "--baseline horizon.steps=24: net benefit, NPV and payback are for --study solve",
+        ),
     ],
 )
 def test_a_point_its_study_would_refuse_stops_the_sweep_before_solving(

@@ -236,6 +236,9 @@ def parse_spec(
         if not sep:
             raise SweepError(f"--baseline {text}: expected PATH=VALUE")
         base[path.strip()] = parse_scalar(rhs)
+    if base and study != "solve":
+        flag = "--baseline " + ", ".join(f"{p}={v}" for p, v in base.items())
+        raise SweepError(f"{flag}: net benefit, NPV and payback are for --study solve")
     return dataclasses.replace(spec, baseline=_check_baseline(spec, base))
 
 
