@@ -13,7 +13,9 @@ built from and applies the differences HiGHS can take in place:
   and the block's ``cost_capex_jpy`` expression by :math:`\\Delta k \\cdot E`, so
   results and the verifier see the new cost;
 * ``<size>_min`` / ``<size>_max`` change the size column's bounds (``changeColsBounds``; dual
-  simplex from the kept basis);
+  simplex from the kept basis). This relies on a size's range entering the LP only as its
+  column's bounds: in ``formulations/`` only the exclusivity big-M (B7) also reads it, and the
+  warm LP has no binaries;
 * ``<size>_investment_jpy_per_<unit>`` and ``<size>_lifetime_years`` are not in the model (they
   feed the economics of the results only) and may differ freely.
 
@@ -133,13 +135,11 @@ class WarmModel:
     def set_cost(self, scalar: str, value: float) -> bool:
         """Set the annualised capex ``scalar`` (a key of :data:`COST_COLUMNS`) to ``value``;
         ``False`` (nothing changed) if it does not map to one objective coefficient."""
-        block, name = COST_COLUMNS[scalar]
-        j = self.column(block, name)
+        j = self._cost_column(scalar)
         if j is None:
             return False
+        block, name = COST_COLUMNS[scalar]
         old = float(self.inputs[scalar])
-        if abs(self._costs[j] - old) > COST_RTOL * max(1.0, abs(old)):
-            return False
         blk = getattr(self.model, block)
         blk.cost_capex_jpy.set_value(blk.cost_capex_jpy.expr + (value - old) * getattr(blk, name))
         self._costs[j] = value
@@ -147,6 +147,14 @@ class WarmModel:
             self._restart = True
         self._highs.changeColsCost(1, np.array([j], dtype=np.int32), np.array([value]))
         return True
+
+    def _cost_column(self, scalar: str) -> int | None:
+        """The column whose objective coefficient is exactly ``scalar``, else ``None``."""
+        j = self.column(*COST_COLUMNS[scalar])
+        old = float(self.inputs[scalar])
+        if j is None or abs(self._costs[j] - old) > COST_RTOL * max(1.0, abs(old)):
+            return None
+        return j
 
     def set_bounds(self, size: str, lower: float, upper: float) -> bool:
         """Set the bounds of ``size`` (a size name, e.g. ``battery_energy_mwh``)."""
@@ -173,13 +181,12 @@ class WarmModel:
         costs = changed - free - {f"{s}_{e}" for s in bounds for e in ("min", "max")}
         if any(name not in COST_COLUMNS for name in costs):
             return False
-        if any(self.column(*COST_COLUMNS[c]) is None for c in costs) or any(
+        if any(self._cost_column(c) is None for c in costs) or any(
             self.column(*s.split("_", 1)) is None for s in bounds
         ):
             return False
         for name in sorted(costs):
-            if not self.set_cost(name, float(inputs[name])):
-                return False
+            self.set_cost(name, float(inputs[name]))
         for s in sorted(bounds):
             self.set_bounds(s, float(inputs[f"{s}_min"]), float(inputs[f"{s}_max"]))
         self.inputs = inputs
