@@ -185,6 +185,21 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
     return complete_run(inputs, done, mode, timings)
 
 
+def solution_attrs(done: ExclusiveSolve, mode: str, objective: str) -> dict[str, float | int | str]:
+    """The result attributes every solve reports: solver status and message, the objective under
+    the name ``objective``, the MIP gap and the exclusivity rule's mode, binaries and rounds."""
+    sol = done.solution
+    return {
+        "solver_status": sol.status,
+        "solver_message": sol.message,
+        objective: float(sol.objective),
+        "mip_gap": float(sol.mip_gap or 0.0),
+        "battery_exclusive_mode": mode,
+        "battery_exclusivity_binaries": done.binary_count,
+        "battery_exclusivity_rounds": done.rounds,
+    }
+
+
 def complete_run(
     inputs: xr.Dataset, done: ExclusiveSolve, mode: str, timings: dict[str, float]
 ) -> Run:
@@ -198,14 +213,8 @@ def complete_run(
 
     t0 = time.perf_counter()
     attrs = {
-        "solver_status": sol.status,
-        "solver_message": sol.message,
-        "objective_jpy": float(sol.objective),
-        "mip_gap": float(sol.mip_gap or 0.0),
-        "battery_exclusive_mode": mode,
-        "battery_exclusivity_binaries": done.binary_count,
+        **solution_attrs(done, mode, "objective_jpy"),
         "battery_exclusivity_enforced": int(done.binary_count > 0),
-        "battery_exclusivity_rounds": done.rounds,
         "duals_source": sol.duals_source,
     }
     run.results = build_results(inputs, m, attrs)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -51,29 +51,18 @@ from wattbit.network.model import (
 )
 from wattbit.network.prices import add_prices, price_kpis, with_duals
 from wattbit.network.verify import verify_network
-from wattbit.optimise import SIMULTANEOUS_TOL_MW, ExclusiveSolve, solve_exclusive
-from wattbit.solve import Solution, SolverOptions
-from wattbit.verify import Verification
+from wattbit.optimise import SIMULTANEOUS_TOL_MW, ExclusiveSolve, Run, solve_exclusive
+from wattbit.solve import SolverOptions
 
 Mode = Literal["system", "merchant"]
 AT_LIMIT_TOL = 1e-6
 
 
 @dataclass
-class NetworkRun:
-    """Everything one network run produced."""
+class NetworkRun(Run):
+    """Everything one network run produced: a :class:`~wattbit.optimise.Run` and its mode."""
 
-    inputs: xr.Dataset
-    mode: Mode
-    solution: Solution
-    results: xr.Dataset | None = None
-    kpis: dict[str, float] = field(default_factory=dict)
-    verification: Verification | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.results is not None
+    mode: Mode = "system"
 
 
 def _values(component: pyo.Component, T: pyo.Set) -> np.ndarray:
@@ -115,12 +104,12 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
         if not merchant.solution.has_values:
             in_case_terms(merchant.solution, ds)
             merchant.solution.message = f"merchant batteries: {merchant.solution.message}"
-            return NetworkRun(ds, mode, merchant.solution, timings=timings)
+            return NetworkRun(ds, merchant.solution, timings=timings, mode=mode)
         done = _merchant_ends(ds, merchant, solve, attrs)
     else:
         done = solve(with_duals(lambda x: create_network_model(ds, x)))
     m, sol = done.model, done.solution
-    run = NetworkRun(ds, mode, sol, timings=timings)
+    run = NetworkRun(ds, sol, timings=timings, mode=mode)
     if not sol.has_values:
         in_case_terms(sol, ds)
         if merchant is not None:

@@ -32,7 +32,7 @@ from wattbit.formulations.scenarios import (
 )
 from wattbit.infeasibility import in_case_terms
 from wattbit.model import define_site, has_component, time_axis
-from wattbit.optimise import Run, solve_exclusive
+from wattbit.optimise import Run, solution_attrs, solve_exclusive
 from wattbit.results import build_results, kpis
 from wattbit.sizes import size_names, size_vars
 from wattbit.solve import SolverOptions
@@ -123,15 +123,7 @@ def solve_stochastic(inputs: xr.Dataset, options: SolverOptions) -> Run:
         return run
 
     t0 = time.perf_counter()
-    attrs = {
-        "solver_status": sol.status,
-        "solver_message": sol.message,
-        "expected_cost_jpy": float(sol.objective),
-        "mip_gap": float(sol.mip_gap or 0.0),
-        "battery_exclusive_mode": mode,
-        "battery_exclusivity_binaries": done.binary_count,
-        "battery_exclusivity_rounds": done.rounds,
-    }
+    attrs = solution_attrs(done, mode, "expected_cost_jpy")
     sites = []
     for k in m.S:
         site = build_results(scenario_inputs(inputs, k), m.scenario[k], {})
