@@ -18,6 +18,8 @@ from wattbit.case.fields import (
     Quantity,
     Table,
 )
+from wattbit.modes import MODES as MODES
+from wattbit.modes import Mode
 
 
 def _needs_offset(value: datetime, name: str) -> datetime:
@@ -196,10 +198,6 @@ class Connect(Table):
         if None in bounds or bounds != sorted(set(bounds)):
             raise ValueError("firm_tiers: below_mw must increase, only the last tier omits it")
         return self
-
-
-Mode = Literal["firm", "type2_fixed", "type2_dynamic", "type2_forecast", "type3_n1"]
-MODES: tuple[str, ...] = ("firm", "type2_fixed", "type2_dynamic", "type2_forecast", "type3_n1")
 
 
 class Pattern(Table):

@@ -9,7 +9,6 @@ commands, through :mod:`wattbit.api`, so that ``wattbit --help`` starts in a fra
 from __future__ import annotations
 
 import os
-from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -20,12 +19,17 @@ app = typer.Typer(
     help="wattbit: value data-centre connections to a congested grid.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # click's plain help and usage errors: typer's rich formatter imports rich.markdown and
+    # markdown-it, a third of the start-up time of `wattbit --help`.
+    rich_markup_mode=None,
     add_completion=False,
 )
 
 
 def _print_version(value: bool) -> None:
     if value:
+        from importlib import metadata
+
         typer.echo(f"wattbit {metadata.version('wattbit')}")
         raise typer.Exit()
 

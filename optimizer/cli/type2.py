@@ -10,7 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from wattbit import api
-from wattbit.case import MODES
 from wattbit.cli.common import (
     CaseArg,
     SetOpt,
@@ -22,6 +21,7 @@ from wattbit.cli.common import (
     solver_options,
 )
 from wattbit.errors import CaseError
+from wattbit.modes import MODES
 from wattbit.studies.cells import STRATEGIES
 
 if TYPE_CHECKING:
