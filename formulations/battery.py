@@ -28,6 +28,8 @@ c_t, d_t, e_t  charge, discharge, stored energy                     MW, MW, MWh
 X              steps given an exclusivity binary (may be empty)     –
 k_P, k_E       annualised capex (CRF × capex + fixed O&M)           JPY/MW/yr, JPY/MWh/yr
 k_d            throughput (degradation) cost per MWh discharged     JPY/MWh
+k_a            life-cycle cost of cycle fade per MWh of equivalent  JPY/MWh
+               cycle throughput (wattbit.ageing; built when > 0)
 =============  ===================================================  ===========
 
 The block's injection into the site bus is ``d_t − c_t``.
@@ -57,11 +59,12 @@ class BatteryData:
     power_capex_jpy_per_mw_year: float = 0.0
     energy_capex_jpy_per_mwh_year: float = 0.0
     throughput_cost_jpy_per_mwh: float = 0.0
+    ageing_cost_jpy_per_mwh: float = 0.0
     exclusive_steps: tuple[int, ...] = field(default_factory=tuple)
 
 
 def define_battery(m: pyo.Block, data: BatteryData, name: str = "battery") -> pyo.Block:
-    """Add the battery block ``m.<name>`` (B1–B9)."""
+    """Add the battery block ``m.<name>`` (B1–B10)."""
     blk = pyo.Block()
     m.add_component(name, blk)
     T, dt = m.T, m.time.dt_h
@@ -126,4 +129,12 @@ def define_battery(m: pyo.Block, data: BatteryData, name: str = "battery") -> py
         * dt
         * pyo.quicksum(blk.discharge_mw[t] for t in T)
     )
+    if data.ageing_cost_jpy_per_mwh > 0:  # B10
+        blk.cost_ageing_jpy = pyo.Expression(
+            expr=alpha
+            * data.ageing_cost_jpy_per_mwh
+            * dt
+            * 0.5
+            * pyo.quicksum(blk.charge_mw[t] + blk.discharge_mw[t] for t in T)
+        )
     return blk

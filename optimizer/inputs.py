@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from wattbit import n1
-from wattbit.case import Capacity, LoadedCase, SizeRange
+from wattbit import ageing, n1
+from wattbit.case import Battery, Capacity, LoadedCase, SizeRange
 from wattbit.errors import CaseError
 from wattbit.formulations.common import capital_recovery_factor
 from wattbit.headroom import firm_capacity, forecast_headroom, headroom, operating_pattern
@@ -155,6 +155,9 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         dt_h=dt_h,
         annual_factor=8760.0 / (len(index) * dt_h),
         discount_rate=case.economics.discount_rate,
+        analysis_years=case.economics.analysis_years,
+        price_escalation_rate=case.economics.price_escalation_rate,
+        cost_escalation_rate=case.economics.cost_escalation_rate,
     )
 
     dc = case.dc
@@ -308,7 +311,33 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         )
         ds.attrs["battery_soc_rule"] = bat.soc_rule
         ds.attrs["battery_exclusive"] = bat.exclusive
+        _add_battery_ageing(b, bat)
     return ds
+
+
+def _add_battery_ageing(b: _Builder, bat: Battery) -> None:
+    """Fade rates, maintenance costs (per MWh; by default the energy capex) and the cycle cost
+    they imply (:mod:`wattbit.ageing`); fixed O&M per MW apart, for the cash flow."""
+    b.scalar("battery_om_jpy_per_mw_year", bat.om_jpy_per_kw_year * KW_PER_MW, "fixed O&M")
+    capex = bat.energy_capex_jpy_per_kwh
+    per_kwh = {
+        "augmentation": capex
+        if bat.augmentation_cost_jpy_per_kwh is None
+        else bat.augmentation_cost_jpy_per_kwh,
+        "replacement": capex
+        if bat.replacement_cost_jpy_per_kwh is None
+        else bat.replacement_cost_jpy_per_kwh,
+    }
+    for kind, cost in per_kwh.items():
+        b.scalar(f"battery_{kind}_cost_jpy_per_mwh", cost * KW_PER_MW, f"{kind} cost per MWh")
+    for field in ("calendar_fade_per_year", "cycle_fade_per_cycle", "replacement_soh"):
+        b.scalar(f"battery_{field}", getattr(bat, field), field.replace("_", " "))
+    b.ds.attrs["battery_maintenance"] = bat.maintenance
+    b.scalar(
+        "battery_ageing_cost_jpy_per_mwh",
+        ageing.cycle_cost_jpy_per_mwh(ageing.from_dataset(b.ds)),
+        "life-cycle cost per MWh of equivalent-cycle throughput (c + d)/2 (B10)",
+    )
 
 
 def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:

@@ -143,6 +143,7 @@ def battery_data(ds: xr.Dataset, exclusive_steps: Iterable[int] = ()) -> Battery
 
 def has_component(ds: xr.Dataset, name: str) -> bool:
     return any(str(v).startswith(f"{name}_") for v in ds.data_vars)
+        ageing_cost_jpy_per_mwh=_optional(ds, "battery_ageing_cost_jpy_per_mwh") or 0.0,
 
 
 def generator_data(ds: xr.Dataset) -> GeneratorData:

@@ -59,7 +59,12 @@ class Horizon(Table):
 
 
 class Economics(Table):
+    """Discounting, and the multi-year cash flow of :mod:`wattbit.cashflow`."""
+
     discount_rate: Annotated[float, Field(ge=0, lt=1, strict=True)] = 0.05
+    analysis_years: Annotated[int, Field(ge=1, le=60)] = 15
+    price_escalation_rate: Annotated[float, Field(gt=-1, lt=1, strict=True)] = 0.0
+    cost_escalation_rate: Annotated[float, Field(gt=-1, lt=1, strict=True)] = 0.0
 
 
 class Solver(Table):
@@ -126,6 +131,12 @@ class Battery(Table):
     lifetime_years: Positive = 15.0
     throughput_cost_jpy_per_mwh: NonNegative = 0.0
     exclusive: Literal["auto", "always", "never"] = "auto"
+    calendar_fade_per_year: Annotated[float, Field(ge=0, lt=1, strict=True)] = 0.0
+    cycle_fade_per_cycle: Annotated[float, Field(ge=0, lt=1, strict=True)] = 0.0
+    maintenance: Literal["augmentation", "replacement", "none"] = "augmentation"
+    replacement_soh: Annotated[float, Field(gt=0, lt=1, strict=True)] = 0.8
+    augmentation_cost_jpy_per_kwh: NonNegative | None = None
+    replacement_cost_jpy_per_kwh: NonNegative | None = None
 
     @model_validator(mode="after")
     def _soc_window(self) -> Battery:

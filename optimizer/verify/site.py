@@ -134,7 +134,7 @@ def verify_pv(r: Result) -> Checks:
 
 
 def verify_battery(r: Result) -> Checks:
-    """Battery (B1–B9, S1)."""
+    """Battery (B1–B10, S1)."""
     v = Checks()
     if "battery_charge_mw" not in r:
         return v
@@ -164,6 +164,10 @@ def verify_battery(r: Result) -> Checks:
     v.cost(r, "B8", "cost_battery_capex_jpy", capex)
     throughput = r.annual_sum(r.scalar("battery_throughput_cost_jpy_per_mwh"), d)
     v.cost(r, "B9", "cost_battery_degradation_jpy", throughput)
+    if "cost_battery_ageing_jpy" in r:
+        cycled = 0.5 * (c + d)
+        ageing = r.annual_sum(r.scalar("battery_ageing_cost_jpy_per_mwh"), cycled)
+        v.cost(r, "B10", "cost_battery_ageing_jpy", ageing)
     return v
 
 

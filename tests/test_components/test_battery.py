@@ -1,4 +1,4 @@
-"""Battery block (B1–B9, with the shared state-of-charge rule S1) built alone, with
+"""Battery block (B1–B10, with the shared state-of-charge rule S1) built alone, with
 hand-derived expectations."""
 
 from __future__ import annotations
@@ -183,3 +183,32 @@ def test_exclusivity_stops_burning_energy_where_it_is_imposed(exclusive, cost):
     assert pyo.value(m.total_cost_jpy) == pytest.approx(cost, rel=REL, abs=1e-3)
     simultaneous = np.minimum(values(blk.charge_mw), values(blk.discharge_mw))
     np.testing.assert_allclose(simultaneous[list(exclusive)], 0.0, atol=MW)
+
+
+@STEP_LENGTHS
+@pytest.mark.parametrize("ageing", [5_000.0, 19_900.0, 20_100.0])
+def test_cycle_ageing_cost_stops_cycling_above_the_price_spread(dt_h, ageing):
+    """(B10). The arbitrage case above (spread π_H − π_L = 20 000 JPY/MWh, α Δt = 2190) without
+    wear but with the life-cycle cost k_a per MWh of equivalent-cycle throughput (c + d)/2. A cycle
+    of 1 MWh moves (1 + 1)/2 = 1 MWh of it, so the battery cycles twice while k_a < 20 000 and
+    stays idle above: cost_ageing = α Δt k_a · ½ (2 + 2) = 2190 · 2 k_a (5 000 → 21 900 000)."""
+    m = model(4, dt_h)
+    data = BatteryData(Size.fixed(1.0), Size.fixed(dt_h), LOSSLESS, ageing_cost_jpy_per_mwh=ageing)
+    blk = define_battery(m, data)
+    given(m, "demand", [-2.0] * 4)
+    supply(m, "grid", price=[LOW, HIGH, LOW, HIGH])
+    close(m)
+    solve(m)
+    cycles = 1.0 if ageing < HIGH - LOW else 0.0
+    np.testing.assert_allclose(values(blk.discharge_mw), cycles * np.array([0, 1, 0, 1]), atol=MW)
+    expected = 2190.0 * 2 * ageing * cycles
+    assert pyo.value(blk.cost_ageing_jpy) == pytest.approx(expected, rel=REL, abs=1e-3)
+    if ageing == 5_000.0:
+        assert expected == pytest.approx(21_900_000.0)
+
+
+def test_no_ageing_cost_term_without_a_cycle_cost():
+    """(B10) is only built when k_a > 0, so cases without ageing keep their cost terms."""
+    m = model(2)
+    blk = define_battery(m, BatteryData(Size.fixed(1.0), Size.fixed(1.0), LOSSLESS))
+    assert not hasattr(blk, "cost_ageing_jpy")
