@@ -135,10 +135,13 @@ def test_pv_counts_during_a_simulated_outage(tmp_path):
 
 def test_survival_from_inside_maintenance(tmp_path):
     """No battery; the DC may shut down to 2 MW after 2 h; planned maintenance (to 0 MW, no
-    generator permit) from 30:00 to the end of the horizon. A fault from a normal hour: the
-    generator carries 6 MW for 2 h (12 MWh), then the protected 2 MW for 9 h: 11 h. From inside
-    the window the shutdown is already planned and the emergency generator may start: 2 MW for
-    15 h. Normal starts 0–27 survive 11 h, start 29 reaches the window after 1 h: 13 h."""
+    generator permit) from 30:00 to the end of the horizon. The site is short at once (a 6 MW
+    generator, a 10 MW load), so it sheds the unprotected 8 MW at once and keeps the 30 MWh tank
+    for the protected 2 MW: 15 h from every start. What the window changes is how the 8 MW go:
+    from a normal hour (start 2) they are lost abruptly until the shutdown notice has passed
+    (2 h × 8 = 16 MWh), from inside the window (start 32) the shutdown is planned (nothing
+    lost), from start 29 one normal hour (8 MWh) before the window. After 15 h the protected
+    2 MW are lost each hour."""
     t3 = {
         "margin_mw": 20.0,
         "scenarios": 1,
@@ -154,14 +157,19 @@ def test_survival_from_inside_maintenance(tmp_path):
         shutdown={"notice_h": 2.0, "protected_share": 0.2},
     )
     run = deterministic(path)
-    outcome = simulate(run.results, np.array([2, 29, 32]), 20)
-    assert outcome.survived_steps.tolist() == [11, 13, 15]
+    outcome = simulate(run.results, np.array([2, 29, 32]), 17)
+    assert outcome.survived_steps.tolist() == [15, 15, 15]
+    after = [2.0, 4.0]
+    assert outcome.unserved_mwh[:, 0] == pytest.approx(
+        [8.0] + [16.0] * 14 + [16 + a for a in after]
+    )
+    assert outcome.unserved_mwh[:, 1] == pytest.approx([8.0] * 15 + [8 + a for a in after])
+    assert outcome.unserved_mwh[:, 2] == pytest.approx([0.0] * 15 + after)
+    assert outcome.fuel_used_mwh.tolist() == pytest.approx([30.0] * 3)
     curve = survival(run.results, 16).curve.set_index("duration_h")
-    assert curve.loc[11.0, "survival_probability_normal"] == pytest.approx(1.0)
-    assert curve.loc[12.0, "survival_probability_normal"] == pytest.approx(1 / 30)
-    assert curve.loc[15.0, "survival_probability_maintenance"] == pytest.approx(1.0)
-    assert curve.loc[16.0, "survival_probability_maintenance"] == pytest.approx(0.0)
-    assert curve.loc[12.0, "survival_probability"] == pytest.approx(19 / 48)
+    for column in ("survival_probability_normal", "survival_probability_maintenance"):
+        assert curve.loc[15.0, column] == pytest.approx(1.0)
+        assert curve.loc[16.0, column] == pytest.approx(0.0)
 
 
 def test_cut_horizons_say_what_they_weight(tmp_path):

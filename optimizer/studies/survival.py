@@ -8,19 +8,22 @@ up to D steps. The site runs a fixed rule, step by step, without knowing how lon
 
 1. *Grid.* The import limit is ``firm + min(margin, fault residual)``, and inside a maintenance
    window of the scenario ``firm + min(margin, fault residual, maintenance residual)``.
-2. *Load.* The IT load to serve is the DC's inflexible load. If grid, PV and the generator
-   (started, with fuel and running hours left) cannot carry the whole load, the DC shuts down to
-   its protected share ψ once the shutdown notice has passed and migrates what the link takes
-   (never the protected share) once the migration notice has passed; inside a maintenance window
-   both are already planned, so their notices count as passed. What is ready stays ready for the
-   rest of the outage. Until then the whole load is
-   served as far as the sources allow: fuel, battery and UPS are spent on it, not kept for the
-   protected share. Facility load = IT × PUE.
-3. *Sources,* in order: grid, PV (its available output, ``availability × capacity``), the
-   generator (after its start delay, or at once inside a maintenance window it is permitted to
-   run through; while fuel lasts, refuelled only by contracted deliveries after their lead time;
-   at most ``max_run_h_per_event`` hours at rated power), the battery (down to its SoC floor),
-   the UPS. PV beyond the load charges the battery (as in REopt); the generator and grid do not.
+2. *Load.* The IT load to serve is the DC's inflexible load. While grid, PV and the generator
+   (started, with fuel and running hours left) carry the whole load, they serve it. When they
+   cannot, the site acts at once, as the optimised dispatch may: the link takes what it can of
+   the movable share once the migration notice has passed (the unprotected share ``1 − ψ``:
+   the protected share stays on site, R5; the whole load without a ``[shutdown]`` table), the
+   protected share ``ψ L_t`` stays, and the unprotected rest is served only from the grid's
+   residual and PV; what they do not carry is shut down gracefully once the shutdown notice has
+   passed, shed abruptly before. Inside a maintenance window both notices count as passed (both
+   are planned); what is ready stays ready for the rest of the outage. Facility load = IT × PUE.
+3. *Sources,* in order: grid, PV (its available output, ``availability × capacity``), then for
+   the protected share (the whole load while the site is not short) the generator (after its
+   start delay, or at once inside a maintenance window it is permitted to run through; while
+   fuel lasts, refuelled only by contracted deliveries after their lead time; at most
+   ``max_run_h_per_event`` hours at rated power), the battery (down to its SoC floor), the UPS:
+   fuel, battery and UPS are kept for the protected share once the site is short. PV beyond the
+   load charges the battery (as in REopt); the generator and grid do not.
 4. *Initial state:* the battery starts from its **optimised state of charge at the end of step
    s − 1** of scenario k (its initial SoC at s = 0). The fuel tank and the UPS start full: both
    are refilled without limit where no fault cuts (the tank by ``wattbit.n1``'s rule), and the
@@ -42,9 +45,9 @@ event cuts. The horizon wraps around (a year is cyclic).
 **Against REopt's outage simulator** (``simulate_outages``, REopt.jl): both start an outage at
 every step, take the battery's optimised SoC at the start, serve the critical load from PV, the
 generator and the battery and charge the battery from surplus PV only. Here, in addition: the
-grid may keep a residual; the load is the whole load until the shutdown notice (REopt serves only
-the critical load throughout); migration; the UPS; a generator start delay, contracted
-refuelling and a running-hour cap (REopt: a fuel volume, no refuelling, a minimum turndown this
+grid may keep a residual; the load is the whole load while grid, PV and the generator carry it
+(REopt serves only the critical load throughout); migration; the UPS; a generator start delay,
+contracted refuelling and a running-hour cap (REopt: a fuel volume, no refuelling, a minimum turndown this
 LP-based model does not have); maintenance windows change the residual and the notices.
 """
 
@@ -110,6 +113,7 @@ def simulate(site: xr.Dataset, starts: np.ndarray, steps: int, trace: bool = Fal
     pv = _series(site, "pv_availability") * _scalar(site, "pv_capacity_mw")
     protected = _scalar(site, "shutdown_protected_share", 1.0)
     has_shutdown = "shutdown_protected_share" in site
+    movable = 1.0 - protected if has_shutdown else 1.0  # what migration may move (R5)
     sd_after = after_delay(steps, _scalar(site, "shutdown_notice_h"), dt)
     mig_cap = _scalar(site, "migration_capacity_it_mw")
     mig_after = after_delay(steps, _scalar(site, "migration_notice_h"), dt)
@@ -156,21 +160,22 @@ def simulate(site: xr.Dataset, starts: np.ndarray, steps: int, trace: bool = Fal
     total = np.zeros(len(starts))
     for r in range(steps):
         t = (starts + r) % n
-        full = load[t] * pue[t]
         gen_ok = np.maximum(gen_after[r], permit * planned[t])
         gen_max = np.where((fuel + refuel[r] * dt > 0) & (run_left > 0), gen_p * gen_ok, 0.0)
-        short = grid[t] + pv[t] + gen_max < full - PROTECTED_TOL_MW
+        short = grid[t] + pv[t] + gen_max < load[t] * pue[t] - PROTECTED_TOL_MW
         sd_ok = np.maximum.reduce([sd_ok, np.full(len(t), sd_after[r]), planned[t] * 1.0])
-        it = load[t] * (1.0 - np.where(short, sd_ok, 0.0) * (1.0 - protected))
-        shut = load[t] - it
         mig_ok = np.maximum.reduce([mig_ok, np.full(len(t), mig_after[r]), planned[t] * 1.0])
-        moved = np.minimum(mig_cap * mig_ok, np.maximum(it - protected * load[t], 0.0))
-        moved = np.where(short, moved, 0.0)
-        it = it - moved
-        need = it * pue[t]
-        after_grid = np.maximum(need - grid[t], 0.0)
-        surplus = np.maximum(pv[t] - after_grid, 0.0)
-        rest = np.maximum(after_grid - pv[t], 0.0)
+        # Short: the link takes what it can of the movable share, the protected share stays,
+        # the rest is unprotected here (2.); not short: the whole load is served as one.
+        moved = np.where(short, np.minimum(mig_cap * mig_ok, movable * load[t]), 0.0)
+        kept = np.where(short, np.minimum(protected * load[t], load[t] - moved), load[t])
+        spare = load[t] - moved - kept  # unprotected IT load here, MW
+        grid_kept = np.minimum(grid[t], kept * pue[t])
+        pv_kept = np.minimum(pv[t], kept * pue[t] - grid_kept)
+        grid_spare = np.minimum(grid[t] - grid_kept, spare * pue[t])
+        pv_spare = np.minimum(pv[t] - pv_kept, spare * pue[t] - grid_spare)
+        surplus = pv[t] - pv_kept - pv_spare
+        rest = kept * pue[t] - grid_kept - pv_kept  # protected (or whole) facility load left
         gen = np.minimum.reduce([gen_max, rest, fuel / dt + refuel[r], run_left / dt])
         fuel = np.minimum(fuel + (refuel[r] - gen) * dt, tank)
         run_left = run_left - gen * dt
@@ -187,15 +192,18 @@ def simulate(site: xr.Dataset, starts: np.ndarray, steps: int, trace: bool = Fal
         up = np.minimum.reduce([np.full(len(t), ups_p), rest, ups * ups_eta / dt])
         ups = ups - up * dt / ups_eta
         rest = rest - up
-        ok = need - rest >= protected * load[t] * pue[t] - PROTECTED_TOL_MW
+        dropped = spare - (grid_spare + pv_spare) / pue[t]  # unprotected IT not carried
+        shut = sd_ok * dropped
+        lost = rest / pue[t] + dropped - shut  # IT load not served: abrupt loss
+        ok = kept * pue[t] - rest >= protected * load[t] * pue[t] - PROTECTED_TOL_MW
         alive &= ok
         survived += alive
-        full_alive &= need - rest + moved * pue[t] >= full - PROTECTED_TOL_MW
+        full_alive &= lost + shut <= PROTECTED_TOL_MW
         full_service += full_alive
-        total = total + rest / pue[t] * dt
+        total = total + lost * dt
         unserved[r] = total
         if trace:
-            flows = (np.minimum(grid[t], need), gen, shut, moved, rest / pue[t], battery)
+            flows = (grid_kept + grid_spare, gen, shut, moved, lost, battery)
             for name, flow in zip((*TRACED, "battery_mwh"), flows, strict=True):
                 traced[name][r] = flow
     return Outcome(survived, full_service, unserved, burnt, traced if trace else None)
