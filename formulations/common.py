@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
+from wattbit.formulations.modular import define_units
+
 HOURS_PER_YEAR = 8760.0
 
 
@@ -36,10 +38,14 @@ class TimeAxis:
 
 @dataclass(frozen=True)
 class Size:
-    """A capacity that is fixed (``lower == upper``) or sized by the optimiser within bounds."""
+    """A capacity that is fixed (``lower == upper``) or sized by the optimiser within bounds; with
+    a ``unit``, a whole number of units of that size, each costing ``unit_cost_jpy_per_year``
+    (:mod:`wattbit.formulations.modular`)."""
 
     lower: float
     upper: float
+    unit: float | None = None
+    unit_cost_jpy_per_year: float = 0.0
 
     @property
     def is_sized(self) -> bool:
@@ -75,7 +81,9 @@ def new_model(time: TimeAxis, name: str = "wattbit") -> pyo.ConcreteModel:
 
 
 def size_var(blk: pyo.Block, name: str, size: Size) -> pyo.Var:
-    """Add a non-negative size variable bounded by ``size``."""
+    """Add a non-negative size variable bounded by ``size``, in whole units if it has a unit."""
     var = pyo.Var(within=pyo.NonNegativeReals, bounds=(size.lower, size.upper))
     blk.add_component(name, var)
+    if size.unit is not None:
+        define_units(blk, var, size.unit, size.unit_cost_jpy_per_year)
     return var

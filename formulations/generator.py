@@ -58,6 +58,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
+from wattbit.formulations.commitment import CommitmentData, define_commitment
 from wattbit.formulations.common import Size, size_var
 from wattbit.formulations.storage import StorageRule, define_state_of_charge
 
@@ -77,10 +78,12 @@ class GeneratorData:
     events: tuple[tuple[int, ...], ...] = ()
     max_run_h_per_event: float | None = None
     max_run_h_per_year: float | None = None
+    commitment: CommitmentData | None = None
 
 
 def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator") -> pyo.Block:
-    """Add the generator block ``m.<name>`` (F1–F10)."""
+    """Add the generator block ``m.<name>`` (F1–F10), with its unit commitment
+    (:mod:`wattbit.formulations.commitment`) when ``data.commitment`` is given."""
     blk = pyo.Block()
     m.add_component(name, blk)
     T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
@@ -108,6 +111,8 @@ def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator")
     )
     blk.refuel_max = pyo.Constraint(T, rule=lambda b, t: b.refuel_mw[t] <= refuel[t] * P)  # F5
 
+    if data.commitment is not None:  # O1–O7: gensets in units (docs/milp.md)
+        define_commitment(blk, data.commitment, blk.power_mw_units, blk.output_mw)
     blk.injection_mw = pyo.Expression(T, rule=lambda b, t: b.output_mw[t])
     generated = dt * pyo.quicksum(blk.output_mw[t] for t in T)
     if data.max_run_h_per_event is not None and data.events:

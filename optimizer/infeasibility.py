@@ -256,6 +256,8 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "soc_terminal_min": ("minimum end state", "B6"),
         "charge_exclusive": ("charge/discharge exclusivity", "B7"),
         "discharge_exclusive": ("charge/discharge exclusivity", "B7"),
+        "power_mw_whole_units": ("whole number of power units", "I1"),
+        "energy_mwh_whole_units": ("whole number of energy units", "I1"),
     },
     "ev": {
         "charge_max": ("charging limit while plugged in", "V1"),
@@ -270,15 +272,22 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "import_max": ("import limit", "G1"),
         "import_max_contract": ("contracted capacity", "G2"),
         "export_max": ("export limit", "G3"),
+        "contract_mw_whole_units": ("whole number of contract tiers", "I1"),
     },
-    "dc": {"shed_max": ("shedding limit", "D1")},
+    "dc": {
+        "shed_max": ("shedding limit", "D1"),
+        "size_mw_whole_units": ("whole number of units", "I1"),
+    },
     "shift": {
         "backlog_balance": ("backlog balance", "W1"),
         "backlog_max": ("longest wait", "W2"),
         "served_max": ("spare IT capacity", "W3"),
         "backlog_terminal": ("empty end backlog", "W4"),
     },
-    "pv": {"generation_max": ("available generation", "P1")},
+    "pv": {
+        "generation_max": ("available generation", "P1"),
+        "capacity_mw_whole_units": ("whole number of units", "I1"),
+    },
     "ups": {
         "charge_max": ("charge power limit", "U1"),
         "discharge_max": ("discharge power limit", "U2"),
@@ -286,6 +295,7 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "soc_balance": ("energy balance", "U4"),
         "soc_cyclic": ("cyclic end state", "U5"),
         "soc_initial_max": ("start-state bounds", "U5"),
+        "power_mw_whole_units": ("whole number of units", "I1"),
     },
     "generator": {
         "output_max": ("available output", "F1"),
@@ -294,6 +304,14 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "refuel_max": ("refuelling limit", "F5"),
         "run_hours_per_event_max": ("running hours per fault", "F9"),
         "run_hours_per_year_max": ("running hours per year", "F10"),
+        "power_mw_whole_units": ("whole number of gensets", "I1"),
+        "units_on_max": ("gensets on within those installed", "O1"),
+        "output_min_stable": ("minimum stable load of the gensets on", "O2"),
+        "output_max_committed": ("output of the gensets on", "O2"),
+        "start_stop_balance": ("genset starts and stops", "O3"),
+        "min_up": ("minimum up time", "O4"),
+        "min_down": ("minimum down time", "O5"),
+        "output_max_redundant": ("N+k redundancy", "O6"),
     },
     "emergency": {"curtailed_max": ("curtailment limit", "C1")},
     "shutdown": {

@@ -13,6 +13,7 @@ import xarray as xr
 
 from wattbit import ageing, n1
 from wattbit.case import Battery, Capacity, LoadedCase, SizeRange
+from wattbit.case.schema import COMMITMENT_FIELDS
 from wattbit.errors import CaseError
 from wattbit.formulations.common import capital_recovery_factor
 from wattbit.headroom import firm_capacity, forecast_headroom, headroom, operating_pattern
@@ -92,6 +93,14 @@ class _Builder:
         lo, hi = _bounds(capacity)
         self.scalar(f"{name}_min", lo, f"{doc} (lower bound)")
         self.scalar(f"{name}_max", hi, f"{doc} (upper bound)")
+        if isinstance(capacity, SizeRange) and capacity.unit is not None:  # docs/milp.md
+            unit = units_of(name)
+            self.ds[f"{name}_unit"] = ((), capacity.unit, {"units": unit, "doc": f"{doc}: unit"})
+            self.ds[f"{name}_unit_cost_jpy_per_year"] = (
+                (),
+                capacity.unit_cost_jpy_per_year,
+                {"units": "JPY/yr", "doc": f"{doc}: fixed cost per unit"},
+            )
 
     def capital(
         self,
@@ -421,6 +430,9 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
             b.scalar(f"generator_{field}", getattr(gen, field), field.replace("_", " "))
         for field in ("max_run_h_per_event", "max_run_h_per_year"):
             if getattr(gen, field) is not None:
+                b.scalar(f"generator_{field}", getattr(gen, field), field.replace("_", " "))
+        if "generator_power_mw_unit" in b.ds:  # unit commitment (docs/milp.md)
+            for field in COMMITMENT_FIELDS:
                 b.scalar(f"generator_{field}", getattr(gen, field), field.replace("_", " "))
         b.scalar(
             "generator_maintenance_permit",

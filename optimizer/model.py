@@ -11,6 +11,7 @@ import xarray as xr
 
 from wattbit.errors import CaseError
 from wattbit.formulations.battery import BatteryData, define_battery
+from wattbit.formulations.commitment import CommitmentData
 from wattbit.formulations.common import Size, TimeAxis, new_model
 from wattbit.formulations.connection import ConnectionData, define_connection
 from wattbit.formulations.dc_load import DataCentreData, define_data_centre
@@ -31,7 +32,12 @@ from wattbit.formulations.workload_shift import (
 
 
 def _size(ds: xr.Dataset, name: str) -> Size:
-    return Size(float(ds[f"{name}_min"]), float(ds[f"{name}_max"]))
+    """The size ``name``'s bounds, and its unit where it is bought in units (docs/milp.md)."""
+    lower, upper = float(ds[f"{name}_min"]), float(ds[f"{name}_max"])
+    if f"{name}_unit" not in ds:
+        return Size(lower, upper)
+    cost = _optional(ds, f"{name}_unit_cost_jpy_per_year") or 0.0
+    return Size(lower, upper, _scalar(ds, f"{name}_unit"), cost)
 
 
 def _scalar(ds: xr.Dataset, name: str) -> float:
@@ -159,6 +165,23 @@ def generator_data(ds: xr.Dataset) -> GeneratorData:
         events=event_steps(ds, kind="fault"),
         max_run_h_per_event=_optional(ds, "generator_max_run_h_per_event"),
         max_run_h_per_year=_optional(ds, "generator_max_run_h_per_year"),
+        commitment=commitment_data(ds),
+    )
+
+
+def commitment_data(ds: xr.Dataset) -> CommitmentData | None:
+    """The gensets' unit commitment (O1–O7), when the generator is sized in units."""
+    if "generator_power_mw_unit" not in ds:
+        return None
+    return CommitmentData(
+        unit_mw=_scalar(ds, "generator_power_mw_unit"),
+        availability=ds["generator_availability"].values,
+        min_load_fraction=_scalar(ds, "generator_min_load_fraction"),
+        start_cost_jpy=_scalar(ds, "generator_start_cost_jpy"),
+        start_delay_h=_scalar(ds, "generator_start_delay_h"),
+        min_up_h=_scalar(ds, "generator_min_up_h"),
+        min_down_h=_scalar(ds, "generator_min_down_h"),
+        redundant_units=int(_scalar(ds, "generator_redundant_units")),
     )
 
 

@@ -139,6 +139,12 @@ def kpis(ds: xr.Dataset) -> dict[str, float]:
     if "ups_discharge_mw" in ds:
         out["ups_power_mw"] = float(ds["ups_power_mw"])
         out["ups_discharge_mwh"] = energy("ups_discharge_mw")
+    for size in size_vars(ds):  # sizes bought in whole units (docs/milp.md)
+        if f"{size.name}_units" in ds:
+            out[size.name] = float(ds[size.name])
+            out[f"{size.name}_units"] = float(round(float(ds[f"{size.name}_units"])))
+    if "generator_starts" in ds:
+        out["generator_starts"] = float(ds["generator_starts"].sum())
     for name in ds.data_vars:
         if str(name).startswith("cost_"):
             out[str(name)] = float(ds[name])

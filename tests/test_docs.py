@@ -148,7 +148,7 @@ def _documented(tag: str, text: str) -> bool:
 
 
 # The network formulations are documented on their own page, linked from formulation.md.
-EQUATION_DOCS = [FORMULATION_DOC, REPO / "docs" / "network.md"]
+EQUATION_DOCS = [FORMULATION_DOC, REPO / "docs" / "network.md", REPO / "docs" / "milp.md"]
 
 
 def test_every_equation_tag_is_in_the_formulation_doc():

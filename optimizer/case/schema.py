@@ -151,6 +151,15 @@ class Battery(Table):
         return self
 
 
+COMMITMENT_FIELDS = (
+    "min_load_fraction",
+    "start_cost_jpy",
+    "min_up_h",
+    "min_down_h",
+    "redundant_units",
+)
+
+
 class Generator(Table):
     """Backup generator: rated power, start delay, fuel tank in hours at rated power, contracted
     fuel deliveries in a fault (none by default), running-hour limits, prime-mover permit for
@@ -171,9 +180,22 @@ class Generator(Table):
     om_jpy_per_kw_year: NonNegative = 0.0
     lifetime_years: Positive = 20.0
     run_outside_events: bool = False
+    # Unit commitment (docs/milp.md), with power_mw in units: { min, max, unit }.
+    min_load_fraction: Fraction = 0.0
+    start_cost_jpy: NonNegative = 0.0
+    min_up_h: NonNegative = 0.0
+    min_down_h: NonNegative = 0.0
+    redundant_units: Annotated[int, Field(ge=0, strict=True)] = 0
 
     @model_validator(mode="after")
     def _has_fuel(self) -> Generator:
+        in_units = isinstance(self.power_mw, SizeRange) and self.power_mw.unit is not None
+        for name in COMMITMENT_FIELDS:
+            if getattr(self, name) and not in_units:
+                raise ValueError(
+                    f"{name} needs the generator in units: power_mw = {{ min = …, max = …, "
+                    "unit = … }"
+                )
         lower = self.power_mw.min if isinstance(self.power_mw, SizeRange) else self.power_mw
         if self.fuel_tank_h == 0 and lower > 0:
             raise ValueError(

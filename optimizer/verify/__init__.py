@@ -34,6 +34,7 @@ from wattbit.verify.checks import (
     relative,
     within,
 )
+from wattbit.verify.milp import verify_commitment, verify_units
 from wattbit.verify.ride_through import (
     verify_generator,
     verify_migration,
@@ -78,6 +79,8 @@ COMPONENTS: tuple[Callable[[Result], Checks], ...] = (
     verify_shutdown,
     verify_migration,
     verify_sizes,
+    verify_units,
+    verify_commitment,
 )
 
 

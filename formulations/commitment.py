@@ -1,0 +1,148 @@
+"""Generator unit commitment: identical gensets of ū MW each, switched on and off in whole units,
+with a minimum stable load, a start-up cost and delay, minimum up and down times, and N+k
+redundancy. Needs the generator's size in units (:mod:`wattbit.formulations.modular`).
+
+The units on are one integer per step (a clustered commitment): identical units are not told
+apart, so no two solutions differ only by which unit runs (no symmetry to break). They exist only
+on the steps where the generator may run (``a_t > 0``: outage and maintenance steps in type ③)
+and on the step after each such run (to count stops); elsewhere they are fixed at 0 and leave
+the problem before HiGHS sees it.
+
+.. math::
+
+    u_t \\le N,\\qquad u_t ∈ \\mathbb{Z}_{\\ge 0}\\ (t ∈ \\mathcal{C}),\\qquad u_t = 0\\ (t ∉ \\mathcal{C})
+    \\quad (O1)
+
+    μ\\, ū\\, u_t \\le y_t \\le ū\\,(a_t u_t − δ_t s_t)            \\quad t ∈ \\mathcal{C}      \\quad (O2)
+
+    s_t − w_t = u_t − u_{t−1},\\quad s_t, w_t \\ge 0,\\quad u_{−1} = 0                       \\quad (O3)
+
+    \\textstyle\\sum_{τ=t−τ_{up}+1}^{t} s_τ \\le u_t            \\quad t ∈ \\mathcal{C}      \\quad (O4)
+
+    \\textstyle\\sum_{τ=t−τ_{dn}+1}^{t} w_τ \\le N − u_t        \\quad t ∈ \\mathcal{C}      \\quad (O5)
+
+    y_t \\le ū\\,(N − k)                                        \\quad t ∈ \\mathcal{C}      \\quad (O6)
+
+    \\text{cost}_{startup} = α\\, c_s \\textstyle\\sum_t s_t                                \\quad (O7)
+
+=========  ======================================================================  =========
+symbol     meaning                                                                 unit
+=========  ======================================================================  =========
+ū          genset unit size                                                         MW
+N          units installed (``generator.power_mw_units``; P = ū N by (I1))          –
+𝒞          steps where the generator may run, ``a_t > 0``                           –
+u_t        units on                                                                 –
+s_t, w_t   units started, stopped at step t                                         –
+y_t        generator output (F1)                                                    MW
+a_t        share of step t the generator may run (F1)                               –
+μ          minimum stable load, share of a unit's rating                            –
+δ_t        share of step t a unit started then loses to its start delay: the
+           delay over Δt (at most 1) where a_t = 1, and 0 where a_t < 1 (the
+           fault's first step, whose a_t already takes the delay off)              –
+τ_up,      minimum up and down time, in steps (rounded up)                          –
+τ_dn
+k          redundant units: the output must be carried with k units out (N+k)      –
+c_s        cost per unit start                                                      JPY
+α          annualisation factor                                                     –
+=========  ======================================================================  =========
+
+(O4) and (O5) hold on the steps the generator may run: a unit stopped because the grid is back
+(``a_t = 0``) is not held on, and (O6) applies without commitment too (it needs only N).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+STEP_TOL = 1e-9
+
+
+def whole_steps(hours: float, dt_h: float) -> int:
+    """A duration in steps, rounded up (at least 1)."""
+    return max(1, math.ceil(hours / dt_h - STEP_TOL))
+
+
+@dataclass(frozen=True, eq=False)
+class CommitmentData:
+    unit_mw: float
+    availability: np.ndarray
+    min_load_fraction: float = 0.0
+    start_cost_jpy: float = 0.0
+    start_delay_h: float = 0.0
+    min_up_h: float = 0.0
+    min_down_h: float = 0.0
+    redundant_units: int = 0
+
+    @property
+    def commits(self) -> bool:
+        """Whether units on/off matter: a minimum load, a start cost or a minimum up/down time."""
+        return (
+            self.min_load_fraction > 0
+            or self.start_cost_jpy > 0
+            or self.min_up_h > 0
+            or self.min_down_h > 0
+        )
+
+
+def define_commitment(
+    blk: pyo.Block, data: CommitmentData, units: pyo.Var, output: pyo.Var
+) -> None:
+    """Add (O1)–(O7) to the generator block ``blk``: ``units`` is its units installed N,
+    ``output`` its output y_t."""
+    m = blk.parent_block()
+    T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
+    a = data.availability.tolist()
+    ubar, k = data.unit_mw, data.redundant_units
+    may = [t for t in T if a[t] > 0]
+    blk.C = pyo.Set(initialize=may, ordered=True)
+    if k > 0:
+        blk.output_max_redundant = pyo.Constraint(  # O6
+            blk.C, rule=lambda b, t: output[t] <= ubar * (units - k)
+        )
+    if not data.commits:
+        return
+    counted = sorted(set(may) | {t + 1 for t in may if t + 1 < len(T)})
+    blk.units_on = pyo.Var(T, within=pyo.NonNegativeIntegers, bounds=(0, units.ub))
+    blk.starts = pyo.Var(T, within=pyo.NonNegativeReals)
+    blk.stops = pyo.Var(T, within=pyo.NonNegativeReals)
+    for t in set(T) - set(may):
+        blk.units_on[t].fix(0)
+    for t in set(T) - set(counted):
+        blk.starts[t].fix(0)
+        blk.stops[t].fix(0)
+    u, s, w = blk.units_on, blk.starts, blk.stops
+    delay = min(1.0, data.start_delay_h / dt)
+
+    blk.units_on_max = pyo.Constraint(blk.C, rule=lambda b, t: u[t] <= units)  # O1
+    if data.min_load_fraction > 0:
+        mu = data.min_load_fraction
+        blk.output_min_stable = pyo.Constraint(  # O2
+            blk.C, rule=lambda b, t: output[t] >= mu * ubar * u[t]
+        )
+    blk.output_max_committed = pyo.Constraint(  # O2
+        blk.C,
+        rule=lambda b, t: output[t] <= ubar * (a[t] * u[t] - (delay if a[t] >= 1 else 0.0) * s[t]),
+    )
+    blk.start_stop_balance = pyo.Constraint(  # O3
+        counted, rule=lambda b, t: s[t] - w[t] == u[t] - (u[t - 1] if t > 0 else 0)
+    )
+    up, down = whole_steps(data.min_up_h, dt), whole_steps(data.min_down_h, dt)
+    if up > 1:
+        blk.min_up = pyo.Constraint(  # O4
+            blk.C,
+            rule=lambda b, t: pyo.quicksum(s[i] for i in range(max(0, t - up + 1), t + 1)) <= u[t],
+        )
+    if down > 1:
+        blk.min_down = pyo.Constraint(  # O5
+            blk.C,
+            rule=lambda b, t: (
+                pyo.quicksum(w[i] for i in range(max(0, t - down + 1), t + 1)) <= units - u[t]
+            ),
+        )
+    blk.cost_startup_jpy = pyo.Expression(  # O7
+        expr=alpha * data.start_cost_jpy * pyo.quicksum(s[t] for t in counted)
+    )
