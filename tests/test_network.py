@@ -564,9 +564,9 @@ def test_cli_ev_departure_energy_above_battery(make_network):
 def test_cli_refuses_a_single_site_field_the_network_ignores(make_network):
     case = small_case()
     case["branches"].append(line("si", "s", "island", 10.0))
-    case["dcs"] = [{"name": "dc", "node": "a", "it_mw": 1.0, "size_mw": 2.0}]
+    case["dcs"] = [{"name": "dc", "node": "a", "it_mw": 1.0, "min_served_share": 0.9}]
     text = _cli_error(make_network(case, 2))
-    assert "dcs[0]" in text and "size_mw is not available in network cases" in text
+    assert "dcs[0]" in text and "min_served_share is not available in network cases" in text
 
 
 def test_cli_solves_and_writes(make_network, tmp_path):

@@ -116,7 +116,8 @@ class _Placed(Table):
 
 class NetworkDataCentre(DataCentre, _Placed):
     """A DC site; ``migratable_share`` of its inflexible IT load may move to other sites over
-    data links not longer than ``max_shift_distance_km``."""
+    data links not longer than ``max_shift_distance_km``. With ``size_mw`` its size (peak IT
+    power) is a decision, as in a single-site case (D0, D4); a sized DC is on no data link."""
 
     supported = frozenset(
         {
@@ -130,6 +131,8 @@ class NetworkDataCentre(DataCentre, _Placed):
             "max_delay_h",
             "deferral_cost_jpy_per_mwh_h",
             "it_capacity_mw",
+            "size_mw",
+            "value_of_size_jpy_per_mw_year",
         }
     )
     migratable_share: Fraction = 0.0
@@ -401,6 +404,13 @@ def _check_references(case: NetworkCase, file: str) -> None:
                 raise CaseError(file, f"links[{i}].dcs", f"unknown DC '{end}' ({', '.join(dcs)})")
         if link.dcs[0] == link.dcs[1]:
             raise CaseError(file, f"links[{i}].dcs", "a link joins two different DCs")
+        sized = [d.name for d in case.dcs if d.name in link.dcs and d.size_mw is not None]
+        if sized:
+            raise CaseError(
+                file,
+                f"links[{i}].dcs",
+                f"DC '{sized[0]}' is sized (size_mw): a sized DC takes no part in migration",
+            )
     batteries = {b.name: b for b in case.batteries}
     for i, contract in enumerate(case.contracts):
         if contract.battery not in batteries:

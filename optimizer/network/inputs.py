@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from wattbit.case import Capacity, SizeRange
+from wattbit.errors import CaseError
 from wattbit.inputs import KW_PER_MW, annualised_per_mw, units_of
 from wattbit.network.case import LoadedNetworkCase
 
@@ -134,7 +135,28 @@ def build_network_inputs(loaded: LoadedNetworkCase) -> xr.Dataset:
             it.append(values(d.it_mw))
         else:
             it.append(d.idle_it_mw + (d.peak_it_mw - d.idle_it_mw) * values(d.utilisation))
-    dcs.series("it_mw", it, "desired IT power")
+    sizes, shapes = [], []
+    for i, d in enumerate(case.dcs):
+        peak = d.peak_it_mw if d.peak_it_mw is not None else float(it[i].max())
+        shapes.append(it[i] / peak if peak > 0 else np.zeros(n))
+        if d.size_mw is None:
+            sizes.append((peak, peak))
+            continue
+        if peak <= 0:
+            raise CaseError(
+                loaded.file, f"dcs[{i}].size_mw", "needs an IT profile with a positive peak"
+            )
+        sizes.append(_bounds(d.size_mw))
+        it[i] = shapes[i] * sizes[i][1]
+    dcs.put("sized", [int(d.size_mw is not None) for d in case.dcs], "1 if the size is decided")
+    dcs.size("size_mw", sizes, "DC size (peak IT power; fixed at the profile's peak if not sized)")
+    dcs.series("it_per_mw", shapes, "IT profile per MW of DC size")
+    dcs.put(
+        "value_of_size_jpy_per_mw_year",
+        [d.value_of_size_jpy_per_mw_year for d in case.dcs],
+        "value of one MW of DC size per year",
+    )
+    dcs.series("it_mw", it, "desired IT power (at the largest size when sized)")
     dcs.series("pue", [values(d.pue) for d in case.dcs], "power usage effectiveness")
     dcs.put(
         "value_of_lost_compute_jpy_per_mwh",

@@ -140,7 +140,17 @@ def _place_data_centres(ds: xr.Dataset, hosts: Mapping[str, pyo.Block]) -> dict[
         it, pue = ds["dc_it_mw"].values[i], ds["dc_pue"].values[i]
         share = float(ds["dc_deferrable_share"][i])
         voll = float(ds["dc_value_of_lost_compute_jpy_per_mwh"][i])
-        dc = define_data_centre(host, DataCentreData((1.0 - share) * it, pue, voll), name=name)
+        data = DataCentreData((1.0 - share) * it, pue, voll)
+        if ds["dc_sized"].values[i]:  # D0, D4 (no deferrable share: the case refuses it)
+            data = DataCentreData(
+                it,
+                pue,
+                voll,
+                size_mw=_size(ds, "dc_size_mw", i),
+                it_per_mw=ds["dc_it_per_mw"].values[i],
+                value_of_size_jpy_per_mw_year=float(ds["dc_value_of_size_jpy_per_mw_year"][i]),
+            )
+        dc = define_data_centre(host, data, name=name)
         deferrable = None
         if share > 0:
             deferrable = define_workload_shift(

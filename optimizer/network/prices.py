@@ -66,6 +66,7 @@ CONGESTED_TOL = 1e-3
 far above HiGHS's dual tolerance on these costs and far below any price."""
 
 SIZES = (
+    ("dc", "size_mw"),
     ("battery", "power_mw"),
     ("battery", "energy_mwh"),
     ("pv", "capacity_mw"),
@@ -156,7 +157,10 @@ def add_prices(out: xr.Dataset, m: pyo.ConcreteModel) -> xr.Dataset:
         ]
         out[f"{dim}_{var}_bound_value_jpy"] = (
             (dim,),
-            np.array([suffix.get(getattr(b, var), 0.0) for b in blocks], dtype=float),
+            np.array(
+                [suffix.get(getattr(b, var), 0.0) if hasattr(b, var) else 0.0 for b in blocks],
+                dtype=float,
+            ),
             {
                 "units": f"JPY/yr per {'MWh' if var.endswith('mwh') else 'MW'}",
                 "doc": "reduced cost: change of the total cost per unit the binding size bound "

@@ -226,6 +226,21 @@ def build_network_results(ds: xr.Dataset, m: pyo.ConcreteModel, attrs: dict) -> 
         return np.array([getattr(b, var).value for b in blocks(dim)], dtype=float)
 
     td = ("dc", "time")
+    sized = ds["dc_sized"].values.astype(bool)
+    size = np.array(
+        [
+            b.size_mw.value if s else hi
+            for b, s, hi in zip(blocks("dc"), sized, ds["dc_size_mw_max"].values, strict=True)
+        ],
+        dtype=float,
+    )
+    put("dc_size_mw", ("dc",), size, "DC size (peak IT power)")
+    put(
+        "dc_it_mw",
+        td,
+        np.where(sized[:, None], ds["dc_it_per_mw"].values * size[:, None], ds["dc_it_mw"].values),
+        "desired IT power (at the chosen size when sized)",
+    )
     put("dc_shed_it_mw", td, series("dc", "shed_it_mw"), "inflexible IT load shed")
     put(
         "dc_deferred_served_it_mw",

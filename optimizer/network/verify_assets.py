@@ -106,9 +106,14 @@ class NetworkResult:
 
 
 def verify_dcs(r: NetworkResult) -> NetworkChecks:
-    """Each DC's shed (D1, D3) and the migration bounds of its site (M2, M3, M5)."""
+    """Each DC's load at its size (D0, D4), shed (D1, D3) and the migration bounds of its site
+    (M2, M3, M5)."""
     v = NetworkChecks()
     shed, firm, L = r["dc_shed_it_mw"], r.firm, r["dc_it_mw"]
+    size = r["dc_size_mw"]
+    v["D0 DC load = profile × size"] = float(
+        np.max(np.abs(L - r["dc_it_per_mw"] * size[:, None]), initial=0.0)
+    )
     v["D1 0 ≤ shed ≤ inflexible load"] = within(shed, 0.0, firm)
     v["M2 sent ≤ migratable share"] = excess(r.sent, r["dc_migratable_share"][:, None] * firm)
     v["M3 sent ≤ load not shed"] = excess(r.sent + shed, firm)
@@ -118,6 +123,8 @@ def verify_dcs(r: NetworkResult) -> NetworkChecks:
     for i, name in enumerate(r.names("dc")):
         voll = r["dc_value_of_lost_compute_jpy_per_mwh"][i]
         v.term("D3", name, "lost_compute", r.annual_sum(voll, shed[i]))
+        if r["dc_sized"][i]:
+            v.term("D4", name, "size_value", -r["dc_value_of_size_jpy_per_mw_year"][i] * size[i])
     return v
 
 
