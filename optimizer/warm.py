@@ -19,9 +19,18 @@ built from and applies the differences HiGHS can take in place:
 * ``<size>_investment_jpy_per_<unit>`` and ``<size>_lifetime_years`` are not in the model (they
   feed the economics of the results only) and may differ freely.
 
-Any other difference changes the model's structure or its matrix: :meth:`WarmModel.update` returns
-``False`` and the caller solves cold. A capex scalar whose size column carries any other objective
-term (the column's cost differs from the scalar) is refused the same way.
+Any other difference may change the model's structure or its matrix: :meth:`WarmModel.update`
+returns ``False``. A capex scalar whose size column carries any other objective term (the column's
+cost differs from the scalar) is refused the same way. :meth:`WarmModel.rebase` then takes the
+general road: the new inputs are built and compiled (:meth:`WarmModel.build`), and when the
+compiled LP has the kept one's shape, constraint matrix, integrality and objective scale, only its
+column costs, column bounds and row bounds can differ (the cells of a comparison: an import limit
+series is the right-hand side of G1, a fixed battery size a column's bounds); those are changed in
+place (``changeColsCost``, ``changeColsBounds``, ``changeRowsBounds``) and the new model is
+re-solved from the kept basis. Results are read from the new Pyomo model, so they are the new
+inputs' in every respect. A different matrix is refused: the caller solves on a new model.
+:class:`WarmPool` keeps a few models of different structure (a comparison's strategies) and gives
+each solve the one it fits.
 
 Battery exclusivity: the warm model is the LP without binaries. A solution that charges and
 discharges at once under ``battery.exclusive = auto`` (or any solve under ``always``) is handed
@@ -32,6 +41,7 @@ otherwise the optimum the cold solve reports (:mod:`wattbit.optimise`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import highspy
@@ -59,6 +69,7 @@ from wattbit.solve import (
     load_duals,
     load_reduced_costs,
     load_values,
+    objective_scale,
     request_duals,
 )
 
@@ -86,6 +97,7 @@ class WarmStats:
 
     warm: int = 0
     cold: int = 0
+    rebased: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -104,16 +116,22 @@ class WarmModel:
         self.model = model
         self.compiled = compiled
         self.stats = WarmStats()
-        self._column = {id(v): j for j, v in enumerate(compiled.columns)}
         self._highs = _new_highs(options, compiled.lp)
         self._highs.passModel(compiled.lp)
-        self._costs = np.array(compiled.lp.col_cost_, dtype=float)
+        self._take(model, compiled)
         self._restart = False
 
-    @classmethod
-    def from_inputs(cls, inputs: xr.Dataset, options: SolverOptions) -> WarmModel | None:
-        """Build and compile the LP of ``inputs`` (no solve yet); ``None`` when it cannot be kept
-        (exclusivity ``always``, or rows of fixed values alone make it infeasible)."""
+    def _take(self, model: pyo.ConcreteModel, compiled: CompiledModel) -> None:
+        """Make ``model`` (compiled as ``compiled``, already in HiGHS) the kept model."""
+        self.model, self.compiled = model, compiled
+        self._column = {id(v): j for j, v in enumerate(compiled.columns)}
+        self._costs = np.array(compiled.lp.col_cost_, dtype=float)
+        self._matrix = _matrix(compiled.lp)
+
+    @staticmethod
+    def build(inputs: xr.Dataset, options: SolverOptions) -> Built | None:
+        """Build and compile the LP of ``inputs``; ``None`` when it cannot be kept (exclusivity
+        ``always``, binaries, or rows of fixed values alone make it infeasible)."""
         if _exclusive_mode(inputs) == "always":
             return None
         t0 = time.perf_counter()
@@ -122,9 +140,62 @@ class WarmModel:
         cm, _ = compile_checked(m, options)
         if cm is None or cm.is_mip:
             return None
-        warm = cls(inputs, options, m, cm)
-        warm.stats.timings = {"build": t1 - t0, "hand_off": time.perf_counter() - t1}
+        return Built(inputs, m, cm, {"build": t1 - t0, "hand_off": time.perf_counter() - t1})
+
+    @classmethod
+    def from_inputs(cls, inputs: xr.Dataset, options: SolverOptions) -> WarmModel | None:
+        """Build and compile the LP of ``inputs`` (no solve yet); ``None`` when it cannot be kept
+        (:meth:`build`)."""
+        built = cls.build(inputs, options)
+        return None if built is None else cls.from_built(built, options)
+
+    @classmethod
+    def from_built(cls, built: Built, options: SolverOptions) -> WarmModel:
+        """A new kept model of a :meth:`build` (no solve yet)."""
+        warm = cls(built.inputs, options, built.model, built.compiled)
+        warm.stats.timings = dict(built.timings)
         return warm
+
+    def fits(self, built: Built) -> bool:
+        """Whether ``built`` differs from the kept LP only in costs, column and row bounds (and
+        the objective's constant): same shape, matrix, integrality and objective scale."""
+        lp, kept = built.compiled.lp, self.compiled.lp
+        return (
+            (lp.num_col_, lp.num_row_) == (kept.num_col_, kept.num_row_)
+            and all(np.array_equal(a, b) for a, b in zip(_matrix(lp), self._matrix, strict=True))
+            and objective_scale(np.asarray(lp.col_cost_)) == objective_scale(self._costs)
+        )
+
+    def rebase(self, built: Built) -> bool:
+        """Take the model of ``built`` when it :meth:`fits`: its costs, column bounds and row
+        bounds are changed in the kept HiGHS model, whose basis stays (module doc); ``False``
+        (nothing changed) otherwise."""
+        if not self.fits(built):
+            return False
+        lp, h = built.compiled.lp, self._highs
+        costs = np.asarray(lp.col_cost_, dtype=float)
+        j = np.flatnonzero(costs != self._costs)
+        if j.size:
+            h.changeColsCost(j.size, j.astype(np.int32), costs[j])
+            moved = np.abs(costs[j] - self._costs[j])
+            if np.any(
+                moved > RESTART_CHANGE * np.maximum(np.abs(costs[j]), np.abs(self._costs[j]))
+            ):
+                self._restart = True
+        kept = self.compiled.lp
+        _change_bounds(
+            h.changeColsBounds, kept.col_lower_, kept.col_upper_, lp.col_lower_, lp.col_upper_
+        )
+        _change_bounds(
+            h.changeRowsBounds, kept.row_lower_, kept.row_upper_, lp.row_lower_, lp.row_upper_
+        )
+        if lp.offset_ != kept.offset_:
+            h.changeObjectiveOffset(lp.offset_)
+        self.inputs = built.inputs
+        self._take(built.model, built.compiled)
+        self.stats.rebased += 1
+        add_timings(self.stats.timings, built.timings)
+        return True
 
     def column(self, block: str, name: str) -> int | None:
         """The compiled column of ``model.<block>.<name>`` (``None`` if not in the matrix)."""
@@ -235,17 +306,60 @@ class WarmModel:
         return run
 
 
+@dataclass
+class Built:
+    """The model of some inputs, built and compiled, not yet in HiGHS (:meth:`WarmModel.build`)."""
+
+    inputs: xr.Dataset
+    model: pyo.ConcreteModel
+    compiled: CompiledModel
+    timings: dict[str, float]
+
+
 def solve_warm(
     warm: WarmModel | None, inputs: xr.Dataset, options: SolverOptions
 ) -> tuple[Run, WarmModel | None]:
-    """Solve ``inputs`` on ``warm`` when it takes them as cost/bound changes, else on a new
-    :class:`WarmModel` (or cold when none can be kept); returns the run and the model to reuse."""
-    if warm is not None and warm.options == options and warm.update(inputs):
-        return warm.solve(), warm
-    fresh = WarmModel.from_inputs(inputs, options)
-    if fresh is None:
-        return solve_inputs(inputs, options), None
-    return fresh.solve(), fresh
+    """Solve ``inputs`` on ``warm`` when it takes them as cost/bound changes (:meth:`~WarmModel.
+    update`, else :meth:`~WarmModel.rebase`), else on a new :class:`WarmModel` (or cold when none
+    can be kept); returns the run and the model to reuse."""
+    pool = WarmPool(options, size=1)
+    if warm is not None:
+        pool.models.append(warm)
+    run = pool.solve(inputs)
+    return run, pool.models[0] if pool.models else None
+
+
+class WarmPool:
+    """Up to ``size`` kept models of one :class:`SolverOptions`, most recently used first; each
+    solve goes to the first model that takes its inputs (:meth:`WarmModel.update`, else
+    :meth:`WarmModel.rebase`), else to a new model that displaces the least recently used."""
+
+    def __init__(self, options: SolverOptions, size: int = 3) -> None:
+        self.options = options
+        self.size = size
+        self.models: list[WarmModel] = []
+        self.stats = WarmStats()  # the solves that found no model to keep (cold)
+
+    def solve(self, inputs: xr.Dataset) -> Run:
+        """The run of ``inputs``, warm where a kept model takes them (class doc)."""
+        for warm in self.models:
+            if warm.options == self.options and warm.update(inputs):
+                return self._use(warm).solve()
+        built = WarmModel.build(inputs, self.options)
+        if built is None:
+            self.stats.cold += 1
+            return solve_inputs(inputs, self.options)
+        for warm in self.models:
+            if warm.options == self.options and warm.rebase(built):
+                return self._use(warm).solve()
+        fresh = WarmModel.from_built(built, self.options)
+        self.models = [fresh, *self.models][: self.size]
+        return fresh.solve()
+
+    def _use(self, warm: WarmModel) -> WarmModel:
+        self.models.remove(warm)
+        self.models.insert(0, warm)
+        return warm
 
 
 def _exclusive_mode(inputs: xr.Dataset) -> str:
@@ -260,6 +374,31 @@ def _simultaneous(m: pyo.ConcreteModel) -> bool:
         return False
     c, d = b.charge_mw, b.discharge_mw
     return any(min(c[t].value, d[t].value) > SIMULTANEOUS_TOL_MW for t in c)
+
+
+def _matrix(lp: highspy.HighsLp) -> tuple[np.ndarray, ...]:
+    """The constraint matrix (column-wise) and integrality of a compiled LP, as arrays."""
+    a = lp.a_matrix_
+    return (
+        np.asarray(a.start_),
+        np.asarray(a.index_),
+        np.asarray(a.value_),
+        np.asarray([int(t) for t in lp.integrality_], dtype=np.int8),
+    )
+
+
+def _change_bounds(
+    change: Callable[..., object],
+    old_lower: Sequence[float],
+    old_upper: Sequence[float],
+    lower: Sequence[float],
+    upper: Sequence[float],
+) -> None:
+    """Apply the bounds that differ (HiGHS's ``changeColsBounds`` or ``changeRowsBounds``)."""
+    lo, up = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    i = np.flatnonzero((lo != np.asarray(old_lower)) | (up != np.asarray(old_upper)))
+    if i.size:
+        change(i.size, i.astype(np.int32), lo[i], up[i])
 
 
 def _differences(old: xr.Dataset, new: xr.Dataset) -> set[str] | None:
