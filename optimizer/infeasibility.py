@@ -323,6 +323,7 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
     "migration": {
         "migration_max": ("migration capacity", "R1"),
         "reduction_max": ("reductions within the load", "R2"),
+        "unprotected_max": ("protected share kept on site", "R5"),
     },
     "bus": {"power_balance": ("power balance", "E1")},
     "node": {"reverse_flow_max": ("reverse-flow limit", "N2"), "balance": ("power balance", "N4")},

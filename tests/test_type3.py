@@ -123,6 +123,29 @@ def test_migration_moves_work_after_its_notice(tmp_path):
     assert k["cost_migration_transfer_jpy"] == pytest.approx(ALPHA * 50_000.0 * 66.0, rel=1e-9)
 
 
+def test_the_simulator_migrates_only_the_unprotected_share(tmp_path):
+    """R5 in the simulator. Protected share 0.2 (2 MW), a 12 MW link without notice, a 2 MW
+    generator with a 5 h tank, no battery. Short at once (2 MW for 10): the link takes the
+    unprotected 8 MW (not 10), the generator keeps the protected 2 MW for 5 h (10 MWh), so the
+    site survives 5 h with the whole load here or moved. The optimisation (R5 binding) moves
+    8 MW in each of the 12 h of the fault and loses the protected 2 MW once the tank is empty:
+    7 h × 2 = 14 MWh."""
+    path = write_case(
+        tmp_path,
+        battery=None,
+        generator={"power_mw": 2.0, "fuel_tank_h": 5.0, "start_delay_h": 0.0},
+        shutdown={"notice_h": 2.0, "protected_share": 0.2},
+        migration={"capacity_it_mw": 12.0, "cost_jpy_per_mwh": 1_000.0},
+    )
+    run = deterministic(path)
+    assert run.kpis["dc_it_migrated_mwh"] == pytest.approx(96.0, abs=1e-6)
+    assert run.kpis["dc_it_unserved_mwh"] == pytest.approx(14.0, abs=1e-6)
+    outcome = simulate(run.results, np.array([30]), 6, trace=True)
+    assert outcome.trace["migrated_it_mw"][:, 0] == pytest.approx([8.0] * 6)
+    assert outcome.survived_steps[0] == 5
+    assert outcome.full_service_steps[0] == 5
+
+
 def test_k1_stochastic_equals_deterministic(tmp_path):
     """One sampled scenario with sized battery and generator: the stochastic problem (a scenario
     block tied to first-stage sizes) and the single-site model give the same optimum."""
@@ -418,6 +441,7 @@ def _objective(ds):
         ("U4 UPS SoC recursion", _bump("ups_soc_mwh", (0, 15), 0.1)),
         ("H1 0 ≤ shutdown ≤ unprotected share after notice", _bump("shutdown_it_mw", (0, 3), 1.0)),
         ("R1 0 ≤ migration ≤ capacity after notice", _bump("migration_it_mw", (0, 3), 1.0)),
+        ("R5 migration + shutdown ≤ unprotected share", _bump("migration_it_mw", (0, 3), 9.0)),
         (
             "G1 type ③ limit = firm + margin or residual",
             _bump("grid_import_limit_mw", (0, 12), 1.0),

@@ -122,7 +122,7 @@ def verify_shutdown(r: Result) -> Checks:
 
 
 def verify_migration(r: Result) -> Checks:
-    """Migration to another site during an outage (R1–R4)."""
+    """Migration to another site during an outage (R1–R5)."""
     v = Checks()
     if "migration_it_mw" not in r:
         return v
@@ -130,6 +130,10 @@ def verify_migration(r: Result) -> Checks:
     cap = r.scalar("migration_capacity_it_mw") * r["migration_availability"]
     v["R1 0 ≤ migration ≤ capacity after notice"] = within(m, 0.0, cap)
     v["H2, R2 shed + shutdown + migration ≤ IT load"] = _reductions_fit(r)
+    if "shutdown_protected_share" in r:  # (R5) the protected share stays on site
+        moved = m + r.series("shutdown_it_mw")
+        unprotected = (1.0 - r.scalar("shutdown_protected_share")) * r.inflexible_it_mw
+        v["R5 migration + shutdown ≤ unprotected share"] = excess(moved, unprotected)
     transfer = r.annual_sum(r.scalar("migration_cost_jpy_per_mwh"), m)
     v.cost(r, "R4", "cost_migration_transfer_jpy", transfer)
     return v

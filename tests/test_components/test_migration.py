@@ -76,3 +76,23 @@ def test_migrated_load_does_not_count_as_protected_load_kept(dt_h):
     np.testing.assert_allclose(values(dc.shed_it_mw), 0.0, atol=MW)
     np.testing.assert_allclose(values(grid.p_mw), 1.0, atol=MW)
     assert pyo.value(m.total_cost_jpy) == pytest.approx(87_613_140_000.0, rel=REL)
+
+
+@STEP_LENGTHS
+def test_the_protected_share_is_never_migrated(dt_h):
+    """(R5). IT load 4 MW, protected share ψ = 0.25 (no shutdown possible: a = 0), a link of
+    C = 4 MW at 500 JPY/MWh, a grid at 1e7 JPY/MWh (dearer than shedding at 1e6). Moving all
+    4 MW would be cheapest, but m + z ≤ (1 − ψ) L = 3: the protected 1 MW stays here and is
+    shed. Cost = α Δt (500 · 3 + 1e6 · 1) · 3 = 2920 · 3 004 500 = 8 773 140 000 JPY/yr."""
+    m = model(3, dt_h)
+    it, pue = np.full(3, 4.0), np.ones(3)
+    dc = define_data_centre(m, DataCentreData(it, pue, VOLC))
+    sd = define_shutdown(m, ShutdownData(it, pue, 0.25, np.zeros(3), 200.0), dc)
+    data = MigrationData(4.0, np.ones(3), pue, 500.0, protected_share=0.25, it_mw=it)
+    mig = define_migration(m, data, dc, others=(sd,))
+    supply(m, "grid", price=1e7)
+    close(m)
+    solve(m)
+    np.testing.assert_allclose(values(mig.it_mw), 3.0, atol=MW)
+    np.testing.assert_allclose(values(dc.shed_it_mw), 1.0, atol=MW)
+    assert pyo.value(m.total_cost_jpy) == pytest.approx(8_773_140_000.0, rel=REL)
