@@ -255,6 +255,8 @@ def migration_data(ds: xr.Dataset) -> MigrationData:
         availability=ds["migration_availability"].values,
         pue=ds["dc_pue"].values,
         cost_jpy_per_mwh=_scalar(ds, "migration_cost_jpy_per_mwh"),
+        protected_share=_optional(ds, "shutdown_protected_share") or 0.0,
+        it_mw=data_centre_data(ds).it_mw,
     )
 
 
