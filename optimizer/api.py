@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from wattbit.case import LoadedCase
+    from wattbit.network.align import Alignment
     from wattbit.network.run import NetworkRun
     from wattbit.optimise import Run
     from wattbit.studies.compare import Comparison
@@ -156,6 +157,29 @@ class NetworkResult(_RunResult):
         if "node_price_jpy_per_mwh" in self.results:
             paths.append(plot_prices(self.results, out / "prices.png"))
         return paths
+
+    def align(self, **options: float | int) -> Alignment:
+        """The contract that aligns the merchant batteries with this ``system`` result, the
+        owners' best responses to it and the accounts under flat prices, nodal prices and the
+        contract (``wattbit network --align``; :func:`wattbit.network.align.align`). ``options``
+        as :func:`solve_network`'s solver settings. A failed solve raises ``SolveError``."""
+        from wattbit.errors import CaseError, SolveError
+        from wattbit.network.align import align
+        from wattbit.network.model import merchant_parts
+        from wattbit.solve import EXIT_CODES, SolverOptions
+
+        if self.results.attrs.get("mode") != "system":
+            raise ValueError("alignment starts from a system-mode result")
+        if not merchant_parts(self.results):
+            raise CaseError(
+                str(self.results.attrs.get("case_file", self.name)),
+                "batteries",
+                "no merchant battery to align (none, or every one reserved by a contract)",
+            )
+        try:
+            return align(self.results, SolverOptions(**options))
+        except ValueError as exc:
+            raise SolveError(f"{self.name}: alignment: {exc}", EXIT_CODES["error"]) from None
 
 
 def solve_case(

@@ -8,10 +8,12 @@ Nodal prices are JPY/MWh; a case of S hourly steps is annualised by α = 8760 / 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import hourly_index, write_series
 from test_network import (
@@ -26,7 +28,9 @@ from test_network import (
     solved,
     triangle,
 )
+from typer.testing import CliRunner
 
+from wattbit.cli import app
 from wattbit.errors import CaseError
 from wattbit.network.align import align
 from wattbit.network.case import load_network_case
@@ -227,6 +231,33 @@ def test_deviation_charge_breaks_the_owners_ties(make_network):
     assert result.contract.max_deviation_mw <= TOL
     assert result.reproduces_optimum(result.contract)
     assert result.price_only.system_cost_jpy >= result.system_cost_jpy * (1 - 1e-12)
+
+
+def test_cli_align_prints_and_writes_the_contract(make_network, tmp_path):
+    """``wattbit network --align`` on the case of the nodal-price-signal test: the same terms
+    (payment 2190 · 2 · 990 000 JPY/yr, no availability payment, the contract's response
+    reproduces the optimum) in alignment.json, and the accounts per settlement in alignment.csv,
+    each column summing to the system's total cost."""
+    path = make_network(far_battery(1.0, 2.0), 4, it=PEAK, price=PRICE)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["network", str(path), "--align", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "contract aligning bess" in result.output and "accounts" in result.output
+    terms = json.loads((out / "alignment.json").read_text())["terms"]
+    assert terms["price_signal_payment_bess_jpy"] == pytest.approx(2190 * 2 * 990_000, rel=1e-9)
+    assert terms["availability_payment_jpy"] == 0.0
+    assert terms["contract_reproduces_optimum"] == 1.0
+    accounts = pd.read_csv(out / "alignment.csv", index_col="account")
+    assert list(accounts.columns) == ["flat", "nodal", "contract"]
+    total = json.loads((out / "kpis.json").read_text())["kpis"]["total_cost_jpy"]
+    np.testing.assert_allclose(accounts.sum().values, total, rtol=1e-12)
+
+
+def test_cli_align_needs_system_mode(make_network):
+    path = make_network(far_battery(1.0, 2.0), 4, it=PEAK, price=PRICE)
+    result = CliRunner().invoke(app, ["network", str(path), "--mode", "merchant", "--align"])
+    assert result.exit_code == 2, result.output
+    assert "--align" in result.stderr and "Traceback" not in result.output
 
 
 def secure_triangle(flow_model: str, outages: list[str]) -> dict[str, Any]:

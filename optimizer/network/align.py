@@ -29,10 +29,13 @@ fixed (the prices' ``duals_source``), not for the merchant's MIP.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 import xarray as xr
 
@@ -89,6 +92,35 @@ class Alignment:
     def reproduces_optimum(self, response: Response) -> bool:
         """Whether ``response`` imposed costs the system its optimum (relative 1e-9)."""
         return bool(np.isclose(response.system_cost_jpy, self.system_cost_jpy, rtol=1e-9))
+
+    def terms(self) -> dict[str, float]:
+        """The contract's terms and the owners' responses as one flat table (JPY/yr, MW;
+        ``…_reproduces_optimum`` 1 or 0; a system cost of ``inf``: the response is infeasible)."""
+        out = {f"price_signal_payment_{p}_jpy": v for p, v in self.price_signal_payment_jpy.items()}
+        out["availability_payment_jpy"] = self.availability_payment_jpy
+        out["owner_cost_merchant_jpy"] = self.owner_cost_merchant_jpy
+        out["owner_cost_contract_jpy"] = self.owner_cost_contract_jpy
+        out["system_cost_jpy"] = self.system_cost_jpy
+        for name, response in (("price_only", self.price_only), ("contract", self.contract)):
+            out[f"{name}_owner_cost_jpy"] = response.owner_cost_jpy
+            out[f"{name}_system_cost_jpy"] = response.system_cost_jpy
+            out[f"{name}_max_deviation_mw"] = response.max_deviation_mw
+            out[f"{name}_reproduces_optimum"] = float(self.reproduces_optimum(response))
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """``account_total_jpy``: one row per account, one column per settlement."""
+        return self.accounts["account_total_jpy"].to_pandas()
+
+    def write(self, out: Path) -> list[Path]:
+        """``alignment.csv`` (the accounts under each settlement) and ``alignment.json`` (the
+        terms; an infeasible response's system cost as ``null``) in ``out``."""
+        out.mkdir(parents=True, exist_ok=True)
+        csv, js = out / "alignment.csv", out / "alignment.json"
+        self.table().to_csv(csv)
+        terms = {k: v if np.isfinite(v) else None for k, v in self.terms().items()}
+        js.write_text(json.dumps({"parts": self.parts, "terms": terms}, indent=2))
+        return [csv, js]
 
 
 def _solve(ds: xr.Dataset, build: Builder, options: SolverOptions) -> ExclusiveSolve:
