@@ -13,7 +13,16 @@ Options, each for a connection of ``firm part + margin`` MW (the capacity type �
   then firm, still paying for the generator and UPS bought for type ③ (stranded: their
   annualised capex ``S`` stays to the end of the period);
 * **type ② fixed / dynamic now** — the case under ``grid.mode`` ``type2_fixed`` /
-  ``type2_dynamic`` (``wattbit.pipeline.solve``), without the ride-through assets.
+  ``type2_dynamic`` (``wattbit.strategies.solve``), without the ride-through assets, at the full
+  DC size;
+* **type ② fixed / dynamic now, re-sized** — the same with the DC's size ``S`` a decision in
+  ``[0, Ŝ]`` (Ŝ the desired peak IT power; the load profile scaled by ``f = S / Ŝ``, D0), each MW
+  valued at ``v_S = m e − K_DC / Ŝ · (1+r)^{−L} / (AF(N) − AF(L))`` a year (``e`` the IT energy
+  a year per MW of size, L the type ② lead time): the margin a MW earns less its share of the
+  DC's capex spread over the years it runs. The option's margin is ``f R``, its DC capex
+  ``f K_DC``, its annual cost ``C`` the solve's total cost without the size value (D4); since
+  ``NPV = (AF(N) − AF(L)) (v_S S − C(S)) − K (1+r)^{−L}``, the solve's size is the NPV-best one.
+  Offered when the case does not size its DC already and has no deferrable share.
 
 With ``r`` the discount rate, ``N`` the analysis period, ``AF(L) = (1 − (1+r)^{−L}) / r`` (L at
 r = 0), ``R = m D`` the annual compute margin of the DC's whole desired load (``m`` =
@@ -31,7 +40,8 @@ costs and ``K_DC (1+r)^{−L_3}``.
 
 **Sensitivity** (:func:`sensitivity`): the table again for every firm lead time in
 ``sensitivity_lead_time_years`` × every margin ``m × sensitivity_margin_factors`` (the annual
-costs as solved): the best option, and what type ③ now (then firm) gains over waiting.
+costs and re-sized DC sizes as solved): the best option, and what type ③ now (then firm) gains
+over waiting.
 """
 
 from __future__ import annotations
@@ -107,13 +117,16 @@ def option_rows(
     econ: Economics,
     costs: dict[str, float],
     firm_lead_years: float | None = None,
+    resized: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per option; ``costs`` maps ``firm``, ``type3`` and the type ② modes solved to
     their expected annual cost (JPY/yr), and ``stranded`` to type ③'s generator and UPS capex a
-    year (JPY/yr); ``firm_lead_years`` replaces the firm tier's lead time."""
+    year (JPY/yr); ``firm_lead_years`` replaces the firm tier's lead time; ``resized`` maps a
+    type ② mode to the share ``f`` of the desired DC size its re-sized solve chose (its annual
+    cost in ``costs`` as ``<mode>_resized``)."""
     rows: list[dict[str, Any]] = []
 
-    def row(name: str, stages: list[Stage], note: str) -> None:
+    def row(name: str, stages: list[Stage], note: str, of: Economics = econ) -> None:
         first = stages[0]
         rows.append(
             {
@@ -121,12 +134,12 @@ def option_rows(
                 "lead_time_years": first.start_years,
                 "connection_cost_jpy": sum(s.connection_cost_jpy for s in stages),
                 "annual_cost_jpy": first.annual_cost_jpy,
-                "annual_margin_jpy": econ.margin_jpy_per_year,
+                "annual_margin_jpy": of.margin_jpy_per_year,
                 "lost_margin_while_waiting_jpy": annuity_factor(
-                    econ.rate, min(first.start_years, econ.years)
+                    of.rate, min(first.start_years, of.years)
                 )
-                * econ.margin_jpy_per_year,
-                "npv_jpy": npv(econ, stages),
+                * of.margin_jpy_per_year,
+                "npv_jpy": npv(of, stages),
                 "note": note,
             }
         )
@@ -167,17 +180,36 @@ def option_rows(
                 connect.type2_cost_jpy,
             )
             row(f"type ② {mode.removeprefix('type2_')} now", [t2], "time-varying headroom")
+        share = (resized or {}).get(mode)
+        if share is not None and f"{mode}_resized" in costs:
+            t2 = Stage(
+                connect.type2_lead_time_months / MONTHS_PER_YEAR,
+                costs[f"{mode}_resized"],
+                connect.type2_cost_jpy,
+            )
+            scaled = replace(
+                econ,
+                margin_jpy_per_year=econ.margin_jpy_per_year * share,
+                dc_capex_jpy=econ.dc_capex_jpy * share,
+            )
+            note = f"DC re-sized to {share:.1%} of its size for the headroom"
+            row(f"type ② {mode.removeprefix('type2_')} now, re-sized", [t2], note, scaled)
     return rows
 
 
-def sensitivity(connect: Connect, econ: Economics, costs: dict[str, float]) -> pd.DataFrame:
+def sensitivity(
+    connect: Connect,
+    econ: Economics,
+    costs: dict[str, float],
+    resized: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """The best option and type ③'s gain over waiting for each firm lead time and margin
     (module doc)."""
     rows = []
     for lead in connect.sensitivity_lead_time_years:
         for factor in connect.sensitivity_margin_factors:
             scaled = replace(econ, margin_jpy_per_year=econ.margin_jpy_per_year * factor)
-            table = pd.DataFrame(option_rows(connect, scaled, costs, firm_lead_years=lead))
+            table = pd.DataFrame(option_rows(connect, scaled, costs, lead, resized))
             npv_of = dict(zip(table["option"], table["npv_jpy"], strict=True))
             best = table.loc[table["npv_jpy"].idxmax()]
             type3 = max(
@@ -228,6 +260,20 @@ class Choice:
         return [csv, txt, sens]
 
 
+def value_of_size(connect: Connect, econ: Economics, size_mw: float, demand_mwh: float) -> float:
+    """``v_S`` (module doc): the margin a MW of DC size earns a year, ``m e`` with ``e`` the IT
+    energy a year per MW (``demand_mwh`` a year at ``size_mw``), less the DC's capex per MW
+    spread over the years a type ② connection runs; NaN when it never runs."""
+    lead = connect.type2_lead_time_months / MONTHS_PER_YEAR
+    running = annuity_factor(econ.rate, econ.years) - annuity_factor(
+        econ.rate, min(lead, econ.years)
+    )
+    if running <= 0 or size_mw <= 0:
+        return math.nan
+    capex = econ.dc_capex_jpy / size_mw * (1.0 + econ.rate) ** -lead / running
+    return connect.margin_jpy_per_mwh * demand_mwh / size_mw - capex
+
+
 def without_ride_through(ds: xr.Dataset) -> xr.Dataset:
     return ds.drop_vars([str(v) for v in ds.variables if str(v).startswith(RIDE_THROUGH)])
 
@@ -247,9 +293,10 @@ def connection_choice(
         raise CaseError(loaded.file, "connect", "`wattbit connect` needs a [connect] table")
     opts = options or options_from_case(loaded)
     inputs3 = build_inputs(loaded)
+    modes = ("type2_fixed", "type2_dynamic")
     type2 = {
         mode: without_ride_through(build_inputs(load_case(case_path, {**base, "grid.mode": mode})))
-        for mode in ("type2_fixed", "type2_dynamic")
+        for mode in modes
     }
     note("solving type ③ (all scenarios)")
     runs = {"type3": checked(solve_stochastic(inputs3, opts), "type ③")}
@@ -271,6 +318,21 @@ def connection_choice(
     costs = {name: run.kpis["total_cost_jpy"] for name, run in runs.items()}
     k3 = runs["type3"].kpis
     costs["stranded"] = k3.get("cost_generator_capex_jpy", 0.0) + k3.get("cost_ups_capex_jpy", 0.0)
+    dc = loaded.case.dc
+    size = dc.peak_it_mw or float(inputs3["dc_it_mw"].max())
+    v_size = value_of_size(connect, econ, size, demand)
+    resized: dict[str, float] = {}
+    if dc.size_mw is None and dc.deferrable_share == 0 and not math.isnan(v_size):
+        sizing = {"dc.size_mw": {"min": 0.0, "max": size}}
+        sizing["dc.value_of_size_jpy_per_mw_year"] = max(v_size, 0.0)
+        for mode in modes:
+            note(f"solving {mode} with the DC re-sized")
+            raw = load_case(case_path, {**base, **sizing, "grid.mode": mode})
+            run = checked(solve(without_ride_through(build_inputs(raw)), opts), f"{mode} re-sized")
+            k = run.kpis
+            costs[f"{mode}_resized"] = k["total_cost_jpy"] - k.get("cost_dc_size_value_jpy", 0.0)
+            resized[mode] = k["dc_size_mw"] / size
     return Choice(
-        pd.DataFrame(option_rows(connect, econ, costs)), sensitivity(connect, econ, costs)
+        pd.DataFrame(option_rows(connect, econ, costs, resized=resized)),
+        sensitivity(connect, econ, costs, resized),
     )
