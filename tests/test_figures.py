@@ -10,10 +10,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
+import xarray as xr
 from figure_rules import figure_problems, saved_figures
+from matplotlib.colors import TwoSlopeNorm
 
 import wattbit
+from wattbit.sweep.plots import plot_sweep
+from wattbit.sweep.run import plot_file
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "cases" / "tokyo_substation_dc" / "case.toml"
@@ -57,3 +62,109 @@ def test_the_rules_catch_an_unreadable_axis(label, values, broken):
         assert problems == []
     else:
         assert any(broken in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("values", "cmap", "norm", "label", "broken"),
+    [
+        ([1.0, 5.0], "viridis", None, "energy (MWh)", None),
+        ([1.0, 5.0], "RdBu", None, "energy (MWh)", "diverging map"),
+        ([-2.0, 5.0], "viridis", None, "benefit (MJPY/yr)\n> 0: gain", "not diverging"),
+        ([-2.0, 5.0], "RdBu", None, "benefit (MJPY/yr)\n> 0: gain", "not centred"),
+        ([-2.0, 5.0], "RdBu", TwoSlopeNorm(0.0, -2.0, 5.0), "benefit (MJPY/yr)", "sign means"),
+        ([-2.0, 5.0], "RdBu", TwoSlopeNorm(0.0, -2.0, 5.0), "benefit (MJPY/yr)\n> 0: gain", None),
+    ],
+)
+def test_the_rules_catch_a_misleading_colour_map(values, cmap, norm, label, broken):
+    fig, ax = plt.subplots()
+    mesh = ax.pcolormesh([[values[0], values[1]], [values[1], values[0]]], cmap=cmap, norm=norm)
+    fig.colorbar(mesh, ax=ax, label=label)
+    ax.set_xlabel("price (JPY/kWh)")
+    ax.set_ylabel("share (–)")
+    problems = figure_problems(fig)
+    plt.close(fig)
+    if broken is None:
+        assert problems == []
+    else:
+        assert any(broken in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("title", "broken"),
+    [
+        ("net benefit (MJPY/yr) — at battery energy price = 40 thousand JPY/kWh", False),
+        ("tokyo_substation_dc: dispatch", False),  # a case's name is no field name
+        ("net_benefit_jpy_per_year", True),
+        ("at battery.energy_capex_jpy_per_kwh = 40000", True),
+    ],
+)
+def test_the_rules_catch_a_field_name_in_a_title(title, broken):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.set(xlabel="step (h)", ylabel="power (MW)", title=title)
+    problems = figure_problems(fig)
+    plt.close(fig)
+    assert any("field name" in p for p in problems) == broken, problems
+
+
+def _price_sweep() -> xr.Dataset:
+    """A hand-made 3 × 2 sweep: net benefit in JPY/yr that changes sign, in the 1e9 range."""
+    price, share = "battery.energy_capex_jpy_per_kwh", "dc.deferrable_share"
+    benefit = np.array([[2.0e9, 0.5e9, -1.0e9], [1.0e9, -0.2e9, -2.0e9]])
+    size = np.array([[12.0, 4.0, 0.0], [6.0, 0.0, 0.0]])
+    return xr.Dataset(
+        {
+            "net_benefit_jpy_per_year": ((share, price), benefit, {"units": "JPY/yr"}),
+            "battery_energy_mwh": ((share, price), size, {"units": "MWh"}),
+        },
+        coords={price: [20e3, 60e3, 100e3], share: [0.0, 0.25]},
+        attrs={"baseline": "battery.energy_mwh=0"},
+    )
+
+
+def test_the_sweep_plot_is_labelled_scaled_and_diverging_around_zero(tmp_path):
+    """The heatmap: human axis labels with units, benefit in GJPY/yr, a diverging map centred
+    on zero whose colour bar says what the sign means, and the two labelled contours; the line
+    at a fixed share names it in the title and the file name."""
+    ds = _price_sweep()
+    heat = plot_sweep(
+        ds,
+        x="battery.energy_capex_jpy_per_kwh",
+        y="dc.deferrable_share",
+        z="net_benefit_jpy_per_year",
+    )
+    ax, bar = heat.axes
+    assert figure_problems(heat) == []
+    assert ax.get_xlabel() == "battery energy price (thousand JPY/kWh)"
+    assert ax.get_ylabel() == "DC deferrable share of work (–)"
+    assert bar.get_ylabel().startswith("net benefit (MJPY/yr)\nblue > 0: better than")
+    mesh = ax.collections[0]
+    assert mesh.get_cmap().name == "RdBu" and mesh.norm.vcenter == 0.0
+    assert float(mesh.get_array().max()) == 2000.0  # 2e9 JPY/yr shown as 2,000 MJPY/yr
+    texts = [t.get_text() for t in ax.texts]
+    assert "breakeven" in texts and "battery energy = 0" in texts
+    plt.close(heat)
+
+    sweep_nc = tmp_path / "sweep.nc"
+    ds.to_netcdf(sweep_nc, engine="h5netcdf")
+    with saved_figures() as seen:
+        target = plot_file(
+            sweep_nc,
+            "battery.energy_capex_jpy_per_kwh",
+            "battery_energy_mwh",
+            fixed={"dc.deferrable_share": 0.25},
+        )
+    assert target.name == "battery_energy_mwh_dc.deferrable_share=0.25.png"
+    assert seen == {target.name: []}
+
+
+def test_a_quantity_of_one_sign_gets_a_sequential_map():
+    heat = plot_sweep(
+        _price_sweep(),
+        x="battery.energy_capex_jpy_per_kwh",
+        y="dc.deferrable_share",
+        z="battery_energy_mwh",
+    )
+    assert heat.axes[0].collections[0].get_cmap().name == "viridis"
+    assert figure_problems(heat) == []
+    plt.close(heat)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from conftest import EXAMPLE
+from figure_rules import figure_problems
 from typer.testing import CliRunner
 
 from wattbit.case import load_case
@@ -339,14 +340,17 @@ def test_economics_variables_from_a_real_sweep(grid_3x3: Path, tmp_path: Path):
 def test_plots_line_and_heatmap_with_breakeven(grid_3x3: Path, tmp_path: Path):
     ds = open_sweep(grid_3x3)
     ds["margin"] = ds["total_cost_jpy"] - float(ds["total_cost_jpy"].median())  # changes sign
+    ds["margin"].attrs["units"] = "JPY/yr"
     fig = plot_sweep(ds, x=CAPEX, y="battery.energy_mwh", z="margin")
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert "breakeven" in labels
     line = plot_sweep(ds, x="battery.energy_mwh", z="total_cost_jpy", sel={CAPEX: 40000})
-    assert (
-        line.axes[0].get_lines()[0].get_ydata().tolist()
-        == ds["total_cost_jpy"].sel({CAPEX: 40000}).values.tolist()
-    )
+    cost = ds["total_cost_jpy"].sel({CAPEX: 40000}).values
+    scale = 1e9 if abs(cost).max() >= 1e10 else 1e6  # shown in MJPY/yr (GJPY/yr from 1e10)
+    np.testing.assert_allclose(line.axes[0].get_lines()[0].get_ydata(), cost / scale, rtol=1e-12)
+    assert line.axes[0].get_ylabel() == f"total cost ({'G' if scale == 1e9 else 'M'}JPY/yr)"
+    assert "battery energy price = 40 thousand JPY/kWh" in line.axes[0].get_title()
+    assert figure_problems(fig) == [] and figure_problems(line) == []
     png = tmp_path / "heat.png"
     args = ["plot", str(grid_3x3 / "sweep.nc"), "--x", CAPEX, "--y", "battery.energy_mwh"]
     result = runner.invoke(app, [*args, "--z", "total_cost_jpy", "--out", str(png)])

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 from conftest import hourly_index, solve_verified
+from figure_rules import figure_problems
 from test_type2 import cell, hand_case
 from typer.testing import CliRunner
 
@@ -131,11 +132,16 @@ def test_plot_marks_where_the_optimal_size_reaches_zero():
     line = plot_sweep(ds, x=price, z="net_benefit_jpy_per_year", sel={value: 1e5})
     spans = [p for p in line.axes[0].patches if "= 0" in p.get_label()]
     assert len(spans) == 1
-    assert spans[0].get_x() == 30e3 and spans[0].get_width() == 10e3
+    # the price axis in thousand JPY/kWh
+    assert spans[0].get_x() == 30.0 and spans[0].get_width() == 10.0
     heat = plot_sweep(ds, x=price, y=value, z="net_benefit_jpy_per_year")
     assert "breakeven" in [t.get_text() for t in heat.axes[0].texts]
     legend = heat.axes[0].get_legend()
-    assert [t.get_text() for t in legend.get_texts()] == ["optimal battery_energy_mwh = 0"]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "breakeven (value = 0)",
+        "optimal battery energy = 0",
+    ]
+    assert figure_problems(line) == [] and figure_problems(heat) == []
     plain = plot_sweep(ds, x=price, y=value, z="net_benefit_jpy_per_year", size=None)
     assert plain.axes[0].get_legend() is None
 

@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from wattbit.sweep.engine import Engine, execute, prepare
-from wattbit.sweep.plots import PlotError, plot_sweep, save_plot
+from wattbit.sweep.plots import PlotError, file_name, plot_sweep, save_plot
 from wattbit.sweep.spec import Scalar, SweepSpec, Task, generate
 from wattbit.sweep.store import OutLock, RecordStore, combine, to_frame, write_outputs
 
@@ -157,14 +157,16 @@ def plot_file(
     out: Path | None = None,
 ) -> Path:
     """Plot a written ``sweep.nc`` as :meth:`SweepResult.plot`; the image defaults to
-    ``<z>.png`` beside it. A file that is not NetCDF raises :class:`PlotError`."""
+    ``<z>.png`` beside it, the fixed parameters in its name
+    (:func:`~wattbit.sweep.plots.file_name`). A file that is not NetCDF raises
+    :class:`PlotError`."""
     try:
         with xr.open_dataset(sweep_nc, engine="h5netcdf") as ds:
             data = ds.load()
     except (OSError, ValueError) as exc:
         raise PlotError(f"{sweep_nc}: not a NetCDF file ({type(exc).__name__})") from None
     fig = plot_sweep(data, x, z, y, dict(fixed or {}))
-    target = out or sweep_nc.with_name(f"{z}.png")
+    target = out or sweep_nc.with_name(file_name(z, fixed or {}))
     save_plot(fig, str(target))
     return target
 

@@ -92,6 +92,8 @@ UNITS = (  # by name suffix, the longest first; KPIs name their unit (docs/guide
     ("connection_cost_jpy", "JPY"),
     ("lost_margin_while_waiting_jpy", "JPY"),
     ("_jpy_per_year", "JPY/yr"),
+    ("_jpy_per_mwh", "JPY/MWh"),  # prices, before "_mwh"
+    ("_jpy_per_kwh", "JPY/kWh"),
     ("_mwh_per_year", "MWh/yr"),
     ("_per_year", "1/yr"),
     ("_jpy", "JPY/yr"),
