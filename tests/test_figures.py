@@ -5,6 +5,7 @@ the rules themselves catch what they must (a bare unit, a field name, an offset,
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import matplotlib
 
@@ -15,6 +16,7 @@ import pytest
 import xarray as xr
 from figure_rules import figure_problems, saved_figures
 from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
 
 import wattbit
 from wattbit.sweep.plots import plot_sweep
@@ -168,3 +170,45 @@ def test_a_quantity_of_one_sign_gets_a_sequential_map():
     assert heat.axes[0].collections[0].get_cmap().name == "viridis"
     assert figure_problems(heat) == []
     plt.close(heat)
+
+
+def test_the_headroom_and_comparison_plots_are_labelled_with_units(tmp_path):
+    """headroom.png (dates in the case's time zone, power in MW, hour of day in h) and the
+    comparison's benefit.png (a labelled cell axis), on a two-day cut of the measured data."""
+    case = REPO / "cases" / "type2_battery_wins" / "case.toml"
+    short = {"horizon.steps": 48}
+    with saved_figures() as seen:
+        wattbit.headroom_study(case, short).write(tmp_path / "headroom")
+        wattbit.compare(
+            case, short, strategies=["load_following", "battery_shaped"], breakeven_modes=()
+        ).write(tmp_path / "compare")
+    assert {"headroom.png", "benefit.png"} <= set(seen)
+    assert all(problems == [] for problems in seen.values()), seen
+
+
+def test_the_survival_plot_is_titled_with_k_horizon_and_protected_share(tmp_path):
+    """A two-day cut of the type ③ reference case at K = 2: survival.png passes the rules and
+    its title says K, the horizon and the protected share the case sets."""
+    case = REPO / "cases" / "type3_substation" / "case.toml"
+    cut = {
+        "horizon.start": "2025-09-30T12:00:00+09:00",
+        "horizon.steps": 48,
+        "type3.scenarios": 2,
+        "type3.out_of_sample_years": 0,
+    }
+    study = wattbit.ridethrough(case, cut)
+    titles = {}
+    with saved_figures() as seen:
+        checked = Figure.savefig  # saved_figures' own check, kept under the title reader
+
+        def keep_title(fig: Figure, fname: object, *args: object, **kwargs: object) -> object:
+            titles[Path(str(fname)).name] = fig.axes[0].get_title()
+            return checked(fig, fname, *args, **kwargs)
+
+        with mock.patch.object(Figure, "savefig", keep_title):
+            study.plot(tmp_path / "survival.png")
+    assert seen == {"survival.png": []}
+    share = wattbit.load_case(case, cut).case.shutdown.protected_share
+    assert titles["survival.png"].endswith(
+        f"K = 2 scenarios, 48 h horizon, protected share {share:.0%}"
+    )

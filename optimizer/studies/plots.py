@@ -27,7 +27,10 @@ def plot_headroom(
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 7))
     ax1.plot(h.index, h.to_numpy(), lw=0.4, color="black", label="headroom H(t)")
     ax1.plot(pattern.index, pattern.to_numpy(), lw=0.6, color="tab:red", label="fixed pattern")
-    ax1.set_ylabel("MW")
+    ax1.set_ylabel("power (MW)")
+    if h.index.tz is not None:  # dates in the case's own time zone, not matplotlib's UTC
+        ax1.xaxis_date(h.index.tz)
+    ax1.set_xlabel(f"date ({h.index.tz or 'local'})")
     ax1.legend(fontsize=8, loc="upper right")
     ax1.set_title(f"{name}: headroom and the fixed operating pattern")
     groups = [h[h.index.hour == hour].to_numpy() for hour in range(24)]
@@ -39,8 +42,8 @@ def plot_headroom(
         color="tab:red",
         label="pattern (per-hour minimum)",
     )
-    ax2.set_xlabel("hour of day")
-    ax2.set_ylabel("MW")
+    ax2.set_xlabel("hour of day (h)")
+    ax2.set_ylabel("headroom H by hour (MW)")
     ax2.legend(fontsize=8)
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
@@ -71,6 +74,7 @@ def plot_benefit_by_term(benefit: pd.DataFrame, path: Path, title: str = "") -> 
     ax.plot(x, benefit["net_benefit_jpy"] / 1e6, "k_", markersize=24, mew=2, label="net benefit")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(x, labels, fontsize=8)
+    ax.set_xlabel("strategy / headroom rule (cell of the comparison)")
     ax.set_ylabel("benefit vs load-following under the fixed pattern (MJPY/yr)")
     ax.set_title(title or "Net benefit by cost term")
     ax.legend(fontsize=8, loc="best")

@@ -216,8 +216,15 @@ class RideThrough:
         }
 
     def plot(self, path: Path) -> Path:
-        """The survival curve as a PNG."""
-        return plot_survival(self.survival, path, f"{self.name}: outage survival")
+        """The survival curve as a PNG, titled with K, the horizon and the protected share."""
+        r = self.run.results
+        hours = r.sizes["time"] * float(r.attrs["dt_h"])
+        share = float(r["shutdown_protected_share"]) if "shutdown_protected_share" in r else 1.0
+        title = (
+            f"{self.name}: outage survival\nK = {int(self.kpis['scenarios'])} scenarios, "
+            f"{hours:,.0f} h horizon, protected share {share:.0%}"
+        )
+        return plot_survival(self.survival, path, title)
 
     def write(self, out: str | Path) -> list[Path]:
         """``results.nc``, ``kpis.csv``, ``kpis.json``, ``survival.csv``,
