@@ -1,0 +1,187 @@
+"""MILP goals of issue #17: time and gap of the two reference MILPs, median of N runs.
+
+Run from the repository root::
+
+    python benchmarks/milp.py [--repeats 3] [--steps N] [--only example|type3] [--json FILE]
+
+* ``example``: the full-year example (``cases/tokyo_substation_dc``) with the battery in units
+  (2.5 MW PCS blocks, 5 MWh containers at 1 MJPY/yr each), PV in 0.5 MW arrays and a committable
+  generator (2.5 MW gensets, 30 % minimum load, 50 000 JPY a start, 2 h minimum up time) that may
+  run all year (``run_outside_events``), solved to a 0.1 % gap. Goal: ≤ 60 s.
+* ``type3``: the type ③ reference case (``cases/type3_substation``, K = 4) with the generator in
+  2.5 MW gensets (30 % minimum load, 50 000 JPY a start, 1 h minimum up time, N+1), solved to a
+  0.5 % gap. Goal: ≤ 5 min.
+
+Each run goes through the whole pipeline (``wattbit.strategies.solve_case``: inputs, build,
+hand-off, HiGHS, extract, verify) and must end verified. Printed per run: wall seconds of the
+whole solve and of HiGHS alone, the MIP gap HiGHS reports, the objective and the integer columns;
+and once per problem the LP (the same case with continuous sizes and no commitment) for the price
+of integrality. The 1-minute load average before each run is printed: on a shared machine wall
+time includes waiting for a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+GENSET = {
+    "generator.min_load_fraction": 0.3,
+    "generator.start_cost_jpy": 50_000.0,
+}
+PROBLEMS: dict[str, dict[str, object]] = {
+    "example": {
+        "case": ROOT / "cases" / "tokyo_substation_dc" / "case.toml",
+        "gap": 1e-3,
+        "goal_s": 60.0,
+        "units": {
+            "battery.power_mw": {"min": 0.0, "max": 50.0, "unit": 2.5},
+            "battery.energy_mwh": {
+                "min": 0.0,
+                "max": 300.0,
+                "unit": 5.0,
+                "unit_cost_jpy_per_year": 1_000_000.0,
+            },
+            "pv.capacity_mw": {"min": 0.0, "max": 5.0, "unit": 0.5},
+            "generator.power_mw": {"min": 0.0, "max": 20.0, "unit": 2.5},
+            **GENSET,
+            "generator.min_up_h": 2.0,
+        },
+        "continuous": {"generator.power_mw": {"min": 0.0, "max": 20.0}},
+        "common": {
+            "generator.run_outside_events": True,
+            "generator.capex_jpy_per_kw": 120_000.0,
+            "generator.om_jpy_per_kw_year": 1_500.0,
+            "generator.max_run_h_per_event": None,
+        },
+    },
+    "type3": {
+        "case": ROOT / "cases" / "type3_substation" / "case.toml",
+        "gap": 5e-3,
+        "goal_s": 300.0,
+        "units": {
+            "generator.power_mw": {"min": 0.0, "max": 100.0, "unit": 2.5},
+            **GENSET,
+            "generator.min_up_h": 1.0,
+            "generator.redundant_units": 1,
+        },
+        "continuous": {},
+        "common": {"type3.out_of_sample_years": 0},
+    },
+}
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def solve_once(
+    name: str, integer: bool, steps: int | None, time_limit_s: float | None = None, **solver: object
+) -> dict[str, object]:
+    from wattbit.case import load_case
+    from wattbit.solve import SolverOptions
+    from wattbit.strategies import solve_case
+
+    spec = PROBLEMS[name]
+    overrides: dict[str, object] = dict(spec["common"])
+    overrides.update(spec["units"] if integer else spec["continuous"])
+    if steps:
+        overrides["horizon.steps"] = steps
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    gap = float(spec["gap"]) if integer else 1e-4
+    limit = time_limit_s or 3 * float(spec["goal_s"])
+    load = load_average()
+    t0, c0 = time.perf_counter(), time.process_time()
+    loaded = load_case(spec["case"], overrides)
+    run = solve_case(loaded, SolverOptions(time_limit_s=limit, mip_gap=gap, **solver))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    res = run.results
+    out: dict[str, object] = {
+        "problem": name,
+        "integer": integer,
+        "load_1min": load,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "highs_s": run.timings.get("solve", float("nan")),
+        "status": run.solution.status,
+        "mip_gap": float(run.solution.mip_gap or 0.0),
+        "objective_jpy": float(run.solution.objective or float("nan")),
+        "verified": bool(run.verification and run.verification.ok),
+    }
+    if res is not None:
+        out["sizes"] = {
+            n: float(res[n].mean())
+            for n in (
+                "battery_power_mw",
+                "battery_energy_mwh",
+                "pv_capacity_mw",
+                "generator_power_mw",
+            )
+            if n in res
+        }
+        if "generator_units_on" in res:
+            u = res["generator_units_on"].values
+            out["generator_steps_on"] = int((u > 0.5).sum())
+            out["generator_starts"] = float(res["generator_starts"].values.sum())
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--only", choices=sorted(PROBLEMS), nargs="*", default=sorted(PROBLEMS))
+    parser.add_argument("--no-lp", action="store_true", help="skip the LP reference")
+    parser.add_argument("--time-limit", type=float, default=None, help="HiGHS limit, s")
+    parser.add_argument(
+        "--no-mip-start", action="store_true", help="without the rounded LP relaxation as start"
+    )
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    rows = []
+    for name in args.only:
+        spec = PROBLEMS[name]
+        if not args.no_lp:
+            lp = solve_once(name, False, args.steps)
+            rows.append(lp)
+            print(
+                f"{name} LP: {lp['wall_s']:.1f} s (HiGHS {lp['highs_s']:.1f} s), "
+                f"objective {lp['objective_jpy']:.6g} JPY/yr, sizes {lp.get('sizes')}, "
+                f"load {lp['load_1min']:.1f}",
+                flush=True,
+            )
+        runs = []
+        for i in range(args.repeats):
+            r = solve_once(name, True, args.steps, args.time_limit, mip_start=not args.no_mip_start)
+            runs.append(r)
+            rows.append(r)
+            print(
+                f"{name} MILP run {i + 1}: {r['status']}, gap {r['mip_gap']:.3%}, "
+                f"{r['wall_s']:.1f} s (CPU {r['cpu_s']:.1f} s, HiGHS {r['highs_s']:.1f} s), objective "
+                f"{r['objective_jpy']:.6g}, verified {r['verified']}, sizes {r.get('sizes')}, "
+                f"gensets on {r.get('generator_steps_on')} steps, "
+                f"{r.get('generator_starts')} starts, load {r['load_1min']:.1f}",
+                flush=True,
+            )
+        wall = statistics.median(float(r["wall_s"]) for r in runs)
+        cpu = statistics.median(float(r["cpu_s"]) for r in runs)
+        gap = statistics.median(float(r["mip_gap"]) for r in runs)
+        ok = all(r["verified"] for r in runs)
+        print(
+            f"{name} MILP median of {len(runs)}: {wall:.1f} s (CPU {cpu:.1f} s) at gap {gap:.3%} "
+            f"(goal ≤ {spec['goal_s']:.0f} s at {float(spec['gap']):.1%}), verified {ok}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
