@@ -1,0 +1,367 @@
+"""Type ③ by decomposition: the L-shaped method (Benders, one cut per scenario) over the
+scenario tree.
+
+**What is decomposed.** The extensive form (:mod:`wattbit.strategies.stochastic`) ties the
+scenarios by the sizes (K1) and by non-anticipativity (K3): until the step ``δ_jk`` at which their
+data first differ, two scenarios dispatch alike. So a scenario's columns are *shared* up to the
+step ``s_k = max_{j≠k} δ_jk`` from which no other scenario looks like it, and *own* from there
+(:mod:`wattbit.strategies.subproblem`). Here
+
+* the **master** holds one column per class of shared columns (the sizes; per step and per group
+  of scenarios whose data still agree, the site's dispatch: the tree's shared path, whatever its
+  shape), every row among shared columns alone, and ``θ_k`` for each scenario's own cost;
+* **subproblem k** holds scenario k's own columns and every row that touches one, with the shared
+  columns in those rows fixed at the master's values.
+
+With ``x`` the master's columns (cost ``c``, rows ``A x ⋛ b``), ``V_k(x)`` the optimal own cost of
+subproblem k at ``x`` and ``g_k`` the reduced costs of its fixed columns (a subgradient of the
+convex ``V_k``):
+
+.. math::
+
+    \\underline z = \\min_{x, θ}\\ c x + \\textstyle\\sum_k p_k θ_k \\quad\\text{s.t.}\\ A x ⋛ b,\\
+    θ_k ≥ V_k(x^i) + g_k^i (x − x^i)\\ ∀k, i,\\ θ_k ≥ L_k
+
+    \\bar z = \\min_i\\ c x^i + \\textstyle\\sum_k p_k V_k(x^i)
+
+(``L_k``: subproblem k with its shared columns free within their bounds). ``\\underline z`` is a
+lower and ``\\bar z`` an upper bound of the extensive form's optimum; iterations stop when
+``\\bar z − \\underline z ≤ gap · |\\bar z|`` (the certified gap is reported in the results).
+The subproblems are LPs kept in HiGHS between iterations (a fixed-value change re-solves from the
+last basis) on the workers of a :class:`~wattbit.strategies.scenario_pool.ScenarioEngine`.
+
+**Refused** (:func:`refusal`; the caller solves the extensive form): a MILP (the exclusivity rule
+``always``, an SLA penalty per event, a chance constraint) — cuts from LP duals do not bound a
+MILP — and, after the fact, a result that charges and discharges a battery at once under
+``exclusive = "auto"``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+import xarray as xr
+
+from wattbit.errors import CaseError
+from wattbit.model import has_component
+from wattbit.optimise import Run, is_simultaneous
+from wattbit.sizes import size_vars
+from wattbit.solve import Solution, SolverOptions, _new_highs
+from wattbit.strategies.scenario_pool import ScenarioEngine, ScenarioPool
+from wattbit.strategies.stochastic import (
+    combine,
+    expected_kpis,
+    first_difference,
+    probabilities,
+    scenario_count,
+    scenario_inputs,
+    solve_stochastic,
+    verify_stochastic,
+)
+from wattbit.strategies.subproblem import SIZE_TIE, Answer, Shape, Subproblem
+
+GAP = 1e-7  # relative gap between the bounds at which iterations stop
+MAX_ITERATIONS = 500
+CUT_TOL = 1e-9  # a cut is added when V_k exceeds θ_k by more than this (relative)
+
+
+class Refused(Exception):
+    """The decomposition does not apply; the message says why."""
+
+
+@dataclass
+class Progress:
+    """Bounds per iteration and seconds per phase."""
+
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
+
+
+def refusal(inputs: xr.Dataset, options: SolverOptions) -> str | None:
+    """Why the decomposition cannot solve ``inputs`` exactly (``None`` if it can), known before
+    building anything."""
+    if _exclusive_mode(inputs) == "always":
+        return "battery.exclusive = 'always' is a MILP"
+    if float(inputs.get("type3_sla_penalty_jpy_per_event", 0.0)) > 0:
+        return "an SLA penalty per event is a MILP"
+    if float(inputs.attrs.get("type3_min_survival_probability", 1.0)) < 1.0:
+        return "a chance constraint is a MILP over the scenarios"
+    return None
+
+
+def _exclusive_mode(inputs: xr.Dataset) -> str:
+    battery = has_component(inputs, "battery")
+    return str(inputs.attrs.get("battery_exclusive", "never")) if battery else "never"
+
+
+def splits(inputs: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """δ and ``s_k = max_{j≠k} δ_jk`` (0 for a single scenario)."""
+    K = scenario_count(inputs)
+    if K == 1:
+        return np.full((1, 1), inputs.sizes["time"]), np.zeros(1, dtype=int)
+    delta = first_difference(inputs)
+    off = np.where(np.eye(K, dtype=bool), -1, delta)
+    return delta, off.max(axis=1)
+
+
+class Master:
+    """The master LP in HiGHS: shared classes, their rows, θ per scenario, and the cuts."""
+
+    def __init__(
+        self, shapes: list[Shape], p: np.ndarray, delta: np.ndarray, lower: list[float]
+    ) -> None:
+        classes: dict[tuple, int] = {}
+        self.class_of: list[np.ndarray] = []
+        for k, shape in enumerate(shapes):
+            ids = np.empty(len(shape.keys), dtype=np.int64)
+            for i, (key, tie) in enumerate(zip(shape.keys, shape.tie_times.tolist(), strict=True)):
+                rep = 0 if tie == SIZE_TIE else int(np.argmax(delta[:, k] > tie))
+                ids[i] = classes.setdefault((key, rep), len(classes))
+            self.class_of.append(ids)
+        n = self.n = len(classes)
+        K = len(shapes)
+        cost, lo, up = np.zeros(n + K), np.full(n + K, -np.inf), np.full(n + K, np.inf)
+        for k, shape in enumerate(shapes):
+            ids = self.class_of[k]
+            np.add.at(cost, ids, p[k] * shape.costs)
+            lo[ids] = np.maximum(lo[ids], shape.lower)
+            up[ids] = np.minimum(up[ids], shape.upper)
+        cost[n:] = p
+        lo[n:] = lower
+        rows, row_lo, row_up = self._rows(shapes)
+        self.fixed = [self.class_of[k][s.fixed] for k, s in enumerate(shapes)]
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n + K, rows.shape[0]
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lo, up
+        lp.row_lower_, lp.row_upper_ = row_lo, row_up
+        lp.offset_ = float(sum(pk * s.offset for pk, s in zip(p, shapes, strict=True)))
+        a = sp.csr_matrix(
+            (rows.data, rows.indices, rows.indptr), shape=(rows.shape[0], n + K)
+        ).tocsc()
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+        self.lp, self.p, self.K = lp, p, K
+        self.highs: highspy._Highs | None = None
+        self.cuts = 0
+
+    def _rows(self, shapes: list[Shape]) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """Every scenario's rows among shared columns, on the master's classes; a row that
+        another scenario already brought (same columns, coefficients and bounds) once."""
+        parts, lows, ups = [], [], []
+        for k, shape in enumerate(shapes):
+            r = shape.rows.tocoo()
+            m = sp.csr_matrix(
+                (r.data, (r.row, self.class_of[k][r.col])), shape=(r.shape[0], self.n)
+            )
+            m.sort_indices()
+            parts.append(m)
+            lows.append(shape.row_lower)
+            ups.append(shape.row_upper)
+        rows = sp.vstack(parts, format="csr")
+        lo, up = np.concatenate(lows), np.concatenate(ups)
+        seen: set[tuple] = set()
+        keep = np.zeros(rows.shape[0], dtype=bool)
+        ptr, idx, val = rows.indptr, rows.indices, rows.data
+        for i in range(rows.shape[0]):
+            a, b = ptr[i], ptr[i + 1]
+            key = (idx[a:b].tobytes(), val[a:b].tobytes(), lo[i], up[i])
+            if key not in seen:
+                seen.add(key)
+                keep[i] = True
+        return rows[keep], lo[keep], up[keep]
+
+    def solve(self, options: SolverOptions) -> tuple[np.ndarray, float]:
+        """The master's columns and objective (a lower bound)."""
+        if self.highs is None:
+            self.highs = _new_highs(options, self.lp)
+            self.highs.passModel(self.lp)
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise Refused(f"the master problem ended {self.highs.modelStatusToString(status)}")
+        x = np.asarray(self.highs.getSolution().col_value)
+        return x, float(self.highs.getInfo().objective_function_value)
+
+    def first_cost(self, x: np.ndarray, objective: float) -> float:
+        """The master's objective without the θ terms."""
+        return objective - float(np.dot(self.p, x[self.n :]))
+
+    def add_cut(self, k: int, answer: Answer, x: np.ndarray) -> bool:
+        """θ_k ≥ V_k + g (x_F − x̂_F) if it cuts off the master's θ_k; whether it was added."""
+        assert answer.value is not None and answer.gradient is not None
+        theta = x[self.n + k]
+        if answer.value - theta <= CUT_TOL * max(1.0, abs(answer.value)):
+            return False
+        cols, g = self.fixed[k], answer.gradient
+        nz = g != 0.0
+        cols, g = cols[nz], g[nz]
+        rhs = answer.value - float(np.dot(g, x[cols]))
+        idx = np.concatenate([cols, [self.n + k]]).astype(np.int32)
+        val = np.concatenate([-g, [1.0]])
+        assert self.highs is not None
+        self.highs.addRow(rhs, highspy.kHighsInf, len(idx), idx, val)
+        self.cuts += 1
+        return True
+
+
+def decompose(
+    inputs: xr.Dataset,
+    options: SolverOptions,
+    engine: ScenarioEngine | None = None,
+    gap: float = GAP,
+) -> Run:
+    """Solve the K-scenario problem by the L-shaped method (module doc). Raises :class:`Refused`
+    when it does not apply."""
+    reason = refusal(inputs, options)
+    if reason:
+        raise Refused(reason)
+    progress = Progress()
+    K, p = scenario_count(inputs), probabilities(inputs)
+    delta, split = splits(inputs)
+    sizes = {(s.block, s.attribute) for s in size_vars(inputs)}
+    engine = engine or ScenarioEngine()
+    deadline = time.perf_counter() + options.time_limit_s
+    with ScenarioPool(engine, K) as pool:
+        t0 = time.perf_counter()
+        shapes = pool.make(
+            [
+                (k, Subproblem, (scenario_inputs(inputs, k), int(split[k]), sizes, options))
+                for k in range(K)
+            ]
+        )
+        progress.add("build", time.perf_counter() - t0)
+        if any(s.is_mip for s in shapes):
+            raise Refused("the scenario model has integer variables")
+        t0 = time.perf_counter()
+        relaxed = pool.call("relaxed", [(k, ()) for k in range(K)])
+        progress.add("subproblems", time.perf_counter() - t0)
+        _check(relaxed, "with its shared columns free")
+        t0 = time.perf_counter()
+        master = Master(shapes, p, delta, [float(a.value) for a in relaxed])  # type: ignore[arg-type]
+        progress.add("master_build", time.perf_counter() - t0)
+        best, best_x = math.inf, np.zeros(0)
+        iteration = 0
+        while True:
+            iteration += 1
+            t0 = time.perf_counter()
+            x, lower = master.solve(options)
+            progress.add("master", time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            answers = pool.call("solve", [(k, (x[master.fixed[k]],)) for k in range(K)])
+            progress.add("subproblems", time.perf_counter() - t0)
+            _check(answers, "at the master's values")
+            upper = master.first_cost(x, lower) + sum(
+                pk * float(a.value)
+                for pk, a in zip(p, answers, strict=True)  # type: ignore[arg-type]
+            )
+            if upper < best:
+                best, best_x, best_iteration = upper, x, iteration
+            progress.lower.append(lower)
+            progress.upper.append(best)
+            if best - lower <= gap * max(1.0, abs(best)):
+                break
+            if iteration >= MAX_ITERATIONS or time.perf_counter() > deadline:
+                break
+            added = [master.add_cut(k, a, x) for k, a in enumerate(answers)]
+            if not any(added):
+                break
+        if best_iteration != iteration:  # the subproblems hold the last solve: redo the best
+            pool.call("solve", [(k, (best_x[master.fixed[k]],)) for k in range(K)])
+        t0 = time.perf_counter()
+        sites = pool.call("results", [(k, (best_x[master.class_of[k]],)) for k in range(K)])
+        progress.add("extract", time.perf_counter() - t0)
+    return _run(inputs, sites, best, progress, iteration, master.cuts, engine)
+
+
+def _check(answers: list[Answer], how: str) -> None:
+    for k, a in enumerate(answers):
+        if a.value is None:
+            raise Refused(f"subproblem of scenario {k} {how} ended {a.status}")
+
+
+def _run(
+    inputs: xr.Dataset,
+    sites: list[xr.Dataset],
+    upper: float,
+    progress: Progress,
+    iterations: int,
+    cuts: int,
+    engine: ScenarioEngine,
+) -> Run:
+    mode = _exclusive_mode(inputs)
+    if mode != "never" and any(is_simultaneous(s) for s in sites):
+        raise Refused(
+            "a battery charges and discharges at once: the exclusivity rule needs binaries"
+        )
+    lower = progress.lower[-1]
+    gap = (upper - lower) / max(1.0, abs(upper))
+    message = f"L-shaped method: {iterations} iterations, {cuts} cuts, bounds' gap {gap:.1e}"
+    for site in sites:
+        site.attrs["battery_exclusivity_enforced"] = 0
+    attrs = {
+        "solver_status": "optimal",
+        "solver_message": message,
+        "expected_cost_jpy": upper,
+        "mip_gap": 0.0,
+        "battery_exclusive_mode": mode,
+        "battery_exclusivity_binaries": 0,
+        "battery_exclusivity_rounds": 0,
+        "stochastic_method": "benders",
+        "stochastic_engine": engine.label,
+        "benders_iterations": iterations,
+        "benders_cuts": cuts,
+        "benders_lower_bound_jpy": lower,
+        "benders_gap": gap,
+    }
+    timings = dict(progress.seconds)
+    run = Run(
+        inputs=inputs,
+        solution=Solution("optimal", message, upper, 0.0, np.zeros(0), timings),
+        timings=timings,
+    )
+    t0 = time.perf_counter()
+    run.results = combine(sites, attrs)
+    run.kpis = expected_kpis(run.results)
+    timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run.verification = verify_stochastic(run.results)
+    run.results.attrs["verify_max_violation"] = run.verification.max_violation
+    timings["verify"] = time.perf_counter() - t0
+    return run
+
+
+METHODS = ("benders", "extensive")
+
+
+def solve_scenarios(
+    inputs: xr.Dataset,
+    options: SolverOptions,
+    method: str = "benders",
+    engine: ScenarioEngine | None = None,
+) -> Run:
+    """The K-scenario problem by ``method``: ``benders`` (:func:`decompose`; where it is
+    refused, the extensive form, with the reason in the results' ``stochastic_method_note``) or
+    ``extensive`` (:func:`wattbit.strategies.stochastic.solve_stochastic`)."""
+    if method not in METHODS:
+        raise CaseError("", "--method", f"{method!r}: choose one of {', '.join(METHODS)}")
+    note = ""
+    if method == "benders":
+        try:
+            return decompose(inputs, options, engine)
+        except Refused as exc:
+            note = f"benders refused: {exc}; solved as the extensive form"
+    run = solve_stochastic(inputs, options)
+    if run.results is not None:
+        run.results.attrs["stochastic_method"] = "extensive"
+        if note:
+            run.results.attrs["stochastic_method_note"] = note
+    return run

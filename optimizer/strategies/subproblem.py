@@ -1,0 +1,206 @@
+"""One scenario's part of the L-shaped method (:mod:`wattbit.strategies.benders`).
+
+Scenario ``k``'s site model is built and compiled alone. Its columns split in two:
+
+* **shared** — a size (K1), or a variable that the non-anticipativity rows (K3) tie to another
+  scenario: a variable without index of a site block while ``s_k > 0``, and a time-indexed one
+  of a site block at a step ``t < s_k``, where ``s_k = max_{j≠k} δ_jk`` is the step from which
+  no other scenario has the same data as ``k`` (:func:`wattbit.strategies.stochastic.first_difference`).
+  Each shared column belongs to one class of columns equal in the extensive form, named by its
+  key and :func:`tie_time` (the class is the group of scenarios whose data agree up to it).
+* **own** — every other column: only scenario ``k`` has it.
+
+The master problem (:mod:`wattbit.strategies.benders`) holds the shared classes and the rows
+whose columns are all shared; the subproblem holds the rows that touch an own column, with the
+shared columns in them fixed at the master's values. Its value ``V_k`` counts the costs of its
+own columns only; the reduced costs of the fixed columns are a subgradient of ``V_k`` in them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+import xarray as xr
+
+from wattbit.model import create_model
+from wattbit.results import build_results
+from wattbit.solve import SolverOptions, _new_highs, compile_model, load_values
+
+SIZE_TIE = -1  # the tie time of a size: equal in every scenario
+ColumnKey = tuple[str, str, object]  # (site block, variable, index)
+
+
+@dataclass
+class Shape:
+    """What the master needs of one scenario: its shared columns (key, tie time, cost, bounds),
+    the rows among them alone (CSR over the shared columns) and which shared columns the
+    subproblem fixes."""
+
+    keys: list[ColumnKey]
+    tie_times: np.ndarray
+    costs: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    rows: sp.csr_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    fixed: np.ndarray  # positions in ``keys`` of the columns the subproblem fixes
+    offset: float
+    is_mip: bool
+    own_columns: int
+    own_rows: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    """A subproblem solved at fixed shared values: ``V_k`` and its subgradient (``None`` when
+    HiGHS did not end optimal; ``status`` says how it ended)."""
+
+    status: str
+    value: float | None
+    gradient: np.ndarray | None
+    seconds: float
+
+
+def tie_time(block: pyo.Block, var: pyo.Var, sizes: set[tuple[str, str]]) -> int | None:
+    """``SIZE_TIE`` for a size, 0 for a variable without index of a site block, ``None`` for a
+    variable K3 never ties; a time-indexed variable of a site block is tied up to its step."""
+    if (block.local_name, var.local_name) in sizes:
+        return SIZE_TIE
+    return 0 if not var.is_indexed() else None
+
+
+class Subproblem:
+    """Scenario ``k``'s subproblem, kept in HiGHS between solves (the basis carries over)."""
+
+    def __init__(
+        self,
+        site: xr.Dataset,
+        split: int,
+        sizes: set[tuple[str, str]],
+        options: SolverOptions,
+    ) -> None:
+        t0 = time.perf_counter()
+        self.site = site
+        self.model = create_model(site)
+        t1 = time.perf_counter()
+        cm = compile_model(self.model)
+        self.compiled = cm
+        t2 = time.perf_counter()
+        shared, ties, keys = self._classify(split, sizes)
+        lp = cm.lp
+        a = sp.csc_matrix(
+            (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_),
+            shape=(lp.num_row_, lp.num_col_),
+        ).tocsr()
+        own = ~shared
+        touches = np.diff(a[:, np.flatnonzero(own)].tocsr().indptr) > 0
+        sub_rows = a[touches]
+        fixed_cols = np.flatnonzero(shared & (np.diff(sub_rows.tocsc().indptr) > 0))
+        self.own = np.flatnonzero(own)
+        self.fixed = fixed_cols
+        columns = np.concatenate([self.own, self.fixed])
+        row_lower, row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        col_lower, col_upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+        cost = np.asarray(lp.col_cost_)
+        sub = highspy.HighsLp()
+        sub.num_col_, sub.num_row_ = len(columns), int(touches.sum())
+        sub.col_cost_ = np.concatenate([cost[self.own], np.zeros(len(self.fixed))])
+        sub.col_lower_, sub.col_upper_ = col_lower[columns], col_upper[columns]
+        sub.row_lower_, sub.row_upper_ = row_lower[touches], row_upper[touches]
+        m = sub_rows[:, columns].tocsc()
+        sub.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        sub.a_matrix_.start_, sub.a_matrix_.index_, sub.a_matrix_.value_ = (
+            m.indptr,
+            m.indices,
+            m.data,
+        )
+        self.highs = _new_highs(options, sub)
+        self.highs.passModel(sub)
+        self.n_own = len(self.own)
+        self.values = np.zeros(len(columns))
+        shared_idx = np.flatnonzero(shared)
+        self.shared_idx = shared_idx
+        position = {int(c): i for i, c in enumerate(shared_idx)}
+        master_rows = a[~touches][:, shared_idx].tocsr()
+        self.shape = Shape(
+            keys=[keys[c] for c in shared_idx],
+            tie_times=ties[shared_idx],
+            costs=cost[shared_idx],
+            lower=col_lower[shared_idx],
+            upper=col_upper[shared_idx],
+            rows=master_rows,
+            row_lower=row_lower[~touches],
+            row_upper=row_upper[~touches],
+            fixed=np.array([position[int(c)] for c in self.fixed], dtype=int),
+            offset=float(lp.offset_),
+            is_mip=cm.is_mip,
+            own_columns=len(self.own),
+            own_rows=int(touches.sum()),
+            seconds={"build": t1 - t0, "hand_off": t2 - t1, "split": time.perf_counter() - t2},
+        )
+
+    def _classify(
+        self, split: int, sizes: set[tuple[str, str]]
+    ) -> tuple[np.ndarray, np.ndarray, list[ColumnKey]]:
+        """Per compiled column: shared or not, its tie time, its key."""
+        m, columns = self.model, self.compiled.columns
+        n = len(columns)
+        shared = np.zeros(n, dtype=bool)
+        ties = np.full(n, SIZE_TIE, dtype=int)
+        keys: list[ColumnKey] = []
+        for i, v in enumerate(columns):
+            var = v.parent_component()
+            block = var.parent_block()
+            keys.append((block.local_name, var.local_name, v.index()))
+            if block.parent_block() is not m:  # top-level or nested deeper: K3 never ties it
+                continue
+            tie = tie_time(block, var, sizes)
+            if tie is None and var.index_set() is m.T:
+                tie = int(v.index())
+            if tie is not None and (tie == SIZE_TIE or tie < split):
+                shared[i], ties[i] = True, tie
+        return shared, ties, keys
+
+    def relaxed(self) -> Answer:
+        """The subproblem with its shared columns free within their bounds: a lower bound on
+        ``V_k`` at any shared values."""
+        return self._run()
+
+    def solve(self, fixed_values: np.ndarray) -> Answer:
+        """``V_k`` with the shared columns fixed at ``fixed_values`` (in :attr:`Shape.fixed`
+        order)."""
+        idx = np.arange(self.n_own, self.n_own + len(self.fixed), dtype=np.int32)
+        v = np.asarray(fixed_values, dtype=float)
+        self.highs.changeColsBounds(len(idx), idx, v, v)
+        return self._run()
+
+    def _run(self) -> Answer:
+        t0 = time.perf_counter()
+        self.highs.run()
+        seconds = time.perf_counter() - t0
+        status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kModelEmpty:  # data equal to another's throughout
+            return Answer("optimal", 0.0, np.zeros(len(self.fixed)), seconds)
+        if status != highspy.HighsModelStatus.kOptimal:
+            return Answer(self.highs.modelStatusToString(status), None, None, seconds)
+        solution = self.highs.getSolution()
+        self.values = np.asarray(solution.col_value)
+        duals = np.asarray(solution.col_dual)[self.n_own :]
+        value = float(self.highs.getInfo().objective_function_value)
+        return Answer("optimal", value, duals, seconds)
+
+    def results(self, shared_values: np.ndarray) -> xr.Dataset:
+        """The site results of the last solve with every shared column at ``shared_values``
+        (in :attr:`Shape.keys` order)."""
+        values = np.zeros(len(self.compiled.columns))
+        values[self.shared_idx] = shared_values
+        values[self.own] = self.values[: self.n_own]
+        load_values(self.model, self.compiled, values)
+        return build_results(self.site, self.model, {})
