@@ -19,6 +19,8 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 import wattbit
+from wattbit.network.plots import TOP_BRANCHES, plot_branch_loading
+from wattbit.network.run import branch_loading
 from wattbit.sweep.plots import plot_sweep
 from wattbit.sweep.run import plot_file
 
@@ -41,6 +43,27 @@ def test_the_network_plots_are_labelled_with_units(tmp_path):
         result.write(tmp_path)
     assert set(seen) == {"branch_loading.png", "schematic.png", "prices.png"}
     assert all(problems == [] for problems in seen.values()), seen
+
+
+def test_the_most_loaded_week_shows_the_top_branches_only(tmp_path):
+    """The week panel of branch_loading.png draws the TOP_BRANCHES branches of highest mean
+    loading that week (the town has 8), each named in the legend."""
+    ds = wattbit.solve_network(TOWN, {"horizon.steps": 48}).results
+    figures = []
+    original = Figure.savefig
+
+    def keep(fig: Figure, fname: object, *args: object, **kwargs: object) -> object:
+        figures.append(fig)
+        return original(fig, fname, *args, **kwargs)
+
+    with mock.patch.object(Figure, "savefig", keep):
+        plot_branch_loading(ds, tmp_path / "branch_loading.png")
+    week = figures[0].axes[1]
+    names = [t.get_text() for t in week.get_legend().get_texts()]
+    assert len(names) == TOP_BRANCHES < ds.sizes["branch"]
+    mean = branch_loading(ds).fillna(0.0).mean("time").to_series()
+    assert set(names) == set(mean.sort_values(ascending=False, kind="stable").index[:TOP_BRANCHES])
+    assert f"the {TOP_BRANCHES} most loaded on average" in week.get_title()
 
 
 @pytest.mark.parametrize(

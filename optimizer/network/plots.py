@@ -27,9 +27,9 @@ def _busiest_week(loading: xr.DataArray, dt_h: float) -> slice:
     return slice(start, start + steps)
 
 
-TOP_BRANCHES = 6
-"""Branches drawn in the most-loaded-week panel: the most loaded that week (the duration curves show
-every branch)."""
+TOP_BRANCHES = 3
+"""Branches drawn in the most-loaded-week panel: the three with the highest mean loading that week,
+so that the hourly lines stay readable (the duration curves show every branch)."""
 
 
 def plot_branch_loading(ds: xr.Dataset, path: Path) -> Path:
@@ -42,8 +42,8 @@ def plot_branch_loading(ds: xr.Dataset, path: Path) -> Path:
     week = _busiest_week(loading, dt)
     t = local_time(ds.isel(time=week))
     branches = ds["branch"].values.tolist()
-    peak = loading.isel(time=week).fillna(0.0).max("time").values
-    top = [branches[j] for j in np.argsort(-peak, kind="stable")[:TOP_BRANCHES]]
+    mean = loading.isel(time=week).fillna(0.0).mean("time").values
+    top = [branches[j] for j in np.argsort(-mean, kind="stable")[:TOP_BRANCHES]]
     for b in branches:
         series = loading.sel(branch=b)
         kind = str(ds["branch_kind"].sel(branch=b).values)
@@ -61,9 +61,9 @@ def plot_branch_loading(ds: xr.Dataset, path: Path) -> Path:
     left.set_title(f"loading duration, all {len(branches)} branches")
     left.legend(fontsize=7, ncols=2, loc="upper right")
     right.set_xlabel(f"time ({ds.attrs['timezone']})")
-    shown = f"the {len(top)} most loaded" if len(top) < len(branches) else "every branch"
+    shown = f"the {len(top)} most loaded on average" if len(top) < len(branches) else "every branch"
     right.set_title(f"most loaded week from {t[0]:%Y-%m-%d}: {shown}")
-    right.legend(fontsize=8, ncols=2, loc="upper left")
+    right.legend(fontsize=8, loc="lower left", framealpha=0.9)
     fig.suptitle(f"{ds.attrs.get('case_name', '')}: branch loading ({ds.attrs.get('mode', '')})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
