@@ -14,6 +14,8 @@ Its sizes are tied to one set of first-stage sizes; its dispatch is its own (sec
 
     y^{k}_{v,t} = y^{π_k}_{v,t} \\qquad ∀k ≥ 1,\\ v,\\ t < σ_k              \\quad (K3)
 
+    \\textstyle\\sum_k p_k u_k \\ge P,\\qquad u_k ∈ \\{0, 1\\}                     \\quad (K4)
+
 ==========  =============================================================  =====
 symbol      meaning                                                        unit
 ==========  =============================================================  =====
@@ -28,7 +30,14 @@ cost_{k,i}  cost term i of scenario k's site (``total_cost_jpy``)          JPY/y
             scenario that k resembles longest)                             –
 y^k_{v,t}   every other variable v of scenario k's site (dispatch, initial
             states), at step t when indexed by time                        –
+u_k         1 if scenario k must meet the service level (H7)               –
+P           least probability of meeting it (``min_survival_probability``) –
 ==========  =============================================================  =====
+
+(K4) is a chance constraint on the service level, built when P < 1: the protected load is kept
+through the first hours of every fault (H7, :mod:`wattbit.formulations.shutdown`) in scenarios
+weighing at least P, and the optimiser chooses which (sample average approximation). The
+binaries u_k sit outside the scenario blocks, so (K3) does not tie them.
 
 Capital cost is counted once: by (K1) every scenario carries the same capex, and with
 :math:`\\sum_k p_k = 1` its weighted sum is that capex.
@@ -67,14 +76,23 @@ def define_scenarios(
     sizes: Sequence[tuple[str, str]],
     build_site: SiteBuilder,
     tree: Sequence[tuple[int, int]] | None = None,
+    min_probability: float = 1.0,
 ) -> None:
     """Add ``m.scenario[k]`` (built by ``build_site(block, k)``), ``m.first_stage`` with (K1),
     ``m.expected_cost_jpy`` (K2) and, given ``tree`` (``(π_k, σ_k)`` per scenario, see
     :func:`scenario_tree`), ``m.dispatch_nonanticipative`` (K3). ``sizes`` names the (block,
-    variable) pairs of the first stage."""
+    variable) pairs of the first stage. With ``min_probability`` P < 1, the binaries
+    ``m.survival_required[k]`` and (K4) ``m.survival_chance`` exist before the sites are built,
+    for ``build_site`` to hand to (H7)."""
     if not math.isclose(sum(probabilities), 1.0, abs_tol=PROBABILITY_TOL):
         raise ValueError(f"scenario probabilities sum to {sum(probabilities):g}, not 1")
     m.S = pyo.RangeSet(0, len(probabilities) - 1)
+    if min_probability < 1.0:
+        m.survival_required = pyo.Var(m.S, within=pyo.Binary)
+        m.survival_chance = pyo.Constraint(  # K4
+            expr=pyo.quicksum(p * m.survival_required[k] for k, p in enumerate(probabilities))
+            >= min_probability - PROBABILITY_TOL
+        )
     m.scenario = pyo.Block(m.S)
     for k in m.S:
         add_time_axis(m.scenario[k], m.time)

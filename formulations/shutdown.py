@@ -19,7 +19,7 @@ IT load is shed or shut down pays the SLA penalty once.
 
     \\text{cost}_{sla} = α π_e \\textstyle\\sum_e y_e                     \\quad (H6)
 
-    s_t + z_t + m_t \\le (1 − ψ) L_t \\quad ∀e,\\ t ∈ \\mathcal{T}^X_e    \\quad (H7)
+    s_t + z_t + m_t \\le (1 − ψ) L_t + ψ L_t (1 − u) \\quad ∀e,\\ t ∈ \\mathcal{T}^X_e    \\quad (H7)
 
 ==========  ==============================================================  =======
 symbol      meaning                                                         unit
@@ -35,13 +35,16 @@ y_e         1 if event e interrupts any IT load                             –
 π_e         SLA penalty per interrupted event                               JPY
 𝒯^X_e       the first ⌈X/Δt⌉ steps of fault e, X = ``min_survival_h``       –
 m_t         IT load migrated (0 without a ``migration`` block)             MW
+u           1 if the scenario must meet the service level (a binary of
+            :mod:`wattbit.formulations.scenarios`, K4; 1 without one)      –
 ==========  ==============================================================  =======
 
 (H5) and (H6) are built only when π_e > 0; the big-M ``L_t`` is the most that can be interrupted
 (for a sized DC, its load at the largest size). (H7) is a service level as a constraint, REopt's
 minimum resilience hours: through the first X hours of every fault of the scenario the protected
 load ψ L_t is served on site (what is protected, e.g. storage, stays here: migrating it does not
-count), whatever it costs; it is built only when X > 0 (:func:`define_protected_kept`, once the
+count), whatever it costs; with a chance constraint (K4) only in the scenarios with u = 1, the
+others relaxed by the tightest big-M, ψ L_t (the reductions never exceed L_t, H2); it is built only when X > 0 (:func:`define_protected_kept`, once the
 migration block exists), and makes the problem infeasible if the sizes allowed cannot do it.
 Other reductions of the IT load (migration) join (H2) through their own ``reduction_max``.
 """
@@ -119,10 +122,15 @@ def define_shutdown(
 
 
 def define_protected_kept(
-    blk: pyo.Block, data: ShutdownData, dc: pyo.Block, others: tuple[pyo.Block, ...]
+    blk: pyo.Block,
+    data: ShutdownData,
+    dc: pyo.Block,
+    others: tuple[pyo.Block, ...],
+    required: pyo.Var | None = None,
 ) -> None:
     """(H7) on the shutdown block ``blk``: the protected load served on site through the first
-    steps of every fault; ``others`` are the other IT reductions (a ``migration`` block)."""
+    steps of every fault; ``others`` are the other IT reductions (a ``migration`` block);
+    ``required`` the scenario's binary u of a chance constraint (K4), None: always."""
     if not data.protected_steps:
         return
     kept = sorted({t for event in data.protected_steps for t in event})
@@ -132,6 +140,8 @@ def define_protected_kept(
 
     def rule(b: pyo.Block, t: int) -> pyo.Expression:
         reduced = dc.shed_it_mw[t] + b.it_mw[t] + pyo.quicksum(o.it_mw[t] for o in others)
-        return reduced <= unprotected * load[t]
+        if required is None:
+            return reduced <= unprotected * load[t]
+        return reduced <= unprotected * load[t] + data.protected_share * load[t] * (1 - required)
 
     blk.protected_kept = pyo.Constraint(kept, rule=rule)  # H7

@@ -384,6 +384,11 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
         b.scalar(
             "type3_min_survival_h", t3.min_survival_h, "protected load kept this long in a fault"
         )
+        b.scalar(
+            "type3_min_survival_probability",
+            t3.min_survival_probability,
+            "least probability of keeping it (chance constraint, K4)",
+        )
         b.scalar("type3_sla_penalty_jpy_per_event", t3.sla_penalty_jpy_per_event, "SLA penalty")
         probability = n1.scenario_probabilities(t3, n * dt)
         if len(probability) > 1:

@@ -269,10 +269,15 @@ def has_shutdown(ds: xr.Dataset) -> bool:
 
 
 def define_site(
-    blk: pyo.Block, ds: xr.Dataset, exclusive_steps: Iterable[int] = (), emergency: bool = False
+    blk: pyo.Block,
+    ds: xr.Dataset,
+    exclusive_steps: Iterable[int] = (),
+    emergency: bool = False,
+    survival_required: pyo.Var | None = None,
 ) -> None:
     """Add every component of the site in ``ds`` to ``blk`` (a model or a scenario block with a
-    time axis) and close its bus: the order of docs/formulation.md."""
+    time axis) and close its bus: the order of docs/formulation.md. ``survival_required``: the
+    scenario's binary of a chance-constrained service level (K4), relaxing its (H7)."""
     dc = define_data_centre(blk, data_centre_data(ds))
     shift = (
         define_workload_shift(blk, workload_shift_data(ds)) if deferrable_share(ds) > 0 else None
@@ -295,7 +300,7 @@ def define_site(
     if has_component(ds, "migration"):
         reductions += (define_migration(blk, migration_data(ds), dc, reductions),)
     if shutdown is not None:
-        define_protected_kept(reductions[0], shutdown, dc, reductions[1:])
+        define_protected_kept(reductions[0], shutdown, dc, reductions[1:], survival_required)
     define_connection(blk, connection_data(ds))
     if emergency:
         define_emergency_curtailment(blk, emergency_data(ds))

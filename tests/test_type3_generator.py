@@ -10,10 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from figure_rules import saved_figures
-from type3_helpers import ALPHA, deterministic, write_case
+from type3_helpers import ALPHA, OPTIONS, SIZED, deterministic, solved, write_case
 
 from wattbit.case import load_case
+from wattbit.inputs import build_inputs
 from wattbit.n1 import OutageEvent, cut_steps
+from wattbit.strategies.stochastic import solve_stochastic
 from wattbit.studies.plots import plot_survival
 from wattbit.studies.ridethrough import carried_by, horizon_warnings
 from wattbit.studies.survival import simulate, survival
@@ -220,6 +222,47 @@ def test_minimum_survival_hours_as_a_constraint(tmp_path):
         verify(tampered).violations["H7 protected load kept through the first hours of a fault"]
         > 0.5
     )
+
+
+@pytest.mark.parametrize(
+    ("chance", "power_mw", "required"), [(1.0, 3.0, [1, 1]), (0.7, 2.0, [1, 0])]
+)
+def test_a_service_level_with_probability_p(tmp_path, chance, power_mw, required):
+    """K4. Two scenarios: a 2 h fault (p = 0.7) and a 12 h fault (p = 0.3); lost compute costs
+    15 kJPY/MWh, less than the generator's fuel, so only the service level builds one. The
+    protected 20 % (2 MW) must be kept through the first 12 h of a fault; the generator is sized
+    (tank 8 h at rated power). Met in both scenarios (P = 1): 24 MWh in the long fault, so
+    8 P ≥ 24, P = 3 MW. With P = 0.7 the long fault, the lighter scenario, may fail: only the
+    2 MW of the short one, P = 2 MW. The verifier recomputes which scenarios keep the protected
+    load, from the dispatch, and finds weight ≥ P."""
+    t3 = {
+        "margin_mw": 20.0,
+        "scenarios": 2,
+        "scenario_probabilities": [0.7, 0.3],
+        "min_survival_h": 12.0,
+        "min_survival_probability": chance,
+        "events": [
+            {"start": "2025-05-01T10:00:00+09:00", "duration_h": 2.0, "scenario": 0},
+            {"start": "2025-05-02T04:00:00+09:00", "duration_h": 12.0, "scenario": 1},
+        ],
+    }
+    path = write_case(
+        tmp_path,
+        type3=t3,
+        battery=None,
+        generator={**SIZED["generator"], "start_delay_h": 0.0},
+        dc={"it_mw": 10.0, "value_of_lost_compute_jpy_per_mwh": 15_000.0},
+        shutdown={"notice_h": 2.0, "protected_share": 0.2},
+    )
+    run = solved(solve_stochastic(build_inputs(load_case(path)), OPTIONS))
+    assert run.kpis["generator_power_mw"] == pytest.approx(power_mw, abs=1e-6)
+    if chance < 1:
+        assert run.results["scenario_survival_required"].values.tolist() == required
+        check = "K4 scenarios keeping the protected load weigh at least P"
+        assert run.verification.violations[check] == pytest.approx(0.0, abs=1e-9)
+        assert "H7 protected load kept through the first hours of a fault" in (
+            run.verification.violations
+        )
 
 
 def test_the_survival_plot_is_labelled_with_units(tmp_path):

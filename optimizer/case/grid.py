@@ -110,6 +110,7 @@ class Type3(Table):
     sampling: Literal["monte_carlo", "stratified"] = "monte_carlo"
     out_of_sample_years: Annotated[int, Field(ge=0)] = 200
     min_survival_h: NonNegative = 0.0
+    min_survival_probability: Fraction = 1.0
     seed: int = 0
     sla_penalty_jpy_per_event: NonNegative = 0.0
     survival_max_h: Annotated[int, Field(ge=1)] = 72

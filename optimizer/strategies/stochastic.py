@@ -37,7 +37,10 @@ from wattbit.results import build_results, kpis
 from wattbit.sizes import size_names, size_vars
 from wattbit.solve import SolverOptions
 from wattbit.verify import Verification, verify
+from wattbit.verify.checks import Result
+from wattbit.verify.ride_through import protected_shortfall
 
+H7_TOLERANCE_MW = 1e-6  # a scenario whose H7 shortfall is below this meets it (K4 check)
 # Inputs that differ per scenario (not decisions).
 INPUT_SERIES = (
     "grid_import_limit_mw",
@@ -49,7 +52,7 @@ INPUT_SERIES = (
     "migration_availability",
 )
 # Variables on the scenario axis alone that keep it even when equal in every scenario.
-PER_SCENARIO = ("scenario_probability", "scenario_branch_step")
+PER_SCENARIO = ("scenario_probability", "scenario_branch_step", "scenario_survival_required")
 
 
 def scenario_count(ds: xr.Dataset) -> int:
@@ -87,6 +90,14 @@ def first_stage_sizes(ds: xr.Dataset) -> list[tuple[str, str]]:
     return size_vars(ds)
 
 
+def min_survival_probability(ds: xr.Dataset) -> float:
+    """P of the chance constraint (K4): below 1 only with several scenarios and a service level
+    (``type3.min_survival_h`` > 0); 1 (H7 in every scenario) otherwise."""
+    if scenario_count(ds) < 2 or float(ds.get("type3_min_survival_h", 0.0)) <= 0:
+        return 1.0
+    return float(ds.get("type3_min_survival_probability", 1.0))
+
+
 def create_stochastic_model(
     ds: xr.Dataset, exclusive_steps: dict[int, set[int]] | None = None
 ) -> pyo.ConcreteModel:
@@ -94,12 +105,14 @@ def create_stochastic_model(
     m = new_model(time_axis(ds), name=str(ds.attrs.get("case_name", "wattbit")))
     sites = [scenario_inputs(ds, k) for k in range(scenario_count(ds))]
     steps = exclusive_steps or {}
+    chance = min_survival_probability(ds)
 
     def build(blk: pyo.Block, k: int) -> None:
-        define_site(blk, sites[k], steps.get(k, ()))
+        required = m.survival_required[k] if chance < 1.0 else None
+        define_site(blk, sites[k], steps.get(k, ()), survival_required=required)
 
     tree = scenario_tree(first_difference(ds).tolist()) if len(sites) > 1 else None
-    define_scenarios(m, probabilities(ds).tolist(), first_stage_sizes(ds), build, tree)
+    define_scenarios(m, probabilities(ds).tolist(), first_stage_sizes(ds), build, tree, chance)
     define_scenario_objective(m)
     return m
 
@@ -128,6 +141,9 @@ def solve_stochastic(inputs: xr.Dataset, options: SolverOptions) -> Run:
     for k in m.S:
         site = build_results(scenario_inputs(inputs, k), m.scenario[k], {})
         site.attrs["battery_exclusivity_enforced"] = int(bool(done.binaries.get(k)))
+        if m.component("survival_required") is not None:  # K4: must scenario k meet H7?
+            required = round(pyo.value(m.survival_required[k]))
+            site["scenario_survival_required"] = ((), required, {"units": "1"})
         sites.append(site)
     run.results = combine(sites, attrs)
     run.kpis = expected_kpis(run.results)
@@ -218,6 +234,15 @@ def verify_stochastic(results: xr.Dataset) -> Verification:
     if K > 1:
         v["K3 dispatch equal until the scenarios' data differ"] = _nonanticipativity_violation(
             results
+        )
+    chance = min_survival_probability(results)
+    if chance < 1.0:  # (K4) recomputed from the dispatch, not from the binaries
+        met = [
+            protected_shortfall(Result.of(site_slice(results, k))) <= H7_TOLERANCE_MW
+            for k in range(K)
+        ]
+        v["K4 scenarios keeping the protected load weigh at least P"] = max(
+            0.0, chance - float(np.dot(p, met))
         )
     expected = float(np.dot(p, totals))
     objective = float(results.attrs.get("expected_cost_jpy", math.nan))

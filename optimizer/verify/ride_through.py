@@ -100,25 +100,32 @@ def verify_shutdown(r: Result) -> Checks:
                 lost = shed[first : first + n] + z[first : first + n]
                 interrupted += int(np.max(lost) > TOLERANCE)
         v.cost(r, "H6", "cost_shutdown_sla_jpy", r.alpha * penalty * interrupted)
-    hours = r.scalar("type3_min_survival_h", 0.0)
-    if hours > 0 and "event_steps" in r:  # (H7) the protected load through the first X hours
-        k = int(r.ds["scenario"]) if "scenario" in r.ds.coords else 0
-        kept = int(np.ceil(hours / r.dt - 1e-9))
-        unprotected = (1.0 - r.scalar("shutdown_protected_share", 1.0)) * load
-        worst = 0.0
-        for scenario, kind, first, n in zip(
-            r["event_scenario"],
-            r["event_kind"],
-            r["event_first_step"],
-            r["event_steps"],
-            strict=True,
-        ):
-            if scenario == k and kind == "fault" and n > 0:
-                span = slice(first, first + min(n, kept))
-                moved = r.series("migration_it_mw")[span]
-                worst = max(worst, excess(shed[span] + z[span] + moved, unprotected[span]))
-        v["H7 protected load kept through the first hours of a fault"] = worst
+    required = r.scalar("scenario_survival_required", 1.0) > 0.5  # K4 may relax it
+    if r.scalar("type3_min_survival_h", 0.0) > 0 and "event_steps" in r and required:
+        v["H7 protected load kept through the first hours of a fault"] = protected_shortfall(r)
     return v
+
+
+def protected_shortfall(r: Result) -> float:
+    """(H7) recomputed: the most IT load, MW, by which shed + shutdown + migration exceed the
+    unprotected share through the first ``min_survival_h`` of any fault of the result's
+    scenario (0 without a service level)."""
+    hours = r.scalar("type3_min_survival_h", 0.0)
+    if hours <= 0 or "event_steps" not in r or "shutdown_it_mw" not in r:
+        return 0.0
+    k = int(r.ds["scenario"]) if "scenario" in r.ds.coords else 0
+    kept = int(np.ceil(hours / r.dt - 1e-9))
+    load = r.inflexible_it_mw
+    unprotected = (1.0 - r.scalar("shutdown_protected_share", 1.0)) * load
+    reduced = r["dc_shed_it_mw"] + r["shutdown_it_mw"] + r.series("migration_it_mw")
+    worst = 0.0
+    for scenario, kind, first, n in zip(
+        r["event_scenario"], r["event_kind"], r["event_first_step"], r["event_steps"], strict=True
+    ):
+        if scenario == k and kind == "fault" and n > 0:
+            span = slice(first, first + min(n, kept))
+            worst = max(worst, excess(reduced[span], unprotected[span]))
+    return worst
 
 
 def verify_migration(r: Result) -> Checks:

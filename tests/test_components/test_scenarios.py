@@ -9,12 +9,14 @@ import pytest
 from test_components.closing import MW, REL, given, model, solve, supply, values
 from wattbit.formulations.battery import BatteryData, define_battery
 from wattbit.formulations.common import Size
+from wattbit.formulations.dc_load import DataCentreData, define_data_centre
 from wattbit.formulations.pv import PVData, define_pv
 from wattbit.formulations.scenarios import (
     define_scenario_objective,
     define_scenarios,
     scenario_tree,
 )
+from wattbit.formulations.shutdown import ShutdownData, define_protected_kept, define_shutdown
 from wattbit.formulations.site import define_site_balance
 from wattbit.formulations.storage import StorageRule
 
@@ -94,3 +96,47 @@ def test_scenario_tree_from_the_first_differences():
     scenario 1 follows 0 until step 2; scenario 2 follows 1 (δ = 3 > 1) until step 3."""
     delta = [[0, 2, 1], [2, 0, 3], [1, 3, 0]]
     assert scenario_tree(delta) == [(0, 0), (0, 2), (1, 3)]
+
+
+@pytest.mark.parametrize(("chance", "backup_mw"), [(1.0, 2.0), (0.8, 2.0), (0.7, 0.0)])
+def test_a_chance_constrained_service_level_lets_a_light_scenario_fail(chance, backup_mw):
+    """(K4) with (H7) relaxed by u_k. 3 steps, α = 2920. A 4 MW IT load (PUE 1) whose protected
+    half (ψ = 0.5) must be kept on site through all 3 steps (H7); abrupt loss costs v = 20 000
+    JPY/MWh (twice the energy price), no shutdown. Scenario 0 (p = 0.7) has the grid (4 MW at π); scenario 1 (p = 0.3) has none,
+    so only a first-stage backup (PV K ∈ [0, 10], always available, k_K = 10 α π: never worth
+    it for energy or for the loss it avoids, 0.7 · 3 α π + 0.3 · 3 α v = 1.3 α π a MW) can keep
+    2 MW there. P = 1 or 0.8 > 0.7: both scenarios must meet H7 (u = 1, 1): K = 2, expected
+    cost 2 k_K + 0.7 · 3 α π · 2 (the backup serves 2 MW in scenario 0 too) + 0.3 · 3 α v · 2.
+    P = 0.7: u = (1, 0) suffices, scenario 1 loses its 4 MW: K = 0, 0.7 · 3 α π · 4
+    + 0.3 · 3 α v · 4."""
+    m = model(3)
+    it, pue = np.full(3, 4.0), np.ones(3)
+    grid_max = {0: [4.0] * 3, 1: [0.0] * 3}
+    k_backup = 10 * ALPHA_PRICE
+    protected = ShutdownData(it, pue, 0.5, np.zeros(3), 0.0, protected_steps=((0, 1, 2),))
+
+    def site(blk, k):
+        dc = define_data_centre(blk, DataCentreData(it, pue, 20_000.0))
+        sd = define_shutdown(blk, protected, dc)
+        required = m.survival_required[k] if chance < 1 else None
+        define_protected_kept(sd, protected, dc, (), required)
+        define_pv(blk, PVData(Size(0.0, 10.0), np.ones(3), capex_jpy_per_mw_year=k_backup))
+        supply(blk, "grid", price=PRICE, max_mw=grid_max[k])
+        define_site_balance(blk)
+
+    define_scenarios(m, [0.7, 0.3], [("pv", "capacity_mw")], site, min_probability=chance)
+    define_scenario_objective(m)
+    solve(m)
+    alpha = 8760 / 3
+    assert pyo.value(m.first_stage.pv_capacity_mw) == pytest.approx(backup_mw, abs=MW)
+    lost = 4.0 - backup_mw
+    expected = (
+        backup_mw * k_backup
+        + 0.7 * 3 * alpha * PRICE * (4.0 - backup_mw)
+        + 0.3 * 3 * alpha * lost * 20_000.0
+    )
+    assert pyo.value(m.expected_cost_jpy) == pytest.approx(expected, rel=REL)
+    if chance < 1:
+        assert [round(pyo.value(m.survival_required[k])) for k in (0, 1)] == (
+            [1, 1] if backup_mw else [1, 0]
+        )
