@@ -10,10 +10,10 @@ from test_exclusivity import MILP_COST, NEGATIVE, burn_case
 from wattbit.case import load_case
 from wattbit.inputs import build_inputs
 from wattbit.optimise import Run, options_from_case, solve_inputs
-from wattbit.sizes import size_names
+from wattbit.sizes import investment_name, lifetime_name, size_names
 from wattbit.studies.breakeven import PriceSolves, size_zero, vs_load_following
 from wattbit.studies.cells import apply_strategy
-from wattbit.warm import WarmModel, solve_warm
+from wattbit.warm import NOT_IN_MODEL, WarmModel, solve_warm
 
 CASE = Path(__file__).resolve().parents[1] / "cases" / "type2_battery_wins" / "case.toml"
 CUT = {"horizon.steps": 48, "grid.mode": "type2_dynamic"}
@@ -61,7 +61,9 @@ def test_size_bounds_are_warm_and_equal_cold():
     assert warm.stats.cold == 0
 
 
-def test_structural_change_is_refused_and_solved_cold():
+def test_mode_change_is_no_update_but_a_rebase():
+    """Another mode changes a series (the import limit): not a cost/bound update of the inputs,
+    but the rebuilt LP has the same matrix, so the kept model takes it (``rebase``)."""
     base, options = inputs_at()
     warm = WarmModel.from_inputs(base, options)
     warm.solve()
@@ -69,7 +71,19 @@ def test_structural_change_is_refused_and_solved_cold():
     assert not warm.update(other)
     assert warm.inputs is base  # nothing applied
     run, kept = solve_warm(warm, other, options)
-    assert kept is not warm
+    assert kept is warm and warm.stats.rebased == 1
+    assert_same(run, solve_inputs(other, options))
+
+
+def test_structural_change_is_refused_and_solved_on_a_new_model():
+    base, options = inputs_at()
+    warm = WarmModel.from_inputs(base, options)
+    warm.solve()
+    loaded = load_case(CASE, CUT)
+    other = apply_strategy(build_inputs(loaded), "load_following", loaded.file)
+    assert not warm.update(other)
+    run, kept = solve_warm(warm, other, options)
+    assert kept is not warm and warm.stats.rebased == 0
     assert_same(run, solve_inputs(other, options))
 
 
@@ -91,12 +105,9 @@ def test_breakeven_steps_equal_cold_solves(question):
         result = size_zero(solves, "both", "type2_dynamic", tolerance=1e-2)
         strategy = "both"
     assert len(result.points) >= 4
-    key, warm = solves.warm
-    assert (
-        key == (strategy, "type2_dynamic")
-        and warm is not None
-        and warm.stats.warm >= len(result.points) - 1
-    )
+    warm = solves.pool.models[0]
+    assert warm.inputs.attrs["strategy"] == strategy
+    assert warm.stats.warm >= len(result.points) - 1
     for price, _ in result.points[:: max(1, len(result.points) // 3)]:
         loaded = load_case(CASE, {"horizon.steps": 48, "grid.mode": "type2_dynamic", PRICE: price})
         inputs = apply_strategy(build_inputs(loaded), strategy, loaded.file)
@@ -116,3 +127,23 @@ def test_lp_that_burns_energy_falls_back_to_the_exclusivity_rule(make_case):
     assert run.kpis["total_cost_jpy"] == pytest.approx(MILP_COST, rel=1e-9)
     assert run.results.attrs["battery_exclusivity_binaries"] == 1
     assert_same(run, solve_inputs(inputs, options))
+
+
+def test_scalars_taken_as_free_do_not_enter_the_model():
+    """What ``update`` lets differ without touching HiGHS (investments, lifetimes,
+    ``warm.NOT_IN_MODEL``) compiles to the same LP when moved: if a formulation starts reading
+    one, this fails and it must leave the free list."""
+    base, options = inputs_at()
+    moved = base.copy()
+    sizes = size_names(base)
+    free = [*NOT_IN_MODEL, *(investment_name(s) for s in sizes), *(lifetime_name(s) for s in sizes)]
+    present = [name for name in free if name in base]
+    assert set(NOT_IN_MODEL) <= set(present)
+    for name in present:
+        moved[name] = ((), 3.0 * float(base[name]) + 7.0)
+    a, b = WarmModel.build(base, options), WarmModel.build(moved, options)
+    lp, other = a.compiled.lp, b.compiled.lp
+    assert WarmModel.from_built(a, options).fits(b)
+    for attr in ("col_cost_", "col_lower_", "col_upper_", "row_lower_", "row_upper_"):
+        assert list(getattr(lp, attr)) == list(getattr(other, attr)), attr
+    assert lp.offset_ == other.offset_

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import xarray as xr
 
@@ -23,6 +24,10 @@ from wattbit.solve import SolverOptions
 from wattbit.strategies.realise import exceeds, solve_pattern_realised
 from wattbit.strategies.rolling import solve_rolling
 
+Optimise = Callable[[xr.Dataset, SolverOptions], Run]
+"""One optimisation of an input Dataset: :func:`solve_inputs`, or a study's warm re-solve
+(:class:`wattbit.warm.WarmPool`) with the same result."""
+
 
 def one_optimisation(inputs: xr.Dataset) -> bool:
     """Whether :func:`solve` solves ``inputs`` as one optimisation (:func:`solve_inputs`)."""
@@ -31,13 +36,15 @@ def one_optimisation(inputs: xr.Dataset) -> bool:
     return not (inputs.attrs.get("grid_pattern_exceedance_borne_by") == "dc" and exceeds(inputs))
 
 
-def solve(inputs: xr.Dataset, options: SolverOptions) -> Run:
-    """Solve an input Dataset by its connection mode: one optimisation, or the rolling horizon."""
+def solve(inputs: xr.Dataset, options: SolverOptions, optimise: Optimise = solve_inputs) -> Run:
+    """Solve an input Dataset by its connection mode: one optimisation, or the rolling horizon.
+    ``optimise`` solves the one optimisation of the whole horizon (a pattern that exceeds the
+    realised headroom and the rolling horizon solve theirs with :func:`solve_inputs`)."""
     if inputs.attrs["grid_mode"] == "type2_forecast":
         return solve_rolling(inputs, options)
     if not one_optimisation(inputs):
         return solve_pattern_realised(inputs, options)
-    return solve_inputs(inputs, options)
+    return optimise(inputs, options)
 
 
 def solve_case(loaded: LoadedCase, options: SolverOptions | None = None) -> Run:

@@ -28,10 +28,10 @@ from wattbit.case import load_case
 from wattbit.inputs import build_inputs
 from wattbit.optimise import Run, options_from_case
 from wattbit.solve import SolverOptions
-from wattbit.strategies import one_optimisation, solve
+from wattbit.strategies import solve
 from wattbit.studies import checked
 from wattbit.studies.cells import apply_strategy
-from wattbit.warm import WarmModel, solve_warm
+from wattbit.warm import WarmPool
 
 BATTERY_COST_PATH = "battery.energy_capex_jpy_per_kwh"
 QUESTIONS: dict[str, str] = {
@@ -80,12 +80,12 @@ class Breakeven:
 class PriceSolves:
     """Solves of one case at a battery energy price, cached by (strategy, mode, price).
 
-    Solves at another price of a strategy and mode solved as one optimisation go through a
-    :class:`WarmModel` (``warm``: the last one, by strategy and mode; one held at a time, as a
-    bisection asks one strategy at many prices in a row): each further price changes one
-    objective coefficient and is re-solved from the kept basis. Solves at the case's own price
-    (the comparison's cells) stay cold, so that the exclusivity rule's re-solves are not
-    preceded by a wasted LP."""
+    Every solve of one optimisation of the whole horizon (a cell under ``firm``,
+    ``type2_dynamic`` or ``type2_fixed``, the plan on a fixed pattern, each bisection price) goes
+    through one :class:`~wattbit.warm.WarmPool`: a cell of another mode or strategy whose LP has
+    the same matrix is re-solved from the kept basis with its own import limits and size bounds
+    (``rebase``), a further price by changing one objective coefficient (``update``). Results
+    equal cold solves (:mod:`wattbit.warm`)."""
 
     def __init__(
         self,
@@ -97,7 +97,7 @@ class PriceSolves:
         self.overrides = dict(overrides or {})
         self.options = options
         self._runs: dict[tuple[str, str, float | None], Run] = {}
-        self.warm: tuple[tuple[str, str], WarmModel | None] | None = None
+        self.pool: WarmPool | None = None
         battery = load_case(case_path, self.overrides).case.battery
         self.case_price = battery.energy_capex_jpy_per_kwh if battery else 0.0
 
@@ -114,12 +114,10 @@ class PriceSolves:
             loaded = load_case(self.case_path, overrides)
             inputs = apply_strategy(build_inputs(loaded), strategy, loaded.file)
             options = self.options or options_from_case(loaded)
-            if price is not None and one_optimisation(inputs):
-                kept = self.warm[1] if self.warm and self.warm[0] == key[:2] else None
-                run, kept = solve_warm(kept, inputs, options)
-                self.warm = (key[:2], kept)
-            else:
-                run = solve(inputs, options)
+            if self.pool is None or self.pool.options != options:
+                self.pool = WarmPool(options)
+            pool = self.pool
+            run = solve(inputs, options, lambda ds, _: pool.solve(ds))
             where = f"{self.case_path}: {strategy} × {mode}"
             if price is not None:
                 where += f" at {price:,.0f} JPY/kWh"
