@@ -16,8 +16,8 @@ built from and applies the differences HiGHS can take in place:
   simplex from the kept basis). This relies on a size's range entering the LP only as its
   column's bounds: in ``formulations/`` only the exclusivity big-M (B7) also reads it, and the
   warm LP has no binaries;
-* ``<size>_investment_jpy_per_<unit>`` and ``<size>_lifetime_years`` are not in the model (they
-  feed the economics of the results only) and may differ freely.
+* ``<size>_investment_jpy_per_<unit>``, ``<size>_lifetime_years`` and :data:`NOT_IN_MODEL` are
+  not in the model (they feed the economics of the results only) and may differ freely.
 
 Any other difference may change the model's structure or its matrix: :meth:`WarmModel.update`
 returns ``False``. A capex scalar whose size column carries any other objective term (the column's
@@ -82,6 +82,11 @@ COST_COLUMNS: dict[str, tuple[str, str]] = {
 }
 """Annualised capex scalar → (block, size variable) whose objective coefficient it is."""
 
+NOT_IN_MODEL = ("battery_augmentation_cost_jpy_per_mwh", "battery_replacement_cost_jpy_per_mwh")
+"""Scalars that follow a capex price but feed only the results' economics (the model reads the
+ageing cost they give, ``battery_ageing_cost_jpy_per_mwh``, which is not free):
+``tests/test_warm.py`` checks that moving them leaves the compiled LP unchanged."""
+
 COST_RTOL = 1e-12
 RESTART_CHANGE = 0.5
 """A cost that changes by more than this share of the larger of its old and new value re-solves
@@ -120,6 +125,7 @@ class WarmModel:
         self._highs.passModel(compiled.lp)
         self._take(model, compiled)
         self._restart = False
+        self._built: dict[str, float] = {}  # build and hand-off of the model, for the next run
 
     def _take(self, model: pyo.ConcreteModel, compiled: CompiledModel) -> None:
         """Make ``model`` (compiled as ``compiled``, already in HiGHS) the kept model."""
@@ -153,7 +159,7 @@ class WarmModel:
     def from_built(cls, built: Built, options: SolverOptions) -> WarmModel:
         """A new kept model of a :meth:`build` (no solve yet)."""
         warm = cls(built.inputs, options, built.model, built.compiled)
-        warm.stats.timings = dict(built.timings)
+        warm._built = dict(built.timings)
         return warm
 
     def fits(self, built: Built) -> bool:
@@ -194,7 +200,7 @@ class WarmModel:
         self.inputs = built.inputs
         self._take(built.model, built.compiled)
         self.stats.rebased += 1
-        add_timings(self.stats.timings, built.timings)
+        self._built = dict(built.timings)
         return True
 
     def column(self, block: str, name: str) -> int | None:
@@ -248,6 +254,7 @@ class WarmModel:
             return False
         sizes = set(size_names(inputs))
         free = {investment_name(s) for s in sizes} | {lifetime_name(s) for s in sizes}
+        free |= set(NOT_IN_MODEL)
         bounds = {s for s in sizes if f"{s}_min" in changed or f"{s}_max" in changed}
         costs = changed - free - {f"{s}_{e}" for s in bounds for e in ("min", "max")}
         if any(name not in COST_COLUMNS for name in costs):
@@ -293,7 +300,8 @@ class WarmModel:
             return self._cold()
         load_reduced_costs(m, cm, sol.reduced_costs)
         load_duals(m, cm, sol, self.options)
-        timings = {"solve": t1 - t0, "load": time.perf_counter() - t1}
+        timings = {**self._built, "solve": t1 - t0, "load": time.perf_counter() - t1}
+        self._built = {}
         self.stats.warm += 1
         run = complete_run(self.inputs, ExclusiveSolve(m, sol, {}, 0), mode, timings)
         add_timings(self.stats.timings, run.timings)
@@ -303,6 +311,8 @@ class WarmModel:
         self.stats.cold += 1
         run = solve_inputs(self.inputs, self.options)
         add_timings(self.stats.timings, {f"cold_{k}": v for k, v in run.timings.items()})
+        add_timings(self.stats.timings, self._built)
+        self._built = {}
         return run
 
 
@@ -339,21 +349,28 @@ class WarmPool:
         self.size = size
         self.models: list[WarmModel] = []
         self.stats = WarmStats()  # the solves that found no model to keep (cold)
+        self.last = ""
+        """How the last solve went: ``update`` or ``rebase`` (on a kept model), ``new`` (a new
+        kept model) or ``cold`` (none can be kept)."""
 
     def solve(self, inputs: xr.Dataset) -> Run:
         """The run of ``inputs``, warm where a kept model takes them (class doc)."""
         for warm in self.models:
             if warm.options == self.options and warm.update(inputs):
+                self.last = "update"
                 return self._use(warm).solve()
         built = WarmModel.build(inputs, self.options)
         if built is None:
             self.stats.cold += 1
+            self.last = "cold"
             return solve_inputs(inputs, self.options)
         for warm in self.models:
             if warm.options == self.options and warm.rebase(built):
+                self.last = "rebase"
                 return self._use(warm).solve()
         fresh = WarmModel.from_built(built, self.options)
         self.models = [fresh, *self.models][: self.size]
+        self.last = "new"
         return fresh.solve()
 
     def _use(self, warm: WarmModel) -> WarmModel:
