@@ -37,6 +37,8 @@ import xarray as xr
 from pyomo.core.expr.numvalue import is_fixed
 from pyomo.core.expr.visitor import identify_variables
 
+from wattbit.infeasibility_words import KIND_WORDS, ROWS, SITE_WORDS, VARIABLES
+
 if TYPE_CHECKING:
     from wattbit.solve import CompiledModel, Solution, SolverOptions
 
@@ -241,138 +243,6 @@ def fixed_row_step(row: pyo.Constraint) -> int:
 
 
 # --------------------------------------------------------------------------- plain words
-
-ROWS: dict[str, dict[str, tuple[str, str]]] = {
-    "battery": {
-        "charge_max": ("charge power limit", "B1"),
-        "discharge_max": ("discharge power limit", "B2"),
-        "soc_max": ("maximum state of charge", "B3"),
-        "soc_min": ("minimum state of charge", "B4"),
-        "soc_balance": ("energy balance", "B5"),
-        "soc_cyclic": ("cyclic end state", "B6"),
-        "soc_initial_max": ("start-state bounds", "B6"),
-        "soc_initial_min": ("start-state bounds", "B6"),
-        "soc_initial_fixed": ("fixed start state", "B6"),
-        "soc_terminal_min": ("minimum end state", "B6"),
-        "charge_exclusive": ("charge/discharge exclusivity", "B7"),
-        "discharge_exclusive": ("charge/discharge exclusivity", "B7"),
-        "power_mw_whole_units": ("whole number of power units", "I1"),
-        "energy_mwh_whole_units": ("whole number of energy units", "I1"),
-    },
-    "ev": {
-        "charge_max": ("charging limit while plugged in", "V1"),
-        "v2g_max": ("V2G limit while plugged in", "V2"),
-        "departure_min": ("energy needed at departure", "V4"),
-        "soc_balance": ("energy balance", "V5"),
-        "soc_cyclic": ("cyclic end state", "V6"),
-        "soc_initial_fixed": ("fixed start state", "V6"),
-        "soc_terminal_min": ("minimum end state", "V6"),
-    },
-    "grid": {
-        "import_max": ("import limit", "G1"),
-        "import_max_contract": ("contracted capacity", "G2"),
-        "export_max": ("export limit", "G3"),
-        "contract_mw_whole_units": ("whole number of contract tiers", "I1"),
-    },
-    "dc": {
-        "shed_max": ("shedding limit", "D1"),
-        "size_mw_whole_units": ("whole number of units", "I1"),
-    },
-    "shift": {
-        "backlog_balance": ("backlog balance", "W1"),
-        "backlog_max": ("longest wait", "W2"),
-        "served_max": ("spare IT capacity", "W3"),
-        "backlog_terminal": ("empty end backlog", "W4"),
-    },
-    "pv": {
-        "generation_max": ("available generation", "P1"),
-        "capacity_mw_whole_units": ("whole number of units", "I1"),
-    },
-    "ups": {
-        "charge_max": ("charge power limit", "U1"),
-        "discharge_max": ("discharge power limit", "U2"),
-        "soc_max": ("maximum state of charge", "U3"),
-        "soc_balance": ("energy balance", "U4"),
-        "soc_cyclic": ("cyclic end state", "U5"),
-        "soc_initial_max": ("start-state bounds", "U5"),
-        "power_mw_whole_units": ("whole number of units", "I1"),
-    },
-    "generator": {
-        "output_max": ("available output", "F1"),
-        "fuel_max": ("fuel tank size", "F2"),
-        "soc_balance": ("fuel balance", "F3"),
-        "refuel_max": ("refuelling limit", "F5"),
-        "run_hours_per_event_max": ("running hours per fault", "F9"),
-        "run_hours_per_year_max": ("running hours per year", "F10"),
-        "power_mw_whole_units": ("whole number of gensets", "I1"),
-        "units_on_max": ("gensets on within those installed", "O1"),
-        "output_min_stable": ("minimum stable load of the gensets on", "O2"),
-        "output_max_committed": ("output of the gensets on", "O2"),
-        "start_stop_balance": ("genset starts and stops", "O3"),
-        "min_up": ("minimum up time", "O4"),
-        "min_down": ("minimum down time", "O5"),
-        "output_max_redundant": ("N+k redundancy", "O6"),
-    },
-    "emergency": {"curtailed_max": ("curtailment limit", "C1")},
-    "shutdown": {
-        "shutdown_max": ("shutdown limit", "H1"),
-        "reduction_max": ("reductions within the load", "H2"),
-        "interruption_max": ("SLA interruption rule", "H5"),
-        "protected_kept": ("protected share kept", "H7"),
-    },
-    "migration": {
-        "migration_max": ("migration capacity", "R1"),
-        "reduction_max": ("reductions within the load", "R2"),
-        "unprotected_max": ("protected share kept on site", "R5"),
-    },
-    "bus": {"power_balance": ("power balance", "E1")},
-    "node": {"reverse_flow_max": ("reverse-flow limit", "N2"), "balance": ("power balance", "N4")},
-    "branch": {"flow_max": ("flow limit", "N3"), "flow_min": ("flow limit", "N3")},
-    "network": {"kvl": ("Kirchhoff voltage law", "N5"), "balance": ("island power balance", "N8")},
-    "geo_shift": {"move_max": ("route capacity", "M1")},
-    "geo_site": {
-        "migratable_max": ("migratable share", "M2"),
-        "served_max": ("sending limit", "M3"),
-        "it_capacity_max": ("IT capacity with work received", "M5"),
-    },
-    "first_stage": {"size_nonanticipative": ("same sizes in every scenario", "K1")},
-    "model": {
-        "dispatch_nonanticipative": ("same dispatch until scenarios differ", "K3"),
-        "merchant_optimum": ("merchant batteries' owners held to their optimum", ""),
-    },
-}
-SITE_WORDS = {
-    "battery": "the battery",
-    "ev": "the EV fleet",
-    "grid": "the grid connection",
-    "dc": "the DC",
-    "shift": "the DC's deferrable work",
-    "pv": "the PV",
-    "ups": "the UPS",
-    "generator": "the generator",
-    "emergency": "the emergency curtailment",
-    "shutdown": "the DC's shutdown",
-    "migration": "the DC's migration",
-    "bus": "the site",
-    "network": "the network",
-    "geo_shift": "the migration links",
-    "first_stage": "the first stage",
-}
-KIND_WORDS = {"battery": "battery", "dc": "DC", "ev": "EV fleet", "pv": "PV"}
-VARIABLES = {
-    "power_mw": "power size",
-    "energy_mwh": "energy size",
-    "capacity_mw": "capacity",
-    "contract_mw": "contracted capacity",
-    "charger_mw": "charger size",
-    "size_mw": "size",
-    "soc_mwh": "state of charge",
-    "soc_initial_mwh": "start state",
-    "charge_mw": "charge",
-    "discharge_mw": "discharge",
-    "import_mw": "import",
-    "export_mw": "export",
-}
 
 
 def _path(block: pyo.Block) -> tuple[list[str], str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from wattbit import ageing, n1
+from wattbit import ageing, markets, n1
 from wattbit.case import Battery, Capacity, LoadedCase, SizeRange
 from wattbit.case.schema import COMMITMENT_FIELDS
 from wattbit.errors import CaseError
@@ -321,6 +321,7 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         ds.attrs["battery_soc_rule"] = bat.soc_rule
         ds.attrs["battery_exclusive"] = bat.exclusive
         _add_battery_ageing(b, bat)
+    markets.add_market(ds, loaded)
     return ds
 
 

@@ -17,6 +17,7 @@ from wattbit.formulations.connection import ConnectionData, define_connection
 from wattbit.formulations.dc_load import DataCentreData, define_data_centre
 from wattbit.formulations.emergency import EmergencyData, define_emergency_curtailment
 from wattbit.formulations.generator import GeneratorData, define_generator
+from wattbit.formulations.market import define_market
 from wattbit.formulations.migration import MigrationData, define_migration
 from wattbit.formulations.pv import PVData, define_pv
 from wattbit.formulations.service_level import ServiceLevelData, define_service_level
@@ -29,6 +30,7 @@ from wattbit.formulations.workload_shift import (
     define_workload_shift,
     delay_steps,
 )
+from wattbit.markets import has_market, market_data
 
 
 def _size(ds: xr.Dataset, name: str) -> Size:
@@ -143,13 +145,13 @@ def battery_data(ds: xr.Dataset, exclusive_steps: Iterable[int] = ()) -> Battery
         power_capex_jpy_per_mw_year=_scalar(ds, "battery_power_capex_jpy_per_mw_year"),
         energy_capex_jpy_per_mwh_year=_scalar(ds, "battery_energy_capex_jpy_per_mwh_year"),
         throughput_cost_jpy_per_mwh=_scalar(ds, "battery_throughput_cost_jpy_per_mwh"),
+        ageing_cost_jpy_per_mwh=_optional(ds, "battery_ageing_cost_jpy_per_mwh") or 0.0,
         exclusive_steps=tuple(sorted(exclusive_steps)),
     )
 
 
 def has_component(ds: xr.Dataset, name: str) -> bool:
     return any(str(v).startswith(f"{name}_") for v in ds.data_vars)
-        ageing_cost_jpy_per_mwh=_optional(ds, "battery_ageing_cost_jpy_per_mwh") or 0.0,
 
 
 def generator_data(ds: xr.Dataset) -> GeneratorData:
@@ -288,7 +290,9 @@ def define_site(
     if has_component(ds, "pv"):
         define_pv(blk, pv_data(ds))
     if has_component(ds, "battery"):
-        define_battery(blk, battery_data(ds, exclusive_steps))
+        battery = define_battery(blk, battery_data(ds, exclusive_steps))
+        if has_market(ds):
+            define_market(blk, market_data(ds), battery)
     if has_component(ds, "ups"):
         define_ups(blk, ups_data(ds))
     if has_component(ds, "generator"):

@@ -94,6 +94,9 @@ def _check_quantities(loaded: LoadedCase) -> None:
         fields.append("pv.availability")
     if case.type3 is not None:
         fields += ["type3.fault_residual_mw", "type3.maintenance_residual_mw"]
+    if case.market is not None:
+        reserves = range(len(case.market.reserve))
+        fields += [f"market.reserve[{i}].price_jpy_per_mw_h" for i in reserves]
     for listed in [f for f in fields if isinstance(field_value(case, f), list)]:
         items = len(field_value(case, listed))
         fields[fields.index(listed) : fields.index(listed) + 1] = [

@@ -233,6 +233,38 @@ class Migration(Table):
     notice_h: NonNegative = 0.0
 
 
+class ReserveProduct(Table):
+    """A balancing-market (需給調整市場) upward reserve product sold by the battery."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+    price_jpy_per_mw_h: Quantity
+    block_h: Positive = 3.0
+    duration_h: Positive = 3.0
+
+
+class CapacityMarket(Table):
+    """The capacity market (容量市場): a price per kW-year of de-rated capacity; the de-rating
+    factor by the duration the battery sustains; optional obligation hours (local hour of day)."""
+
+    price_jpy_per_kw_year: NonNegative
+    derating: Annotated[list[tuple[Positive, Fraction]], Field(min_length=1)]
+    obligation_hours: list[Annotated[int, Field(ge=0, le=23)]] = []
+
+
+class Market(Table):
+    """Market services of the battery (docs/battery-economics.md)."""
+
+    reserve: list[ReserveProduct] = []
+    capacity: CapacityMarket | None = None
+
+    @model_validator(mode="after")
+    def _distinct_products(self) -> Market:
+        names = [r.name for r in self.reserve]
+        if len(set(names)) != len(names):
+            raise ValueError(f"reserve products must have distinct names: {names}")
+        return self
+
+
 class Case(Table):
     name: str
     description: str = ""
@@ -250,6 +282,13 @@ class Case(Table):
     shutdown: Shutdown | None = None
     migration: Migration | None = None
     connect: Connect | None = None
+    market: Market | None = None
+
+    @model_validator(mode="after")
+    def _market_needs_a_battery(self) -> Case:
+        if self.market is not None and self.battery is None:
+            raise ValueError("a [market] table needs a [battery] to sell its services")
+        return self
 
     @model_validator(mode="after")
     def _type3_table(self) -> Case:

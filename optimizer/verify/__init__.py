@@ -34,6 +34,7 @@ from wattbit.verify.checks import (
     relative,
     within,
 )
+from wattbit.verify.market import verify_market
 from wattbit.verify.milp import verify_commitment, verify_units
 from wattbit.verify.ride_through import (
     verify_generator,
@@ -74,6 +75,7 @@ COMPONENTS: tuple[Callable[[Result], Checks], ...] = (
     verify_emergency,
     verify_pv,
     verify_battery,
+    verify_market,
     verify_generator,
     verify_ups,
     verify_shutdown,

@@ -1,0 +1,42 @@
+"""The example case cases/battery_developer end to end on a short cut: every service is its own
+cost term and KPI, the verifier re-checks headroom and SoC held, bad [market] input is one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wattbit.api import load_case, solve_case
+from wattbit.errors import CaseError
+from wattbit.verify import verify
+
+CASE = Path(__file__).resolve().parent.parent / "cases" / "battery_developer" / "case.toml"
+WINTER = {"horizon.start": "2026-01-05T00:00:00+09:00", "horizon.steps": 48}
+
+
+def test_example_solves_with_every_service_as_its_own_term():
+    result = solve_case(CASE, WINTER)
+    ds = result.results
+    for term in (
+        "cost_market_reserve_primary_jpy",
+        "cost_market_reserve_tertiary_2_jpy",
+        "cost_market_capacity_jpy",
+        "cost_grid_export_revenue_jpy",
+        "cost_battery_ageing_jpy",
+    ):
+        assert term in ds and term in result.kpis, term
+    checks = verify(ds).violations
+    for tag in ("A1", "A2", "A3", "A5", "A6", "A7", "B10"):
+        assert any(name.startswith(tag + " ") for name in checks), tag
+    assert max(checks.values()) < 1e-6
+
+
+def test_market_needs_a_battery():
+    with pytest.raises(CaseError, match="needs a \\[battery\\]"):
+        load_case(CASE, {**WINTER, "battery": None})
+
+
+def test_reserve_block_must_be_whole_steps():
+    with pytest.raises(CaseError, match="block_h"):
+        solve_case(CASE, {**WINTER, "market.reserve.primary.block_h": 1.5})
