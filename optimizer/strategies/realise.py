@@ -131,9 +131,9 @@ def evaluate(
     """The realised operation (``pieces``, in time order) of the assets ``sizes`` as a checked
     run: a battery left short at the end is refilled where headroom allows (any deficit left is
     reported as ``battery_terminal_deficit_mwh``), every cost term computed by the model."""
-    realised = xr.concat(
-        [p[[v for v in p.data_vars if "time" in p[v].dims]] for p in pieces], dim="time"
-    )
+    # a window solved in place carries no cost terms or prices: the series every piece has
+    common = set.intersection(*({v for v in p.data_vars if "time" in p[v].dims} for p in pieces))
+    realised = xr.concat([p[sorted(common)] for p in pieces], dim="time")
     for name, value in sizes.items():
         realised[name] = ((), value)
     evaluated = fixed.drop_vars(list(SERVICE_LEVEL), errors="ignore")

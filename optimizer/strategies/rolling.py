@@ -39,6 +39,10 @@ from wattbit.strategies.realise import (
     realise,
     with_sizes,
 )
+from wattbit.strategies.windows import WindowModel
+
+CARRIED = ("battery_initial_soc_fraction", "dc_initial_backlog_mwh")
+"""The scalars a window carries over from the one before (the rest is the window's data)."""
 
 
 def _window(
@@ -73,8 +77,11 @@ def _window(
     return ds
 
 
-def solve_rolling(inputs: xr.Dataset, options: SolverOptions) -> Run:
-    """Rolling-horizon operation on the forecast, evaluated against the realised headroom."""
+def solve_rolling(inputs: xr.Dataset, options: SolverOptions, compiled_once: bool = True) -> Run:
+    """Rolling-horizon operation on the forecast, evaluated against the realised headroom.
+
+    ``compiled_once``: the full-length windows are one LP compiled once and updated in place
+    (:mod:`wattbit.strategies.windows`); ``False`` builds every window from scratch."""
     t0 = time.perf_counter()
     n, dt = inputs.sizes["time"], float(inputs.attrs["dt_h"])
     foresight = solve_inputs(inputs.drop_vars(FORECAST_ONLY), options)
@@ -88,22 +95,23 @@ def solve_rolling(inputs: xr.Dataset, options: SolverOptions) -> Run:
     backlog_max = workload_shift_data(inputs).backlog_bound(dt) if share > 0 else None
     lookahead = max(1, round(float(inputs.attrs["grid_forecast_lookahead_h"]) / dt))
     commit = max(1, round(float(inputs.attrs["grid_forecast_commit_h"]) / dt))
+    t1 = time.perf_counter()
 
     pieces: list[xr.Dataset] = []
-    soc, backlog, start, windows = soc0, 0.0, 0, 0
+    windows = Windows(options, compiled_once)
+    soc, backlog, start = soc0, 0.0, 0
     while start < n:
         stop = min(start + lookahead, n)
         last = stop == n
         ds = _window(fixed, start, stop, soc, backlog, backlog_max, soc0 if last else None, energy)
-        run = solve_inputs(ds, options)
-        if last and not run.ok and soc < soc0:  # it cannot plan back to the year's energy:
+        planned = windows.plan(ds, full=stop - start == lookahead and not last)
+        if isinstance(planned, Run) and last and soc < soc0:  # cannot plan back to soc0:
             ds = _window(fixed, start, stop, soc, backlog, backlog_max, None, energy)
-            run = solve_inputs(ds, options)  # keep its own; evaluate() refills what it can
-        windows += 1
-        if not run.ok:
-            run.solution.message = f"window from step {start}: {run.solution.message}"
-            return run
-        plan = run.results.isel(time=slice(0, stop - start if last else commit))
+            planned = windows.plan(ds, full=False)  # keep its own; evaluate() refills what it can
+        if isinstance(planned, Run):
+            planned.solution.message = f"window from step {start}: {planned.solution.message}"
+            return planned
+        plan = planned.isel(time=slice(0, stop - start if last else commit))
         plan.attrs["soc_before_mwh"] = soc
         piece = realise(plan, fixed)
         pieces.append(piece)
@@ -112,13 +120,61 @@ def solve_rolling(inputs: xr.Dataset, options: SolverOptions) -> Run:
         if "shift_backlog_mwh" in piece:
             backlog = float(piece["shift_backlog_mwh"][-1])
         start += plan.sizes["time"]
+    t2 = time.perf_counter()
 
     attrs = {
-        "solver_message": f"rolling horizon: {windows} windows of {lookahead} steps, "
+        "solver_message": f"rolling horizon: {windows.count} windows of {lookahead} steps, "
         f"committing {commit}",
         "foresight_objective_jpy": float(foresight.results.attrs["objective_jpy"]),
-        "rolling_windows": windows,
+        "rolling_windows": windows.count,
+        "rolling_windows_in_place": windows.warm,
     }
     run = evaluate(fixed, pieces, sizes, soc0, attrs)
-    run.timings = {"rolling": time.perf_counter() - t0}
+    run.timings = {
+        "foresight": t1 - t0,
+        "windows": t2 - t1,
+        **{f"window_{k}": v for k, v in windows.timings.items()},
+        "evaluate": time.perf_counter() - t2,
+        "rolling": time.perf_counter() - t0,
+    }
     return run
+
+
+class Windows:
+    """The plans of a rolling horizon's windows: full-length ones on one :class:`WindowModel`
+    (built at the first, checked against a cold compile at the second), the rest cold."""
+
+    def __init__(self, options: SolverOptions, compiled_once: bool) -> None:
+        self.options = options
+        self.compiled_once = compiled_once
+        self.model: WindowModel | None = None
+        self.checked = False
+        self.count = 0
+        self.cold_timings: dict[str, float] = {}
+
+    def plan(self, ds: xr.Dataset, full: bool) -> xr.Dataset | Run:
+        """The window's plan (inputs and every variable), or the failed cold :class:`Run`."""
+        self.count += 1
+        if full and self.compiled_once:
+            if self.model is None:
+                self.model = WindowModel.from_window(ds, self.options, CARRIED)
+                self.compiled_once = self.model is not None
+            elif not self.checked:
+                self.checked = True
+                self.model.check(ds)
+            plan = self.model.solve(ds) if self.model is not None else None
+            if plan is not None:
+                return plan
+        t0 = time.perf_counter()
+        run = solve_inputs(ds, self.options)
+        self.cold_timings["cold"] = self.cold_timings.get("cold", 0.0) + time.perf_counter() - t0
+        return run.results if run.ok else run
+
+    @property
+    def warm(self) -> int:
+        return self.model.stats.warm if self.model is not None else 0
+
+    @property
+    def timings(self) -> dict[str, float]:
+        own = self.model.stats.timings if self.model is not None else {}
+        return {**own, **self.cold_timings}

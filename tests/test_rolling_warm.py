@@ -1,0 +1,87 @@
+"""Rolling horizon compiled once (issue #13 goal 3): the full-length windows of ``type2_forecast``
+are one LP updated in place (:mod:`wattbit.strategies.windows`), and give what building every
+window from scratch gives."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO
+
+from wattbit.case import load_case
+from wattbit.inputs import build_inputs
+from wattbit.optimise import options_from_case
+from wattbit.strategies import rolling
+from wattbit.strategies.realise import FORECAST_ONLY, with_sizes
+from wattbit.strategies.windows import WindowModel
+
+CASES = {
+    "battery_ar1": ("type2_battery_wins", {}),
+    "deferral_and_battery": ("type2_flexible_dc", {}),
+    "noisy": ("type2_battery_wins", {"grid.forecast.method": "noisy"}),
+}
+
+
+def _inputs(case: str, extra: dict, steps: int = 120):
+    overrides = {
+        "horizon.steps": steps,
+        "horizon.start": "2026-01-05T00:00:00+09:00",
+        "grid.mode": "type2_forecast",
+        **extra,
+    }
+    loaded = load_case(REPO / "cases" / case / "case.toml", overrides)
+    return build_inputs(loaded), options_from_case(loaded)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_in_place_windows_equal_windows_built_from_scratch(name):
+    """Five days of measured data, windows of 48 h committing 24 h (starts 0, 24, 48, 72 h; the
+    last one reaches the horizon's end and keeps the year's terminal energy, so it is another LP
+    and solved cold): the realised cost is that of the cold rolling horizon (the operation may be another of
+    equal cost: the window LPs have alternative optima),
+    objective to 1e-9 relative; the three full-length windows were solved on one compiled LP."""
+    case, extra = CASES[name]
+    inputs, options = _inputs(case, extra)
+    warm = rolling.solve_rolling(inputs, options, compiled_once=True)
+    cold = rolling.solve_rolling(inputs, options, compiled_once=False)
+    assert warm.ok and cold.ok
+    assert warm.verification.ok and cold.verification.ok
+    assert warm.kpis["total_cost_jpy"] == pytest.approx(cold.kpis["total_cost_jpy"], rel=1e-9)
+    assert warm.results.attrs["rolling_windows"] == cold.results.attrs["rolling_windows"] == 4
+    assert warm.results.attrs["rolling_windows_in_place"] == 3
+    assert cold.results.attrs["rolling_windows_in_place"] == 0
+
+
+def test_the_measured_map_reproduces_a_cold_compile_and_names_what_it_cannot_map():
+    """The map measured on the first window gives the second window's LP data as a cold compile
+    does (costs, bounds, offset, matrix to 1e-9); the load, the forecast limit, the price and the
+    battery's start state enter it; a window with another length is left to a cold solve."""
+    inputs, options = _inputs("type2_battery_wins", {})
+    fixed = with_sizes(inputs.drop_vars(FORECAST_ONLY[1:]), {"battery_energy_mwh": 10.0})
+    first = rolling._window(fixed, 0, 48, 0.0, 0.0, None, None, 10.0)
+    second = rolling._window(fixed, 24, 72, 6.5, 0.0, None, None, 10.0)
+    model = WindowModel.from_window(first, options, rolling.CARRIED)
+    assert model is not None
+    assert {
+        "dc_it_mw",
+        "grid_import_limit_mw",
+        "grid_energy_price_jpy_per_mwh",
+        "battery_initial_soc_fraction",
+    } <= set(model.maps)
+    assert model.check(second)
+    shorter = rolling._window(fixed, 24, 60, 6.5, 0.0, None, None, 10.0)
+    assert model.vectors(shorter) is None
+    assert model.solve(shorter) is None
+
+
+def test_a_map_that_misses_sends_every_window_cold():
+    """If the check against a cold compile fails (here: the second window's price scaled after
+    the map was measured, so the model's data no longer follow it), the model is marked unusable
+    and no later window is solved in place."""
+    inputs, options = _inputs("type2_battery_wins", {})
+    fixed = with_sizes(inputs, {})
+    first = rolling._window(fixed, 0, 48, 0.0, 0.0, None, None, 0.0)
+    model = WindowModel.from_window(first, options, rolling.CARRIED)
+    model.maps["grid_energy_price_jpy_per_mwh"].coef *= 2.0
+    second = rolling._window(fixed, 24, 72, 0.0, 0.0, None, None, 0.0)
+    assert not model.check(second)
+    assert model.solve(second) is None
