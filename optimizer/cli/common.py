@@ -1,18 +1,32 @@
-"""Pieces every command module shares: consoles, the case argument, ``--set``, ``fail`` and the
-mapping of the API's errors to exit codes."""
+"""Pieces every command module shares: consoles, the case argument, ``--set``, ``--format``
+(:class:`Output`: tables on stdout for people, or as CSV/JSON for programs), progress bars,
+``fail`` and the mapping of the API's errors to exit codes.
+
+Streams: stdout carries the result only (tables, verdicts); messages, warnings, progress bars
+and the files written go to stderr, so ``wattbit compare … --format csv > table.csv`` works.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import math
 import os
+import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field as default
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape, render
+from rich.table import Table
 
 from wattbit.errors import CaseError, SolveError
 
@@ -23,10 +37,14 @@ if TYPE_CHECKING:
 out_console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
 
-CaseArg = Annotated[Path, typer.Argument(help="case TOML file", show_default=False)]
+CaseArg = Annotated[Path, typer.Argument(help="case TOML file", show_default=False, metavar="CASE")]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="override a case field: PATH=VALUE (TOML value), repeatable"),
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="override a case field: PATH=VALUE (TOML value), repeatable",
+    ),
 ]
 
 TimeLimitOpt = Annotated[float | None, typer.Option(help="solver time limit, s")]
@@ -128,22 +146,173 @@ def exits() -> Iterator[None]:
         raise fail(str(exc), exc.exit_code) from None
 
 
-def report_run(
-    result: SolveResult | NetworkResult, title: str, out: Path | None, plot: bool
-) -> None:
-    """Print a solved run (KPIs, timings, verifier, a time-limit warning); write it with ``out``;
-    exit 7 if the verifier found a violation."""
-    from wattbit.report import print_kpis
+# --- --format: the result on stdout as a table, CSV or JSON -------------------------------------
 
-    print_kpis(result.kpis, escape(title), out_console)
-    out_console.print("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
-    ver = result.verification
-    verdict = "[green]ok[/]" if ver.ok else f"[red]FAILED[/] (worst: {ver.worst})"
-    out_console.print(f"verifier: max violation {ver.max_violation:.2e} {verdict}")
-    if result.status == "time_limit":
-        err_console.print(f"[yellow]warning:[/] {result.run.solution.message}")
-    if out is not None:
-        paths = result.write(out, plot=plot)
-        out_console.print("wrote " + ", ".join(str(p) for p in paths))
-    if not ver.ok:
-        raise typer.Exit(7)
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+FormatOpt = Annotated[
+    Format,
+    typer.Option(
+        "--format",
+        help="stdout as tables for people, or csv / json for programs (raw values in base "
+        "units; messages stay on stderr)",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: ``key`` names it in CSV and JSON (the raw value, base units); the table shows
+    ``header`` (short, with its unit) and the value divided by ``scale`` in ``fmt``."""
+
+    key: str
+    header: str
+    fmt: str | Callable[[Any], str] = "{}"
+    scale: float = 1.0
+    left: bool = False
+
+    def cell(self, value: Any) -> str:
+        """The table's text of a raw value (a callable ``fmt`` also shortens text values)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = value / self.scale
+            return self.fmt(value) if callable(self.fmt) else self.fmt.format(value)
+        return escape(self.fmt(value) if callable(self.fmt) else str(value))
+
+
+def _plain(value: Any) -> Any:
+    """A JSON- and CSV-ready value: numpy scalars as Python numbers, NaN as null/empty."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class Output:
+    """What a command prints on stdout, in the ``--format`` asked for.
+
+    With ``table`` each :meth:`table` and :meth:`line` prints at once, for people. With ``csv``
+    and ``json`` they are collected and :meth:`emit` prints them at the end: CSV is one block per
+    table (a ``# name`` line first when there are several, blocks apart by an empty line); JSON
+    is one object ``{table name: [row, …], …, "notes": [line, …]}``. Lines go to stderr then."""
+
+    format: Format = Format.table
+    tables: dict[str, list[dict[str, Any]]] = default(default_factory=dict)
+    notes: list[str] = default(default_factory=list)
+
+    def table(
+        self,
+        name: str,
+        title: str,
+        columns: Sequence[Column],
+        rows: Iterable[Mapping[str, Any]],
+    ) -> None:
+        """A table of ``rows`` (mappings holding each column's ``key``)."""
+        records = [{c.key: _plain(row.get(c.key)) for c in columns} for row in rows]
+        if self.format is not Format.table:
+            self.tables[name] = records
+            return
+        table = Table(
+            title=title,
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+            pad_edge=False,
+            title_justify="left",
+        )
+        for c in columns:  # numbers never wrap; text columns fold when 80 columns are short
+            justify = "left" if c.left else "right"
+            table.add_column(c.header, justify=justify, no_wrap=not c.left, overflow="fold")
+        for record in records:
+            table.add_row(*(c.cell(record[c.key]) for c in columns))
+        out_console.print(table)
+
+    def line(self, text: str) -> None:
+        """A sentence of the result (a verdict, the verifier): stdout with tables, else stderr
+        and, in JSON, the ``notes`` list (``text`` may hold rich markup)."""
+        if self.format is Format.table:
+            out_console.print(text, highlight=False)
+            return
+        self.notes.append(render(text).plain)
+        err_console.print(text, highlight=False)
+
+    def emit(self) -> None:
+        """Print what was collected as CSV or JSON (nothing with ``table``)."""
+        if self.format is Format.json:
+            json.dump({**self.tables, "notes": self.notes}, sys.stdout, indent=1)
+            sys.stdout.write("\n")
+        elif self.format is Format.csv:
+            several = len(self.tables) > 1
+            for i, (name, records) in enumerate(self.tables.items()):
+                if i:
+                    sys.stdout.write("\n")
+                if several:
+                    sys.stdout.write(f"# {name}\n")
+                if records:
+                    writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]))
+                    writer.writeheader()
+                    writer.writerows(records)
+        sys.stdout.flush()
+
+
+@contextmanager
+def output(fmt: Format) -> Iterator[Output]:
+    """An :class:`Output` that emits on leaving the block, also when the command exits with a
+    code of its own (a verifier failure), not after an error."""
+    result = Output(fmt)
+    try:
+        yield result
+    except typer.Exit:
+        result.emit()
+        raise
+    result.emit()
+
+
+def message(text: str) -> None:
+    """A message that is no part of the result (files written, timings): stderr."""
+    err_console.print(text, highlight=False, soft_wrap=True)
+
+
+def _kpi_value(value: float) -> str:
+    return f"{value:,.3f}" if abs(value) < 1e3 else f"{value:,.0f}"
+
+
+KPI_COLUMNS = (
+    Column("kpi", "KPI", left=True),
+    Column("value", "value", _kpi_value),
+    Column("unit", "unit", left=True),
+)
+
+
+def report_run(
+    result: SolveResult | NetworkResult,
+    title: str,
+    out: Path | None,
+    plot: bool,
+    fmt: Format = Format.table,
+) -> None:
+    """Print a solved run (KPIs, the verifier's verdict; timings and a time-limit warning on
+    stderr) in ``fmt``; write it with ``out``; exit 7 if the verifier found a violation."""
+    from wattbit.report import kpi_unit
+
+    with output(fmt) as shown:
+        rows = ({"kpi": k, "value": v, "unit": kpi_unit(k)} for k, v in result.kpis.items())
+        shown.table("kpis", escape(title), KPI_COLUMNS, rows)
+        message("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
+        ver = result.verification
+        verdict = "[green]ok[/]" if ver.ok else f"[red]FAILED[/] (worst: {escape(str(ver.worst))})"
+        shown.line(f"verifier: max violation {ver.max_violation:.2e} {verdict}")
+        if result.status == "time_limit":
+            err_console.print(f"[yellow]warning:[/] {result.run.solution.message}")
+        if out is not None:
+            paths = result.write(out, plot=plot)
+            message("wrote " + ", ".join(escape(str(p)) for p in paths))
+        if not ver.ok:
+            raise typer.Exit(7)

@@ -11,6 +11,8 @@ from rich.markup import escape
 
 from wattbit import api
 from wattbit.cli.common import (
+    Format,
+    FormatOpt,
     MipGapOpt,
     SetOpt,
     ThreadsOpt,
@@ -51,6 +53,7 @@ def network(
     time_limit: TimeLimitOpt = None,
     mip_gap: MipGapOpt = None,
     threads: ThreadsOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Dispatch a grid of DCs, batteries, EV fleets and PV; congestion and per-owner accounts."""
     with exits():
@@ -59,7 +62,7 @@ def network(
             raise CaseError("--align", mode.value, "the contract starts from --mode system")
         options = solver_options(time_limit, mip_gap, threads)
         result = api.solve_network(case, overrides(set_), mode=mode.value, **options)
-    report_run(result, f"{result.name} — {mode.value} — {result.status}", out, plot)
+    report_run(result, f"{result.name} — {mode.value} — {result.status}", out, plot, fmt)
     if align:
         with exits():
             alignment = result.align(**options)

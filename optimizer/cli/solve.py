@@ -11,6 +11,8 @@ from rich.markup import escape
 from wattbit import api
 from wattbit.cli.common import (
     CaseArg,
+    Format,
+    FormatOpt,
     MipGapOpt,
     SetOpt,
     ThreadsOpt,
@@ -72,13 +74,14 @@ def solve(
     mip_gap: MipGapOpt = None,
     threads: ThreadsOpt = None,
     plot: Annotated[bool, typer.Option(help="write dispatch.png with --out")] = True,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Size and dispatch one case; print KPIs; write NetCDF, CSV, JSON and a plot with --out."""
     with exits():
         check_out(out, case)
         options = solver_options(time_limit, mip_gap, threads)
         result = api.solve_case(case, overrides(set_), **options)
-    report_run(result, f"{result.name} — {result.status}", out, plot)
+    report_run(result, f"{result.name} — {result.status}", out, plot, fmt)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,15 +7,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from wattbit import api
 from wattbit.cli.common import (
     CaseArg,
+    Column,
+    Format,
+    FormatOpt,
+    Output,
     SetOpt,
     check_out,
     exits,
-    out_console,
+    message,
+    output,
     overrides,
     progress,
     solver_options,
@@ -55,6 +59,35 @@ def _split(text: str | None) -> list[str] | None:
     return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
 
+# Short names for the 80-column table; CSV and JSON keep the API's names.
+STRATEGY_SHORT = {"load_following": "load-follow", "battery_shaped": "batt-shaped"}
+MODE_SHORT = {"type2_fixed": "fixed", "type2_dynamic": "dynamic", "type2_forecast": "forecast"}
+MJPY = 1e6
+
+POTENTIAL_COLUMNS = (
+    Column("limit", "limit", left=True),
+    Column("energy_mwh_per_year", "MWh/yr", "{:,.0f}"),
+    Column("usable_all_year_mw", "MW usable all year", "{:,.2f}"),
+    Column("mean_mw", "mean MW", "{:,.2f}"),
+)
+HOUR_COLUMNS = (
+    Column("hour", "hour", "{:02.0f}"),
+    Column("pattern_mw", "pattern (min) MW", "{:.2f}"),
+    Column("h_min_mw", "H min MW", "{:.2f}"),
+    Column("h_median_mw", "H median MW", "{:.2f}"),
+)
+COMPARE_COLUMNS = (
+    Column("strategy", "strategy", lambda s: STRATEGY_SHORT.get(s, s), left=True),
+    Column("mode", "rule", lambda m: MODE_SHORT.get(m, m), left=True),
+    Column("dc_it_served_mwh_per_year", "served\nMWh/yr", "{:,.0f}"),
+    Column("dc_it_unserved_mwh_per_year", "lost\nMWh/yr", "{:,.1f}"),
+    Column("battery_power_mw", "battery\nMW", "{:.2f}"),
+    Column("battery_energy_mwh", "battery\nMWh", "{:.2f}"),
+    Column("total_cost_jpy", "total\nMJPY/yr", "{:,.1f}", MJPY),
+    Column("net_benefit_jpy", "benefit\nMJPY/yr", "{:+,.1f}", MJPY),
+)
+
+
 def headroom_cmd(
     case: CaseArg,
     set_: SetOpt = None,
@@ -63,74 +96,38 @@ def headroom_cmd(
         typer.Option(help="derive the pattern from the first N weeks, evaluate it on the rest"),
     ] = None,
     out: OutOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Headroom H(t), the fixed operating pattern, their potential and the pattern's instability."""
     with exits():
         check_out(out, case)
         study = api.headroom_study(case, overrides(set_), reference_weeks=reference_weeks)
-    table = Table(title=f"{escape(study.name)}: headroom potential (whole series)")
-    for col in ("limit", "MWh/yr", "MW usable all year", "mean MW"):
-        table.add_column(col, justify="right" if col != "limit" else "left")
-    for _, row in study.potentials().iterrows():
-        table.add_row(
-            row["limit"],
-            f"{row['energy_mwh_per_year']:,.0f}",
-            f"{row['usable_all_year_mw']:,.2f}",
-            f"{row['mean_mw']:,.2f}",
-        )
-    out_console.print(table)
-    hours = Table(title="by hour of day (MW)")
-    for col in ("hour", "pattern (min)", "H min", "H median"):
-        hours.add_column(col, justify="right")
-    for hour, row in study.by_hour().iterrows():
-        hours.add_row(
-            f"{hour:02d}", f"{row.pattern_mw:.2f}", f"{row.h_min_mw:.2f}", f"{row.h_median_mw:.2f}"
-        )
-    out_console.print(hours)
-    if (test := study.instability) is not None:
-        exc, per_year = test.exceedance, 8760.0 / test.test_hours
-        out_console.print(
-            f"Pattern from the first {test.reference_weeks} weeks, applied to the remaining "
-            f"{test.test_hours:,.0f} h: it exceeds the real headroom in {exc.hours:,.0f} h by "
-            f"{exc.energy_mwh:,.1f} MWh (at most {exc.max_mw:.2f} MW), annualised "
-            f"{exc.hours * per_year:,.0f} h/yr and {exc.energy_mwh * per_year:,.1f} MWh/yr; a DC "
-            f"importing up to the pattern would lose up to {test.lost_compute_jpy:,.0f} JPY of "
-            f"compute there ({test.lost_compute_jpy * per_year:,.0f} JPY/yr)."
-        )
-    if out is not None:
-        csv, png = study.write(out)
-        out_console.print(f"wrote {csv}, {png}")
+    with output(fmt) as shown:
+        potentials = study.potentials().to_dict(orient="records")
+        title = f"{escape(study.name)}: headroom potential (whole series)"
+        shown.table("potential", title, POTENTIAL_COLUMNS, potentials)
+        hours = study.by_hour().rename_axis("hour").reset_index().to_dict(orient="records")
+        shown.table("by_hour", "by hour of day", HOUR_COLUMNS, hours)
+        if (test := study.instability) is not None:
+            exc, per_year = test.exceedance, 8760.0 / test.test_hours
+            shown.line(
+                f"Pattern from the first {test.reference_weeks} weeks, applied to the remaining "
+                f"{test.test_hours:,.0f} h: it exceeds the real headroom in {exc.hours:,.0f} h by "
+                f"{exc.energy_mwh:,.1f} MWh (at most {exc.max_mw:.2f} MW), annualised "
+                f"{exc.hours * per_year:,.0f} h/yr and {exc.energy_mwh * per_year:,.1f} MWh/yr; "
+                f"a DC importing up to the pattern would lose up to {test.lost_compute_jpy:,.0f} "
+                f"JPY of compute there ({test.lost_compute_jpy * per_year:,.0f} JPY/yr)."
+            )
+        if out is not None:
+            csv, png = study.write(out)
+            message(f"wrote {escape(str(csv))}, {escape(str(png))}")
 
 
-def _print_comparison(comparison: Comparison) -> None:
-    table = Table(
-        title=f"{escape(comparison.case)}: strategies × headroom rules (costs in MJPY/yr)"
-    )
-    for col in (
-        "strategy",
-        "mode",
-        "served MWh/yr",
-        "lost MWh/yr",
-        "battery MW",
-        "battery MWh",
-        "total",
-        "net benefit",
-    ):
-        table.add_column(col, justify="left" if col in ("strategy", "mode") else "right")
-    frame = comparison.table()
-    for _, row in frame.iterrows():
-        table.add_row(
-            row["strategy"],
-            row["mode"],
-            f"{row['dc_it_served_mwh_per_year']:,.0f}",
-            f"{row['dc_it_unserved_mwh_per_year']:,.1f}",
-            f"{row['battery_power_mw']:.2f}",
-            f"{row['battery_energy_mwh']:.2f}",
-            f"{row['total_cost_jpy'] / 1e6:,.1f}",
-            f"{row.get('net_benefit_jpy', float('nan')) / 1e6:+,.1f}",
-        )
-    out_console.print(table, width=max(out_console.width, 130))
-    out_console.print(comparison.verdict())
+def _print_comparison(comparison: Comparison, shown: Output) -> None:
+    title = f"{escape(comparison.case)}: strategies × headroom rules"
+    rows = comparison.table().to_dict(orient="records")
+    shown.table("cells", title, COMPARE_COLUMNS, rows)
+    shown.line(escape(comparison.verdict()))
 
 
 def compare_cmd(
@@ -154,6 +151,7 @@ def compare_cmd(
     set_: SetOpt = None,
     time_limit: Annotated[float | None, typer.Option(help="solver time limit per solve, s")] = None,
     out: OutOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Solve strategies × headroom rules; print the table and verdict; write CSV, JSON, PNGs."""
     with exits():
@@ -176,10 +174,11 @@ def compare_cmd(
             time_limit_s=time_limit_s,
             progress=progress,
         )
-    _print_comparison(comparison)
-    if out is not None:
-        paths = comparison.write(out)
-        out_console.print("wrote " + ", ".join(str(p) for p in paths))
+    with output(fmt) as shown:
+        _print_comparison(comparison, shown)
+        if out is not None:
+            paths = comparison.write(out)
+            message("wrote " + ", ".join(escape(str(p)) for p in paths))
 
 
 def register(app: typer.Typer) -> None:
