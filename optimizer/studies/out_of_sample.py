@@ -13,8 +13,9 @@ fresh years by a policy that knows no future fault:
 2. **Faults.** Each fault e of a fresh year (plain Monte Carlo from the case's fault model, seed
    ``(seed, 7919, j)`` for year j; the shared maintenance windows stay as planned) cutting
    ``n_e`` steps from step ``s_e`` is met by the survival simulator's rule
-   (:mod:`wattbit.studies.survival`: grid residual, PV, generator, battery, UPS, then migration and
-   shutdown after their notices) from the plan's battery state at ``s_e − 1``. Its extra cost a
+   (:mod:`wattbit.studies.survival`: grid residual, PV and generator serve the whole load while
+   they can; once they cannot, the unprotected share migrates or is shed at once, gracefully
+   after the shutdown notice, and generator, battery and UPS keep the protected share) from the plan's battery state at ``s_e − 1``. Its extra cost a
    year, with α = 8760 h / horizon, c_t the energy price, v, v_z, c_m the values of abrupt loss,
    shutdown and migration, c_G fuel + carbon per MWh generated:
 
