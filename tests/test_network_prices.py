@@ -296,6 +296,8 @@ def test_n1_security_prices_by_hand(make_network, flow_model):
     np.testing.assert_allclose(n1.sel(branch="l23", contingency="l13"), 20_000.0, atol=TOL)
     np.testing.assert_allclose(shadow(run), 0.0, atol=TOL)  # no limit binds before the outage
     assert run.kpis["congestion_rent_jpy"] == pytest.approx(30_000 * 8760, rel=1e-9)
+    assert run.kpis["n1_binding_hours_h"] == run.kpis["congested_hours_by_price_h"] == 2.0
+    assert run.kpis["branch_l23_congested_hours_h"] == 2.0
     assert run.verification.violations["N9 flow after each listed outage ≤ limit"] <= TOL
 
 

@@ -263,12 +263,14 @@ def price_kpis(ds: xr.Dataset, draw: dict[str, np.ndarray]) -> dict[str, float]:
     out: dict[str, float] = {}
     shadow = ds["branch_shadow_price_jpy_per_mwh"]
     congested = abs(shadow) > CONGESTED_TOL
-    out["congested_hours_by_price_h"] = float(congested.any("branch").sum()) * dt
     rent = alpha_dt * (shadow * ds["branch_flow_mw"]).sum("time")
     if "branch_n1_shadow_price_jpy_per_mwh" in ds:
-        rent = rent + alpha_dt * (ds["branch_n1_shadow_price_jpy_per_mwh"] * post_flows(ds)).sum(
-            ("contingency", "time")
-        )
+        secure = ds["branch_n1_shadow_price_jpy_per_mwh"]
+        rent = rent + alpha_dt * (secure * post_flows(ds)).sum(("contingency", "time"))
+        after = (abs(secure) > CONGESTED_TOL).any("contingency")
+        out["n1_binding_hours_h"] = float(after.any("branch").sum()) * dt
+        congested = congested | after
+    out["congested_hours_by_price_h"] = float(congested.any("branch").sum()) * dt
     out["congestion_rent_jpy"] = float(rent.sum())
     for b in ds["branch"].values.tolist():
         out[f"branch_{b}_congested_hours_h"] = float(congested.sel(branch=b).sum()) * dt
