@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from wattbit.api import load_case, solve_case
@@ -40,3 +41,22 @@ def test_market_needs_a_battery():
 def test_reserve_block_must_be_whole_steps():
     with pytest.raises(CaseError, match="block_h"):
         solve_case(CASE, {**WINTER, "market.reserve.primary.block_h": 1.5})
+
+
+def test_cashflow_command_writes_the_cash_flow(tmp_path):
+    """`wattbit cashflow` solves the case and its baseline without the battery, prints NPV and
+    IRR, and writes the yearly table (year 0 the investment, then analysis_years rows) and PNG."""
+    from typer.testing import CliRunner
+
+    from wattbit.cli import app
+
+    args = ["cashflow", str(CASE), "--out", str(tmp_path)]
+    for key, value in WINTER.items():
+        args += ["--set", f"{key}={value if isinstance(value, int) else repr(value)}"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "npv_jpy:" in result.output and "irr:" in result.output
+    table = pd.read_csv(tmp_path / "cashflow.csv")
+    assert len(table) == 1 + 15
+    assert table["investment_jpy"].iloc[0] < 0
+    assert (tmp_path / "cashflow.png").exists() and (tmp_path / "battery_value.json").exists()

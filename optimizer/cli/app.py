@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from wattbit.cli import network, report, solve, sweep, type2, type3
+from wattbit.cli import economics, network, report, solve, sweep, type2, type3
 
 app = typer.Typer(
     help="wattbit: value data-centre connections to a congested grid.",
@@ -53,5 +53,5 @@ def main(
         os.environ[LOG_ENV] = "1"  # read by every SolverOptions, in sweep workers too
 
 
-for module in (solve, type2, sweep, network, type3, report):
+for module in (solve, type2, sweep, network, type3, report, economics):
     module.register(app)
