@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
@@ -44,6 +45,7 @@ SIZES = ("power_mw", "energy_mwh")
 FLOWS = ("charge_mw", "discharge_mw")
 
 Schedules = dict[str, dict[str, dict]]
+Gradient = dict[str, dict[str, dict]]
 Solve = Callable[[Callable[[dict[str, set[int]]], pyo.ConcreteModel]], ExclusiveSolve]
 
 
@@ -139,7 +141,7 @@ def imposed_model(ds: xr.Dataset, schedules: Schedules) -> Callable[[dict], pyo.
     return build
 
 
-def _gradient(m: pyo.ConcreteModel, ds: xr.Dataset) -> dict[str, dict[str, dict]] | None:
+def _gradient(m: pyo.ConcreteModel, ds: xr.Dataset) -> Gradient | None:
     """Reduced costs of the imposed parts' sizes and flows (None without LP duals)."""
     if not len(m.rc):
         return None
@@ -184,31 +186,53 @@ class Worst:
     note: str
 
 
+@dataclass
+class Imposed:
+    """The system's least cost with a schedule imposed (``inf``: infeasible) and its reduced
+    costs as a subgradient (None without LP duals)."""
+
+    cost_jpy: float
+    gradient: Gradient | None
+
+
+def cold_imposed(ds: xr.Dataset, solve: Solve) -> Callable[[Schedules], Imposed]:
+    """V(S) and its subgradient by building, compiling and solving the imposed model afresh."""
+
+    def run(schedules: Schedules) -> Imposed:
+        done = solve(imposed_model(ds, schedules))
+        if not done.solution.has_values:
+            return Imposed(float("inf"), None)
+        return Imposed(float(done.solution.objective), _gradient(done.model, ds))
+
+    return run
+
+
 def worst_for_system(
-    ds: xr.Dataset, start: Schedules, optimum: float, solve: Solve
-) -> tuple[Worst, ExclusiveSolve]:
-    """Successive linearisation from ``start`` (see the module doc); also the system solve at
-    ``start`` (infeasible there: the worst is infinite)."""
+    ds: xr.Dataset,
+    start: Schedules,
+    optimum: float,
+    solve: Solve,
+    imposed: Callable[[Schedules], Imposed] | None = None,
+) -> Worst:
+    """Successive linearisation from ``start`` (see the module doc). ``imposed`` gives V(S) and
+    its subgradient (default :func:`cold_imposed`; :class:`~wattbit.network.imposed.ImposedLP`
+    compiles the imposed model once)."""
+    imposed = imposed or cold_imposed(ds, solve)
     parts = merchant_parts(ds)
-    at_start = solve(imposed_model(ds, start))
-    sol = at_start.solution
-    if not sol.has_values:
-        return Worst(float("inf"), 0, "a price-optimal schedule is infeasible"), at_start
-    worst, current = float(sol.objective), at_start
+    current = imposed(start)
+    if not np.isfinite(current.cost_jpy):
+        return Worst(float("inf"), 0, "a price-optimal schedule is infeasible")
+    worst = current.cost_jpy
     for rounds in range(MAX_ASCENT_ROUNDS):
-        gradient = _gradient(current.model, ds)
-        if gradient is None:
-            return Worst(worst, rounds, "no reduced costs (binaries in the system)"), at_start
-        step = solve(ascent_model(ds, optimum, gradient))
+        if current.gradient is None:
+            return Worst(worst, rounds, "no reduced costs (binaries in the system)")
+        step = solve(ascent_model(ds, optimum, current.gradient))
         if not step.solution.has_values:
-            return Worst(worst, rounds, "ascent step failed"), at_start
-        following = solve(imposed_model(ds, schedules_of(step.model, ds, parts)))
-        if not following.solution.has_values:
-            return Worst(float("inf"), rounds + 1, "a price-optimal schedule is infeasible"), (
-                at_start
-            )
-        cost = float(following.solution.objective)
-        if cost <= worst + TIE_TOL * max(1.0, abs(worst)):
-            return Worst(worst, rounds + 1, "local maximum"), at_start
-        worst, current = cost, following
-    return Worst(worst, MAX_ASCENT_ROUNDS, "round limit"), at_start
+            return Worst(worst, rounds, "ascent step failed")
+        following = imposed(schedules_of(step.model, ds, parts))
+        if not np.isfinite(following.cost_jpy):
+            return Worst(float("inf"), rounds + 1, "a price-optimal schedule is infeasible")
+        if following.cost_jpy <= worst + TIE_TOL * max(1.0, abs(worst)):
+            return Worst(worst, rounds + 1, "local maximum")
+        worst, current = following.cost_jpy, following
+    return Worst(worst, MAX_ASCENT_ROUNDS, "round limit")

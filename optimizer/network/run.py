@@ -31,10 +31,12 @@ import xarray as xr
 from wattbit.infeasibility import in_case_terms
 from wattbit.inputs import units_of
 from wattbit.network.case import NETWORK_OWNER, LoadedNetworkCase
+from wattbit.network.imposed import ImposedLP
 from wattbit.network.inputs import DEFERRABLE, build_network_inputs
 from wattbit.network.merchant import (
     Solve,
     best_model,
+    cold_imposed,
     imposed_model,
     is_imposed,
     schedules_of,
@@ -105,7 +107,7 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
             in_case_terms(merchant.solution, ds)
             merchant.solution.message = f"merchant batteries: {merchant.solution.message}"
             return NetworkRun(ds, merchant.solution, timings=timings, mode=mode)
-        done = _merchant_ends(ds, merchant, solve, attrs)
+        done = _merchant_ends(ds, merchant, solve, attrs, options, timings)
     else:
         done = solve(with_duals(lambda x: create_network_model(ds, x)))
     m, sol = done.model, done.solution
@@ -137,7 +139,12 @@ def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> Network
 
 
 def _merchant_ends(
-    ds: xr.Dataset, merchant: ExclusiveSolve, solve: Solve, attrs: dict
+    ds: xr.Dataset,
+    merchant: ExclusiveSolve,
+    solve: Solve,
+    attrs: dict,
+    options: SolverOptions,
+    timings: dict[str, float],
 ) -> ExclusiveSolve:
     """Step 2 of the merchant mode: the system's best over the merchant batteries' price-optimal
     schedules (the run's dispatch) and the worst found (see :mod:`wattbit.network.merchant`).
@@ -148,12 +155,14 @@ def _merchant_ends(
     best = solve(with_duals(best_model(ds, optimum)))
     if not best.solution.has_values:
         return solve(with_duals(imposed_model(ds, start)))
-    worst, _ = worst_for_system(ds, start, optimum, solve)
+    imposed = ImposedLP(ds, options, cold_imposed(ds, solve), timings)
+    worst = worst_for_system(ds, start, optimum, solve, imposed)
     attrs.update(
         merchant_system_cost_best_jpy=float(best.solution.objective),
         merchant_system_cost_worst_jpy=worst.cost_jpy,
         merchant_tie_ascent_rounds=worst.rounds,
         merchant_tie_ascent_end=worst.note,
+        merchant_imposed_warm_solves=imposed.warm_solves,
     )
     return best
 
