@@ -93,7 +93,7 @@ def refusal(inputs: xr.Dataset, options: SolverOptions) -> str | None:
         return "battery.exclusive = 'always' is a MILP"
     if float(inputs.get("type3_sla_penalty_jpy_per_event", 0.0)) > 0:
         return "an SLA penalty per event is a MILP"
-    if float(inputs.attrs.get("type3_min_survival_probability", 1.0)) < 1.0:
+    if float(inputs.get("type3_min_survival_probability", 1.0)) < 1.0:
         return "a chance constraint is a MILP over the scenarios"
     return None
 
@@ -196,7 +196,10 @@ class Master:
         return objective - float(np.dot(self.p, x[self.n :]))
 
     def add_cut(self, k: int, answer: Answer, x: np.ndarray) -> bool:
-        """θ_k ≥ V_k + g (x_F − x̂_F) if it cuts off the master's θ_k; whether it was added."""
+        """θ_k ≥ V_k + g (x_F − x̂_F) if it cuts off the master's θ_k, or, for an infeasible
+        subproblem, its feasibility cut; whether a cut was added."""
+        if answer.feasibility is not None:
+            return self._add_feasibility_cut(k, answer.feasibility, x)
         assert answer.value is not None and answer.gradient is not None
         theta = x[self.n + k]
         if answer.value - theta <= CUT_TOL * max(1.0, abs(answer.value)):
@@ -209,6 +212,25 @@ class Master:
         val = np.concatenate([-g, [1.0]])
         assert self.highs is not None
         self.highs.addRow(rhs, highspy.kHighsInf, len(idx), idx, val)
+        self.cuts += 1
+        return True
+
+    def _add_feasibility_cut(
+        self, k: int, cut: tuple[np.ndarray, float, float], x: np.ndarray
+    ) -> bool:
+        d, low, high = cut
+        nz = d != 0.0
+        cols, d = self.fixed[k][nz], d[nz]
+        at = float(np.dot(d, x[cols]))
+        scale = max(1.0, float(np.max(np.abs(d), initial=0.0)))
+        violated_low = math.isfinite(low) and at < low - 1e-9 * scale * max(1.0, abs(low))
+        violated_high = math.isfinite(high) and at > high + 1e-9 * scale * max(1.0, abs(high))
+        if not (violated_low or violated_high):
+            return False
+        lo = low if math.isfinite(low) else -highspy.kHighsInf
+        hi = high if math.isfinite(high) else highspy.kHighsInf
+        assert self.highs is not None
+        self.highs.addRow(lo, hi, len(cols), cols.astype(np.int32), d)
         self.cuts += 1
         return True
 
@@ -248,7 +270,7 @@ def decompose(
         t0 = time.perf_counter()
         master = Master(shapes, p, delta, [float(a.value) for a in relaxed])  # type: ignore[arg-type]
         progress.add("master_build", time.perf_counter() - t0)
-        best, best_x = math.inf, np.zeros(0)
+        best, best_x, best_iteration = math.inf, np.zeros(0), 0
         iteration = 0
         while True:
             iteration += 1
@@ -258,22 +280,26 @@ def decompose(
             t0 = time.perf_counter()
             answers = pool.call("solve", [(k, (x[master.fixed[k]],)) for k in range(K)])
             progress.add("subproblems", time.perf_counter() - t0)
-            _check(answers, "at the master's values")
-            upper = master.first_cost(x, lower) + sum(
-                pk * float(a.value)
-                for pk, a in zip(p, answers, strict=True)  # type: ignore[arg-type]
-            )
+            _check(answers, "at the master's values", feasibility=True)
+            upper = math.inf
+            if all(a.value is not None for a in answers):
+                upper = master.first_cost(x, lower) + sum(
+                    pk * float(a.value)  # type: ignore[arg-type]
+                    for pk, a in zip(p, answers, strict=True)
+                )
             if upper < best:
                 best, best_x, best_iteration = upper, x, iteration
             progress.lower.append(lower)
             progress.upper.append(best)
-            if best - lower <= gap * max(1.0, abs(best)):
+            if math.isfinite(best) and best - lower <= gap * max(1.0, abs(best)):
                 break
             if iteration >= MAX_ITERATIONS or time.perf_counter() > deadline:
                 break
             added = [master.add_cut(k, a, x) for k, a in enumerate(answers)]
             if not any(added):
                 break
+        if not math.isfinite(best):
+            raise Refused(f"no point feasible for every scenario after {iteration} iterations")
         if best_iteration != iteration:  # the subproblems hold the last solve: redo the best
             pool.call("solve", [(k, (best_x[master.fixed[k]],)) for k in range(K)])
         t0 = time.perf_counter()
@@ -282,9 +308,9 @@ def decompose(
     return _run(inputs, sites, best, progress, iteration, master.cuts, engine)
 
 
-def _check(answers: list[Answer], how: str) -> None:
+def _check(answers: list[Answer], how: str, feasibility: bool = False) -> None:
     for k, a in enumerate(answers):
-        if a.value is None:
+        if a.value is None and not (feasibility and a.feasibility is not None):
             raise Refused(f"subproblem of scenario {k} {how} ended {a.status}")
 
 

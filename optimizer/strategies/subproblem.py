@@ -60,12 +60,45 @@ class Shape:
 @dataclass
 class Answer:
     """A subproblem solved at fixed shared values: ``V_k`` and its subgradient (``None`` when
-    HiGHS did not end optimal; ``status`` says how it ended)."""
+    HiGHS did not end optimal; ``status`` says how it ended). When infeasible, ``feasibility``
+    holds ``(d, low, high)``: every feasible point has ``low ≤ d x_F ≤ high`` (:func:`farkas`)."""
 
     status: str
     value: float | None
     gradient: np.ndarray | None
     seconds: float
+    feasibility: tuple[np.ndarray, float, float] | None = None
+
+
+def _interval(coef: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[float, float]:
+    """The range of ``coef · z`` over the box ``lower ≤ z ≤ upper`` (±inf where unbounded)."""
+    nz = coef != 0.0
+    c, lo, up = coef[nz], lower[nz], upper[nz]
+    with np.errstate(invalid="ignore"):
+        a, b = c * lo, c * up
+    low = np.where(c > 0, a, b)
+    high = np.where(c > 0, b, a)
+    return float(np.sum(low)), float(np.sum(high))
+
+
+def farkas(
+    a: sp.csc_matrix,
+    ray: np.ndarray,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    n_own: int,
+) -> tuple[np.ndarray, float, float]:
+    """A row aggregation ``y`` of ``L ≤ A z ≤ U`` gives ``y·A z = d·z`` with ``d = Aᵀy``: on any
+    feasible point ``y·A z`` lies in the range of ``y·r`` over ``r ∈ [L, U]`` and ``d·z`` in its
+    range over the column bounds. With the own columns (the first ``n_own``) at their bounds,
+    the fixed ones must satisfy ``low ≤ d_F x_F ≤ high`` — an implied inequality whatever the sign
+    convention of ``ray``; it cuts off the master's point when the subproblem was infeasible."""
+    d = a.T @ ray
+    rows_low, rows_high = _interval(ray, row_lower, row_upper)
+    own_low, own_high = _interval(d[:n_own], col_lower[:n_own], col_upper[:n_own])
+    return d[n_own:], rows_low - own_high, rows_high - own_low
 
 
 def tie_time(block: pyo.Block, var: pyo.Var, sizes: set[tuple[str, str]]) -> int | None:
@@ -115,6 +148,8 @@ class Subproblem:
         sub.col_lower_, sub.col_upper_ = col_lower[columns], col_upper[columns]
         sub.row_lower_, sub.row_upper_ = row_lower[touches], row_upper[touches]
         m = sub_rows[:, columns].tocsc()
+        self.lp = sub
+        self.a = m
         sub.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         sub.a_matrix_.start_, sub.a_matrix_.index_, sub.a_matrix_.value_ = (
             m.indptr,
@@ -188,6 +223,8 @@ class Subproblem:
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kModelEmpty:  # data equal to another's throughout
             return Answer("optimal", 0.0, np.zeros(len(self.fixed)), seconds)
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return Answer("infeasible", None, None, seconds, self._feasibility())
         if status != highspy.HighsModelStatus.kOptimal:
             return Answer(self.highs.modelStatusToString(status), None, None, seconds)
         solution = self.highs.getSolution()
@@ -195,6 +232,21 @@ class Subproblem:
         duals = np.asarray(solution.col_dual)[self.n_own :]
         value = float(self.highs.getInfo().objective_function_value)
         return Answer("optimal", value, duals, seconds)
+
+    def _feasibility(self) -> tuple[np.ndarray, float, float] | None:
+        _, has_ray, ray = self.highs.getDualRay()
+        if not has_ray:
+            return None
+        lp = self.highs.getLp()
+        return farkas(
+            self.a,
+            np.asarray(ray),
+            np.asarray(lp.row_lower_),
+            np.asarray(lp.row_upper_),
+            np.asarray(lp.col_lower_),
+            np.asarray(lp.col_upper_),
+            self.n_own,
+        )
 
     def results(self, shared_values: np.ndarray) -> xr.Dataset:
         """The site results of the last solve with every shared column at ``shared_values``

@@ -1,0 +1,124 @@
+"""The L-shaped method (:mod:`wattbit.strategies.benders`) against the extensive form.
+
+Short cuts of the reference case (measured series) with hand-placed faults, so that the scenario
+tree has a shared path, a branch that shares the first hours of a fault with another, and a
+scenario without faults: the decomposition must give the extensive form's objective (1e-6
+relative) and sizes (1e-4), and pass the same verifier (K1, K3). The hand case of
+``test_type3.py`` (a scenario that cannot foresee its fault) is solved by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import hourly_index, write_series
+from type3_helpers import OPTIONS, REFERENCE, solved, write_case
+
+from wattbit.case import load_case
+from wattbit.inputs import build_inputs
+from wattbit.sizes import size_names
+from wattbit.strategies.benders import Refused, decompose, solve_scenarios, splits
+from wattbit.strategies.scenario_pool import ScenarioEngine
+from wattbit.strategies.stochastic import solve_stochastic
+
+FAULTS = [  # (scenario, start, hours)
+    (0, "2025-04-01T20:00:00+09:00", 6.0),
+    (1, "2025-04-02T14:00:00+09:00", 30.0),
+    (2, "2025-04-02T14:00:00+09:00", 3.0),
+    (3, "2025-04-03T02:00:00+09:00", 12.0),
+]
+
+
+def reference_cut(scenarios: int, steps: int = 96, **extra: object) -> dict:
+    """The reference case cut to ``steps`` hours from its start, with the hand-placed faults of
+    the first ``scenarios`` scenarios and none sampled."""
+    events = [
+        {"start": start, "duration_h": hours, "scenario": k}
+        for k, start, hours in FAULTS
+        if k < scenarios
+    ]
+    return {
+        "horizon.steps": steps,
+        "type3.scenarios": scenarios,
+        "type3.sampling": "monte_carlo",
+        "type3.fault_statistics": [],
+        "type3.area_share": 0.0,
+        "type3.maintenance": [],
+        "type3.events": events,
+        **extra,
+    }
+
+
+def inputs_of(overrides: dict):
+    return build_inputs(load_case(REFERENCE, overrides))
+
+
+def assert_same(benders, extensive) -> None:
+    solved(benders)
+    solved(extensive)
+    b, e = benders.results, extensive.results
+    assert b.attrs["expected_cost_jpy"] == pytest.approx(e.attrs["expected_cost_jpy"], rel=1e-6)
+    for name in size_names(e):
+        assert float(b[name].max()) == pytest.approx(float(e[name].max()), rel=1e-4, abs=1e-4)
+    assert b.attrs["benders_lower_bound_jpy"] <= e.attrs["expected_cost_jpy"] * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("scenarios", [2, 4])
+def test_decomposition_equals_the_extensive_form(scenarios):
+    """K = 2 and K = 4 on a 96 h cut: the same objective and sizes as the extensive form."""
+    inputs = inputs_of(reference_cut(scenarios))
+    _, split = splits(inputs)
+    assert split.min() > 0  # a shared path, and for K = 4 three branching steps
+    assert scenarios == 2 or len(set(split.tolist())) == 3
+    run = decompose(inputs, OPTIONS)
+    assert run.results.attrs["stochastic_method"] == "benders"
+    assert_same(run, solve_stochastic(inputs, OPTIONS))
+
+
+def test_sizes_chosen_over_scenarios_equal_the_extensive_form():
+    """The battery's and generator's sizes free (0–100 MW, 0–400 MWh, the case's bounds) over
+    K = 4: the master chooses them."""
+    inputs = inputs_of(reference_cut(4, steps=72))
+    assert_same(decompose(inputs, OPTIONS), solve_stochastic(inputs, OPTIONS))
+
+
+def test_a_scenario_cannot_foresee_its_fault(tmp_path):
+    """The hand case of ``test_type3.py``: energy is free except 40 kJPY/MWh at 10:00–29:00; a
+    10 MW / 10 MWh battery earns by discharging then; scenario 0 (p = 0.01) has a 2 h fault at
+    30:00. Until 30:00 it dispatches as scenario 1 does (K3, held by the master), so the
+    battery is empty at the fault and scenario 0 loses 20 MWh."""
+    price = np.where((np.arange(48) >= 10) & (np.arange(48) < 30), 40_000.0, 0.0)
+    t3 = {
+        "margin_mw": 20.0,
+        "scenarios": 2,
+        "scenario_probabilities": [0.01, 0.99],
+        "events": [{"start": "2025-05-02T06:00:00+09:00", "duration_h": 2.0, "scenario": 0}],
+    }
+    path = write_case(tmp_path, type3=t3, generator=None)
+    write_series(tmp_path / "series.csv", hourly_index(48), price=price)
+    inputs = build_inputs(load_case(path))
+    assert splits(inputs)[1].tolist() == [30, 30]
+    run = solved(decompose(inputs, OPTIONS))
+    assert run.results["dc_shed_it_mw"].values[0].sum() == pytest.approx(20.0, abs=1e-6)
+    soc = run.results["battery_soc_mwh"]
+    assert "scenario" not in soc.dims and float(soc[29]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_local_processes_give_the_same_answer():
+    inputs = inputs_of(reference_cut(3, steps=48))
+    serial = decompose(inputs, OPTIONS)
+    parallel = decompose(inputs, OPTIONS, ScenarioEngine(jobs=2))
+    assert parallel.results.attrs["stochastic_engine"] == "2 local processes"
+    assert parallel.results.attrs["expected_cost_jpy"] == pytest.approx(
+        serial.results.attrs["expected_cost_jpy"], rel=1e-9
+    )
+
+
+def test_a_milp_is_refused_and_solved_as_the_extensive_form():
+    """An SLA penalty per event needs a binary per event: no LP cut bounds it."""
+    inputs = inputs_of(reference_cut(2, steps=48, **{"type3.sla_penalty_jpy_per_event": 1e6}))
+    with pytest.raises(Refused, match="SLA"):
+        decompose(inputs, OPTIONS)
+    run = solved(solve_scenarios(inputs, OPTIONS, "benders"))
+    assert run.results.attrs["stochastic_method"] == "extensive"
+    assert "SLA" in run.results.attrs["stochastic_method_note"]
