@@ -252,6 +252,7 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         ds.attrs["grid_forecast_lookahead_h"] = grid.forecast.lookahead_h
         ds.attrs["grid_forecast_commit_h"] = grid.forecast.commit_h
         ds.attrs["grid_forecast_method"] = grid.forecast.method
+        ds.attrs["grid_forecast_recourse"] = grid.forecast.recourse
         if grid.forecast.method == "ar1":
             ds.attrs["grid_forecast_error_std_fraction"] = grid.forecast.error_std_fraction
             ds.attrs["grid_forecast_error_autocorrelation"] = grid.forecast.error_autocorrelation

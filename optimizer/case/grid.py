@@ -242,6 +242,7 @@ class Forecast(Table):
     seed: int = 0
     lookahead_h: Positive = 48.0
     commit_h: Positive = 24.0
+    recourse: Literal["rules", "reoptimise"] = "rules"
 
     @model_validator(mode="after")
     def _consistent(self) -> Forecast:

@@ -116,6 +116,21 @@ def _moved(base: np.ndarray, probe: np.ndarray) -> np.ndarray:
     return diff
 
 
+def _away_from_zero(ds: xr.Dataset, names: list[str]) -> xr.Dataset:
+    """``ds`` with each zero of the inputs ``names`` moved by :data:`PROBE` of the input's scale:
+    a carried scalar at zero (a battery starting empty) would leave its coefficients out of the
+    matrix's pattern. The model is built there, and every window (the first too) solved by the
+    map from it. (Series are not moved: a zero in a series, PV at night, may remove columns, and
+    such a series stays structural.)"""
+    moved = {}
+    for name in names:
+        x = ds[name].values.astype(float)
+        if np.any(x == 0):
+            delta = PROBE * max(1.0, float(np.max(np.abs(x), initial=0.0)))
+            moved[name] = (ds[name].dims, np.where(x == 0, delta, x), ds[name].attrs)
+    return ds.assign(moved)
+
+
 def _same_attrs(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
@@ -123,7 +138,9 @@ def _same_attrs(a: dict, b: dict) -> bool:
 class WindowModel:
     """The LP of a rolling-horizon window, compiled once and re-solved in place (module doc)."""
 
-    def __init__(self, ds: xr.Dataset, options: SolverOptions, model: pyo.ConcreteModel) -> None:
+    def __init__(
+        self, ds: xr.Dataset, options: SolverOptions, model: pyo.ConcreteModel | None
+    ) -> None:
         self.base = ds
         self.options = options
         self.model = model
@@ -143,23 +160,22 @@ class WindowModel:
         if has_component(ds, "battery") and ds.attrs.get("battery_exclusive") == "always":
             return None
         t0 = time.perf_counter()
-        # a carried scalar at 0 (a battery starting empty) would leave its coefficients out of
-        # the matrix's pattern: the model is built at 1 instead, the window solved by the map
-        ds = ds.assign(
-            {c: ((), 1.0) for c in carried if c in ds and ds[c].dims == () and float(ds[c]) == 0}
-        )
-        window = cls(ds, options, create_model(ds))
+        names = [str(v) for v in ds.data_vars if ds[v].dims == ("time",)]
+        names += [c for c in carried if c in ds and ds[c].dims == ()]
+        window = cls(_away_from_zero(ds, [c for c in carried if c in names]), options, None)
+        try:
+            window.model = create_model(window.base)
+        except (ValueError, CaseError):
+            window = cls(ds, options, create_model(ds))
         cm, _ = compile_checked(window.model, options)
         if cm is None or cm.is_mip:
             return None
         window.compiled = cm
         base, matrix = _vectors(cm), _matrix(cm)
-        names = [str(v) for v in ds.data_vars if ds[v].dims == ("time",)]
-        names += [c for c in carried if c in ds and ds[c].dims == ()]
         for name in names:
             window._measure(name, base, matrix)
         window._base = base
-        window._inputs = {str(k): ds.variables[k].values for k in ds.data_vars}
+        window._inputs = {str(k): window.base.variables[k].values for k in ds.data_vars}
         window._coefficients = window._mapped_coefficients()
         window._highs = _new_highs(options, cm.lp)
         window._highs.passModel(cm.lp)
