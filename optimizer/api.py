@@ -269,13 +269,21 @@ def ridethrough(
     time_limit_s: float | None = None,
     max_h: float | None = None,
     progress: Progress | None = None,
+    method: str = "benders",
+    jobs: int = 1,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
 ) -> RideThrough:
     """Type ③: size ride-through assets over the case's event scenarios; the firm reference,
     the ride-through cost by term and the survival curve up to ``max_h`` hours
-    (``wattbit ridethrough``). ``type3.scenarios`` and ``type3.seed`` are overrides."""
+    (``wattbit ridethrough``). ``type3.scenarios`` and ``type3.seed`` are overrides.
+    ``method``: ``benders`` (the L-shaped method, its scenarios on ``jobs`` local processes, a
+    Dask ``scheduler`` or a Dask LocalCluster of ``dask_local`` workers) or ``extensive``."""
+    from wattbit.strategies.scenario_pool import ScenarioEngine
     from wattbit.studies.ridethrough import ride_through
 
-    return ride_through(Path(case), overrides, time_limit_s, max_h, progress)
+    engine = ScenarioEngine(jobs=jobs, scheduler=scheduler, dask_local=dask_local)
+    return ride_through(Path(case), overrides, time_limit_s, max_h, progress, method, engine)
 
 
 def connect(

@@ -375,12 +375,15 @@ def solve_scenarios(
     engine: ScenarioEngine | None = None,
 ) -> Run:
     """The K-scenario problem by ``method``: ``benders`` (:func:`decompose`; where it is
-    refused, the extensive form, with the reason in the results' ``stochastic_method_note``) or
+    refused, and for a single scenario, the extensive form, with the reason in the results'
+    ``stochastic_method_note``) or
     ``extensive`` (:func:`wattbit.strategies.stochastic.solve_stochastic`)."""
     if method not in METHODS:
         raise CaseError("", "--method", f"{method!r}: choose one of {', '.join(METHODS)}")
     note = ""
-    if method == "benders":
+    if method == "benders" and scenario_count(inputs) == 1:
+        note = "one scenario: nothing to decompose; solved as one LP"
+    elif method == "benders":
         try:
             return decompose(inputs, options, engine)
         except Refused as exc:

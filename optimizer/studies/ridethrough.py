@@ -43,6 +43,8 @@ from wattbit.n1 import HOURS_PER_YEAR
 from wattbit.optimise import Run, options_from_case
 from wattbit.report import write_results
 from wattbit.strategies import solve, stochastic
+from wattbit.strategies.benders import solve_scenarios
+from wattbit.strategies.scenario_pool import ScenarioEngine
 from wattbit.studies import checked
 from wattbit.studies.out_of_sample import OutOfSample, out_of_sample
 from wattbit.studies.plots import plot_survival
@@ -249,16 +251,20 @@ def ride_through(
     time_limit_s: float | None = None,
     max_h: float | None = None,
     progress: Callable[[str], None] | None = None,
+    method: str = "benders",
+    engine: ScenarioEngine | None = None,
 ) -> RideThrough:
     """Solve a case under ``type3_n1`` over its scenarios and its firm reference (each must solve
     and verify, else :class:`~wattbit.errors.SolveError`); survival up to ``max_h`` hours
-    (default ``type3.survival_max_h``) and the cost by term."""
+    (default ``type3.survival_max_h``) and the cost by term. ``method`` solves the scenarios by
+    decomposition (``benders``, on ``engine``'s workers) or as one extensive form
+    (:func:`wattbit.strategies.benders.solve_scenarios`)."""
     note = progress or (lambda _: None)
     loaded = load_case(case_path, {**(overrides or {}), "grid.mode": "type3_n1"})
     options = options_from_case(loaded, time_limit_s=time_limit_s)
     inputs = build_inputs(loaded)
     note(f"solving {loaded.case.type3.scenarios} scenarios")
-    run = checked(stochastic.solve_stochastic(inputs, options), f"{case_path}: type ③")
+    run = checked(solve_scenarios(inputs, options, method, engine), f"{case_path}: type ③")
     note("solving the firm reference")
     firm = checked(solve(firm_reference_inputs(inputs), options), f"{case_path}: firm reference")
     years = loaded.case.type3.out_of_sample_years
