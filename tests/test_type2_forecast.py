@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import EXAMPLE, solve_verified
+from conftest import EXAMPLE, hourly_index, solve_verified
 
 from wattbit.headroom import ar1_errors, issued_forecast
 from wattbit.strategies.recourse import BatteryLimits, Realised, recourse, refill
@@ -139,3 +139,49 @@ def test_refill_restores_the_initial_energy_at_the_end():
         np.array([6.0, 2.0, 0.0]), np.array([0.0, 1.0, 5.0]),
     )  # fmt: skip
     assert refill(stuck, np.array([12.0, 5.0, 3.0]), 20.0, 1.0, LOSSLESS, 8.0, 4.0) == 4.0
+
+
+def _reoptimise_case(make_case):
+    """Six hours, a 10 MW (IT, PUE 1) DC, a lossless 4 MW / 4 MWh battery, realised headroom
+    6, 20, 20, 6, 20, 20 MW; the forecast misses the first gap (10 MW at hour 0)."""
+    index = hourly_index(6)
+    case = {
+        "dc": {"it_mw": 10.0, "value_of_lost_compute_jpy_per_mwh": 100_000.0},
+        "grid": {
+            "import_limit_mw": "h",
+            "energy_price_jpy_per_mwh": 10_000.0,
+            "mode": "type2_forecast",
+            "contract_mw": 20.0,
+            "forecast": {"method": "series", "column": "f", "lookahead_h": 6.0, "commit_h": 6.0},
+        },
+        "battery": {
+            "power_mw": 4.0,
+            "energy_mwh": 4.0,
+            "charge_efficiency": 1.0,
+            "discharge_efficiency": 1.0,
+            "throughput_cost_jpy_per_mwh": 100.0,
+        },
+    }
+    h = np.array([6.0, 20.0, 20.0, 6.0, 20.0, 20.0])
+    return make_case(case, index, h=h, f=np.array([10.0, 20.0, 20.0, 6.0, 20.0, 20.0]))
+
+
+def test_hourly_reoptimisation_beats_the_rule_order(make_case):
+    """Foresight starts the battery full (it must cover the 4 MW gap at hour 0). The day plan,
+    on the forecast, keeps it full until hour 3's gap, discharges 4 MW there and recharges after.
+    Rules: hour 0's shortfall empties the battery (discharge 4 MW); nothing in the plan
+    recharges it, so hour 3's planned discharge cannot be made and 4 MWh are cut at once.
+    Re-optimised at hour 0 (realised 6 MW known): discharge 4 MW now, recharge 4 MW at hour 1 or
+    2, discharge again at hour 3 — nothing cut, one extra cycle of 4 MWh bought at
+    10 000 JPY/MWh, its 4 MWh discharged at 100 JPY/MWh throughput. The saving is
+    α (4 × 100 000 − 4 × 10 000 − 4 × 100) with α = 8760 / 6 (costs are annualised)."""
+    path = _reoptimise_case(make_case)
+    rules = solve_verified(path)
+    again = solve_verified(path, **{"grid.forecast.recourse": "reoptimise"})
+    assert rules.kpis["dc_emergency_curtailed_mwh"] == pytest.approx(4.0, abs=1e-6)
+    assert again.kpis["dc_it_unserved_mwh"] == pytest.approx(0.0, abs=1e-6)
+    assert again.results.attrs["rolling_reoptimisations"] == 1
+    assert rules.results.attrs["rolling_reoptimisations"] == 0
+    alpha = 8760.0 / 6.0
+    saving = rules.kpis["total_cost_jpy"] - again.kpis["total_cost_jpy"]
+    assert saving == pytest.approx(alpha * (4 * 100_000 - 4 * 10_000 - 4 * 100), rel=1e-9)
