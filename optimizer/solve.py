@@ -184,8 +184,15 @@ def solve_compiled(
     t0 = time.perf_counter()
     spent = 0.0
     if cm.is_mip and warm_start is None and options.mip_start:
-        warm_start = rounded_relaxation(cm, options)
+        relaxed = rounded_relaxation(cm, options)
         spent = time.perf_counter() - t0
+        if relaxed is not None and relaxed.gap <= options.mip_gap:
+            # The LP relaxation bounds every integer point: the rounded one is within the gap.
+            message = f"optimal: the rounded LP relaxation is within {relaxed.gap:.3%} of its bound"
+            return Solution(
+                "optimal", message, relaxed.objective, relaxed.gap, relaxed.values, {"solve": spent}
+            )
+        warm_start = None if relaxed is None else relaxed.values
     h = _new_highs(options, cm.lp)
     h.passModel(cm.lp)
     if warm_start is not None and cm.is_mip:
@@ -247,9 +254,23 @@ def _integer_columns(cm: CompiledModel) -> np.ndarray:
     ).astype(np.int32)
 
 
-def rounded_relaxation(cm: CompiledModel, options: SolverOptions) -> np.ndarray | None:
+@dataclass
+class RelaxationStart:
+    """A feasible point of a MIP made from its LP relaxation, and that relaxation's optimum."""
+
+    values: np.ndarray  # every column
+    objective: float  # the point's cost
+    bound: float  # the LP relaxation's optimum: no integer point costs less
+
+    @property
+    def gap(self) -> float:
+        """HiGHS's relative gap of the point against the bound: (primal − dual) / |primal|."""
+        return (self.objective - self.bound) / max(abs(self.objective), 1e-9)
+
+
+def rounded_relaxation(cm: CompiledModel, options: SolverOptions) -> RelaxationStart | None:
     """A MIP start from the LP relaxation (docs/milp.md): its integer columns rounded up, fixed,
-    and the continuous columns re-solved from the relaxation's basis; every column's value.
+    and the continuous columns re-solved from the relaxation's basis.
 
     Rounding up keeps every size at or above the LP's, so the LP's dispatch stays possible; where
     that LP is infeasible (a genset count rounded up above its minimum load), the integers are
@@ -266,6 +287,19 @@ def rounded_relaxation(cm: CompiledModel, options: SolverOptions) -> np.ndarray 
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
+    costs = np.asarray(cm.lp.col_cost_)
+    solved = np.asarray(h.getSolution().col_value)
+    bound = float(costs @ solved) + cm.objective_offset
+    relaxed, upper = solved[integer], np.asarray(cm.lp.col_upper_)[integer]
+    for rounded in (np.ceil(relaxed - ROUNDING_TOL), np.round(relaxed)):
+        fixed = np.minimum(rounded, upper)
+        h.changeColsBounds(len(integer), integer, fixed, fixed)
+        h.run()
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            start = np.asarray(h.getSolution().col_value)
+            start[integer] = fixed
+            return RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
+    return None
     relaxed = np.asarray(h.getSolution().col_value)[integer]
     upper = np.asarray(cm.lp.col_upper_)[integer]
     for rounded in (np.ceil(relaxed - ROUNDING_TOL), np.round(relaxed)):

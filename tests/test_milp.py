@@ -5,6 +5,7 @@ result file, each shown to fail on a result that breaks it."""
 from __future__ import annotations
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 
 from wattbit.case import load_case
@@ -94,9 +95,11 @@ def test_mip_start_is_the_relaxation_rounded_up():
     cm = compile_model(m)
     start = rounded_relaxation(cm, SolverOptions())
     column = {id(v): i for i, v in enumerate(cm.columns)}
-    assert start[column[id(bat.energy_mwh_units)]] == 3.0
-    assert start[column[id(bat.energy_mwh)]] == pytest.approx(3.0, abs=1e-9)
-    assert float(np.dot(cm.lp.col_cost_, start) + cm.lp.offset_) == pytest.approx(4.5e6)
+    assert start.values[column[id(bat.energy_mwh_units)]] == 3.0
+    assert start.values[column[id(bat.energy_mwh)]] == pytest.approx(3.0, abs=1e-9)
+    assert start.objective == pytest.approx(4.5e6)
+    assert start.bound == pytest.approx(3.6e6)  # 2.4 MWh at 1.5e6 JPY/MWh/yr
+    assert start.gap == pytest.approx(0.2)
     with_start, _ = solve_model(m, SolverOptions())
     without, _ = solve_model(m, SolverOptions(mip_start=False))
     assert with_start.objective == pytest.approx(4.5e6, rel=1e-9)
@@ -116,3 +119,21 @@ def test_bad_unit_fields_name_the_field(overrides, field):
     with pytest.raises(CaseError) as err:
         load_case(EXAMPLE, {**DAY, **overrides})
     assert field in str(err.value)
+
+
+@pytest.mark.parametrize(("gap", "branched"), [(1e-3, False), (1e-4, True)])
+def test_a_rounded_relaxation_within_the_gap_ends_the_solve(gap, branched):
+    """With 0.007 MWh units (tests/test_components/test_modular.py) the relaxation's bound is
+    2.4e6 JPY/yr and its rounded point, 343 units, costs 2.401e6: a gap of 1000/2.401e6 =
+    4.16e-4. At mip_gap 1e-3 that point is the answer without branch and bound (its message says
+    so); at 1e-4 HiGHS branches from it and ends at the same 343 units."""
+    from test_components.test_modular import _battery_site
+
+    m, bat = _battery_site(Size(0.0, 10.0, unit=0.007), 1_000.0)
+    sol, _ = solve_model(m, SolverOptions(mip_gap=gap))
+    assert sol.status == "optimal"
+    assert ("rounded LP relaxation" in sol.message) is not branched
+    assert sol.objective == pytest.approx(2.401e6, rel=1e-9)
+    assert pyo.value(bat.energy_mwh_units) == pytest.approx(343, abs=1e-6)
+    if not branched:
+        assert sol.mip_gap == pytest.approx(1000 / 2.401e6, rel=1e-6)
