@@ -181,7 +181,7 @@ class Column:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
         if isinstance(value, int | float) and not isinstance(value, bool):
-            value = value / self.scale
+            value = value / self.scale if self.scale != 1.0 else value
             return self.fmt(value) if callable(self.fmt) else self.fmt.format(value)
         return escape(self.fmt(value) if callable(self.fmt) else str(value))
 
@@ -233,6 +233,11 @@ class Output:
         for record in records:
             table.add_row(*(c.cell(record[c.key]) for c in columns))
         out_console.print(table)
+
+    def data(self, name: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Rows for CSV and JSON only, where the table view prints them as sentences."""
+        if self.format is not Format.table:
+            self.tables[name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
 
     def line(self, text: str) -> None:
         """A sentence of the result (a verdict, the verifier): stdout with tables, else stderr

@@ -17,9 +17,21 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
-from wattbit.cli.common import check_out, err_console, exits, fail, out_console, solver_options
+from wattbit.cli.common import (
+    Column,
+    Format,
+    FormatOpt,
+    Output,
+    check_out,
+    err_console,
+    exits,
+    fail,
+    message,
+    out_console,
+    output,
+    solver_options,
+)
 
 if TYPE_CHECKING:
     from wattbit.sweep.engine import Engine
@@ -41,13 +53,7 @@ def _progress(transient: bool = False) -> Progress:
     )
 
 
-def _summary(result: SweepResult) -> Table:
-    table = Table(title=f"sweep: {len(result.tasks)} cases")
-    table.add_column("status")
-    table.add_column("cases", justify="right")
-    for status, n in sorted(result.counts().items(), key=lambda kv: (kv[0] != "ok", kv[0])):
-        table.add_row(status, str(n))
-    return table
+SUMMARY_COLUMNS = (Column("status", "status", left=True), Column("cases", "cases", "{:,d}"))
 
 
 def sweep(
@@ -94,6 +100,7 @@ def sweep(
         typer.Option(help="PATH=VALUE: the baseline point for net benefit, NPV and payback"),
     ] = None,
     analysis_years: Annotated[float, typer.Option(min=1, help="NPV analysis period, years")] = 15,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Solve a case over a grid of parameter values; write OUT/sweep.nc and OUT/sweep.csv."""
     from wattbit.sweep.engine import Engine
@@ -121,7 +128,8 @@ def sweep(
         result = sweep.result(analysis_years)
     finally:
         sweep.close()
-    _report(result, sweep_spec)
+    with output(fmt) as shown:
+        _report(result, sweep_spec, shown)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -158,21 +166,20 @@ def _solve(sweep: Plan, engine: Engine) -> tuple[str, int] | None:
     return None
 
 
-def _report(result: SweepResult, spec: SweepSpec) -> None:
+def _report(result: SweepResult, spec: SweepSpec, shown: Output) -> None:
     """The summary table, speed, every failed case; exit 1 if any case failed."""
-    out_console.print(_summary(result))
+    counts = sorted(result.counts().items(), key=lambda kv: (kv[0] != "ok", kv[0]))
+    rows = [{"status": status, "cases": n} for status, n in counts]
+    shown.table("summary", f"sweep: {len(result.tasks)} cases", SUMMARY_COLUMNS, rows)
     solved = len(result.records) - result.reused
     rate = f", {solved / result.wall_s:.2f} cases/s" if result.wall_s > 0 and solved else ""
-    out_console.print(
-        f"solved {solved} in {result.wall_s:.1f} s{rate}; reused {result.reused} (--resume)"
-    )
+    message(f"solved {solved} in {result.wall_s:.1f} s{rate}; reused {result.reused} (--resume)")
     swept = [path for axis in spec.axes for path in axis.paths]
     failures = result.failures()
     for record in failures:
         point = ", ".join(f"{p}={record['overrides'][p]}" for p in swept)
-        line = f"[red]{record['status']}[/] {escape(point)}: {escape(record['message'])}"
-        out_console.print(line, highlight=False, soft_wrap=True)
-    out_console.print("wrote " + ", ".join(escape(str(p)) for p in result.paths))
+        shown.line(f"[red]{record['status']}[/] {escape(point)}: {escape(record['message'])}")
+    message("wrote " + ", ".join(escape(str(p)) for p in result.paths))
     if failures:
         raise fail(f"{len(failures)} of {len(result.tasks)} cases failed (listed above)", 1)
 

@@ -8,16 +8,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from wattbit import api
 from wattbit.cli.common import (
     CaseArg,
+    Column,
+    Format,
+    FormatOpt,
+    Output,
     SetOpt,
     check_out,
     err_console,
     exits,
-    out_console,
+    message,
+    output,
     parse_assignment,
     progress,
     solver_options,
@@ -31,6 +35,7 @@ OutOpt = Annotated[Path | None, typer.Option(help="folder for NetCDF, CSV, JSON 
 ScenariosOpt = Annotated[int | None, typer.Option(help="number of scenarios K (type3.scenarios)")]
 SeedOpt = Annotated[int | None, typer.Option(help="seed of the event sampling (type3.seed)")]
 TimeOpt = Annotated[float | None, typer.Option(help="solver time limit per solve, s")]
+MJPY = 1e6
 CURVE_HOURS = (1, 2, 4, 8, 12, 24, 48, 60, 72, 168)
 NO_SURVIVAL = (
     "survival: not estimated: in every scenario its own faults cut the margin over the whole "
@@ -48,7 +53,41 @@ def _overrides(set_: list[str] | None, scenarios: int | None, seed: int | None) 
     return overrides
 
 
-def _print_ride_through(study: RideThrough) -> None:
+COST_COLUMNS = (
+    Column(
+        "term",
+        "term",
+        lambda t: t.removeprefix("cost_").removesuffix("_jpy").replace("_", " "),
+        left=True,
+    ),
+    Column("type3_jpy_per_year", "type ③", "{:,.1f}", MJPY),
+    Column("firm_jpy_per_year", "firm", "{:,.1f}", MJPY),
+    Column("ride_through_jpy_per_year", "ride-through", "{:+,.1f}", MJPY),
+)
+OPTION_COLUMNS = (
+    Column("option", "option", left=True),
+    Column("lead_time_years", "lead\nyr", "{:.2f}"),
+    Column("connection_cost_jpy", "connection\nMJPY", "{:,.0f}", MJPY),
+    Column("annual_cost_jpy", "annual cost\nMJPY", "{:,.0f}", MJPY),
+    Column("lost_margin_while_waiting_jpy", "margin lost\nwaiting MJPY", "{:,.0f}", MJPY),
+    Column("npv_jpy", "NPV\nMJPY", "{:,.0f}", MJPY),
+)
+SENSITIVITY_COLUMNS = (
+    Column("firm_lead_time_years", "firm lead\nyr", "{:g}"),
+    Column("margin_jpy_per_mwh", "margin\nJPY/kWh", "{:g}", 1000.0),
+    Column("best_option", "best option", left=True),
+    Column("best_npv_jpy", "best NPV\nMJPY", "{:,.0f}", MJPY),
+    Column("type3_gain_over_waiting_jpy", "type ③ gain\nMJPY", "{:+,.0f}", MJPY),
+)
+CURVES = (
+    ("survival_probability", "P(survive ≥ d)"),
+    ("survival_probability_normal", "  from normal operation"),
+    ("survival_probability_maintenance", "  from inside maintenance"),
+    ("full_service_probability", "P(full service ≥ d)"),
+)
+
+
+def _print_ride_through(study: RideThrough, shown: Output) -> None:
     run, costs, result = study.run, study.costs, study.survival
     for warning in study.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
@@ -63,38 +102,32 @@ def _print_ride_through(study: RideThrough) -> None:
         )
         if key in k
     )
-    out_console.print(
+    shown.line(
         f"[bold]{escape(study.name)}[/]: {int(k['scenarios'])} scenarios; sizes: {sizes or 'none'}"
     )
     error = study.standard_error_jpy_per_year
     if not math.isnan(error):
-        out_console.print(
+        shown.line(
             f"expected cost {k['total_cost_jpy'] / 1e6:,.1f} ± {error / 1e6:,.1f} MJPY/yr "
             "(one standard error of the scenario sample)"
         )
-    table = Table(title="expected annual cost (MJPY/yr)")
-    for col in ("term", "type ③", "firm", "ride-through"):
-        table.add_column(col, justify="left" if col == "term" else "right")
-    for _, row in costs.iterrows():
-        table.add_row(
-            row["term"],
-            f"{row['type3_jpy_per_year'] / 1e6:,.1f}",
-            f"{row['firm_jpy_per_year'] / 1e6:,.1f}",
-            f"{row['ride_through_jpy_per_year'] / 1e6:+,.1f}",
-        )
-    out_console.print(table)
-    out_console.print(f"ride-through cost: {study.cost_jpy_per_year / 1e6:,.1f} MJPY/yr")
-    carried = Table(title="what carried the outages (per year; MWh, IT energy for the last three)")
-    columns = [c for c in study.carried.columns if c != "kind"]
-    carried.add_column("kind")
-    for col in columns:
-        carried.add_column(col.removesuffix("_mwh").replace("_", " "), justify="right")
-    for _, row in study.carried.iterrows():
-        carried.add_row(row["kind"], *(f"{row[c]:,.0f}" for c in columns))
-    out_console.print(carried)
+    rows = costs.to_dict(orient="records")
+    shown.table("costs", "expected annual cost (MJPY/yr)", COST_COLUMNS, rows)
+    shown.line(f"ride-through cost: {study.cost_jpy_per_year / 1e6:,.1f} MJPY/yr")
+    title = "what carried the outages (per year; MWh, IT energy for the last three)"
+    if shown.format is Format.table:  # one row per carrier, a column per kind: 80 columns
+        frame = study.carried.set_index("kind").T
+        kinds = [Column(str(kind), str(kind), "{:,.1f}") for kind in frame.columns]
+        rows = [
+            {"carrier": name.removesuffix("_mwh").replace("_", " "), **row}
+            for name, row in frame.to_dict(orient="index").items()
+        ]
+        shown.table("carried_by", title, [Column("carrier", "", left=True), *kinds], rows)
+    else:
+        shown.data("carried_by", study.carried.to_dict(orient="records"))
     fresh = study.out_of_sample
     if fresh is not None:
-        out_console.print(
+        shown.line(
             f"out of sample ({len(fresh.year_costs_jpy)} fresh years, sizes fixed, plan + rule): "
             f"{fresh.mean_jpy / 1e6:,.1f} ± {fresh.standard_error_jpy / 1e6:,.1f} MJPY/yr against "
             f"{fresh.in_sample_jpy / 1e6:,.1f} in sample (gap {fresh.gap_jpy / 1e6:+,.1f}; the "
@@ -102,19 +135,17 @@ def _print_ride_through(study: RideThrough) -> None:
         )
     curve = result.curve.set_index("duration_h")
     points = [h for h in CURVE_HOURS if h in curve.index]
-    for column, label in (
-        ("survival_probability", "P(survive ≥ d)"),
-        ("survival_probability_normal", "  from normal operation"),
-        ("survival_probability_maintenance", "  from inside maintenance"),
-        ("full_service_probability", "P(full service ≥ d)"),
-    ):
+    for column, label in CURVES:
         if curve[column].notna().any():
-            out_console.print(
+            shown.line(
                 f"{label}: " + ", ".join(f"{h} h {curve.loc[h, column]:.3f}" for h in points)
             )
+    shown.data(
+        "survival", result.curve.loc[result.curve["duration_h"].isin(points)].to_dict("records")
+    )
     if curve["survival_probability"].isna().all():
-        out_console.print(NO_SURVIVAL)
-    out_console.print(
+        shown.line(NO_SURVIVAL)
+    shown.line(
         f"expected unserved IT energy from faults: {result.expected_unserved_mwh_per_year:,.1f} "
         f"MWh/yr (simulated rule); momentary faults {result.momentary_faults_per_year:.2f}/yr, "
         f"{'ridden by UPS/battery' if result.momentary_ridden else 'NOT ridden through'}"
@@ -129,6 +160,7 @@ def ridethrough_cmd(
     hours: Annotated[float | None, typer.Option(help="longest outage of the curve, h")] = None,
     time_limit: TimeOpt = None,
     out: OutOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Type ③: size ride-through assets over K event scenarios; cost per year, survival curve."""
     with exits():
@@ -140,45 +172,24 @@ def ridethrough_cmd(
             max_h=hours,
             progress=progress,
         )
-    _print_ride_through(study)
-    timing = ", ".join(f"{k} {v:.2f} s" for k, v in study.run.timings.items())
-    out_console.print(f"time: {timing}")
-    out_console.print(
-        f"verifier: max violation {study.run.verification.max_violation:.2e} [green]ok[/]"
-    )
-    if out is not None:
-        paths = study.write(out)
-        out_console.print("wrote " + ", ".join(str(p) for p in paths))
+    with output(fmt) as shown:
+        _print_ride_through(study, shown)
+        message("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in study.run.timings.items()))
+        violation = study.run.verification.max_violation
+        shown.line(f"verifier: max violation {violation:.2e} [green]ok[/]")
+        if out is not None:
+            paths = study.write(out)
+            message("wrote " + ", ".join(escape(str(p)) for p in paths))
 
 
-def _print_choice(choice: Choice) -> None:
-    table = Table(title="connection options: NPV over the analysis period (MJPY)")
-    for col in ("option", "lead (yr)", "connection", "annual cost", "margin lost waiting", "NPV"):
-        table.add_column(col, justify="left" if col == "option" else "right")
-    for _, row in choice.table.iterrows():
-        table.add_row(
-            row["option"],
-            f"{row['lead_time_years']:.2f}",
-            f"{row['connection_cost_jpy'] / 1e6:,.0f}",
-            f"{row['annual_cost_jpy'] / 1e6:,.0f}",
-            f"{row['lost_margin_while_waiting_jpy'] / 1e6:,.0f}",
-            f"{row['npv_jpy'] / 1e6:,.0f}",
-        )
-    out_console.print(table, width=max(out_console.width, 120))
-    out_console.print(choice.verdict())
+def _print_choice(choice: Choice, shown: Output) -> None:
+    title = "connection options: NPV over the analysis period (MJPY)"
+    shown.table("options", title, OPTION_COLUMNS, choice.table.to_dict(orient="records"))
+    shown.line(escape(choice.verdict()))
     if choice.sensitivity is not None:
-        sens = Table(title="sensitivity: firm lead time × margin (NPV, MJPY)")
-        for col in ("firm lead (yr)", "margin (JPY/kWh)", "best option", "best NPV", "type ③ gain"):
-            sens.add_column(col, justify="left" if col == "best option" else "right")
-        for _, row in choice.sensitivity.iterrows():
-            sens.add_row(
-                f"{row['firm_lead_time_years']:g}",
-                f"{row['margin_jpy_per_mwh'] / 1000:g}",
-                row["best_option"],
-                f"{row['best_npv_jpy'] / 1e6:,.0f}",
-                f"{row['type3_gain_over_waiting_jpy'] / 1e6:+,.0f}",
-            )
-        out_console.print(sens, width=max(out_console.width, 120))
+        title = "sensitivity: firm lead time × margin (NPV, MJPY)"
+        rows = choice.sensitivity.to_dict(orient="records")
+        shown.table("sensitivity", title, SENSITIVITY_COLUMNS, rows)
 
 
 def connect_cmd(
@@ -188,6 +199,7 @@ def connect_cmd(
     seed: SeedOpt = None,
     time_limit: TimeOpt = None,
     out: OutOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """NPV of waiting for a firm connection vs type ③ / type ② now (and split blocks)."""
     with exits():
@@ -196,10 +208,11 @@ def connect_cmd(
         choice = api.connect(
             case, _overrides(set_, scenarios, seed), time_limit_s=time_limit_s, progress=progress
         )
-    _print_choice(choice)
-    if out is not None:
-        paths = choice.write(out)
-        out_console.print("wrote " + ", ".join(str(p) for p in paths))
+    with output(fmt) as shown:
+        _print_choice(choice, shown)
+        if out is not None:
+            paths = choice.write(out)
+            message("wrote " + ", ".join(escape(str(p)) for p in paths))
 
 
 def register(app: typer.Typer) -> None:
