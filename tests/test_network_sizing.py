@@ -66,6 +66,7 @@ def test_sized_dc_grows_to_the_line_limit(make_network):
     assert result.ok and result.verification.max_violation <= TOL, result.verification.violations
     ds = result.results
     assert float(ds["dc_size_mw"].sel(dc="dc")) == pytest.approx(8.0, abs=TOL)
+    assert result.kpis["dc_dc_size_mw"] == pytest.approx(8.0, abs=TOL)
     np.testing.assert_allclose(ds["dc_it_mw"].sel(dc="dc"), 8.0, atol=TOL)
     np.testing.assert_allclose(ds["dc_shed_it_mw"].sel(dc="dc"), 0.0, atol=TOL)
     assert float(ds["total_cost_jpy"]) == pytest.approx(8 * (SERVED - 200e6), rel=1e-9)

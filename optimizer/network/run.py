@@ -431,6 +431,11 @@ def network_kpis(ds: xr.Dataset) -> dict[str, float]:
     out["reverse_flow_hours_h"] = float((back > AT_LIMIT_TOL).any("node").sum()) * dt
     out["reverse_flow_hours_at_limit_h"] = float(binding.any("node").sum()) * dt
 
+    for name, sized, size in zip(
+        ds["dc"].values.tolist(), ds["dc_sized"].values, ds["dc_size_mw"].values, strict=True
+    ):
+        if sized:
+            out[f"dc_{name}_size_mw"] = float(size)
     out["dc_it_demand_mwh"] = energy("dc_it_mw")
     out["dc_it_shed_mwh"] = energy("dc_shed_it_mw")
     out["dc_it_dropped_mwh"] = energy("dc_deferred_dropped_it_mw")
