@@ -175,7 +175,11 @@ class WindowModel:
         for name in names:
             window._measure(name, base, matrix)
         window._base = base
-        window._inputs = {str(k): window.base.variables[k].values for k in ds.data_vars}
+        window._inputs = {  # what a window is checked or mapped on; the rest enters no LP data
+            str(k): window.base.variables[k].values
+            for k in ds.data_vars
+            if k in window.maps or k in window.structural or ds[k].dims != ("time",)
+        }
         window._coefficients = window._mapped_coefficients()
         window._highs = _new_highs(options, cm.lp)
         window._highs.passModel(cm.lp)
