@@ -98,7 +98,7 @@ def service_revenues(results: xr.Dataset, baseline: xr.Dataset | None = None) ->
         out["export"] = base.get(EXPORT, 0.0) - case.get(EXPORT, 0.0)
     for name in sorted(case):
         if name.startswith(MARKET):
-            out[name[len(MARKET) : -len("_jpy")]] = -case[name]
+            out[name[len(MARKET) : -len("_jpy")]] = 0.0 - case[name]  # no −0.0
     return out
 
 

@@ -27,6 +27,7 @@ ROWS = {
     "without capacity market": OFF["capacity"],
     "without export": OFF["export"],
     "energy only (no market, no export)": {k: v for off in OFF.values() for k, v in off.items()},
+    "capacity market without obligation hours": {"market.capacity.obligation_hours": []},
     "all services, no ageing": {
         "battery.calendar_fade_per_year": 0.0,
         "battery.cycle_fade_per_cycle": 0.0,
