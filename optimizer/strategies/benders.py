@@ -379,7 +379,11 @@ def solve_scenarios(
     ``stochastic_method_note``) or
     ``extensive`` (:func:`wattbit.strategies.stochastic.solve_stochastic`)."""
     if method not in METHODS:
-        raise CaseError("", "--method", f"{method!r}: choose one of {', '.join(METHODS)}")
+        raise CaseError(
+            str(inputs.attrs.get("case_file", "")),
+            "--method",
+            f"{method!r}: choose one of {', '.join(METHODS)}",
+        )
     note = ""
     if method == "benders" and scenario_count(inputs) == 1:
         note = "one scenario: nothing to decompose; solved as one LP"

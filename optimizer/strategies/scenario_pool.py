@@ -34,13 +34,19 @@ class ScenarioEngine:
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
-            raise CaseError("", "--jobs", f"{self.jobs}: give at least 1")
+            raise CaseError("command line", "--jobs", f"{self.jobs}: give at least 1")
         if self.scheduler is not None and not SCHEDULER.fullmatch(self.scheduler):
-            raise CaseError("", "--scheduler", f"{self.scheduler}: not a scheduler address")
+            raise CaseError(
+                "command line", "--scheduler", f"{self.scheduler}: not a scheduler address"
+            )
         if self.scheduler and self.dask_local:
-            raise CaseError("", "--dask-local", "give --scheduler or --dask-local, not both")
+            raise CaseError(
+                "command line", "--dask-local", "give --scheduler or --dask-local, not both"
+            )
         if self.dask_local is not None and self.dask_local < 1:
-            raise CaseError("", "--dask-local", f"{self.dask_local}: give at least 1 worker")
+            raise CaseError(
+                "command line", "--dask-local", f"{self.dask_local}: give at least 1 worker"
+            )
 
     @property
     def label(self) -> str:
@@ -122,7 +128,7 @@ class ScenarioPool:
         try:
             self._client = Client(self._cluster or self.engine.scheduler)
         except (OSError, ValueError) as exc:
-            raise CaseError("", "--scheduler", f"cannot connect ({exc})") from None
+            raise CaseError("command line", "--scheduler", f"cannot connect ({exc})") from None
         workers = list(self._client.scheduler_info()["workers"])
         self.workers = max(1, min(self.workers, len(workers)))
         self._actors = [

@@ -38,12 +38,13 @@ import xarray as xr
 
 from wattbit import n1
 from wattbit.case import LoadedCase, load_case
+from wattbit.errors import CaseError
 from wattbit.inputs import build_inputs
 from wattbit.n1 import HOURS_PER_YEAR
 from wattbit.optimise import Run, options_from_case
 from wattbit.report import write_results
 from wattbit.strategies import solve, stochastic
-from wattbit.strategies.benders import solve_scenarios
+from wattbit.strategies.benders import METHODS, solve_scenarios
 from wattbit.strategies.scenario_pool import ScenarioEngine
 from wattbit.studies import checked
 from wattbit.studies.out_of_sample import OutOfSample, out_of_sample
@@ -260,6 +261,10 @@ def ride_through(
     decomposition (``benders``, on ``engine``'s workers) or as one extensive form
     (:func:`wattbit.strategies.benders.solve_scenarios`)."""
     note = progress or (lambda _: None)
+    if method not in METHODS:
+        raise CaseError(
+            str(case_path), "--method", f"{method!r}: choose one of {', '.join(METHODS)}"
+        )
     loaded = load_case(case_path, {**(overrides or {}), "grid.mode": "type3_n1"})
     options = options_from_case(loaded, time_limit_s=time_limit_s)
     inputs = build_inputs(loaded)
