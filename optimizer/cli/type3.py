@@ -161,6 +161,16 @@ def ridethrough_cmd(
     time_limit: TimeOpt = None,
     out: OutOpt = None,
     fmt: FormatOpt = Format.table,
+    method: Annotated[
+        str, typer.Option(help="benders (L-shaped, scenarios in parallel) or extensive")
+    ] = "benders",
+    jobs: Annotated[int, typer.Option(min=1, help="local processes for the scenarios")] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address for the scenarios")
+    ] = None,
+    dask_local: Annotated[
+        int | None, typer.Option(min=1, help="a Dask LocalCluster of N workers for the scenarios")
+    ] = None,
 ) -> None:
     """Type ③: size ride-through assets over K event scenarios; cost per year, survival curve."""
     with exits():
@@ -171,6 +181,10 @@ def ridethrough_cmd(
             time_limit_s=solver_options(time_limit).get("time_limit_s"),
             max_h=hours,
             progress=progress,
+            method=method,
+            jobs=jobs,
+            scheduler=scheduler,
+            dask_local=dask_local,
         )
     with output(fmt) as shown:
         _print_ride_through(study, shown)
