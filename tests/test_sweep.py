@@ -152,6 +152,9 @@ def test_zipped_paths_share_a_dimension_and_failures_are_nan():
 
 
 def test_3x3_sweep_equals_nine_separate_solves(grid_3x3: Path):
+    """The sweep's worker re-solves its cost and bound changes on one kept LP (warm: another
+    basis, so the last digits may differ from a solve of its own); every KPI agrees to 1e-9
+    relative, 1e-6 absolute (solver noise on a zero)."""
     ds = open_sweep(grid_3x3)
     assert ds.sizes == {CAPEX: 3, "battery.energy_mwh": 3}
     assert json.loads(ds.attrs["fixed"]) == {"horizon.steps": 24}
@@ -162,7 +165,10 @@ def test_3x3_sweep_equals_nine_separate_solves(grid_3x3: Path):
             run = solve_case(load_case(EXAMPLE, overrides))
             point = ds.sel({CAPEX: capex, "battery.energy_mwh": energy})
             for name, value in run.kpis.items():
-                assert float(point[name]) == value, (overrides, name)
+                assert float(point[name]) == pytest.approx(value, rel=1e-9, abs=1e-6), (
+                    overrides,
+                    name,
+                )
     assert len(records(grid_3x3)) == 9
     assert len((grid_3x3 / "sweep.csv").read_text().splitlines()) == 1 + 9
 
@@ -238,7 +244,12 @@ def test_dask_local_cluster_gives_the_same_dataset_as_one_job(grid_3x3: Path, tm
     assert code == 0, output
     assert "dask LocalCluster, 2 workers" in output
     dask_ds, local = open_sweep(tmp_path), open_sweep(grid_3x3)
-    xr.testing.assert_identical(dask_ds.drop_vars("wall_s"), local.drop_vars("wall_s"))
+    # each worker re-solves its group's cases warm, from its own sequence of bases: the numbers
+    # agree to 1e-9 relative and 1e-6 absolute (solver noise on a zero: 1e-13 MWh of flow in
+    # an empty battery costs 4e-9 JPY), everything else is identical
+    dask_ds, local = dask_ds.drop_vars("wall_s"), local.drop_vars("wall_s")
+    xr.testing.assert_allclose(dask_ds, local, rtol=1e-9, atol=1e-6)
+    assert dask_ds.attrs == local.attrs
 
 
 def test_a_case_whose_process_dies_is_an_error_and_the_others_go_on():

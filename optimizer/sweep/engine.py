@@ -1,10 +1,19 @@
-"""Where a sweep's cases are solved: :func:`execute` runs :func:`run_case` for every task in one
-fresh local process per case (forkserver, preloaded) or on Dask, and yields each case's record."""
+"""Where a sweep's cases are solved: :func:`execute` runs :func:`run_case` for every task, in
+fresh local processes (forkserver, preloaded) or on Dask, and yields each case's record.
+
+Cases of ``--study solve`` of one case file go to one worker in groups (:func:`groups`): a worker
+keeps the compiled LP of its last case (:class:`wattbit.warm.WarmPool`, one model) and solves
+the next case of its group on it when it differs only in costs and bounds (a price, a size
+range, an import limit), from the kept basis; anything else is solved on a new model, so a
+group's results equal one fresh process per case (``tests/test_sweep_warm.py``). Within a group
+the cases run with the parameters that change the model's structure (:data:`WARM_PATH` does not
+match them) varying slowest, so consecutive cases differ in one cost or bound where they can.
+Every other study runs one fresh process per case."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
+import math
 import multiprocessing as mp
 import re
 import signal
@@ -16,7 +25,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from wattbit.sweep.spec import SweepError, Task, canonical
-from wattbit.sweep.studies import run_study
+from wattbit.sweep.studies import Kept, run_study
 
 # --- solving one case (the worker function of every engine) --------------------------------
 
@@ -26,26 +35,71 @@ def _record(task: Task, status: str, message: str, **fields: Any) -> dict[str, A
     return {"key": task.key, "overrides": overrides, "status": status, "message": message, **fields}
 
 
-def run_case(task: Task) -> dict[str, Any]:
+def run_case(task: Task, kept: Kept | None = None) -> dict[str, Any]:
     """Run the task's study for one case (HiGHS on one thread) and return its record; never
-    raises."""
+    raises. ``kept``: the models a worker keeps between the cases of its group."""
     t0 = time.perf_counter()
     try:
-        fields = run_study(task.study, task.case, task.overrides, task.time_limit_s)
+        fields = run_study(task.study, task.case, task.overrides, task.time_limit_s, kept)
     except Exception as exc:  # a sweep records every failure and goes on
         fields = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
     status, message = fields.pop("status"), fields.pop("message")
     return _record(task, status, message, wall_s=time.perf_counter() - t0, **fields)
 
 
-def _child(task: Task, conn: Connection) -> None:
+def run_group(tasks: list[Task]) -> Iterator[dict[str, Any]]:
+    """Run a group's cases in order in this process, keeping the last compiled LP (module doc)."""
+    kept = Kept()
+    for task in tasks:
+        yield run_case(task, kept)
+
+
+WARM_PATH = re.compile(
+    r"(capex|_om_|^[a-z0-9_]+\.om_|lifetime|discount_rate|price|cost|charge|limit_mw"
+    r"|_mwh?$|\.(min|max)$)"
+)
+"""Case paths whose value enters the LP as a cost or a bound (a price, a size, a limit): the
+cases of a group are ordered with the other paths varying slowest. Only the order depends on
+it; whether a case is re-solved on the kept model is decided by :class:`wattbit.warm.WarmPool`."""
+MAX_GROUP = 64  # cases per worker process at most (a fresh process now and then)
+
+
+def groups(tasks: list[Task], jobs: int = 1) -> list[list[Task]]:
+    """The tasks in worker groups (module doc): ``solve`` cases of one case file and time limit
+    together, ordered; at most ``MAX_GROUP`` and, for ``jobs`` > 1, at most a ``jobs``-th of
+    the ``solve`` cases per group, so that every worker has work; every other case alone."""
+    together: dict[tuple[str, float | None], list[Task]] = {}
+    alone: list[list[Task]] = []
+    for task in tasks:
+        if task.study == "solve":
+            together.setdefault((task.case, task.time_limit_s), []).append(task)
+        else:
+            alone.append([task])
+    n = sum(len(g) for g in together.values())
+    size = min(MAX_GROUP, math.ceil(n / jobs)) if n else 1
+    found = []
+    for group in together.values():
+        group = sorted(group, key=_structure_first)
+        found += [group[i : i + size] for i in range(0, len(group), size)]
+    return found + alone
+
+
+def _structure_first(task: Task) -> tuple[Any, ...]:
+    """Sort key: the values of the paths that change the model's structure, then the point."""
+    structural = sorted(p for p in task.overrides if not WARM_PATH.search(p))
+    return (tuple(str(canonical(task.overrides[p])) for p in structural), task.index)
+
+
+def _child(tasks: list[Task], conn: Connection) -> None:
     # Ctrl-C and SIGTERM (to the process group) are the sweep's to handle: it kills us
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     gc.freeze()  # the collector leaves the inherited heap alone: no copy of every page it holds
-    record = run_case(task)
-    with contextlib.suppress(BrokenPipeError):  # the sweep was killed: no one to report to
-        conn.send(record)
+    for record in run_group(tasks):
+        try:
+            conn.send(record)
+        except BrokenPipeError:  # the sweep was killed: no one to report to
+            return
 
 
 # --- engines ---------------------------------------------------------------------------------
@@ -122,31 +176,36 @@ def _context() -> mp.context.BaseContext:
 
 
 def _run_local(tasks: list[Task], jobs: int) -> Iterator[dict[str, Any]]:
-    """One fresh process per case, ``jobs`` at a time. A process that dies (a crash, the OOM
-    killer) makes an ``error`` record for its case only."""
+    """A fresh process per group (:func:`groups`), ``jobs`` at a time, each sending its cases'
+    records as they finish. A process that dies (a crash, the OOM killer) makes an ``error``
+    record for the case it was solving; the rest of its group goes to a new process."""
     ctx = _context()
-    queue = list(reversed(tasks))
-    running: dict[Connection, tuple[Task, Any]] = {}
+    queue = list(reversed(groups(tasks, jobs)))
+    running: dict[Connection, tuple[list[Task], Any]] = {}
     try:
         while queue or running:
             while queue and len(running) < jobs:
-                task = queue.pop()
+                group = queue.pop()
                 receive, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child, args=(task, send), daemon=True)
+                proc = ctx.Process(target=_child, args=(group, send), daemon=True)
                 proc.start()
                 send.close()
-                running[receive] = (task, proc)
+                running[receive] = (group, proc)
             for conn in wait(list(running)):
-                task, proc = running.pop(conn)  # type: ignore[index]
+                group, proc = running[conn]  # type: ignore[index]
                 try:
                     record = conn.recv()
                 except EOFError:
+                    del running[conn]  # type: ignore[arg-type]
+                    conn.close()
                     proc.join()
-                    record = _record(
-                        task, "error", f"worker process died (exit code {proc.exitcode})"
-                    )
-                conn.close()
-                proc.join()
+                    if group:  # it died with cases left: the first was running
+                        code = proc.exitcode
+                        yield _record(group[0], "error", f"worker process died (exit code {code})")
+                        if group[1:]:
+                            queue.append(group[1:])
+                    continue
+                group.pop(0)
                 yield record
     finally:
         for _, proc in running.values():
@@ -175,6 +234,10 @@ def local_cluster(workers: int) -> Any:
         )
 
 
+def _group_records(group: list[Task]) -> list[dict[str, Any]]:
+    return list(run_group(group))
+
+
 def _run_dask(tasks: list[Task], engine: Engine) -> Iterator[dict[str, Any]]:
     from dask.distributed import Client, as_completed
 
@@ -185,15 +248,20 @@ def _run_dask(tasks: list[Task], engine: Engine) -> Iterator[dict[str, Any]]:
         except (OSError, ValueError) as exc:
             raise SweepError(f"--scheduler {engine.scheduler}: cannot connect ({exc})") from None
         with client:
+            # with no worker known yet, one case per task as before
+            workers = engine.dask_local or len(client.scheduler_info()["workers"]) or len(tasks)
             futures = {
-                client.submit(run_case, task, key=f"wattbit-case-{task.key}", pure=False): task
-                for task in tasks
+                client.submit(
+                    _group_records, group, key=f"wattbit-cases-{group[0].key}", pure=False
+                ): group
+                for group in groups(tasks, workers)
             }
             for future in as_completed(futures):
                 try:
-                    yield future.result()
+                    yield from future.result()
                 except Exception as exc:  # a worker lost for good (KilledWorker) and the like
-                    yield _record(futures[future], "error", f"dask: {type(exc).__name__}: {exc}")
+                    message = f"dask: {type(exc).__name__}: {exc}"
+                    yield from (_record(t, "error", message) for t in futures[future])
     finally:
         if cluster is not None:
             cluster.close()

@@ -91,15 +91,41 @@ def _numbers(row: Mapping[str, Any], prefix: str) -> dict[str, float]:
     }
 
 
-def _solve(case: str, overrides: Overrides, options: dict[str, Any]) -> dict[str, Any]:
+class Kept:
+    """What a worker keeps between the ``solve`` cases of its group: the warm models of one
+    solver setting (:class:`wattbit.warm.WarmPool`, one model: consecutive cases of a group
+    differ in a cost or a bound where they can)."""
+
+    def __init__(self) -> None:
+        self.pool: Any = None
+
+    def optimise(self, options: Any) -> Any:
+        """The one optimisation of a case, on the kept model where it takes the case."""
+        from wattbit.warm import WarmPool
+
+        if self.pool is None or self.pool.options != options:
+            self.pool = WarmPool(options, size=1)
+        pool = self.pool
+        pool.last = ""  # set again if the case's strategy solves on the pool
+        return lambda inputs, _: pool.solve(inputs)
+
+
+def _solve(
+    case: str, overrides: Overrides, options: dict[str, Any], kept: Kept | None = None
+) -> dict[str, Any]:
     from wattbit.case import load_case
     from wattbit.economics import capital
-    from wattbit.optimise import options_from_case
-    from wattbit.strategies import solve_case
+    from wattbit.inputs import build_inputs
+    from wattbit.optimise import options_from_case, solve_inputs
+    from wattbit.strategies import solve
 
     loaded = load_case(case, dict(overrides))
-    run = solve_case(loaded, options_from_case(loaded, **options))
+    solver = options_from_case(loaded, **options)
+    inputs = build_inputs(loaded)
+    run = solve(inputs, solver, solve_inputs if kept is None else kept.optimise(solver))
     fields: dict[str, Any] = {"mip_gap": run.solution.mip_gap}
+    if kept is not None and kept.pool.last:
+        fields["resolve"] = kept.pool.last  # update / rebase: on the kept model
     if not run.ok:
         return {"status": run.solution.status, "message": run.solution.message, **fields}
     investment, recovery = capital(run.results)
@@ -196,15 +222,22 @@ RUNNERS = {
 
 
 def run_study(
-    study: str, case: str, overrides: Overrides, time_limit_s: float | None
+    study: str,
+    case: str,
+    overrides: Overrides,
+    time_limit_s: float | None,
+    kept: Kept | None = None,
 ) -> dict[str, Any]:
     """Run ``study`` for one point (HiGHS on one thread): its ``status``, ``message``, ``kpis``
     and (``solve``) ``economics`` and ``mip_gap``. A study that stops on a failed solve gives the
-    status of its exit code; bad input an ``error``."""
+    status of its exit code; bad input an ``error``. ``kept``: a worker's models between the
+    ``solve`` cases of its group (``resolve`` in the record says how each was solved)."""
     options: dict[str, Any] = {"threads": 1}
     if time_limit_s is not None:
         options["time_limit_s"] = time_limit_s
     try:
+        if study == "solve":
+            return _solve(case, overrides, options, kept)
         return RUNNERS[study](case, overrides, options)
     except SolveError as exc:
         return {"status": STATUS_OF_EXIT.get(exc.exit_code, "error"), "message": str(exc)}
