@@ -87,6 +87,10 @@ NOT_IN_MODEL = ("battery_augmentation_cost_jpy_per_mwh", "battery_replacement_co
 ageing cost they give, ``battery_ageing_cost_jpy_per_mwh``, which is not free):
 ``tests/test_warm.py`` checks that moving them leaves the compiled LP unchanged."""
 
+LABELS = ("strategy",)
+"""Attributes that name a study's cell and never enter the model (``studies.cells``: the same
+inputs under ``battery_shaped`` and ``both`` when nothing is deferrable)."""
+
 COST_RTOL = 1e-12
 RESTART_CHANGE = 0.5
 """A cost that changes by more than this share of the larger of its old and new value re-solves
@@ -419,11 +423,11 @@ def _change_bounds(
 
 
 def _differences(old: xr.Dataset, new: xr.Dataset) -> set[str] | None:
-    """Names of the data variables that differ; ``None`` if anything else differs (attributes,
-    coordinates, the set of variables, a variable's shape)."""
+    """Names of the data variables that differ; ``None`` if anything else differs (attributes
+    but :data:`LABELS`, coordinates, the set of variables, a variable's shape)."""
     if set(old.attrs) != set(new.attrs) or set(old.data_vars) != set(new.data_vars):
         return None
-    if any(not np.array_equal(old.attrs[k], new.attrs[k]) for k in old.attrs):
+    if any(not np.array_equal(old.attrs[k], new.attrs[k]) for k in old.attrs if k not in LABELS):
         return None
     if not old.coords.to_dataset().equals(new.coords.to_dataset()):
         return None

@@ -147,6 +147,7 @@ def sensitivity(
             note(f"sensitivity: {PARAMETERS[parameter]} ×{factor:g}")
             moved = {**base_overrides, **_overrides(case_path, base_overrides, parameter, factor)}
             solves = PriceSolves(case_path, moved, options)
+            solves.pool = base.pool  # a moved price is a cost change of the same LP: warm
             benefit, energy, power = _benefit(solves, strategy, mode)
             points.append(Point(parameter, factor, benefit, energy, power))
     return Sensitivity(strategy, mode, base_benefit, points)
