@@ -3,7 +3,7 @@
 Run from the repository root::
 
     python benchmarks/rolling_warm.py [--case cases/type2_battery_wins/case.toml]
-        [--steps N] [--start ISO] [--repeats 3] [--recourse rules|reoptimise]
+        [--steps N] [--start ISO] [--repeats 3] [--recourse rules|reoptimise] [--json FILE]
 
 ``type2_forecast`` of the case (its own forecast settings: windows of ``lookahead_h`` committing
 ``commit_h``), solved by :func:`wattbit.strategies.rolling.solve_rolling` with
@@ -24,6 +24,7 @@ must agree to 1e-9 relative (the script stops otherwise).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -46,6 +47,7 @@ def main() -> None:
     p.add_argument("--start", default=None, help="horizon start (ISO, default: the case's)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--recourse", default="rules", choices=["rules", "reoptimise"])
+    p.add_argument("--json", default=None, help="write the raw runs (phases per repeat) here")
     args = p.parse_args()
     overrides: dict = {"grid.mode": "type2_forecast", "grid.forecast.recourse": args.recourse}
     if args.steps:
@@ -59,6 +61,7 @@ def main() -> None:
     walls: dict[bool, list[float]] = {True: [], False: []}
     per_window: dict[bool, list[float]] = {True: [], False: []}
     overhead: list[float] = []
+    raw: list[dict] = []
     for repeat in range(args.repeats):
         print(f"repeat {repeat + 1}: load average {os.getloadavg()[0]:.1f}")
         costs = {}
@@ -71,6 +74,7 @@ def main() -> None:
             t = run.timings
             windows = run.results.attrs["rolling_windows"]
             walls[once].append(wall)
+            raw.append({"repeat": repeat, "compiled_once": once, "wall_s": wall, **t})
             per_window[once].append(t["windows"] / windows)
             phases = ", ".join(f"{k} {v:.3f}" for k, v in t.items())
             label = "compiled once" if once else "from scratch "
@@ -95,6 +99,8 @@ def main() -> None:
         f"{med(walls[True]):.1f} s vs {med(walls[False]):.1f} s = "
         f"{med(walls[True]) / med(walls[False]):.2f}×"
     )
+    if args.json:
+        Path(args.json).write_text(json.dumps(raw, indent=1))
 
 
 if __name__ == "__main__":
