@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from wattbit.cli import economics, network, report, solve, sweep, type2, type3
+from wattbit.cli.common import QUIET_ENV
 
 app = typer.Typer(
     help="wattbit: value data-centre connections to a congested grid.",
@@ -45,8 +46,13 @@ def main(
     log: Annotated[
         bool, typer.Option("--log", "-v", help="show HiGHS's log of every solve on stderr")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no progress bars or progress lines on stderr")
+    ] = False,
 ) -> None:
     """wattbit: value data-centre connections to a congested grid."""
+    if quiet:
+        os.environ[QUIET_ENV] = "1"  # read by progress_bar
     if log:
         from wattbit.solve import LOG_ENV
 

@@ -32,6 +32,7 @@ from wattbit.errors import CaseError, SolveError
 
 if TYPE_CHECKING:
     from wattbit.api import NetworkResult, SolveResult
+    from wattbit.progress import Progress
 
 # emoji=False: a user's ":fire:" is text, quoted as typed, not an emoji.
 out_console = Console(emoji=False)
@@ -132,9 +133,59 @@ def overrides(assignments: list[str] | None) -> dict[str, Any]:
     return dict(parse_assignment(a) for a in assignments or [])
 
 
-def progress(message: str) -> None:
-    """A study's progress note, dimmed on stderr."""
-    err_console.print(f"[dim]{message}[/]")
+QUIET_ENV = "WATTBIT_QUIET"  # set by ``wattbit --quiet``
+
+
+@contextmanager
+def progress_bar(first: str = "starting") -> Iterator[Progress]:
+    """The progress hook (:class:`wattbit.progress.Progress`) a command passes into a study: a
+    rich bar on stderr (steps done of the total where the study counts them, a pulse and the
+    elapsed time where not), removed when the block ends; one dim line per step when stderr
+    is no terminal (a log keeps them); nothing with ``wattbit --quiet``."""
+    from wattbit.progress import silent
+
+    if os.environ.get(QUIET_ENV) == "1":
+        yield silent
+        return
+    if not err_console.is_terminal:
+
+        def line(message: str, /, *, done: int | None = None, total: int | None = None) -> None:
+            count = f" ({done + 1}/{total})" if done is not None and total else ""
+            err_console.print(f"[dim]{escape(message)}{count}[/]", highlight=False)
+
+        yield line
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    columns = (
+        SpinnerColumn(),
+        TimeElapsedColumn(),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+    )
+    room = max(20, err_console.width - 44)  # the description gives way, not the counts
+
+    def short(message: str) -> str:
+        return escape(message if len(message) <= room else message[: room - 1] + "…")
+
+    with Bar(*columns, console=err_console, transient=True) as bar:
+        task = [bar.add_task(short(first), total=None)]
+
+        def update(message: str, /, *, done: int | None = None, total: int | None = None) -> None:
+            if total is None and bar.tasks[0].total is not None:  # uncounted steps: a pulse
+                bar.remove_task(task[0])
+                task[0] = bar.add_task(short(message), total=None)
+            bar.update(task[0], description=short(message), completed=done or 0, total=total)
+
+        yield update
 
 
 @contextmanager

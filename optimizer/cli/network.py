@@ -21,6 +21,7 @@ from wattbit.cli.common import (
     exits,
     out_console,
     overrides,
+    progress_bar,
     report_run,
     solver_options,
 )
@@ -56,7 +57,7 @@ def network(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Dispatch a grid of DCs, batteries, EV fleets and PV; congestion and per-owner accounts."""
-    with exits():
+    with exits(), progress_bar(f"solving the network ({mode.value})"):
         check_out(out, case)
         if align and mode is not Mode.system:
             raise CaseError("--align", mode.value, "the contract starts from --mode system")

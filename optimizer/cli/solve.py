@@ -21,6 +21,7 @@ from wattbit.cli.common import (
     exits,
     out_console,
     overrides,
+    progress_bar,
     report_run,
     solver_options,
 )
@@ -77,7 +78,7 @@ def solve(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Size and dispatch one case; print KPIs; write NetCDF, CSV, JSON and a plot with --out."""
-    with exits():
+    with exits(), progress_bar(f"solving {case.name}"):
         check_out(out, case)
         options = solver_options(time_limit, mip_gap, threads)
         result = api.solve_case(case, overrides(set_), **options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +20,7 @@ from rich.progress import (
 )
 
 from wattbit.cli.common import (
+    QUIET_ENV,
     Column,
     Format,
     FormatOpt,
@@ -50,6 +52,7 @@ def _progress(transient: bool = False) -> Progress:
         TimeRemainingColumn(),
         console=err_console,
         transient=transient,
+        disable=os.environ.get(QUIET_ENV) == "1",
     )
 
 

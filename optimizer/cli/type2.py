@@ -21,7 +21,7 @@ from wattbit.cli.common import (
     message,
     output,
     overrides,
-    progress,
+    progress_bar,
     solver_options,
 )
 from wattbit.errors import CaseError
@@ -154,7 +154,7 @@ def compare_cmd(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Solve strategies × headroom rules; print the table and verdict; write CSV, JSON, PNGs."""
-    with exits():
+    with exits(), progress_bar() as progress:
         check_out(out, case)
         time_limit_s = solver_options(time_limit).get("time_limit_s")
         comparison = api.compare(

@@ -23,7 +23,7 @@ from wattbit.cli.common import (
     message,
     output,
     parse_assignment,
-    progress,
+    progress_bar,
     solver_options,
 )
 
@@ -173,7 +173,7 @@ def ridethrough_cmd(
     ] = None,
 ) -> None:
     """Type ③: size ride-through assets over K event scenarios; cost per year, survival curve."""
-    with exits():
+    with exits(), progress_bar() as progress:
         check_out(out, case)
         study = api.ridethrough(
             case,
@@ -216,7 +216,7 @@ def connect_cmd(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """NPV of waiting for a firm connection vs type ③ / type ② now (and split blocks)."""
-    with exits():
+    with exits(), progress_bar() as progress:
         check_out(out, case)
         time_limit_s = solver_options(time_limit).get("time_limit_s")
         choice = api.connect(

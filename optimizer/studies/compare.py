@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import pandas as pd
 from wattbit.case import MODES, load_case
 from wattbit.inputs import build_inputs
 from wattbit.plots import plot_dispatch
+from wattbit.progress import Progress, silent
 from wattbit.solve import SolverOptions
 from wattbit.studies.breakeven import (
     QUESTIONS,
@@ -279,9 +280,6 @@ def _breakeven_line(b: Breakeven) -> str:
     )
 
 
-Progress = Callable[[str], None]
-
-
 def breakevens(
     solves: PriceSolves,
     strategies: Sequence[str],
@@ -290,7 +288,7 @@ def breakevens(
     progress: Progress | None = None,
 ) -> list[Breakeven]:
     """Both breakeven questions under each mode, for the strategies asked."""
-    note = progress or (lambda _: None)
+    note = progress or silent
     found: list[Breakeven] = []
     for mode in modes:
         if "battery_shaped" in strategies and "load_following" in strategies:
@@ -320,7 +318,7 @@ def compare(
     check_choice(strategies, STRATEGIES, "strategies")
     check_choice(modes, MODES, "modes")
     check_choice(breakeven_modes, MODES, "breakeven-modes")
-    note = progress or (lambda _: None)
+    note = progress or silent
     warnings: list[str] = []
     for mode in modes:  # every cell is validated before the first solve
         loaded = load_case(case_path, {**(overrides or {}), "grid.mode": mode})
@@ -333,7 +331,9 @@ def compare(
     cells: list[Cell] = []
     for mode in modes:
         for strategy in strategies:
-            note(f"solving {strategy} × {mode}")
+            note(
+                f"solving {strategy} × {mode}", done=len(cells), total=len(modes) * len(strategies)
+            )
             cells.append(Cell(strategy, mode, solves.run(strategy, mode)))
     comparison = Comparison(case=str(case_path), cells=cells, warnings=warnings)
     comparison.breakevens = breakevens(
