@@ -182,7 +182,7 @@ def solve_compiled(
 ) -> Solution:
     """Solve with HiGHS; map every model status to a :class:`Solution` status and message."""
     t0 = time.perf_counter()
-    spent = 0.0
+    spent, relaxed = 0.0, None
     if cm.is_mip and warm_start is None and options.mip_start:
         relaxed = rounded_relaxation(cm, options)
         spent = time.perf_counter() - t0
@@ -209,6 +209,10 @@ def solve_compiled(
     has_primal = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
     values = np.asarray(h.getSolution().col_value) if has_primal else None
     gap = float(info.mip_gap) if cm.is_mip and has_primal else 0.0
+    if relaxed is not None and has_primal:  # the relaxation's bound holds too (a time limit
+        # can stop HiGHS before its root LP has raised its own bound that far)
+        primal = float(np.asarray(cm.lp.col_cost_) @ values) + cm.objective_offset
+        gap = min(gap, RelaxationStart(values, primal, relaxed.bound).gap)
     if status == S.kOptimal:
         sol = Solution("optimal", "optimal", info.objective_function_value, gap, values, timings)
         if (
