@@ -261,6 +261,9 @@ def decompose(
             ]
         )
         progress.add("build", time.perf_counter() - t0)
+        for shape in shapes:  # each worker's own seconds (summed: more than wall when parallel)
+            for phase, seconds in shape.seconds.items():
+                progress.add(f"scenario_{phase}", seconds)
         if any(s.is_mip for s in shapes):
             raise Refused("the scenario model has integer variables")
         t0 = time.perf_counter()
@@ -280,6 +283,7 @@ def decompose(
             t0 = time.perf_counter()
             answers = pool.call("solve", [(k, (x[master.fixed[k]],)) for k in range(K)])
             progress.add("subproblems", time.perf_counter() - t0)
+            progress.add("subproblem_highs", sum(a.seconds for a in answers))
             _check(answers, "at the master's values", feasibility=True)
             upper = math.inf
             if all(a.value is not None for a in answers):
@@ -305,7 +309,13 @@ def decompose(
         t0 = time.perf_counter()
         sites = pool.call("results", [(k, (best_x[master.class_of[k]],)) for k in range(K)])
         progress.add("extract", time.perf_counter() - t0)
-    return _run(inputs, sites, best, progress, iteration, master.cuts, engine)
+    sizes_of = {
+        "benders_master_columns": master.n,
+        "benders_master_rows": master.lp.num_row_,
+        "benders_own_columns": sum(s.own_columns for s in shapes),
+        "benders_own_rows": sum(s.own_rows for s in shapes),
+    }
+    return _run(inputs, sites, best, progress, iteration, master.cuts, engine, sizes_of)
 
 
 def _check(answers: list[Answer], how: str, feasibility: bool = False) -> None:
@@ -322,6 +332,7 @@ def _run(
     iterations: int,
     cuts: int,
     engine: ScenarioEngine,
+    sizes_of: dict[str, int],
 ) -> Run:
     mode = _exclusive_mode(inputs)
     if mode != "never" and any(is_simultaneous(s) for s in sites):
@@ -345,6 +356,7 @@ def _run(
         "stochastic_engine": engine.label,
         "benders_iterations": iterations,
         "benders_cuts": cuts,
+        **sizes_of,
         "benders_lower_bound_jpy": lower,
         "benders_gap": gap,
     }
