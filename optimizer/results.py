@@ -18,18 +18,21 @@ def _values(var: pyo.Var) -> np.ndarray:
 def build_results(inputs: xr.Dataset, m: pyo.ConcreteModel, attrs: dict) -> xr.Dataset:
     """The inputs plus every time-indexed or scalar variable as ``<block>_<var>`` and every cost
     term as ``cost_<block>_<term>_jpy``; binaries and other index sets are left out."""
-    ds = inputs.copy()
+    found: dict[str, tuple] = {}
     for blk in component_blocks(m):
         for var in blk.component_objects(pyo.Var, descend_into=False):
             name = f"{blk.local_name}_{var.local_name}"
             if not var.is_indexed():
-                ds[name] = ((), float(var.value), {"units": units_of(name), "doc": var.doc or ""})
+                doc = var.doc or ""
+                found[name] = ((), float(var.value), {"units": units_of(name), "doc": doc})
             elif var.index_set() is m.T:
-                ds[name] = ("time", _values(var), {"units": units_of(name)})
+                found[name] = ("time", _values(var), {"units": units_of(name)})
     for key, expr in cost_terms(m).items():
         name = "cost_" + key.replace(".", "_") + "_jpy"
-        ds[name] = ((), float(pyo.value(expr)), {"units": "JPY/yr", "doc": f"annualised {key}"})
-    ds["total_cost_jpy"] = ((), float(pyo.value(m.total_cost_jpy)), {"units": "JPY/yr"})
+        found[name] = ((), float(pyo.value(expr)), {"units": "JPY/yr", "doc": f"annualised {key}"})
+    found["total_cost_jpy"] = ((), float(pyo.value(m.total_cost_jpy)), {"units": "JPY/yr"})
+    # one merge: each ``ds[name] = …`` merges (and copies) the whole Dataset
+    ds = inputs.assign(found)
     if "dc_size_mw" in ds:  # a sized DC: its desired load is the profile at the chosen size
         ds["dc_it_mw"] = ds["dc_it_per_mw"] * ds["dc_size_mw"]
         ds["dc_it_mw"].attrs.update(units="MW", doc="desired IT power at the chosen size")
