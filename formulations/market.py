@@ -7,7 +7,7 @@ market (容量市場), co-optimised with its energy dispatch, each MW and MWh co
 
     \\textstyle\\sum_k r_{k,t} D_k/η_d + [t ∈ O]\\, q^E/η_d \\le \\min(e_{t−1}, e_t) − σ_{min} E   \\quad (A2)
 
-    r_{k,t} = r_{k,t−1} \\quad \\text{when } t \\text{ and } t−1 \\text{ lie in one block of product } k   \\quad (A3)
+    −\\bar P\\, b_{k,t} \\le r_{k,t} − r_{k,t−1} \\le \\bar P\\, b_{k,t},\\quad t \\ge 1          \\quad (A3)
 
     \\text{cost}_{reserve,k} = −α \\textstyle\\sum_t π_{k,t}\\, r_{k,t}\\, Δt             \\quad (A4)
 
@@ -20,6 +20,9 @@ market (容量市場), co-optimised with its energy dispatch, each MW and MWh co
 symbol         meaning                                                     unit
 =============  ==========================================================  ==========
 r_{k,t}        upward reserve of product k held at step t                  MW
+b_{k,t}        1 at the first step of a block of product k, else 0         –
+\\bar P         upper bound of the battery's power (a reserve never          MW
+               exceeds it): (A3) holds r constant within a block
 D_k            required duration at full output of product k               h
 π_{k,t}        reserve (ΔkW) price of product k                            JPY/MW/h
 q_i            capacity committed at the de-rating row i (D_i h, factor    MW
@@ -50,7 +53,7 @@ class ReserveData:
     product: str
     price_jpy_per_mw_h: np.ndarray
     duration_h: float
-    block: np.ndarray  # block number of each step; equal numbers hold one value
+    block_start: np.ndarray  # 1 at the first step of each block: one value per block
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +71,7 @@ class MarketData:
     soc_max_fraction: float = 1.0
     reserves: tuple[ReserveData, ...] = field(default_factory=tuple)
     capacity: CapacityData | None = None
+    power_bound_mw: float = 1e6
 
 
 def define_market(
@@ -89,14 +93,17 @@ def define_market(
             f"cost_reserve_{res.product}_jpy",
             pyo.Expression(expr=-alpha * dt * pyo.quicksum(price[t] * r[t] for t in T)),
         )
-    same_block = [
-        (k, t)
-        for k, (res, _) in enumerate(reserves)
-        for t in T
-        if t > 0 and res.block[t] == res.block[t - 1]
-    ]
+    # A3 as a ranged row at every step, its bounds data: the LP's shape does not depend on where
+    # blocks start (a rolling-horizon window compiled once moves only bounds)
+    steps = [(k, t) for k in range(len(reserves)) for t in T if t > 0]
+    bound = data.power_bound_mw
     blk.reserve_block = pyo.Constraint(  # A3
-        same_block, rule=lambda b, k, t: reserves[k][1][t] == reserves[k][1][t - 1]
+        steps,
+        rule=lambda b, k, t: pyo.inequality(
+            -bound * float(reserves[k][0].block_start[t]),
+            reserves[k][1][t] - reserves[k][1][t - 1],
+            bound * float(reserves[k][0].block_start[t]),
+        ),
     )
 
     held_mw = {t: pyo.quicksum(r[t] for _, r in reserves) for t in T}
@@ -104,12 +111,13 @@ def define_market(
     cap = data.capacity
     if cap is not None:
         rows = range(len(cap.durations_h))
-        blk.capacity_rows = pyo.Set(initialize=rows, ordered=True)
-        blk.capacity_row_mw = pyo.Var(blk.capacity_rows, within=pyo.NonNegativeReals)
+        q = []  # one scalar per de-rating row: results hold every scalar variable
+        for i in rows:
+            q.append(pyo.Var(within=pyo.NonNegativeReals, doc=f"committed at row {i}"))
+            blk.add_component(f"capacity_row_{i}_mw", q[i])
         blk.capacity_mw = pyo.Var(within=pyo.NonNegativeReals, doc="capacity committed")
         blk.capacity_energy_mwh = pyo.Var(within=pyo.NonNegativeReals, doc="energy it needs")
         blk.capacity_credited_mw = pyo.Var(within=pyo.NonNegativeReals, doc="de-rated capacity")
-        q = blk.capacity_row_mw
         blk.capacity_sum = pyo.Constraint(expr=blk.capacity_mw == pyo.quicksum(q[i] for i in rows))
         blk.capacity_energy_sum = pyo.Constraint(
             expr=blk.capacity_energy_mwh == pyo.quicksum(cap.durations_h[i] * q[i] for i in rows)

@@ -3,8 +3,8 @@ series and scalars, their names in ``attrs["market_reserves"]``; the capacity ma
 obligation steps, its de-rating table in attrs) → :class:`wattbit.formulations.market.MarketData`.
 
 A reserve product's blocks are aligned to local midnight (Japan's balancing market trades fixed
-blocks of the day, e.g. eight 3-hour blocks): the block of a step is
-``floor(hours since the first local midnight / block_h)``.
+blocks of the day, e.g. eight 3-hour blocks): a block starts at the steps whose hours since the
+first local midnight are a multiple of ``block_h``, and at the first step.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ def add_market(ds: xr.Dataset, loaded: LoadedCase) -> None:
     market = loaded.case.market
     if market is None:
         return
+    if loaded.case.grid.mode == "type3_n1":
+        raise CaseError(
+            loaded.file, "market", "market services are not modelled with grid.mode 'type3_n1'"
+        )
     hours = _local_hours(ds)
     dt = float(ds.attrs["dt_h"])
     for i, r in enumerate(market.reserve):
@@ -46,10 +50,12 @@ def add_market(ds: xr.Dataset, loaded: LoadedCase) -> None:
             np.asarray(price, dtype=float),
             {"units": "JPY/MW/h", "doc": "reserve (ΔkW) price per MW held per hour"},
         )
-        ds[f"{name}_block"] = (
+        block = np.floor(hours / r.block_h + 1e-9)
+        start = np.concatenate([[1.0], (np.diff(block) != 0).astype(float)])
+        ds[f"{name}_block_start"] = (
             "time",
-            np.floor(hours / r.block_h + 1e-9),
-            {"units": "1", "doc": "block number: the steps of a block hold one reserve value"},
+            start,
+            {"units": "1", "doc": "1 at the first step of a block; a block holds one value"},
         )
         ds[f"{name}_duration_h"] = (
             (),
@@ -83,6 +89,11 @@ def has_market(ds: xr.Dataset) -> bool:
     return bool(reserve_products(ds)) or "market_capacity_price_jpy_per_mw_year" in ds
 
 
+def _bound(upper: float) -> float:
+    """The battery's largest power, finite: the bound of (A3)'s ranged rows."""
+    return upper if np.isfinite(upper) else 1e6
+
+
 def market_data(ds: xr.Dataset) -> MarketData:
     """The market block's data from an input Dataset."""
     reserves = tuple(
@@ -90,7 +101,7 @@ def market_data(ds: xr.Dataset) -> MarketData:
             product=p,
             price_jpy_per_mw_h=ds[f"market_reserve_{p}_price_jpy_per_mw_h"].values,
             duration_h=float(ds[f"market_reserve_{p}_duration_h"]),
-            block=ds[f"market_reserve_{p}_block"].values,
+            block_start=ds[f"market_reserve_{p}_block_start"].values,
         )
         for p in reserve_products(ds)
     )
@@ -104,6 +115,7 @@ def market_data(ds: xr.Dataset) -> MarketData:
         )
     return MarketData(
         discharge_efficiency=float(ds["battery_discharge_efficiency"]),
+        power_bound_mw=_bound(float(ds["battery_power_mw_max"])),
         soc_min_fraction=float(ds["battery_soc_min_fraction"]),
         soc_max_fraction=float(ds["battery_soc_max_fraction"]),
         reserves=reserves,

@@ -60,3 +60,16 @@ def test_cashflow_command_writes_the_cash_flow(tmp_path):
     assert len(table) == 1 + 15
     assert table["investment_jpy"].iloc[0] < 0
     assert (tmp_path / "cashflow.png").exists() and (tmp_path / "battery_value.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "why"), [("type2_forecast", "one optimisation"), ("type3_n1", "type3_n1")]
+)
+def test_market_services_need_one_optimisation_of_the_year(mode, why):
+    """The rolling horizon realises a plan afterwards (the commitment would not hold) and type ③
+    scenarios would each commit differently: both are refused in one line, not half-solved."""
+    overrides = {**WINTER, "grid.mode": mode}
+    if mode == "type3_n1":
+        overrides["type3.margin_mw"] = 10.0
+    with pytest.raises(CaseError, match=why):
+        solve_case(CASE, overrides)

@@ -18,7 +18,9 @@ from collections.abc import Callable
 import xarray as xr
 
 from wattbit.case import LoadedCase
+from wattbit.errors import CaseError
 from wattbit.inputs import build_inputs
+from wattbit.markets import has_market
 from wattbit.optimise import Run, options_from_case, solve_inputs
 from wattbit.solve import SolverOptions
 from wattbit.strategies.realise import exceeds, solve_pattern_realised
@@ -40,6 +42,13 @@ def solve(inputs: xr.Dataset, options: SolverOptions, optimise: Optimise = solve
     """Solve an input Dataset by its connection mode: one optimisation, or the rolling horizon.
     ``optimise`` solves the one optimisation of the whole horizon (a pattern that exceeds the
     realised headroom and the rolling horizon solve theirs with :func:`solve_inputs`)."""
+    if has_market(inputs) and not one_optimisation(inputs):
+        raise CaseError(
+            str(inputs.attrs.get("case_file", "")),
+            "market",
+            "market services are co-optimised in one optimisation of the year; not with "
+            "grid.mode 'type2_forecast' or a fixed pattern that exceeds the realised headroom",
+        )
     if inputs.attrs["grid_mode"] == "type2_forecast":
         return solve_rolling(inputs, options)
     if not one_optimisation(inputs):

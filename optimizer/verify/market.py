@@ -27,8 +27,7 @@ def verify_market(r: Result) -> Checks:
         res = r[f"market_reserve_{p}_mw"]
         held_mw = held_mw + res
         held_mwh = held_mwh + r.scalar(f"market_reserve_{p}_duration_h") * res
-        block = r[f"market_reserve_{p}_block"]
-        same = block[1:] == block[:-1]
+        same = r[f"market_reserve_{p}_block_start"][1:] == 0
         worst_block = max(worst_block, float(np.max(np.abs(np.diff(res))[same], initial=0.0)))
         revenue = -r.annual_sum(r[f"market_reserve_{p}_price_jpy_per_mw_h"], res)
         v.cost(r, "A4", f"cost_market_reserve_{p}_jpy", revenue)

@@ -32,8 +32,10 @@ def battery(m, power, energy, eta_d=1.0, soc_min=0.0, terminal=1.0):
 
 
 def reserve(name, price, duration_h, block):
+    """A product paid ``price`` at every step, with blocks given by their numbers per step."""
     n = len(block)
-    return ReserveData(name, np.broadcast_to(float(price), n).copy(), duration_h, np.array(block))
+    start = np.concatenate([[1.0], (np.diff(block) != 0).astype(float)])
+    return ReserveData(name, np.broadcast_to(float(price), n).copy(), duration_h, start)
 
 
 @pytest.mark.parametrize(("eta_d", "soc_min", "held"), [(1.0, 0.0, 2.0), (0.8, 0.1, 1.44)])
