@@ -79,3 +79,19 @@ def test_other_matrix_is_refused_and_solved_on_a_new_model():
     pool.models.append(warm)
     assert_same(pool.solve(plain), solve_inputs(plain, options))
     assert len(pool.models) == 2 and pool.models[0] is not warm
+
+
+def test_forecast_cell_sizes_on_the_kept_model_and_equals_cold():
+    """The rolling horizon's perfect-foresight sizing is the ``type2_dynamic`` cell's LP: after
+    that cell it is re-solved on the kept model; the realised result equals a cold solve."""
+    solves = PriceSolves(CASE, CUT)
+    solves.run("battery_shaped", "type2_dynamic")
+    warm = solves.run("battery_shaped", "type2_forecast")
+    (model,) = solves.pool.models
+    assert model.stats.warm == 2 and model.stats.rebased == 1
+    inputs, options = cell_inputs("battery_shaped", "type2_forecast")
+    cold = solve(inputs, options)
+    assert_same(warm, cold)
+    assert warm.results.attrs["foresight_objective_jpy"] == pytest.approx(
+        cold.results.attrs["foresight_objective_jpy"], rel=1e-9
+    )

@@ -40,8 +40,9 @@ def one_optimisation(inputs: xr.Dataset) -> bool:
 
 def solve(inputs: xr.Dataset, options: SolverOptions, optimise: Optimise = solve_inputs) -> Run:
     """Solve an input Dataset by its connection mode: one optimisation, or the rolling horizon.
-    ``optimise`` solves the one optimisation of the whole horizon (a pattern that exceeds the
-    realised headroom and the rolling horizon solve theirs with :func:`solve_inputs`)."""
+    ``optimise`` solves the one optimisation of the whole horizon (the rolling horizon's
+    perfect-foresight sizing too; a pattern that exceeds the realised headroom plans with
+    :func:`solve_inputs`)."""
     if has_market(inputs) and not one_optimisation(inputs):
         raise CaseError(
             str(inputs.attrs.get("case_file", "")),
@@ -50,7 +51,7 @@ def solve(inputs: xr.Dataset, options: SolverOptions, optimise: Optimise = solve
             "grid.mode 'type2_forecast' or a fixed pattern that exceeds the realised headroom",
         )
     if inputs.attrs["grid_mode"] == "type2_forecast":
-        return solve_rolling(inputs, options)
+        return solve_rolling(inputs, options, optimise=optimise)
     if not one_optimisation(inputs):
         return solve_pattern_realised(inputs, options)
     return optimise(inputs, options)

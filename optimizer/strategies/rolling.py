@@ -22,6 +22,7 @@ operation of the same assets, and emergency curtailment costs at least the value
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
@@ -88,14 +89,21 @@ def _window(
     return ds
 
 
-def solve_rolling(inputs: xr.Dataset, options: SolverOptions, compiled_once: bool = True) -> Run:
+def solve_rolling(
+    inputs: xr.Dataset,
+    options: SolverOptions,
+    compiled_once: bool = True,
+    optimise: Callable[[xr.Dataset, SolverOptions], Run] = solve_inputs,
+) -> Run:
     """Rolling-horizon operation on the forecast, evaluated against the realised headroom.
 
     ``compiled_once``: the full-length windows are one LP compiled once and updated in place
-    (:mod:`wattbit.strategies.windows`); ``False`` builds every window from scratch."""
+    (:mod:`wattbit.strategies.windows`); ``False`` builds every window from scratch.
+    ``optimise`` solves the perfect-foresight sizing (a study's warm re-solve: it is the LP of
+    the ``type2_dynamic`` cell)."""
     t0 = time.perf_counter()
     n, dt = inputs.sizes["time"], float(inputs.attrs["dt_h"])
-    foresight = solve_inputs(inputs.drop_vars(FORECAST_ONLY), options)
+    foresight = optimise(inputs.drop_vars(FORECAST_ONLY), options)
     if not foresight.ok:
         return foresight
     sizes = {s: float(foresight.results[s]) for s in size_names(inputs)}
