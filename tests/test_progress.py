@@ -60,3 +60,33 @@ def test_the_bar_takes_counted_and_uncounted_steps_on_a_terminal(monkeypatch, st
     drawn = screen.getvalue()  # rich redraws at its own pace: the last state is drawn for sure
     assert "2/3" in drawn and "step d" in drawn
     assert drawn.endswith("\x1b[2K")  # transient: the line is cleared at the end
+
+
+def test_each_breakeven_step_is_reported():
+    """Every price a bisection tries is one progress step: as many as the breakeven's points,
+    numbered from 1, uncounted (a bisection's length is not known ahead)."""
+    import wattbit
+
+    calls: list[tuple[str, int | None, int | None]] = []
+
+    def hook(message: str, /, *, done: int | None = None, total: int | None = None) -> None:
+        calls.append((message, done, total))
+
+    comparison = wattbit.compare(
+        CASE,
+        {"horizon.steps": 24},
+        strategies=["load_following", "battery_shaped"],
+        modes=["type2_fixed"],
+        progress=hook,
+    )
+    (question,) = [b for b in comparison.breakevens if b.question == "vs_load_following"]
+    steps = [(m, d, t) for m, d, t in calls if m.startswith("breakeven vs load_following")]
+    assert len(steps) == len(question.points) > 1
+    assert all(d is None and t is None for _, d, t in steps)
+    assert [m.split("step ")[1].split(",")[0] for m, _, _ in steps] == [
+        str(k) for k in range(1, len(steps) + 1)
+    ]
+    assert calls[:2] == [
+        ("solving load_following × type2_fixed", 0, 2),
+        ("solving battery_shaped × type2_fixed", 1, 2),
+    ]

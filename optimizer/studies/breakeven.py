@@ -27,6 +27,7 @@ from typing import Any
 from wattbit.case import load_case
 from wattbit.inputs import build_inputs
 from wattbit.optimise import Run, options_from_case
+from wattbit.progress import Progress, silent
 from wattbit.solve import SolverOptions
 from wattbit.strategies import solve
 from wattbit.studies import checked
@@ -154,14 +155,22 @@ def bisect_price(
 
 
 def vs_load_following(
-    solves: PriceSolves, mode: str, tolerance: float = 1e-3, max_doublings: int = 12
+    solves: PriceSolves,
+    mode: str,
+    tolerance: float = 1e-3,
+    max_doublings: int = 12,
+    progress: Progress = silent,
 ) -> Breakeven:
-    """Breakeven price of battery-shaped use against load-following (see module doc)."""
+    """Breakeven price of battery-shaped use against load-following (see module doc); each
+    price tried is reported to ``progress``."""
     lf_cost = solves.run("load_following", mode).kpis["total_cost_jpy"]
     eps = 1e-9 * max(1.0, abs(lf_cost))
     points: list[tuple[float, float]] = []
 
     def benefit(price: float) -> float:
+        progress(
+            f"breakeven vs load_following under {mode}: step {len(points) + 1}, {price:,.0f} JPY/kWh"
+        )
         value = lf_cost - solves.run("battery_shaped", mode, price).kpis["total_cost_jpy"]
         points.append((price, value))
         return value - eps
@@ -186,11 +195,16 @@ def size_zero(
     mode: str,
     tolerance: float = 1e-3,
     max_doublings: int = 12,
+    progress: Progress = silent,
 ) -> Breakeven:
-    """The price at which the optimal battery energy of ``strategy`` reaches 0 (see module doc)."""
+    """The price at which the optimal battery energy of ``strategy`` reaches 0 (see module doc);
+    each price tried is reported to ``progress``."""
     points: list[tuple[float, float]] = []
 
     def size(price: float) -> float:
+        progress(
+            f"breakeven {strategy} battery = 0 under {mode}: step {len(points) + 1}, {price:,.0f} JPY/kWh"
+        )
         value = solves.run(strategy, mode, price).kpis.get("battery_energy_mwh", 0.0)
         points.append((price, value))
         return value - SIZE_TOL_MWH

@@ -292,12 +292,10 @@ def breakevens(
     found: list[Breakeven] = []
     for mode in modes:
         if "battery_shaped" in strategies and "load_following" in strategies:
-            note(f"breakeven battery price: battery_shaped vs load_following under {mode}")
-            found.append(vs_load_following(solves, mode, tolerance))
+            found.append(vs_load_following(solves, mode, tolerance, progress=note))
         for strategy in ("battery_shaped", "both"):
             if strategy in strategies:
-                note(f"breakeven battery price: optimal {strategy} battery = 0 under {mode}")
-                found.append(size_zero(solves, strategy, mode, tolerance))
+                found.append(size_zero(solves, strategy, mode, tolerance, progress=note))
     return found
 
 
