@@ -84,24 +84,37 @@ def load_average() -> float:
 
 
 def solve_once(
-    name: str, integer: bool, steps: int | None, time_limit_s: float | None = None, **solver: object
+    name: str,
+    integer: bool,
+    steps: int | None,
+    time_limit_s: float | None = None,
+    start: str | None = None,
+    **solver: object,
 ) -> dict[str, object]:
     from wattbit.case import load_case
+    from wattbit.inputs import build_inputs
     from wattbit.solve import SolverOptions
     from wattbit.strategies import solve_case
+    from wattbit.strategies.stochastic import solve_stochastic
 
     spec = PROBLEMS[name]
     overrides: dict[str, object] = dict(spec["common"])
     overrides.update(spec["units"] if integer else spec["continuous"])
     if steps:
         overrides["horizon.steps"] = steps
+    if start:
+        overrides["horizon.start"] = start
     overrides = {k: v for k, v in overrides.items() if v is not None}
     gap = float(spec["gap"]) if integer else 1e-4
     limit = time_limit_s or 3 * float(spec["goal_s"])
     load = load_average()
     t0, c0 = time.perf_counter(), time.process_time()
     loaded = load_case(spec["case"], overrides)
-    run = solve_case(loaded, SolverOptions(time_limit_s=limit, mip_gap=gap, **solver))
+    options = SolverOptions(time_limit_s=limit, mip_gap=gap, **solver)
+    if loaded.case.grid.mode == "type3_n1":  # K scenarios: the stochastic problem
+        run = solve_stochastic(build_inputs(loaded), options)
+    else:
+        run = solve_case(loaded, options)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     res = run.results
     out: dict[str, object] = {
@@ -112,6 +125,7 @@ def solve_once(
         "cpu_s": cpu,
         "highs_s": run.timings.get("solve", float("nan")),
         "status": run.solution.status,
+        "message": run.solution.message,
         "mip_gap": float(run.solution.mip_gap or 0.0),
         "objective_jpy": float(run.solution.objective or float("nan")),
         "verified": bool(run.verification and run.verification.ok),
@@ -138,6 +152,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument(
+        "--start", default=None, help="horizon start, e.g. 2025-12-01T00:00:00+09:00"
+    )
     parser.add_argument("--only", choices=sorted(PROBLEMS), nargs="*", default=sorted(PROBLEMS))
     parser.add_argument("--no-lp", action="store_true", help="skip the LP reference")
     parser.add_argument("--time-limit", type=float, default=None, help="HiGHS limit, s")
@@ -150,17 +167,20 @@ def main() -> None:
     for name in args.only:
         spec = PROBLEMS[name]
         if not args.no_lp:
-            lp = solve_once(name, False, args.steps)
+            lp = solve_once(name, False, args.steps, None, args.start)
             rows.append(lp)
             print(
-                f"{name} LP: {lp['wall_s']:.1f} s (HiGHS {lp['highs_s']:.1f} s), "
+                f"{name} LP: {lp['wall_s']:.1f} s (CPU {lp['cpu_s']:.1f} s, "
+                f"HiGHS {lp['highs_s']:.1f} s), "
                 f"objective {lp['objective_jpy']:.6g} JPY/yr, sizes {lp.get('sizes')}, "
                 f"load {lp['load_1min']:.1f}",
                 flush=True,
             )
         runs = []
         for i in range(args.repeats):
-            r = solve_once(name, True, args.steps, args.time_limit, mip_start=not args.no_mip_start)
+            r = solve_once(
+                name, True, args.steps, args.time_limit, args.start, mip_start=not args.no_mip_start
+            )
             runs.append(r)
             rows.append(r)
             print(
@@ -168,7 +188,7 @@ def main() -> None:
                 f"{r['wall_s']:.1f} s (CPU {r['cpu_s']:.1f} s, HiGHS {r['highs_s']:.1f} s), objective "
                 f"{r['objective_jpy']:.6g}, verified {r['verified']}, sizes {r.get('sizes')}, "
                 f"gensets on {r.get('generator_steps_on')} steps, "
-                f"{r.get('generator_starts')} starts, load {r['load_1min']:.1f}",
+                f"{r.get('generator_starts')} starts, load {r['load_1min']:.1f}; {r['message']}",
                 flush=True,
             )
         wall = statistics.median(float(r["wall_s"]) for r in runs)
