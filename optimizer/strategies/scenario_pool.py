@@ -87,7 +87,8 @@ class ScenarioPool:
 
     def __init__(self, engine: ScenarioEngine, tasks: int) -> None:
         self.engine = engine
-        self.workers = max(1, min(tasks, engine.dask_local or engine.jobs))
+        wanted = tasks if engine.scheduler else (engine.dask_local or engine.jobs)
+        self.workers = max(1, min(tasks, wanted))  # a scheduler: as many as it has, at most
         self._executors: list[ProcessPoolExecutor] = []
         self._actors: list[Any] = []
         self._local: list[Holder] = []

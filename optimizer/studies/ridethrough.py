@@ -276,7 +276,7 @@ def ride_through(
     fresh = None
     if years > 0:
         note(f"operating the sizes on {years} fresh years")
-        fresh = out_of_sample(loaded, inputs, run, options, years)
+        fresh = out_of_sample(loaded, inputs, run, options, years, engine)
     return RideThrough(
         name=loaded.case.name,
         run=run,
