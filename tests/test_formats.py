@@ -129,3 +129,25 @@ def test_output_writes_nan_as_null_and_empty():
         text = buffer.getvalue()
         first = json.loads(text)["t"][0] if fmt is Format.json else _csv_blocks(text)["only"][0]
         assert first["value_mw"] == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["solve", EXAMPLE, *DAY],
+        ["headroom", EXAMPLE],
+        ["compare", BATTERY_WINS, *DAY, "--breakeven-modes", ""],
+    ],
+    ids=["solve", "headroom", "compare"],
+)
+def test_tables_fit_80_columns(args):
+    """At 80 columns every table line fits and no number is folded onto a second line: each
+    row of the compare table holds its 8 cells (a folded number would leave a stub row)."""
+    result = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    if args[0] == "compare":
+        short = {"load-follow", "batt-shaped", "both"}  # the strategies' short names
+        rows = [line.split() for line in lines if line.split()[:1] and line.split()[0] in short]
+        assert len(rows) == 12 and all(len(cells) == 8 for cells in rows), rows
