@@ -21,6 +21,7 @@ __all__ = [
     "NetworkResult",
     "SolveResult",
     "__version__",
+    "battery_value",
     "build_inputs",
     "compare",
     "connect",
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from wattbit.api import (
         NetworkResult,
         SolveResult,
+        battery_value,
         build_inputs,
         compare,
         connect,

@@ -18,6 +18,7 @@ function                    command                 result
 :func:`compare`             ``wattbit compare``     :class:`~wattbit.studies.compare.Comparison`
 :func:`ridethrough`         ``wattbit ridethrough`` :class:`~wattbit.studies.ridethrough.RideThrough`
 :func:`connect`             ``wattbit connect``     :class:`~wattbit.studies.connection.Choice`
+:func:`battery_value`       ``wattbit cashflow``    :class:`~wattbit.studies.battery_value.BatteryValue`
 :func:`solve_network`       ``wattbit network``     :class:`NetworkResult`
 :func:`sweep_spec`          ``wattbit sweep``       :class:`~wattbit.sweep.spec.SweepSpec` (not solved)
 :func:`run_sweep`           ``wattbit sweep``       :class:`~wattbit.sweep.run.SweepResult`
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from wattbit.network.align import Alignment
     from wattbit.network.run import NetworkRun
     from wattbit.optimise import Run
+    from wattbit.studies.battery_value import BatteryValue
     from wattbit.studies.compare import Comparison
     from wattbit.studies.connection import Choice
     from wattbit.studies.potential import HeadroomStudy
@@ -284,6 +286,16 @@ def ridethrough(
 
     engine = ScenarioEngine(jobs=jobs, scheduler=scheduler, dask_local=dask_local)
     return ride_through(Path(case), overrides, time_limit_s, max_h, progress, method, engine)
+
+
+def battery_value(
+    case: str | Path, overrides: Overrides | None = None, *, time_limit_s: float | None = None
+) -> BatteryValue:
+    """A battery's life-cycle value (``wattbit cashflow``): the case solved with its battery and
+    without it, and the battery's yearly cash flow, NPV, IRR and payback between the two."""
+    from wattbit.studies.battery_value import battery_value as study
+
+    return study(Path(case), overrides, time_limit_s=time_limit_s)
 
 
 def connect(
