@@ -24,8 +24,10 @@ k_n        fixed cost per unit and year, on top of the capex per MW(h)        JP
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import pyomo.environ as pyo
+if TYPE_CHECKING:  # Pyomo is imported where a block is built: the case schema counts whole units
+    import pyomo.environ as pyo  # with unit_range, and loading a case needs no Pyomo
 
 UNIT_TOL = 1e-9  # a bound within this share of a whole unit counts as that unit
 
@@ -43,6 +45,8 @@ def define_units(
 ) -> pyo.Var:
     """Tie ``size`` (a size variable of ``blk``, e.g. ``battery.power_mw``) to a whole number of
     units ``blk.<size>_units`` (I1) and price each unit (I2, only when its cost is positive)."""
+    import pyomo.environ as pyo
+
     name = size.local_name
     lo, hi = unit_range(size.lb, size.ub, unit)
     units = pyo.Var(within=pyo.NonNegativeIntegers, bounds=(lo, hi))
