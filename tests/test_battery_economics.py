@@ -3,6 +3,7 @@ cost term and KPI, the verifier re-checks headroom and SoC held, bad [market] in
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -50,12 +51,16 @@ def test_cashflow_command_writes_the_cash_flow(tmp_path):
 
     from wattbit.cli import app
 
-    args = ["cashflow", str(CASE), "--out", str(tmp_path)]
+    args = ["cashflow", str(CASE), "--out", str(tmp_path), "--format", "json"]
     for key, value in WINTER.items():
         args += ["--set", f"{key}={value if isinstance(value, int) else repr(value)}"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "npv_jpy:" in result.output and "irr:" in result.output
+    printed = json.loads(result.stdout)
+    figures = {row["figure"]: row["value"] for row in printed["summary"]}
+    written = json.loads((tmp_path / "battery_value.json").read_text())
+    assert figures["npv_jpy"] == pytest.approx(written["npv_jpy"])
+    assert len(printed["years"]) == 1 + 15
     table = pd.read_csv(tmp_path / "cashflow.csv")
     assert len(table) == 1 + 15
     assert table["investment_jpy"].iloc[0] < 0
