@@ -1,0 +1,89 @@
+"""Where a warm study's time goes: a profiled breakeven bisection, and the cost of loading duals.
+
+Run from the repository root::
+
+    python benchmarks/profile_warm.py breakeven [--steps 672] [--top 35]
+    python benchmarks/profile_warm.py duals [--steps 2184]
+
+``breakeven``: on ``cases/type2_battery_wins`` cut to ``--steps``, solves the two cells the
+bisection starts from (load-following and battery-shaped under ``type2_fixed``), then runs
+:func:`wattbit.studies.breakeven.vs_load_following` under cProfile (every price re-solved on the
+kept model) and prints its wall seconds, the number of prices, the answer, each kept model's
+phase totals and the ``--top`` functions by cumulative time.
+
+``duals``: builds and solves the ``type2_dynamic`` LP of the same case once, then times
+:func:`wattbit.solve.load_duals` (every row dual and reduced cost into ``m.dual``) three times
+with garbage collection on and once with it off, next to the HiGHS time of the solve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import pstats
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+CASE = REPO / "cases" / "type2_battery_wins" / "case.toml"
+
+
+def breakeven(steps: int, top: int) -> None:
+    from wattbit.studies.breakeven import PriceSolves, vs_load_following
+
+    solves = PriceSolves(CASE, {"horizon.steps": steps})
+    solves.run("load_following", "type2_fixed")
+    solves.run("battery_shaped", "type2_fixed")
+    profile = cProfile.Profile()
+    t0 = time.perf_counter()
+    profile.enable()
+    found = vs_load_following(solves, "type2_fixed")
+    profile.disable()
+    wall = time.perf_counter() - t0
+    print(f"breakeven: {wall:.1f} s, {len(found.points)} prices, {found.cost_jpy_per_kwh} JPY/kWh")
+    for model in solves.pool.models if solves.pool else []:
+        phases = ", ".join(f"{k} {v:.2f}" for k, v in model.stats.timings.items())
+        print(f"kept model: warm {model.stats.warm}, rebased {model.stats.rebased}; {phases}")
+    pstats.Stats(profile).sort_stats("cumtime").print_stats(top)
+
+
+def duals(steps: int) -> None:
+    from wattbit.case import load_case
+    from wattbit.inputs import build_inputs
+    from wattbit.model import create_model
+    from wattbit.optimise import options_from_case
+    from wattbit.solve import compile_checked, load_duals, request_duals, solve_compiled
+
+    loaded = load_case(CASE, {"grid.mode": "type2_dynamic", "horizon.steps": steps})
+    options = options_from_case(loaded)
+    m = request_duals(create_model(build_inputs(loaded)))
+    cm, _ = compile_checked(m, options)
+    sol = solve_compiled(cm, options)
+    print(f"{cm.lp.num_row_} rows, {cm.lp.num_col_} columns; HiGHS {sol.timings['solve']:.2f} s")
+    for label, collect in (("gc on", True), ("gc on", True), ("gc on", True), ("gc off", False)):
+        m.dual.clear()
+        if not collect:
+            gc.disable()
+        t0 = time.perf_counter()
+        load_duals(m, cm, sol, options)
+        print(f"load_duals ({label}): {time.perf_counter() - t0:.3f} s")
+        gc.enable()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=("breakeven", "duals"))
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--top", type=int, default=35)
+    args = parser.parse_args()
+    if args.what == "breakeven":
+        breakeven(args.steps or 672, args.top)
+    else:
+        duals(args.steps or 2184)
+
+
+if __name__ == "__main__":
+    main()
