@@ -21,7 +21,7 @@ the problem before HiGHS sees it.
 
     \\textstyle\\sum_{τ=t−τ_{dn}+1}^{t} w_τ \\le N − u_t        \\quad t ∈ \\mathcal{C}      \\quad (O5)
 
-    y_t \\le ū\\,(N − k)                                        \\quad t ∈ \\mathcal{C}      \\quad (O6)
+    y_t \\le ū\\,(N − k\\,b),\\quad k\\,b \\le N \\le \\bar N b,\\ b ∈ \\{0, 1\\}   \\quad t ∈ \\mathcal{C}      \\quad (O6)
 
     \\text{cost}_{startup} = α\\, c_s \\textstyle\\sum_t s_t                                \\quad (O7)
 
@@ -42,12 +42,16 @@ a_t        share of step t the generator may run (F1)                           
 τ_up,      minimum up and down time, in steps (rounded up)                          –
 τ_dn
 k          redundant units: the output must be carried with k units out (N+k)      –
+b          1 if the site has gensets at all (only with k > 0)                       –
+N̄          most units the size's bounds allow                                       –
 c_s        cost per unit start                                                      JPY
 α          annualisation factor                                                     –
 =========  ======================================================================  =========
 
 (O4) and (O5) hold on the steps the generator may run: a unit stopped because the grid is back
-(``a_t = 0``) is not held on, and (O6) applies without commitment too (it needs only N).
+(``a_t = 0``) is not held on, and (O6) applies without commitment too (it needs only N). Its
+binary b lets a site without gensets (N = 0) skip the k spares: N+k is a rule for a generator
+plant the site has, not a reason to buy one.
 """
 
 from __future__ import annotations
@@ -100,9 +104,13 @@ def define_commitment(
     may = [t for t in T if a[t] > 0]
     blk.C = pyo.Set(initialize=may, ordered=True)
     if k > 0:
+        blk.installed = pyo.Var(within=pyo.Binary)
+        has = blk.installed
         blk.output_max_redundant = pyo.Constraint(  # O6
-            blk.C, rule=lambda b, t: output[t] <= ubar * (units - k)
+            blk.C, rule=lambda b, t: output[t] <= ubar * (units - k * has)
         )
+        blk.spares_installed = pyo.Constraint(expr=units >= k * has)  # O6
+        blk.units_only_installed = pyo.Constraint(expr=units <= units.ub * has)  # O6
     if not data.commits:
         return
     counted = sorted(set(may) | {t + 1 for t in may if t + 1 < len(T)})

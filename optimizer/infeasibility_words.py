@@ -75,6 +75,8 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "min_up": ("minimum up time", "O4"),
         "min_down": ("minimum down time", "O5"),
         "output_max_redundant": ("N+k redundancy", "O6"),
+        "spares_installed": ("N+k spares installed", "O6"),
+        "units_only_installed": ("gensets only where the plant is installed", "O6"),
     },
     "emergency": {"curtailed_max": ("curtailment limit", "C1")},
     "shutdown": {

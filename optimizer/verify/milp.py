@@ -52,7 +52,10 @@ def verify_commitment(r: Result) -> Checks:
     y, a = r["generator_output_mw"], r["generator_availability"]
     may_run = a > 0
     k = r.scalar("generator_redundant_units")
-    v["O6 output ≤ (units − k) × unit size"] = excess(y[may_run], (N - k) * unit)
+    spares = k if round(N) > 0 else 0.0  # a site without gensets needs no spares
+    v["O6 output ≤ (units − k) × unit size"] = max(
+        excess(y[may_run], (N - spares) * unit), excess(spares, N) * unit
+    )
     if "generator_units_on" not in r:
         return v
     u = r["generator_units_on"]

@@ -130,6 +130,17 @@ def test_n_plus_one_keeps_a_spare_unit(spare, units):
     assert not hasattr(gen, "units_on")  # no commitment asked: N+k needs N alone
 
 
+def test_n_plus_one_buys_no_spare_for_a_site_without_gensets():
+    """(O6). The same 5 MW load with a free grid: gensets would only cost capex, so N = 0 and
+    b = 0, though k = 1 (k b ≤ N ≤ N̄ b: no spares without a genset plant); output 0."""
+    _, gen = _site(
+        [5.0] * 4, [0.0] * 4, power=Size(0.0, 10.0, unit=2.0), capex=1_000.0, redundant_units=1
+    )
+    assert pyo.value(gen.power_mw_units) == pytest.approx(0.0, abs=MW)
+    assert pyo.value(gen.installed) == pytest.approx(0.0, abs=MW)
+    np.testing.assert_allclose(values(gen.output_mw), [0.0] * 4, atol=MW)
+
+
 def test_a_start_delay_costs_the_first_step_of_a_start():
     """(O2). One 2 MW unit, μ = 0.25, start delay 0.5 h: a unit started at step t gives at most
     2 (1 − 0.5) = 1 MW in that step. A 2 MW load, no grid: y = [1, 2, 2, 2], 1 MWh unserved."""
