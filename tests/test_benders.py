@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from conftest import hourly_index, write_series
 from type3_helpers import OPTIONS, REFERENCE, solved, write_case
 
@@ -18,7 +19,13 @@ from wattbit.case import load_case
 from wattbit.inputs import build_inputs
 from wattbit.sizes import size_names
 from wattbit.strategies import solve
-from wattbit.strategies.benders import Refused, decompose, solve_scenarios, splits
+from wattbit.strategies.benders import (
+    Refused,
+    decompose,
+    distinct_rows,
+    solve_scenarios,
+    splits,
+)
 from wattbit.strategies.scenario_pool import ScenarioEngine
 from wattbit.strategies.stochastic import solve_stochastic
 from wattbit.studies.out_of_sample import (
@@ -145,3 +152,28 @@ def test_out_of_sample_years_on_local_processes_equal_one_process():
     parallel = parallel_fault_costs(plan.results, faults, ScenarioEngine(jobs=2))
     assert np.array_equal(parallel, serial)
     assert serial.max() > 0  # the faults cost something: the comparison is not of zeros
+
+
+def test_distinct_rows_keeps_the_first_of_identical_rows():
+    """Against a plain set of (columns, coefficients, bounds): random rows with planted
+    duplicates, a row equal to another but for one coefficient, one for a bound, an empty row."""
+    rng = np.random.default_rng(3)
+    base = sp.random(40, 12, density=0.3, random_state=4, format="csr")
+    near = base[[5]].copy()
+    near.data[0] += 1.0
+    rows = sp.vstack([base, base[[1, 7, 7]], near, base[[9]], sp.csr_matrix((1, 12))]).tocsr()
+    rows.sort_indices()
+    lower = np.concatenate([rng.integers(0, 2, 40), [0, 0, 0, 0, 0, 0]]).astype(float)
+    lower[40:43] = lower[[1, 7, 7]]
+    lower[43] = lower[5]
+    lower[44] = lower[9] + 1.0  # same coefficients as row 9, another bound
+    upper = np.full(rows.shape[0], np.inf)
+    seen, expected = set(), []
+    for i in range(rows.shape[0]):
+        row = rows[i]
+        key = (row.indices.tobytes(), row.data.tobytes(), lower[i], upper[i])
+        expected.append(key not in seen)
+        seen.add(key)
+    keep = distinct_rows(rows, lower, upper)
+    assert keep.tolist() == expected
+    assert keep.sum() == rows.shape[0] - 3  # the three planted copies go

@@ -113,6 +113,43 @@ def splits(inputs: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return delta, off.max(axis=1)
 
 
+def _row_hash(ptr: np.ndarray, idx: np.ndarray, bits: np.ndarray, a: int, b: int) -> np.ndarray:
+    """A per-row sum (mod 2⁶⁴) of a mix of each entry's column and coefficient bits."""
+    with np.errstate(over="ignore"):
+        mix = (idx * np.uint64(a)) ^ (bits * np.uint64(b))
+        total = np.concatenate([np.zeros(1, np.uint64), np.cumsum(mix, dtype=np.uint64)])
+        return total[ptr[1:]] - total[ptr[:-1]]
+
+
+def distinct_rows(rows: sp.csr_matrix, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """A mask that keeps the first of each group of identical rows (same columns, coefficients
+    and bounds; ``rows`` with sorted indices). Rows are grouped by two hashes, then each dropped
+    row is compared entry by entry with the one kept: a hash collision keeps both."""
+    ptr = rows.indptr.astype(np.int64)
+    idx = rows.indices.astype(np.uint64)
+    bits = np.ascontiguousarray(rows.data, dtype=np.float64).view(np.uint64)
+    nnz = np.diff(ptr)
+    h1 = _row_hash(ptr, idx, bits, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
+    h2 = _row_hash(ptr, idx, bits, 0xD6E8FEB86659FD93, 0x94D049BB133111EB)
+    order = np.lexsort((upper, lower, nnz, h2, h1))  # stable: the first row of a group first
+    keys = (h1[order], h2[order], nnz[order], lower[order], upper[order])
+    same_as_previous = np.ones(len(order), dtype=bool)
+    same_as_previous[0] = False
+    for key in keys:
+        same_as_previous[1:] &= key[1:] == key[:-1]
+    group_start = np.maximum.accumulate(np.where(same_as_previous, 0, np.arange(len(order))))
+    dropped, kept = order[same_as_previous], order[group_start[same_as_previous]]
+    keep = np.ones(rows.shape[0], dtype=bool)
+    keep[dropped] = False
+    lengths = nnz[dropped]
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    at_dropped = np.repeat(ptr[dropped], lengths) + within
+    at_kept = np.repeat(ptr[kept], lengths) + within
+    differs = (idx[at_dropped] != idx[at_kept]) | (bits[at_dropped] != bits[at_kept])
+    keep[np.unique(np.repeat(dropped, lengths)[differs])] = True
+    return keep
+
+
 class Master:
     """The master LP in HiGHS: shared classes, their rows, θ per scenario, and the cuts."""
 
@@ -168,15 +205,7 @@ class Master:
             ups.append(shape.row_upper)
         rows = sp.vstack(parts, format="csr")
         lo, up = np.concatenate(lows), np.concatenate(ups)
-        seen: set[tuple] = set()
-        keep = np.zeros(rows.shape[0], dtype=bool)
-        ptr, idx, val = rows.indptr, rows.indices, rows.data
-        for i in range(rows.shape[0]):
-            a, b = ptr[i], ptr[i + 1]
-            key = (idx[a:b].tobytes(), val[a:b].tobytes(), lo[i], up[i])
-            if key not in seen:
-                seen.add(key)
-                keep[i] = True
+        keep = distinct_rows(rows, lo, up)
         return rows[keep], lo[keep], up[keep]
 
     def solve(self, options: SolverOptions) -> tuple[np.ndarray, float]:
