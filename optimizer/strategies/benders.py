@@ -150,6 +150,15 @@ def distinct_rows(rows: sp.csr_matrix, lower: np.ndarray, upper: np.ndarray) -> 
     return keep
 
 
+def representatives(delta: np.ndarray, k: int) -> np.ndarray:
+    """At index τ + 1, for tie time τ = −1 (a size) … n − 1: the first scenario whose data agree
+    with scenario k's up to step τ, ``min{j : δ_jk > τ}`` (scenario 0 for a size; δ_kk = n)."""
+    reps = np.empty(int(delta.max()) + 1, dtype=np.int64)
+    for j in range(delta.shape[0] - 1, -1, -1):  # the smallest j written last, so it wins
+        reps[: int(delta[j, k]) + 1] = j
+    return reps
+
+
 class Master:
     """The master LP in HiGHS: shared classes, their rows, θ per scenario, and the cuts."""
 
@@ -159,9 +168,9 @@ class Master:
         classes: dict[tuple, int] = {}
         self.class_of: list[np.ndarray] = []
         for k, shape in enumerate(shapes):
+            reps = representatives(delta, k)[shape.tie_times - SIZE_TIE].tolist()
             ids = np.empty(len(shape.keys), dtype=np.int64)
-            for i, (key, tie) in enumerate(zip(shape.keys, shape.tie_times.tolist(), strict=True)):
-                rep = 0 if tie == SIZE_TIE else int(np.argmax(delta[:, k] > tie))
+            for i, (key, rep) in enumerate(zip(shape.keys, reps, strict=True)):
                 ids[i] = classes.setdefault((key, rep), len(classes))
             self.class_of.append(ids)
         n = self.n = len(classes)
