@@ -23,6 +23,7 @@ from wattbit.strategies.benders import (
     Refused,
     decompose,
     distinct_rows,
+    representatives,
     solve_scenarios,
     splits,
 )
@@ -177,3 +178,13 @@ def test_distinct_rows_keeps_the_first_of_identical_rows():
     keep = distinct_rows(rows, lower, upper)
     assert keep.tolist() == expected
     assert keep.sum() == rows.shape[0] - 3  # the three planted copies go
+
+
+def test_representatives_name_the_first_scenario_with_the_same_data_so_far():
+    """δ of three scenarios: 1 and 2 agree up to step 4, both differ from 0 at step 2 (5 steps).
+    Scenario 2's shared column at tie time τ belongs to scenario 0's class while τ < 2, to 1's
+    while τ < 4, then to its own; a size (τ = −1) to scenario 0's."""
+    delta = np.array([[5, 2, 2], [2, 5, 4], [2, 4, 5]])
+    assert representatives(delta, 2).tolist() == [0, 0, 0, 1, 1, 2]
+    assert representatives(delta, 0).tolist() == [0, 0, 0, 0, 0, 0]
+    assert representatives(delta, 1).tolist() == [0, 0, 0, 1, 1, 1]
