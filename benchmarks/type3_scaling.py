@@ -3,11 +3,11 @@
 Run from the repository root::
 
     python benchmarks/type3_scaling.py [--steps N] [--start ISO] [--ks 1,2,4,8,16]
-        [--repeats 1] [--jobs 1] [--dask-local W] [--methods extensive,benders] [--json FILE]
+        [--repeats 3] [--case FILE] [--jobs 1] [--dask-local W] [--methods extensive,benders] [--json FILE]
 
 For each K, ``cases/type3_substation`` (stratified sampling: every scenario holds a transformer
 failure) is cut to ``--steps`` hours from ``--start`` (the whole series by default) and solved
-by each method, alternating, ``--repeats`` times: the extensive form
+by each method, alternating, ``--repeats`` times (the median is reported): the extensive form
 (:func:`wattbit.strategies.stochastic.solve_stochastic`) and the decomposition
 (:func:`wattbit.strategies.benders.solve_scenarios`, on ``--jobs`` local processes or a Dask
 LocalCluster of ``--dask-local`` workers; for K = 1 it is the extensive form: one LP). Both include build, HiGHS, extraction and verification;
@@ -72,7 +72,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--start", default=None)
     parser.add_argument("--ks", default="1,2,4,8,16")
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--case", type=Path, default=CASE)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--dask-local", type=int, default=None)
     parser.add_argument("--methods", default="extensive,benders")
@@ -83,10 +84,10 @@ def main() -> None:
     horizon = {"horizon.steps": args.steps} if args.steps else {}
     if args.start:
         horizon["horizon.start"] = args.start
-    print(f"cases/type3_substation, horizon {horizon or 'the whole series'}, engine {engine.label}")
+    print(f"{args.case}, horizon {horizon or 'the whole series'}, engine {engine.label}")
     rows: dict[str, dict[int, dict]] = {m: {} for m in methods}
     for k in [int(x) for x in args.ks.split(",")]:
-        loaded = load_case(CASE, {**horizon, "type3.scenarios": k})
+        loaded = load_case(args.case, {**horizon, "type3.scenarios": k})
         inputs, options = build_inputs(loaded), options_from_case(loaded)
         runs: dict[str, list[dict]] = {m: [] for m in methods}
         for _ in range(args.repeats):
