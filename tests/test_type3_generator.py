@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from figure_rules import saved_figures
 from type3_helpers import ALPHA, OPTIONS, SIZED, deterministic, solved, write_case
+from typer.testing import CliRunner
 
 from wattbit.case import load_case
+from wattbit.cli import app
 from wattbit.inputs import build_inputs
 from wattbit.n1 import OutageEvent, cut_steps
 from wattbit.strategies.stochastic import solve_stochastic
@@ -263,6 +265,34 @@ def test_a_service_level_with_probability_p(tmp_path, chance, power_mw, required
         assert "H7 protected load kept through the first hours of a fault" in (
             run.verification.violations
         )
+
+
+def test_ridethrough_names_the_scenarios_held_to_the_service_level(tmp_path):
+    """The case of the test above at P = 0.7 through `wattbit ridethrough`: only scenario 0
+    (weight 0.7) is held to the service level, and the command says so."""
+    t3 = {
+        "margin_mw": 20.0,
+        "scenarios": 2,
+        "scenario_probabilities": [0.7, 0.3],
+        "min_survival_h": 12.0,
+        "min_survival_probability": 0.7,
+        "out_of_sample_years": 0,
+        "events": [
+            {"start": "2025-05-01T10:00:00+09:00", "duration_h": 2.0, "scenario": 0},
+            {"start": "2025-05-02T04:00:00+09:00", "duration_h": 12.0, "scenario": 1},
+        ],
+    }
+    path = write_case(
+        tmp_path,
+        type3=t3,
+        battery=None,
+        generator={**SIZED["generator"], "start_delay_h": 0.0},
+        dc={"it_mw": 10.0, "value_of_lost_compute_jpy_per_mwh": 15_000.0},
+        shutdown={"notice_h": 2.0, "protected_share": 0.2},
+    )
+    result = CliRunner().invoke(app, ["ridethrough", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "in scenarios 0 (weight 0.700 ≥ P = 0.7)" in " ".join(result.output.split())
 
 
 def test_the_survival_plot_is_labelled_with_units(tmp_path):

@@ -150,6 +150,15 @@ def _print_ride_through(study: RideThrough, shown: Output) -> None:
         f"MWh/yr (simulated rule); momentary faults {result.momentary_faults_per_year:.2f}/yr, "
         f"{'ridden by UPS/battery' if result.momentary_ridden else 'NOT ridden through'}"
     )
+    if "scenario_survival_required" in run.results:  # a chance-constrained service level (K4)
+        held = run.results["scenario_survival_required"].values
+        weight = float((run.results["scenario_probability"].values * held).sum())
+        shown.line(
+            f"service level: the protected load kept through the first "
+            f"{float(run.results['type3_min_survival_h']):g} h of every fault in scenarios "
+            f"{', '.join(str(i) for i in held.nonzero()[0])} (weight {weight:.3f} ≥ P = "
+            f"{float(run.results['type3_min_survival_probability']):g})"
+        )
 
 
 def ridethrough_cmd(
