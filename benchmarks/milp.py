@@ -89,6 +89,7 @@ def solve_once(
     steps: int | None,
     time_limit_s: float | None = None,
     start: str | None = None,
+    extra: dict[str, object] | None = None,
     **solver: object,
 ) -> dict[str, object]:
     from wattbit.case import load_case
@@ -104,6 +105,7 @@ def solve_once(
         overrides["horizon.steps"] = steps
     if start:
         overrides["horizon.start"] = start
+    overrides.update(extra or {})
     overrides = {k: v for k, v in overrides.items() if v is not None}
     gap = float(spec["gap"]) if integer else 1e-4
     limit = time_limit_s or 3 * float(spec["goal_s"])
@@ -162,12 +164,22 @@ def main() -> None:
         "--no-mip-start", action="store_true", help="without the rounded LP relaxation as start"
     )
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--set", action="append", default=[], help="KEY=VALUE case override (VALUE as JSON)"
+    )
     args = parser.parse_args()
+    extra = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            extra[key] = json.loads(value)
+        except json.JSONDecodeError:
+            extra[key] = value
     rows = []
     for name in args.only:
         spec = PROBLEMS[name]
         if not args.no_lp:
-            lp = solve_once(name, False, args.steps, None, args.start)
+            lp = solve_once(name, False, args.steps, None, args.start, extra)
             rows.append(lp)
             print(
                 f"{name} LP: {lp['wall_s']:.1f} s (CPU {lp['cpu_s']:.1f} s, "
@@ -179,7 +191,13 @@ def main() -> None:
         runs = []
         for i in range(args.repeats):
             r = solve_once(
-                name, True, args.steps, args.time_limit, args.start, mip_start=not args.no_mip_start
+                name,
+                True,
+                args.steps,
+                args.time_limit,
+                args.start,
+                extra,
+                mip_start=not args.no_mip_start,
             )
             runs.append(r)
             rows.append(r)
