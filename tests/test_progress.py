@@ -40,7 +40,7 @@ def test_compare_reports_each_cell_counted_on_stderr():
 
 
 def test_quiet_silences_progress(monkeypatch):
-    monkeypatch.delenv(common.QUIET_ENV, raising=False)
+    monkeypatch.setenv(common.QUIET_ENV, "0")  # restored (removed) after the test: --quiet sets it
     result = runner.invoke(app, ["--quiet", *COMPARE])
     assert result.exit_code == 0, result.output
     assert "solving" not in result.stderr

@@ -290,14 +290,15 @@ class Output:
         if self.format is not Format.table:
             self.tables[name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
 
-    def line(self, text: str) -> None:
+    def line(self, text: str, soft_wrap: bool = False) -> None:
         """A sentence of the result (a verdict, the verifier): stdout with tables, else stderr
-        and, in JSON, the ``notes`` list (``text`` may hold rich markup)."""
+        and, in JSON, the ``notes`` list (``text`` may hold rich markup); ``soft_wrap`` keeps
+        it on one line for the terminal to wrap (a message quoted whole, e.g. a failed case)."""
         if self.format is Format.table:
-            out_console.print(text, highlight=False)
+            out_console.print(text, highlight=False, soft_wrap=soft_wrap)
             return
         self.notes.append(render(text).plain)
-        err_console.print(text, highlight=False)
+        err_console.print(text, highlight=False, soft_wrap=soft_wrap)
 
     def emit(self) -> None:
         """Print what was collected as CSV or JSON (nothing with ``table``)."""

@@ -181,7 +181,8 @@ def _report(result: SweepResult, spec: SweepSpec, shown: Output) -> None:
     failures = result.failures()
     for record in failures:
         point = ", ".join(f"{p}={record['overrides'][p]}" for p in swept)
-        shown.line(f"[red]{record['status']}[/] {escape(point)}: {escape(record['message'])}")
+        line = f"[red]{record['status']}[/] {escape(point)}: {escape(record['message'])}"
+        shown.line(line, soft_wrap=True)
     message("wrote " + ", ".join(escape(str(p)) for p in result.paths))
     if failures:
         raise fail(f"{len(failures)} of {len(result.tasks)} cases failed (listed above)", 1)
