@@ -397,6 +397,11 @@ def _simultaneous(m: pyo.ConcreteModel) -> bool:
     return any(min(c[t].value, d[t].value) > SIMULTANEOUS_TOL_MW for t in c)
 
 
+def same_inputs(a: xr.Dataset, b: xr.Dataset) -> bool:
+    """Whether two input Datasets are the same optimisation: equal but for :data:`LABELS`."""
+    return _differences(a, b) == set()
+
+
 def _matrix(lp: highspy.HighsLp) -> tuple[np.ndarray, ...]:
     """The constraint matrix (column-wise) and integrality of a compiled LP, as arrays."""
     a = lp.a_matrix_
