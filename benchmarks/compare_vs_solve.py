@@ -10,8 +10,9 @@ Each repeat runs, as whole commands in fresh processes, one after the other:
 * ``wattbit compare cases/type2_battery_wins/case.toml`` (every cell, the rolling-horizon cells
   and the breakeven, as a user runs it).
 
-Printed per repeat: wall seconds of each, their ratio, each process's peak memory (``ru_maxrss``
-of the child, from ``/usr/bin/time``), and the compare's phases, cut by the time stamps of its
+Printed per repeat: wall seconds of each, their ratio, each process's peak memory and CPU seconds
+(user + system, from ``/usr/bin/time``; on a loaded machine the CPU ratio is the one to read),
+and the compare's phases, cut by the time stamps of its
 progress notes on stderr (``solving <strategy> × <mode>``, ``breakeven …``; the last phase ends
 at its first line on stdout); then the medians. The 1-minute load average is printed before each
 repeat. ``--steps N`` cuts the horizon (both commands) for a quick run.
@@ -45,14 +46,16 @@ TIME = Path("/usr/bin/time")
 RTOL = 1e-9
 
 
-def timed(args: list[str], out: Path) -> tuple[float, float | None, list[tuple[float, str]], str]:
-    """Run a command: (wall s, peak MiB or None, [(seconds since start, stderr line)], stdout).
-
-    stdout's first line is stamped too (the end of the last phase)."""
+def timed(
+    args: list[str], out: Path
+) -> tuple[float, float | None, float | None, list[tuple[float, str]], str]:
+    """Run a command: (wall s, peak MiB, CPU s (user + system; None without /usr/bin/time),
+    [(seconds since start, stderr line)], stdout). stdout's first line is stamped too (the end
+    of the last phase)."""
     mem = out / "maxrss"
     cmd = [str(WATTBIT), *args]
     if TIME.exists():
-        cmd = [str(TIME), "-f", "%M", "-o", str(mem), *cmd]
+        cmd = [str(TIME), "-f", "%M %U %S", "-o", str(mem), *cmd]
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -81,8 +84,10 @@ def timed(args: list[str], out: Path) -> tuple[float, float | None, list[tuple[f
     wall = time.perf_counter() - t0
     if code != 0:
         sys.exit(f"{' '.join(args)}: exit {code}\n{''.join(stdout)[-2000:]}")
-    peak = float(mem.read_text().split()[-1]) / 1024.0 if mem.exists() else None
-    return wall, peak, stamps, "".join(stdout)
+    if not mem.exists():
+        return wall, None, None, stamps, "".join(stdout)
+    peak_kib, user, system = (float(v) for v in mem.read_text().split()[-3:])
+    return wall, peak_kib / 1024.0, user + system, stamps, "".join(stdout)
 
 
 def phases(stamps: list[tuple[float, str]]) -> dict[str, float]:
@@ -147,9 +152,9 @@ def main() -> None:
             solve_out.mkdir()
             compare_out.mkdir()
             solve_args = ["solve", str(CASE), *sets, "--set", "grid.mode=type2_dynamic"]
-            s_wall, s_mem, _, _ = timed([*solve_args, "--out", str(solve_out)], solve_out)
+            s_wall, s_mem, s_cpu, _, _ = timed([*solve_args, "--out", str(solve_out)], solve_out)
             c_args = ["compare", str(CASE), *sets, "--out", str(compare_out)]
-            c_wall, c_mem, stamps, _ = timed(c_args, compare_out)
+            c_wall, c_mem, c_cpu, stamps, _ = timed(c_args, compare_out)
             solve_total = json.loads((solve_out / "kpis.json").read_text())["kpis"][
                 "total_cost_jpy"
             ]
@@ -164,6 +169,9 @@ def main() -> None:
                 "solve_s": s_wall,
                 "compare_s": c_wall,
                 "ratio": c_wall / s_wall,
+                "solve_cpu_s": s_cpu,
+                "compare_cpu_s": c_cpu,
+                "cpu_ratio": c_cpu / s_cpu if c_cpu and s_cpu else None,
                 "solve_peak_mib": s_mem,
                 "compare_peak_mib": c_mem,
                 "phases_s": phases(stamps),
@@ -175,6 +183,10 @@ def main() -> None:
                 f"  solve {s_wall:.1f} s, compare {c_wall:.1f} s, ratio {row['ratio']:.2f}; {mem}; "
                 f"battery_shaped × type2_dynamic vs solve: rel {rel:.1e}"
             )
+            if row["cpu_ratio"] is not None:
+                print(
+                    f"  CPU: solve {s_cpu:.1f} s, compare {c_cpu:.1f} s, ratio {row['cpu_ratio']:.2f}"
+                )
             for name, seconds in row["phases_s"].items():
                 print(f"    {name}: {seconds:.1f} s")
             if rel > RTOL:
