@@ -4,6 +4,8 @@ Run from the repository root::
 
     python benchmarks/profile_warm.py breakeven [--steps 672] [--top 35]
     python benchmarks/profile_warm.py duals [--steps 2184]
+    python benchmarks/profile_warm.py compare [--steps 2184]
+    python benchmarks/profile_warm.py prices [--steps N]
 
 ``breakeven``: on ``cases/type2_battery_wins`` cut to ``--steps``, solves the two cells the
 bisection starts from (load-following and battery-shaped under ``type2_fixed``), then runs
@@ -14,6 +16,15 @@ phase totals and the ``--top`` functions by cumulative time.
 ``duals``: builds and solves the ``type2_dynamic`` LP of the same case once, then times
 :func:`wattbit.solve.load_duals` (every row dual and reduced cost into ``m.dual``) three times
 with garbage collection on and once with it off, next to the HiGHS time of the solve.
+
+``compare``: one cold ``type2_dynamic`` solve, then :func:`wattbit.studies.compare.compare` of
+the same cut, each timed by the process's CPU seconds (``time.process_time``: all threads), the
+comparison split at its progress notes into one-optimisation cells, rolling cells and
+breakevens; then every cell's phase timings.
+
+``prices``: ``battery_shaped`` under ``type2_fixed`` at the case's own battery price, then at 0,
+80,000, 160,000, 320,000 and 640,000 JPY/kWh through one :class:`~wattbit.studies.breakeven.
+PriceSolves` (the start of a bisection): wall seconds, how each was solved and its phases.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import itertools
 import pstats
 import sys
 import time
@@ -73,16 +85,63 @@ def duals(steps: int) -> None:
         gc.enable()
 
 
+def compare_phases(steps: int) -> None:
+    from wattbit.case import load_case
+    from wattbit.inputs import build_inputs
+    from wattbit.optimise import options_from_case
+    from wattbit.strategies import solve
+    from wattbit.studies.compare import compare
+
+    cut = {"horizon.steps": steps}
+    t0 = time.process_time()
+    loaded = load_case(CASE, {**cut, "grid.mode": "type2_dynamic"})
+    solve(build_inputs(loaded), options_from_case(loaded))
+    cold = time.process_time() - t0
+    marks: list[tuple[float, str]] = []
+    t0 = time.process_time()
+    found = compare(
+        CASE, overrides=cut, progress=lambda m, **_: marks.append((time.process_time(), m))
+    )
+    total = time.process_time() - t0
+    marks.append((time.process_time(), "end"))
+    phases: dict[str, float] = {}
+    for (t, note), (t_next, _) in itertools.pairwise(marks):
+        kind = "breakeven" if note.startswith("breakeven") else "cells"
+        kind = "rolling cells" if "type2_forecast" in note else kind
+        phases[kind] = phases.get(kind, 0.0) + t_next - t
+    print(f"cold solve CPU {cold:.1f} s; compare CPU {total:.1f} s = {total / cold:.2f}x")
+    print({k: round(v, 1) for k, v in phases.items()})
+    for cell in found.cells:
+        print(cell.strategy, cell.mode, {k: round(v, 2) for k, v in cell.run.timings.items()})
+
+
+def prices(steps: int | None) -> None:
+    from wattbit.studies.breakeven import PriceSolves
+
+    solves = PriceSolves(CASE, {} if steps is None else {"horizon.steps": steps})
+    for price in (None, 0.0, 80_000.0, 160_000.0, 320_000.0, 640_000.0):
+        t0 = time.perf_counter()
+        run = solves.run("battery_shaped", "type2_fixed", price)
+        wall = time.perf_counter() - t0
+        how = solves.pool.last if solves.pool else ""
+        phases = {k: round(v, 1) for k, v in run.timings.items()}
+        print(f"{price}: {wall:.1f} s, {how}, {phases}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("breakeven", "duals"))
+    parser.add_argument("what", choices=("breakeven", "duals", "compare", "prices"))
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--top", type=int, default=35)
     args = parser.parse_args()
     if args.what == "breakeven":
         breakeven(args.steps or 672, args.top)
-    else:
+    elif args.what == "duals":
         duals(args.steps or 2184)
+    elif args.what == "compare":
+        compare_phases(args.steps or 2184)
+    else:
+        prices(args.steps)
 
 
 if __name__ == "__main__":
