@@ -304,17 +304,6 @@ def rounded_relaxation(cm: CompiledModel, options: SolverOptions) -> RelaxationS
             start[integer] = fixed
             return RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
     return None
-    relaxed = np.asarray(h.getSolution().col_value)[integer]
-    upper = np.asarray(cm.lp.col_upper_)[integer]
-    for rounded in (np.ceil(relaxed - ROUNDING_TOL), np.round(relaxed)):
-        fixed = np.minimum(rounded, upper)
-        h.changeColsBounds(len(integer), integer, fixed, fixed)
-        h.run()
-        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            start = np.asarray(h.getSolution().col_value)
-            start[integer] = fixed
-            return start
-    return None
 
 
 def load_values(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> None:
