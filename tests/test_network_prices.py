@@ -8,6 +8,7 @@ Nodal prices are JPY/MWh; a case of S hourly steps is annualised by α = 8760 / 
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,35 @@ def test_cli_align_prints_and_writes_the_contract(make_network, tmp_path):
     assert list(accounts.columns) == ["flat", "nodal", "contract"]
     total = json.loads((out / "kpis.json").read_text())["kpis"]["total_cost_jpy"]
     np.testing.assert_allclose(accounts.sum().values, total, rtol=1e-12)
+
+
+def test_cli_align_through_format_csv_and_json(make_network, tmp_path):
+    """``wattbit network --align --format json|csv``: stdout holds the run's KPIs, the contract's
+    terms and the accounts per settlement as parseable tables, equal to alignment.json/.csv."""
+    path = make_network(far_battery(1.0, 2.0), 4, it=PEAK, price=PRICE)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["network", str(path), "--align", "--format", "json", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert set(shown) == {"kpis", "alignment_terms", "alignment_accounts", "notes"}
+    terms = json.loads((out / "alignment.json").read_text())["terms"]
+    assert {r["kpi"]: r["value"] for r in shown["alignment_terms"]} == pytest.approx(terms)
+    accounts = pd.read_csv(out / "alignment.csv", index_col="account")
+    frame = pd.DataFrame(shown["alignment_accounts"]).set_index("account")
+    pd.testing.assert_frame_equal(frame, accounts, check_dtype=False, rtol=1e-12)
+    result = CliRunner().invoke(app, ["network", str(path), "--align", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    blocks = {}
+    for block in result.stdout.strip().split("\n\n"):
+        name, *lines = block.splitlines()
+        blocks[name.removeprefix("# ")] = pd.read_csv(io.StringIO("\n".join(lines)))
+    assert list(blocks) == ["kpis", "alignment_terms", "alignment_accounts"]
+    csv_accounts = blocks["alignment_accounts"].set_index("account")
+    pd.testing.assert_frame_equal(csv_accounts, accounts, check_dtype=False, rtol=1e-9)
+    csv_terms = blocks["alignment_terms"].set_index("kpi")["value"].to_dict()
+    assert csv_terms == pytest.approx(terms, rel=1e-9)
 
 
 def test_cli_align_needs_system_mode(make_network):

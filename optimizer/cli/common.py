@@ -357,19 +357,27 @@ def report_run(
 ) -> None:
     """Print a solved run (KPIs, the verifier's verdict; timings and a time-limit warning on
     stderr) in ``fmt``; write it with ``out``; exit 7 if the verifier found a violation."""
+    with output(fmt) as shown:
+        show_run(shown, result, title, out, plot)
+
+
+def show_run(
+    shown: Output, result: SolveResult | NetworkResult, title: str, out: Path | None, plot: bool
+) -> None:
+    """:func:`report_run` into an open :class:`Output`, for a command that prints more tables
+    after the run's (``wattbit network --align``)."""
     from wattbit.report import kpi_unit
 
-    with output(fmt) as shown:
-        rows = ({"kpi": k, "value": v, "unit": kpi_unit(k)} for k, v in result.kpis.items())
-        shown.table("kpis", escape(title), KPI_COLUMNS, rows)
-        message("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
-        ver = result.verification
-        verdict = "[green]ok[/]" if ver.ok else f"[red]FAILED[/] (worst: {escape(str(ver.worst))})"
-        shown.line(f"verifier: max violation {ver.max_violation:.2e} {verdict}")
-        if result.status == "time_limit":
-            err_console.print(f"[yellow]warning:[/] {result.run.solution.message}")
-        if out is not None:
-            paths = result.write(out, plot=plot)
-            message("wrote " + ", ".join(escape(str(p)) for p in paths))
-        if not ver.ok:
-            raise typer.Exit(7)
+    rows = ({"kpi": k, "value": v, "unit": kpi_unit(k)} for k, v in result.kpis.items())
+    shown.table("kpis", escape(title), KPI_COLUMNS, rows)
+    message("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
+    ver = result.verification
+    verdict = "[green]ok[/]" if ver.ok else f"[red]FAILED[/] (worst: {escape(str(ver.worst))})"
+    shown.line(f"verifier: max violation {ver.max_violation:.2e} {verdict}")
+    if result.status == "time_limit":
+        err_console.print(f"[yellow]warning:[/] {result.run.solution.message}")
+    if out is not None:
+        paths = result.write(out, plot=plot)
+        message("wrote " + ", ".join(escape(str(p)) for p in paths))
+    if not ver.ok:
+        raise typer.Exit(7)

@@ -11,18 +11,22 @@ from rich.markup import escape
 
 from wattbit import api
 from wattbit.cli.common import (
+    KPI_COLUMNS,
+    Column,
     Format,
     FormatOpt,
     MipGapOpt,
+    Output,
     SetOpt,
     ThreadsOpt,
     TimeLimitOpt,
     check_out,
     exits,
-    out_console,
+    message,
+    output,
     overrides,
     progress_bar,
-    report_run,
+    show_run,
     solver_options,
 )
 from wattbit.errors import CaseError
@@ -63,33 +67,40 @@ def network(
             raise CaseError("--align", mode.value, "the contract starts from --mode system")
         options = solver_options(time_limit, mip_gap, threads)
         result = api.solve_network(case, overrides(set_), mode=mode.value, **options)
-    report_run(result, f"{result.name} — {mode.value} — {result.status}", out, plot, fmt)
-    if align:
-        with exits():
-            alignment = result.align(**options)
-        report_alignment(alignment, out)
+    with output(fmt) as shown:
+        show_run(shown, result, f"{result.name} — {mode.value} — {result.status}", out, plot)
+        if align:
+            with exits():
+                alignment = result.align(**options)
+            show_alignment(shown, alignment, out)
 
 
-def report_alignment(alignment: Alignment, out: Path | None) -> None:
-    """Print the contract's terms and the accounts per settlement; write them with ``out``."""
-    from rich.table import Table
+def _jpy(value: float) -> str:
+    return f"{value:,.0f}"
 
-    from wattbit.report import print_kpis
 
-    print_kpis(
-        alignment.terms(), "contract aligning " + escape(", ".join(alignment.parts)), out_console
-    )
-    table = Table(title="accounts (JPY/yr; negative = net revenue)")
+def show_alignment(shown: Output, alignment: Alignment, out: Path | None) -> None:
+    """The contract's terms (table ``alignment_terms``; an infeasible response's system cost is
+    empty/null) and the accounts per settlement (``alignment_accounts``, JPY/yr); written to
+    alignment.csv and alignment.json with ``out``."""
+    from wattbit.report import kpi_unit
+
+    terms = ({"kpi": k, "value": v, "unit": kpi_unit(k)} for k, v in alignment.terms().items())
+    title = "contract aligning " + escape(", ".join(alignment.parts))
+    shown.table("alignment_terms", title, KPI_COLUMNS, terms)
     frame = alignment.table()
-    table.add_column("account")
-    for settlement in frame.columns:
-        table.add_column(str(settlement), justify="right")
-    for account, row in frame.iterrows():
-        table.add_row(escape(str(account)), *(f"{v:,.0f}" for v in row))
-    out_console.print(table)
+    settlements = [str(s) for s in frame.columns]
+    columns = [Column("account", "account", left=True)]
+    columns += [Column(s, f"{s} (JPY/yr)", _jpy) for s in settlements]
+    rows = (
+        {"account": str(account), **dict(zip(settlements, row.tolist(), strict=True))}
+        for account, row in frame.iterrows()
+    )
+    title = "accounts (JPY/yr; negative = net revenue)"
+    shown.table("alignment_accounts", title, columns, rows)
     if out is not None:
         paths = alignment.write(out)
-        out_console.print("wrote " + ", ".join(str(p) for p in paths))
+        message("wrote " + ", ".join(escape(str(p)) for p in paths))
 
 
 def register(app: typer.Typer) -> None:
