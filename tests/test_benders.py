@@ -188,3 +188,19 @@ def test_representatives_name_the_first_scenario_with_the_same_data_so_far():
     assert representatives(delta, 2).tolist() == [0, 0, 0, 1, 1, 2]
     assert representatives(delta, 0).tolist() == [0, 0, 0, 0, 0, 0]
     assert representatives(delta, 1).tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_the_progress_hook_hears_every_iteration():
+    """``report`` is called once per L-shaped iteration, numbered from 1, before its master solve;
+    from the second on the words carry the gap so far."""
+    heard: list[str] = []
+
+    def hook(message: str, /, *, done: int | None = None, total: int | None = None) -> None:
+        heard.append(message)
+
+    run = solved(solve_scenarios(inputs_of(reference_cut(2)), OPTIONS, "benders", report=hook))
+    iterations = run.results.attrs["benders_iterations"]
+    assert [m.split(" (")[0] for m in heard] == [
+        f"L-shaped iteration {i}" for i in range(1, iterations + 1)
+    ]
+    assert all("gap" in m for m in heard[1:])

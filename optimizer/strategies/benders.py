@@ -50,6 +50,8 @@ import xarray as xr
 from wattbit.errors import CaseError
 from wattbit.model import has_component
 from wattbit.optimise import Run, is_simultaneous
+from wattbit.progress import Progress as Hook
+from wattbit.progress import silent
 from wattbit.sizes import size_vars
 from wattbit.solve import Solution, SolverOptions, _new_highs
 from wattbit.strategies.scenario_pool import ScenarioEngine, ScenarioPool
@@ -278,9 +280,10 @@ def decompose(
     options: SolverOptions,
     engine: ScenarioEngine | None = None,
     gap: float = GAP,
+    report: Hook = silent,
 ) -> Run:
-    """Solve the K-scenario problem by the L-shaped method (module doc). Raises :class:`Refused`
-    when it does not apply."""
+    """Solve the K-scenario problem by the L-shaped method (module doc); ``report`` hears each
+    iteration's bounds. Raises :class:`Refused` when it does not apply."""
     reason = refusal(inputs, options)
     if reason:
         raise Refused(reason)
@@ -315,6 +318,9 @@ def decompose(
         iteration = 0
         while True:
             iteration += 1
+            report(
+                f"L-shaped iteration {iteration}" + _bounds(lower_bounds=progress.lower, best=best)
+            )
             t0 = time.perf_counter()
             x, lower = master.solve(options)
             progress.add("master", time.perf_counter() - t0)
@@ -418,11 +424,19 @@ def _run(
 METHODS = ("benders", "extensive")
 
 
+def _bounds(lower_bounds: list[float], best: float) -> str:
+    """The last iteration's gap in words, for the progress hook."""
+    if not lower_bounds or not math.isfinite(best):
+        return ""
+    return f" (gap {(best - lower_bounds[-1]) / max(1.0, abs(best)):.1e})"
+
+
 def solve_scenarios(
     inputs: xr.Dataset,
     options: SolverOptions,
     method: str = "benders",
     engine: ScenarioEngine | None = None,
+    report: Hook = silent,
 ) -> Run:
     """The K-scenario problem by ``method``: ``benders`` (:func:`decompose`; where it is
     refused, and for a single scenario, the extensive form, with the reason in the results'
@@ -439,7 +453,7 @@ def solve_scenarios(
         note = "one scenario: nothing to decompose; solved as one LP"
     elif method == "benders":
         try:
-            return decompose(inputs, options, engine)
+            return decompose(inputs, options, engine, report=report)
         except Refused as exc:
             note = f"benders refused: {exc}; solved as the extensive form"
     run = solve_stochastic(inputs, options)

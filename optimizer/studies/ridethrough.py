@@ -27,7 +27,7 @@ kind of outage and the sizes operated on fresh years (:mod:`wattbit.studies.out_
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from wattbit.errors import CaseError
 from wattbit.inputs import build_inputs
 from wattbit.n1 import HOURS_PER_YEAR
 from wattbit.optimise import Run, options_from_case
+from wattbit.progress import Progress, silent
 from wattbit.report import write_results
 from wattbit.strategies import solve, stochastic
 from wattbit.strategies.benders import METHODS, solve_scenarios
@@ -251,7 +252,7 @@ def ride_through(
     overrides: Mapping[str, Any] | None = None,
     time_limit_s: float | None = None,
     max_h: float | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     method: str = "benders",
     engine: ScenarioEngine | None = None,
 ) -> RideThrough:
@@ -260,7 +261,7 @@ def ride_through(
     (default ``type3.survival_max_h``) and the cost by term. ``method`` solves the scenarios by
     decomposition (``benders``, on ``engine``'s workers) or as one extensive form
     (:func:`wattbit.strategies.benders.solve_scenarios`)."""
-    note = progress or (lambda _: None)
+    note = progress or silent
     if method not in METHODS:
         raise CaseError(
             str(case_path), "--method", f"{method!r}: choose one of {', '.join(METHODS)}"
@@ -268,14 +269,22 @@ def ride_through(
     loaded = load_case(case_path, {**(overrides or {}), "grid.mode": "type3_n1"})
     options = options_from_case(loaded, time_limit_s=time_limit_s)
     inputs = build_inputs(loaded)
-    note(f"solving {loaded.case.type3.scenarios} scenarios")
-    run = checked(solve_scenarios(inputs, options, method, engine), f"{case_path}: type ③")
-    note("solving the firm reference")
-    firm = checked(solve(firm_reference_inputs(inputs), options), f"{case_path}: firm reference")
     years = loaded.case.type3.out_of_sample_years
+    steps = 3 if years > 0 else 2
+    scenarios = f"solving {loaded.case.type3.scenarios} scenarios"
+    note(scenarios, done=0, total=steps)
+
+    def iteration(message: str, /, *, done: int | None = None, total: int | None = None) -> None:
+        note(f"{scenarios}: {message}", done=0, total=steps)
+
+    run = checked(
+        solve_scenarios(inputs, options, method, engine, report=iteration), f"{case_path}: type ③"
+    )
+    note("solving the firm reference", done=1, total=steps)
+    firm = checked(solve(firm_reference_inputs(inputs), options), f"{case_path}: firm reference")
     fresh = None
     if years > 0:
-        note(f"operating the sizes on {years} fresh years")
+        note(f"operating the sizes on {years} fresh years", done=2, total=steps)
         fresh = out_of_sample(loaded, inputs, run, options, years, engine)
     return RideThrough(
         name=loaded.case.name,
