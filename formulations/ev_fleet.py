@@ -19,6 +19,8 @@ a minimum energy at departure, optional vehicle-to-grid (V2G); charger power fix
     \\text{cost}_{capex} = k_P P,\\qquad
     \\text{cost}_{degradation} = α k_d \\textstyle\\sum_t v_t Δt                \\quad (V8, V9)
 
+    c_t \\le a_t \\bar P z_t,\\quad v_t \\le a_t \\bar P (1 − z_t),\\ z_t ∈ \\{0,1\\},\\ t ∈ X   \\quad (V10)
+
 ===========  =========================================================  ===========
 symbol       meaning                                                    unit
 ===========  =========================================================  ===========
@@ -33,16 +35,21 @@ E^{dep}      fleet energy required at departure (vehicles × per-vehicle) MWh
 η_c, η_v     charge and V2G discharge efficiency                        –
 k_P          annualised charger capex + fixed O&M                       JPY/MW/yr
 k_d          cost per MWh of V2G discharge (battery wear)               JPY/MWh
+\\bar P       upper bound of P: the tight big-M of (V10)                 MW
+z_t          1 if the fleet may charge (not discharge to the grid) at t –
+X            steps given an exclusivity binary (may be empty)           –
 ===========  =========================================================  ===========
 
 (V5) is the shared state-of-charge rule :mod:`wattbit.formulations.storage` with the outflow
 ``v_t + η_v u_t``: V2G pays the discharge loss, driving draws ``u_t`` from the pool as measured.
-Charge and V2G discharge at once is allowed (LP); results report the steps where it happens.
+Charge and V2G discharge at once is allowed on steps outside X (LP); (V10) forbids it on the
+steps X that the exclusivity rule (:func:`wattbit.optimise.solve_exclusive`) chose, as (B7) does
+for a battery.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -66,10 +73,11 @@ class EVFleetData:
     initial_soc_fraction: float = 0.5
     charger_capex_jpy_per_mw_year: float = 0.0
     v2g_cost_jpy_per_mwh: float = 0.0
+    exclusive_steps: tuple[int, ...] = field(default_factory=tuple)
 
 
 def define_ev_fleet(m: pyo.Block, data: EVFleetData, name: str = "ev") -> pyo.Block:
-    """Add the EV fleet block ``m.<name>`` (V1–V9)."""
+    """Add the EV fleet block ``m.<name>`` (V1–V10)."""
     blk = pyo.Block()
     m.add_component(name, blk)
     T, dt = m.T, m.time.dt_h
@@ -109,6 +117,17 @@ def define_ev_fleet(m: pyo.Block, data: EVFleetData, name: str = "ev") -> pyo.Bl
         sigma0 = data.initial_soc_fraction * E
         blk.soc_initial_fixed = pyo.Constraint(expr=blk.soc_initial_mwh == sigma0)
         blk.soc_terminal_min = pyo.Constraint(expr=blk.soc_mwh[last] >= sigma0)
+
+    if data.v2g and data.exclusive_steps:  # V10, big-M = plugged-in share × largest charger power
+        big_m = data.charger_mw.upper
+        blk.X = pyo.Set(initialize=data.exclusive_steps, ordered=True)
+        blk.charging = pyo.Var(blk.X, within=pyo.Binary)
+        blk.charge_exclusive = pyo.Constraint(
+            blk.X, rule=lambda b, t: b.charge_mw[t] <= avail[t] * big_m * b.charging[t]
+        )
+        blk.v2g_exclusive = pyo.Constraint(
+            blk.X, rule=lambda b, t: b.v2g_mw[t] <= avail[t] * big_m * (1 - b.charging[t])
+        )
 
     blk.injection_mw = pyo.Expression(T, rule=lambda b, t: b.v2g_mw[t] - b.charge_mw[t])  # V7
     blk.cost_capex_jpy = pyo.Expression(expr=data.charger_capex_jpy_per_mw_year * P)  # V8

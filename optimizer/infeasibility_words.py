@@ -30,6 +30,8 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "soc_cyclic": ("cyclic end state", "V6"),
         "soc_initial_fixed": ("fixed start state", "V6"),
         "soc_terminal_min": ("minimum end state", "V6"),
+        "charge_exclusive": ("charge/V2G exclusivity", "V10"),
+        "v2g_exclusive": ("charge/V2G exclusivity", "V10"),
     },
     "grid": {
         "import_max": ("import limit", "G1"),

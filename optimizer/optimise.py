@@ -14,8 +14,9 @@ Battery exclusivity (``battery.exclusive``):
 * ``always`` — one binary per step from the start, warm-started from the LP optimum.
 
 :func:`solve_exclusive` is the one loop that applies the rule; a single site, the stochastic
-problem (a battery per scenario) and a network (a battery per part) call it with their own model
-builder and battery blocks.
+problem (a battery per scenario) and a network (a battery per part, and an EV fleet with V2G,
+whose charging and V2G discharge the same rule keeps apart) call it with their own model builder
+and storage blocks.
 """
 
 from __future__ import annotations
@@ -141,9 +142,14 @@ def solve_exclusive(
     return ExclusiveSolve(m, sol, binaries, rounds)
 
 
+def _discharge(store: pyo.Block) -> pyo.Var:
+    """The outflow the rule keeps apart from charging: a battery's discharge, an EV fleet's V2G."""
+    return store.v2g_mw if hasattr(store, "v2g_mw") else store.discharge_mw
+
+
 def _simultaneous(battery: pyo.Block) -> set[int]:
-    """The steps at which a battery block charges and discharges at once."""
-    c, d = battery.charge_mw, battery.discharge_mw
+    """The steps at which a battery (or EV fleet) block charges and discharges at once."""
+    c, d = battery.charge_mw, _discharge(battery)
     return {t for t in c if min(c[t].value, d[t].value) > SIMULTANEOUS_TOL_MW}
 
 
@@ -161,7 +167,7 @@ def _warm_start(
         if not hasattr(b, "charging"):
             continue
         for t in b.X:
-            c, d = b.charge_mw[t], b.discharge_mw[t]
+            c, d = b.charge_mw[t], _discharge(b)[t]
             net = start[id(c)] - start[id(d)]
             start[id(c)], start[id(d)] = max(net, 0.0), max(-net, 0.0)
             start[id(b.charging[t])] = 1.0 if net > 0 else 0.0

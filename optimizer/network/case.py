@@ -187,6 +187,7 @@ class EVFleet(_Placed):
     charger_om_jpy_per_kw_year: NonNegative = 0.0
     charger_lifetime_years: Positive = 10.0
     v2g_cost_jpy_per_mwh: NonNegative = 0.0
+    exclusive: Literal["auto", "always", "never"] = "auto"
 
 
 class DataLink(Table):

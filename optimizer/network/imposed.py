@@ -10,9 +10,10 @@ scratch as a cold solve does, without rebuilding the Pyomo model and compiling i
 larger part of a full-year system solve, see docs/network.md).
 
 A schedule goes to the cold path (:func:`~wattbit.network.merchant.cold_imposed`) whenever that
-would do something else: a free battery part (a reserved part) with ``exclusive = "always"``, or
-one that charges and discharges at once in the LP optimum (``auto`` would add binaries), a model
-whose compile finds rows of fixed values, or a solve that ends neither optimal nor infeasible.
+would do something else: a free battery part (a reserved part) or a V2G EV fleet with
+``exclusive = "always"``, or one that charges and discharges at once in the LP optimum (``auto``
+would add binaries), a model whose compile finds rows of fixed values, or a solve that ends
+neither optimal nor infeasible.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import xarray as xr
 from pyomo.common.errors import InfeasibleConstraintException
 
 from wattbit.network.merchant import FLOWS, SIZES, Imposed, Schedules, imposed_model
-from wattbit.network.model import battery_blocks, merchant_parts
+from wattbit.network.model import battery_blocks, ev_blocks, merchant_parts
 from wattbit.optimise import SIMULTANEOUS_TOL_MW
 from wattbit.solve import SolverOptions, _new_highs, compile_model
 
@@ -49,8 +50,19 @@ class ImposedLP:
         )
         self.parts = merchant_parts(ds)
         free = [p for p in modes if p not in self.parts and modes[p] != "never"]
-        self.usable = all(modes[p] != "always" for p in free)
+        fleets = {
+            name: mode
+            for name, mode, v2g in zip(
+                ds["ev"].values.tolist(),
+                ds["ev_exclusive"].values.tolist(),
+                ds["ev_v2g"].values,
+                strict=True,
+            )
+            if v2g and mode != "never"
+        }
+        self.usable = all(modes[p] != "always" for p in free) and "always" not in fleets.values()
         self.free = free
+        self.fleets = list(fleets)
         self.highs: highspy.Highs | None = None
         self.imposed: Columns = {}
         self.watched: Columns = {}
@@ -88,8 +100,8 @@ class ImposedLP:
             return self.cold(schedules)
         solved = h.getSolution()
         x, rc = np.asarray(solved.col_value), np.asarray(solved.col_dual)
-        for part in self.free:
-            charge, discharge = (x[self.watched[part][name]] for name in FLOWS)
+        for flows in self.watched.values():
+            charge, discharge = (x[columns] for columns in flows.values())
             if np.any(np.minimum(charge, discharge) > SIMULTANEOUS_TOL_MW):
                 return self.cold(schedules)  # exclusivity "auto" would add binaries here
         self.warm_solves += 1
@@ -116,7 +128,7 @@ class ImposedLP:
             self.usable = False
             return False
         position = {id(v): j for j, v in enumerate(cm.columns)}
-        blocks = battery_blocks(m, self.ds)
+        blocks = {**battery_blocks(m, self.ds), **ev_blocks(m, self.ds)}
 
         def columns(part: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
             out = {}
@@ -127,6 +139,7 @@ class ImposedLP:
 
         self.imposed = {p: columns(p, SIZES + FLOWS) for p in self.parts}
         self.watched = {p: columns(p, FLOWS) for p in self.free}
+        self.watched.update({f: columns(f, ("charge_mw", "v2g_mw")) for f in self.fleets})
         found = [c for t in (self.imposed, self.watched) for cs in t.values() for c in cs.values()]
         if any(np.any(c < 0) for c in found):
             self.usable = False

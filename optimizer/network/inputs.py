@@ -255,6 +255,7 @@ def build_network_inputs(loaded: LoadedNetworkCase) -> xr.Dataset:
         node=[e.node for e in case.ev_fleets],
         owner=[owner_of(e) for e in case.ev_fleets],
         soc_rule=[e.soc_rule for e in case.ev_fleets],
+        exclusive=[e.exclusive for e in case.ev_fleets],
     )
     ends = (index + pd.Timedelta(hours=dt_h)).tz_convert(case.horizon.timezone)
     on_the_hour = (ends.minute == 0) & (ends.second == 0)

@@ -110,7 +110,7 @@ def battery_data(ds: xr.Dataset, i: int, exclusive_steps: Iterable[int] = ()) ->
     )
 
 
-def ev_data(ds: xr.Dataset, i: int) -> EVFleetData:
+def ev_data(ds: xr.Dataset, i: int, exclusive_steps: Iterable[int] = ()) -> EVFleetData:
     def get(field: str) -> float:
         return float(ds[f"ev_{field}"][i])
 
@@ -129,6 +129,7 @@ def ev_data(ds: xr.Dataset, i: int) -> EVFleetData:
         initial_soc_fraction=get("initial_soc_fraction"),
         charger_capex_jpy_per_mw_year=get("charger_capex_jpy_per_mw_year"),
         v2g_cost_jpy_per_mwh=get("v2g_cost_jpy_per_mwh"),
+        exclusive_steps=tuple(sorted(exclusive_steps)),
     )
 
 
@@ -201,7 +202,8 @@ def create_network_model(
 ) -> pyo.ConcreteModel:
     """The system model: every asset at its node, the power flow, minimum total cost.
 
-    ``exclusive`` maps a battery part to the steps given a charge/discharge exclusivity binary.
+    ``exclusive`` maps a battery part or an EV fleet to the steps given a charge/discharge
+    exclusivity binary (B7, V10).
     """
     exclusive = exclusive or {}
     m = new_model(time_axis(ds), name=str(ds.attrs.get("case_name", "wattbit")))
@@ -219,7 +221,8 @@ def create_network_model(
         data = battery_data(ds, i, exclusive.get(name, ()))
         define_battery(hosts[str(ds["battery_node"].values[i])], data, name=name)
     for i, name in enumerate(ds["ev"].values.tolist()):
-        define_ev_fleet(hosts[str(ds["ev_node"].values[i])], ev_data(ds, i), name=name)
+        data = ev_data(ds, i, exclusive.get(name, ()))
+        define_ev_fleet(hosts[str(ds["ev_node"].values[i])], data, name=name)
     if ds.sizes["route"]:
         define_geo_shift(m, geo_shift_data(ds), sites)
     define_power_flow(m, network)
@@ -292,3 +295,16 @@ def battery_blocks(m: pyo.ConcreteModel, ds: xr.Dataset) -> dict[str, pyo.Block]
         elif hasattr(m, part):
             found[part] = getattr(m, part)
     return found
+
+
+def ev_blocks(m: pyo.ConcreteModel, ds: xr.Dataset) -> dict[str, pyo.Block]:
+    """The V2G EV fleet blocks of a network model, by fleet name (the ones (V10) can apply to)."""
+    if not hasattr(m, "node"):
+        return {}
+    return {
+        name: getattr(getattr(m.node, str(node)), name)
+        for name, node, v2g in zip(
+            ds["ev"].values.tolist(), ds["ev_node"].values, ds["ev_v2g"].values, strict=True
+        )
+        if v2g
+    }

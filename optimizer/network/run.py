@@ -7,9 +7,10 @@
   are dispatched for the least total cost within the network's limits: the DCs optimise against
   the batteries, shedding or moving load where the batteries' schedules congest a branch.
 
-Battery exclusivity (a battery's ``exclusive`` field) works as in a single-site case: with
-``auto`` the LP is solved and binaries are added only at the steps of the parts that charge and
-discharge at once, warm-started, until none is left; ``always`` adds one per step at once.
+Exclusivity (the ``exclusive`` field of a battery, shared or not, and of an EV fleet with V2G)
+works as in a single-site case: with ``auto`` the LP is solved and binaries are added only at the
+steps of the parts and fleets that charge and discharge (V2G) at once, warm-started, until none is
+left; ``always`` adds one per step at once.
 
 Owners: each asset's owner settles the asset's net energy at the owner's price; contract fees
 go from the DC's owner to the battery's owner; the ``network`` account pays the upstream supply
@@ -48,6 +49,7 @@ from wattbit.network.model import (
     create_merchant_model,
     create_network_model,
     element_owner,
+    ev_blocks,
     merchant_parts,
     network_data,
 )
@@ -80,14 +82,19 @@ def _solve_exclusive(
     options: SolverOptions,
     timings: dict[str, float],
 ) -> ExclusiveSolve:
-    """Solve with the battery exclusivity rule of each part (its ``exclusive`` mode); a part
-    whose schedule is fixed needs no binaries."""
-    modes = dict(
-        zip(ds["battery"].values.tolist(), ds["battery_exclusive"].values.tolist(), strict=True)
-    )
+    """Solve with the exclusivity rule of each battery part and V2G EV fleet (its ``exclusive``
+    mode); a part whose schedule is fixed needs no binaries."""
+    modes = {
+        name: mode
+        for dim in ("battery", "ev")
+        for name, mode in zip(
+            ds[dim].values.tolist(), ds[f"{dim}_exclusive"].values.tolist(), strict=True
+        )
+    }
 
     def free(m: pyo.ConcreteModel) -> dict[str, pyo.Block]:
-        return {n: b for n, b in battery_blocks(m, ds).items() if not is_imposed(b)}
+        stores = {**battery_blocks(m, ds), **ev_blocks(m, ds)}
+        return {n: b for n, b in stores.items() if not is_imposed(b)}
 
     return solve_exclusive(build, free, modes, options, timings)
 

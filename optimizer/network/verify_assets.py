@@ -242,7 +242,7 @@ def verify_batteries(r: NetworkResult) -> NetworkChecks:
 
 
 def verify_ev_fleets(r: NetworkResult) -> NetworkChecks:
-    """EV fleets (V1–V9)."""
+    """EV fleets (V1–V10)."""
     v = NetworkChecks()
     ec, ev2g, ee = r["ev_charge_mw"], r["ev_v2g_mw"], r["ev_soc_mwh"]
     pool, ev0 = r["ev_energy_mwh"], r["ev_soc_initial_mwh"]
@@ -259,6 +259,8 @@ def verify_ev_fleets(r: NetworkResult) -> NetworkChecks:
     v["V3 0 ≤ EV energy ≤ pool"] = within(ee, 0.0, pool[:, None])
     need = np.where(r["ev_departure"] > 0, r["ev_departure_energy_mwh"][:, None], 0.0)
     v["V4 EV energy ≥ departure minimum"] = excess(need, ee)
+    ruled = (r.ds["ev_exclusive"].values != "never") & (r["ev_v2g"] > 0)
+    v["V10 EV exclusive charge/V2G"] = float(np.max(np.minimum(ec, ev2g)[ruled], initial=0.0))
     cyclic = r.ds["ev_soc_rule"].values == "cyclic"
     last = ee[:, -1] if ee.size else ev0
     sigma = r["ev_initial_soc_fraction"] * pool

@@ -1,4 +1,4 @@
-"""EV fleet block (V1–V9) built alone, with hand-derived expectations."""
+"""EV fleet block (V1–V10) built alone, with hand-derived expectations."""
 
 from __future__ import annotations
 
@@ -108,3 +108,38 @@ def test_pool_energy_with_losses_and_driving():
     solve(m)
     np.testing.assert_allclose(values(ev.soc_mwh), [1.4, 0.9, 0.5, 0.5], atol=MW)
     assert pyo.value(ev.cost_capex_jpy) == pytest.approx(3e6, rel=REL)
+
+
+@pytest.mark.parametrize("exclusive_steps", [(), (0,)])
+def test_exclusivity_stops_burning_at_a_negative_price(exclusive_steps):
+    """(V10). One 1-hour step, α = 8760, energy at −10 000 JPY/MWh (paid to consume), no load.
+    A V2G pool E = 1 MWh from e_{−1} = 0.5 ("fixed": e_0 ≥ 0.5), P = 1 MW, η_c = η_v = 0.9.
+    The draw c − v is paid for; e_0 = 0.5 + 0.9 c − v / 0.9 ≤ 1 (V3).
+    Without binaries (X = ∅): c = 1 and v = 0.9 (1.4 − 1) = 0.36 at once (0.0844 MWh burnt),
+    cost = 8760 · (−10 000) · 0.64 = −56 064 000 JPY/yr. With X = {0}, z = 1: v = 0 and
+    c = 0.5 / 0.9 = 5/9 (z = 0 would allow no charge): cost = 8760 · (−10 000) · 5/9
+    = −48 666 666.7 JPY/yr."""
+    m = model(1)
+    data = EVFleetData(
+        energy_mwh=1.0,
+        charger_mw=Size.fixed(1.0),
+        plugged_in=np.array([1.0]),
+        driving_mw=np.array([0.0]),
+        departure=np.array([0]),
+        departure_energy_mwh=0.0,
+        storage=StorageRule(0.9, 0.9, 0.0),
+        v2g=True,
+        soc_rule="fixed",
+        initial_soc_fraction=0.5,
+        exclusive_steps=exclusive_steps,
+    )
+    ev = define_ev_fleet(m, data)
+    supply(m, "grid", price=-10_000.0)
+    close(m)
+    solve(m)
+    burnt = not exclusive_steps
+    np.testing.assert_allclose(values(ev.charge_mw), [1.0 if burnt else 5 / 9], atol=MW)
+    np.testing.assert_allclose(values(ev.v2g_mw), [0.36 if burnt else 0.0], atol=MW)
+    np.testing.assert_allclose(values(ev.soc_mwh), [1.0], atol=MW)
+    expected = -56_064_000.0 if burnt else -8760 * 10_000 * 5 / 9
+    assert pyo.value(m.total_cost_jpy) == pytest.approx(expected, rel=REL)
