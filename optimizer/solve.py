@@ -34,6 +34,7 @@ ROUNDING_TOL = 1e-6  # an LP value this close above an integer rounds down to it
 
 LP_DUALS = "the LP"
 FIXED_DUALS = "the LP with the integer variables fixed at the MIP solution"
+RELATIVE_DUALS = " (dual feasible relative to the costs only)"  # see :func:`lp_duals`
 
 Status = Literal["optimal", "time_limit", "infeasible", "unbounded", "no_solution", "error"]
 
@@ -215,14 +216,10 @@ def solve_compiled(
         gap = min(gap, RelaxationStart(values, primal, relaxed.bound).gap)
     if status == S.kOptimal:
         sol = Solution("optimal", "optimal", info.objective_function_value, gap, values, timings)
-        if (
-            not cm.is_mip
-            and info.dual_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-        ):
-            solved = h.getSolution()
-            sol.reduced_costs = np.asarray(solved.col_dual)
-            sol.row_duals = np.asarray(solved.row_dual)
-            sol.duals_source = LP_DUALS
+        duals = None if cm.is_mip else lp_duals(h)
+        if duals is not None:
+            sol.row_duals, sol.reduced_costs, exact = duals
+            sol.duals_source = LP_DUALS if exact else LP_DUALS + RELATIVE_DUALS
         return sol
     if status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit):
         if has_primal:
@@ -250,6 +247,27 @@ def solve_compiled(
     return Solution(
         "error", f"HiGHS ended with status {h.modelStatusToString(status)}", timings=timings
     )
+
+
+def lp_duals(h: highspy._Highs) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """Row duals, reduced costs and whether they are dual feasible in absolute terms, of an LP
+    HiGHS ended optimal; ``None`` if it has no usable dual solution.
+
+    The objective is solved scaled (:func:`objective_scale`), so HiGHS's dual tolerance (1e-7)
+    holds for the scaled costs. Once the scale is removed, a reduced cost can sit a few
+    hundredths of a JPY/yr on the wrong side of 1e-7 next to costs of ~1e8: the full-year town
+    case with a sized DC (size value 3e8 JPY/MW/yr) had one at 0.036, 1.2e-10 relative, and HiGHS
+    called the whole dual solution infeasible. Duals with no infeasibility relative to the
+    costs (HiGHS's ``num_relative_dual_infeasibilities``: each over 1 + its column's cost) are
+    kept, marked by the ``False`` (:data:`RELATIVE_DUALS` in ``duals_source``)."""
+    info = h.getInfo()
+    feasible = info.dual_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    solved = h.getSolution()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or not solved.dual_valid:
+        return None
+    if not feasible and info.num_relative_dual_infeasibilities != 0:
+        return None
+    return np.asarray(solved.row_dual), np.asarray(solved.col_dual), feasible
 
 
 def _integer_columns(cm: CompiledModel) -> np.ndarray:
@@ -328,10 +346,10 @@ def load_reduced_costs(m: pyo.ConcreteModel, cm: CompiledModel, costs: np.ndarra
 
 def fixed_integer_duals(
     cm: CompiledModel, values: np.ndarray, options: SolverOptions
-) -> tuple[np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray, bool] | None:
     """Row duals and reduced costs of a MIP's LP with every integer column fixed at ``values``
-    (rounded): the prices of the MIP's solution once its on/off decisions are taken. ``None`` if
-    that LP has no optimal dual solution."""
+    (rounded): the prices of the MIP's solution once its on/off decisions are taken, as
+    :func:`lp_duals` gives them. ``None`` if that LP has no optimal dual solution."""
     integer = np.flatnonzero(
         np.array([t == highspy.HighsVarType.kInteger for t in cm.lp.integrality_], dtype=bool)
     )
@@ -345,14 +363,7 @@ def fixed_integer_duals(
         np.full(len(integer), highspy.HighsVarType.kContinuous),
     )
     h.run()
-    info = h.getInfo()
-    if (
-        h.getModelStatus() != highspy.HighsModelStatus.kOptimal
-        or info.dual_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible
-    ):
-        return None
-    solved = h.getSolution()
-    return np.asarray(solved.row_dual), np.asarray(solved.col_dual)
+    return lp_duals(h)
 
 
 def request_duals(m: pyo.ConcreteModel) -> pyo.ConcreteModel:
@@ -380,8 +391,9 @@ def load_duals(
         fixed = fixed_integer_duals(cm, sol.column_values, options)
         if fixed is None:
             return
-        rows, columns = fixed
-        sol.row_duals, sol.duals_source = rows, FIXED_DUALS
+        rows, columns, exact = fixed
+        sol.row_duals = rows
+        sol.duals_source = FIXED_DUALS if exact else FIXED_DUALS + RELATIVE_DUALS
     if rows is None or columns is None:
         return
     previous = None
