@@ -15,10 +15,11 @@ CRF        capital recovery factor ``r(1+r)^N / ((1+r)^N − 1)``   1/yr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pyomo.environ as pyo
-
-from wattbit.formulations.modular import define_units
+if TYPE_CHECKING:  # Pyomo is imported where a model is built: a case's inputs need the plain
+    # helpers here (capital_recovery_factor), and `wattbit validate` starts without Pyomo
+    import pyomo.environ as pyo
 
 HOURS_PER_YEAR = 8760.0
 
@@ -70,6 +71,8 @@ def add_time_axis(blk: pyo.Block, time: TimeAxis) -> pyo.Block:
     Formulations add their components to any block prepared this way, so that one site can be
     the whole model or one of several scenario blocks sharing first-stage sizes.
     """
+    import pyomo.environ as pyo
+
     blk.T = pyo.RangeSet(0, time.steps - 1)
     blk.time = time
     return blk
@@ -77,11 +80,17 @@ def add_time_axis(blk: pyo.Block, time: TimeAxis) -> pyo.Block:
 
 def new_model(time: TimeAxis, name: str = "wattbit") -> pyo.ConcreteModel:
     """An empty model with the time set ``m.T`` and the axis kept as ``m.time``."""
+    import pyomo.environ as pyo
+
     return add_time_axis(pyo.ConcreteModel(name=name), time)
 
 
 def size_var(blk: pyo.Block, name: str, size: Size) -> pyo.Var:
     """Add a non-negative size variable bounded by ``size``, in whole units if it has a unit."""
+    import pyomo.environ as pyo
+
+    from wattbit.formulations.modular import define_units
+
     var = pyo.Var(within=pyo.NonNegativeReals, bounds=(size.lower, size.upper))
     blk.add_component(name, var)
     if size.unit is not None:

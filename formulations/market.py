@@ -43,9 +43,13 @@ envelope of the de-rating table at the battery's duration. Activation energy is 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.environ as pyo
+
+if TYPE_CHECKING:  # imported in define_market: the data classes serve a case's inputs, which
+    # `wattbit validate` builds without Pyomo
+    import pyomo.environ as pyo
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +82,8 @@ def define_market(
     m: pyo.Block, data: MarketData, battery: pyo.Block, name: str = "market"
 ) -> pyo.Block:
     """Add the market block ``m.<name>`` (A1–A7) on the battery block ``battery``."""
+    import pyomo.environ as pyo
+
     blk = pyo.Block()
     m.add_component(name, blk)
     T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,20 @@ def test_the_modes_are_the_case_schema_s() -> None:
 
     assert MODES is LIGHT
     assert get_args(Grid.model_fields["mode"].annotation) == LIGHT
+
+
+@pytest.mark.parametrize("case", ["tokyo_substation_dc", "town"])
+def test_validate_imports_no_solver(case: str) -> None:
+    """A whole ``wattbit validate CASE`` (single-site and network) checks the case and builds its
+    inputs without Pyomo or HiGHS: the helpers the inputs use (capital recovery factor, the
+    market's data classes) import Pyomo only where a model is built. (pandas, pydantic, xarray
+    and, through xarray, Dask and SciPy it does need.)"""
+    path = Path(__file__).resolve().parent.parent / "cases" / case / "case.toml"
+    code = (
+        "from wattbit.cli.app import app\n"
+        f"try:\n    app(args=['validate', {str(path)!r}], prog_name='wattbit')\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code"
+    )
+    imported = _imported(code)
+    assert "pandas" in imported  # it did read the case
+    assert "pyomo" not in imported and "highspy" not in imported
