@@ -36,7 +36,7 @@ E^{dep}      fleet energy required at departure (vehicles × per-vehicle) MWh
 k_P          annualised charger capex + fixed O&M                       JPY/MW/yr
 k_d          cost per MWh of V2G discharge (battery wear)               JPY/MWh
 \\bar P       upper bound of P: the tight big-M of (V10)                 MW
-z_t          1 if the fleet may charge (not discharge to the grid) at t –
+z_t          1 if the fleet may charge (not V2G) at step t              –
 X            steps given an exclusivity binary (may be empty)           –
 ===========  =========================================================  ===========
 
