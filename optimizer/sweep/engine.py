@@ -24,6 +24,7 @@ from multiprocessing import forkserver
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from wattbit.strategies.scenario_pool import ScenarioEngine
 from wattbit.sweep.spec import SweepError, Task, canonical
 from wattbit.sweep.studies import Kept, run_study
 
@@ -110,13 +111,10 @@ SCHEDULER = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:]+\]|[\w.
 
 
 @dataclass(frozen=True)
-class Engine:
+class Engine(ScenarioEngine):
     """Where cases run: ``jobs`` local processes, a Dask ``scheduler`` address, or a Dask
-    LocalCluster of ``dask_local`` workers on 127.0.0.1."""
-
-    jobs: int = 1
-    scheduler: str | None = None
-    dask_local: int | None = None
+    LocalCluster of ``dask_local`` workers on 127.0.0.1 (the fields and ``label`` of the type ③
+    scenarios' engine; a sweep's bad address is a :class:`SweepError`)."""
 
     def __post_init__(self) -> None:
         if self.scheduler is not None and not SCHEDULER.fullmatch(self.scheduler):
@@ -125,14 +123,6 @@ class Engine:
             )
         if self.scheduler and self.dask_local:
             raise SweepError("give --scheduler or --dask-local, not both")
-
-    @property
-    def label(self) -> str:
-        if self.scheduler:
-            return f"dask scheduler {self.scheduler}"
-        if self.dask_local:
-            return f"dask LocalCluster, {self.dask_local} workers"
-        return f"{self.jobs} local process{'es' if self.jobs > 1 else ''}"
 
 
 def prepare(engine: Engine) -> None:
