@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -39,11 +40,16 @@ def test_compare_reports_each_cell_counted_on_stderr():
     assert len(json.loads(result.stdout)["cells"]) == 4
 
 
-def test_quiet_silences_progress(monkeypatch):
-    monkeypatch.setenv(common.QUIET_ENV, "0")  # restored (removed) after the test: --quiet sets it
+def test_quiet_silences_progress_of_its_own_call_only(monkeypatch):
+    """``--quiet`` holds for the command it is given to; the next call of the app in the same
+    process (a notebook's, a test's) reports progress again."""
+    monkeypatch.delenv(common.QUIET_ENV, raising=False)
     result = runner.invoke(app, ["--quiet", *COMPARE])
     assert result.exit_code == 0, result.output
     assert "solving" not in result.stderr
+    assert common.QUIET_ENV not in os.environ
+    again = runner.invoke(app, COMPARE)
+    assert "solving load_following × type2_fixed (1/4)" in again.stderr
 
 
 @pytest.mark.parametrize("steps", [[("a", 0, 3), ("b", 1, 3), ("c", None, None), ("d", 2, 3)]])

@@ -35,8 +35,24 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _set_for_this_command(ctx: typer.Context, name: str) -> None:
+    """Set environment variable ``name`` to "1" while the command runs, and restore it after,
+    so that a flag of one call of the app (a test's, a notebook's) does not leak into the next."""
+    before = os.environ.get(name)
+    os.environ[name] = "1"
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+    ctx.call_on_close(restore)
+
+
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -52,11 +68,11 @@ def main(
 ) -> None:
     """wattbit: value data-centre connections to a congested grid."""
     if quiet:
-        os.environ[QUIET_ENV] = "1"  # read by progress_bar
+        _set_for_this_command(ctx, QUIET_ENV)  # read by progress_bar
     if log:
         from wattbit.solve import LOG_ENV
 
-        os.environ[LOG_ENV] = "1"  # read by every SolverOptions, in sweep workers too
+        _set_for_this_command(ctx, LOG_ENV)  # read by every SolverOptions, in sweep workers too
 
 
 for module in (solve, type2, sweep, network, type3, report, economics):
