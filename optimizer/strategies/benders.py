@@ -30,9 +30,10 @@ lower and ``\\bar z`` an upper bound of the extensive form's optimum; iterations
 The subproblems are LPs kept in HiGHS between iterations (a fixed-value change re-solves from the
 last basis) on the workers of a :class:`~wattbit.strategies.scenario_pool.ScenarioEngine`.
 
-**Refused** (:func:`refusal`; the caller solves the extensive form): a MILP (the exclusivity rule
-``always``, an SLA penalty per event, a chance constraint) — cuts from LP duals do not bound a
-MILP — and, after the fact, a result that charges and discharges a battery at once under
+**Refused** (:func:`refusal`, from the inputs before any scenario model is built; the caller
+solves the extensive form): a MILP (the exclusivity rule ``always``, an SLA penalty per event, a
+chance constraint, sizes in whole units with the gensets' commitment) — cuts from LP duals do
+not bound a MILP — and, after the fact, a result that charges and discharges a battery at once under
 ``exclusive = "auto"``.
 """
 
@@ -52,7 +53,7 @@ from wattbit.model import has_component
 from wattbit.optimise import Run, is_simultaneous
 from wattbit.progress import Progress as Hook
 from wattbit.progress import silent
-from wattbit.sizes import size_vars
+from wattbit.sizes import size_names, size_vars
 from wattbit.solve import Solution, SolverOptions, _new_highs
 from wattbit.strategies.scenario_pool import ScenarioEngine, ScenarioPool
 from wattbit.strategies.stochastic import (
@@ -88,6 +89,9 @@ class Progress:
         self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
 
 
+INTEGER_REASON = "the scenario model has integer variables"
+
+
 def refusal(inputs: xr.Dataset, options: SolverOptions) -> str | None:
     """Why the decomposition cannot solve ``inputs`` exactly (``None`` if it can), known before
     building anything."""
@@ -97,6 +101,9 @@ def refusal(inputs: xr.Dataset, options: SolverOptions) -> str | None:
         return "an SLA penalty per event is a MILP"
     if float(inputs.get("type3_min_survival_probability", 1.0)) < 1.0:
         return "a chance constraint is a MILP over the scenarios"
+    whole = [name for name in size_names(inputs) if f"{name}_unit" in inputs]
+    if whole:  # every integer of a site's units and gensets (I1, O1–O7, J1–J4) needs one
+        return f"{INTEGER_REASON} (sizes in whole units: {', '.join(whole)})"
     return None
 
 
@@ -305,8 +312,8 @@ def decompose(
         for shape in shapes:  # each worker's own seconds (summed: more than wall when parallel)
             for phase, seconds in shape.seconds.items():
                 progress.add(f"scenario_{phase}", seconds)
-        if any(s.is_mip for s in shapes):
-            raise Refused("the scenario model has integer variables")
+        if any(s.is_mip for s in shapes):  # a formulation's integers that refusal() missed
+            raise Refused(INTEGER_REASON)
         t0 = time.perf_counter()
         relaxed = pool.call("relaxed", [(k, ()) for k in range(K)])
         progress.add("subproblems", time.perf_counter() - t0)
