@@ -57,8 +57,9 @@ def test_the_measured_map_reproduces_a_cold_compile_and_names_what_it_cannot_map
     battery's start state enter it; a window with another length is left to a cold solve."""
     inputs, options = _inputs("type2_battery_wins", {})
     fixed = with_sizes(inputs.drop_vars(FORECAST_ONLY[1:]), {"battery_energy_mwh": 10.0})
-    first = rolling._window(fixed, 0, 48, 0.0, 0.0, None, None, 10.0)
-    second = rolling._window(fixed, 24, 72, 6.5, 0.0, None, None, 10.0)
+    horizon = rolling.Horizon(fixed, None, 10.0)
+    first = horizon.dataset(0, 48, 0.0, 0.0, None)
+    second = horizon.dataset(24, 72, 6.5, 0.0, None)
     model = WindowModel.from_window(first, options, rolling.CARRIED)
     assert model is not None
     assert {
@@ -67,8 +68,8 @@ def test_the_measured_map_reproduces_a_cold_compile_and_names_what_it_cannot_map
         "grid_energy_price_jpy_per_mwh",
         "battery_initial_soc_fraction",
     } <= set(model.maps)
-    assert model.check(second)
-    shorter = rolling._window(fixed, 24, 60, 6.5, 0.0, None, None, 10.0)
+    assert model.check(second, *horizon.arrays(24, 72, 6.5, 0.0))
+    shorter = horizon.dataset(24, 60, 6.5, 0.0, None)
     assert model.vectors(shorter) is None
     assert model.solve(shorter) is None
 
@@ -78,10 +79,11 @@ def test_a_map_that_misses_sends_every_window_cold():
     the map was measured, so the model's data no longer follow it), the model is marked unusable
     and no later window is solved in place."""
     inputs, options = _inputs("type2_battery_wins", {})
-    fixed = with_sizes(inputs, {})
-    first = rolling._window(fixed, 0, 48, 0.0, 0.0, None, None, 0.0)
+    horizon = rolling.Horizon(with_sizes(inputs, {}), None, 0.0)
+    first = horizon.dataset(0, 48, 0.0, 0.0, None)
     model = WindowModel.from_window(first, options, rolling.CARRIED)
     model.maps["grid_energy_price_jpy_per_mwh"].coef *= 2.0
-    second = rolling._window(fixed, 24, 72, 0.0, 0.0, None, None, 0.0)
+    model._feed()  # the update is precomputed from the maps
+    second = horizon.dataset(24, 72, 0.0, 0.0, None)
     assert not model.check(second)
     assert model.solve(second) is None

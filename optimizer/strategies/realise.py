@@ -15,6 +15,9 @@ block (C1–C3) to compute every cost term, and has the verifier check it like a
 from __future__ import annotations
 
 import time
+from collections import ChainMap
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
@@ -35,6 +38,38 @@ SERVICE_LEVEL = ("dc_min_served_share", "dc_max_unserved_it_mwh_per_year")
 FORECAST_ONLY = ("grid_forecast_headroom_mw", "grid_emergency_curtailment_cost_jpy_per_mwh")
 
 
+@dataclass
+class Plan:
+    """A plan of the horizon's steps ``[start, start + steps)`` on plain arrays: ``series`` per
+    step (the inputs and every time-indexed variable, named as in results) and ``scalars``
+    (sizes, scalar variables and scalar inputs)."""
+
+    start: int
+    series: dict[str, np.ndarray]
+    scalars: dict[str, float]
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset, start: int = 0) -> Plan:
+        """The plan held by a result (or input) Dataset ``ds`` whose first step is ``start``."""
+        series = {str(k): v.values for k, v in ds.data_vars.items() if v.dims == ("time",)}
+        scalars = {
+            str(k): float(v.values)
+            for k, v in ds.data_vars.items()
+            if v.dims == () and np.issubdtype(v.dtype, np.number)
+        }
+        return cls(start, series, scalars)
+
+    @property
+    def steps(self) -> int:
+        return len(self.series["grid_import_mw"])
+
+    def part(self, begin: int, end: int) -> Plan:
+        """Its steps ``[begin, end)`` (counted from its own start)."""
+        return Plan(
+            self.start + begin, {k: v[begin:end] for k, v in self.series.items()}, self.scalars
+        )
+
+
 def with_sizes(ds: xr.Dataset, sizes: dict[str, float]) -> xr.Dataset:
     """``ds`` with every size in ``sizes`` fixed (lower = upper bound)."""
     ds = ds.copy()
@@ -43,13 +78,17 @@ def with_sizes(ds: xr.Dataset, sizes: dict[str, float]) -> xr.Dataset:
     return ds
 
 
+def soc_fraction(energy: float, mwh: float) -> float:
+    """``mwh`` stored in a battery of ``energy`` MWh as a fraction of it, within [0, 1]."""
+    return min(max(mwh / energy, 0.0), 1.0) if energy > 0 else 0.0
+
+
 def fixed_soc(ds: xr.Dataset, energy: float, initial: float, terminal: float | None) -> None:
     """Set the battery's rule to ``fixed`` from ``initial`` MWh, ending with ≥ ``terminal``."""
     ds.attrs["battery_soc_rule"] = "fixed"
-    fraction = (lambda e: min(max(e / energy, 0.0), 1.0)) if energy > 0 else (lambda e: 0.0)
-    ds["battery_initial_soc_fraction"] = ((), fraction(initial))
+    ds["battery_initial_soc_fraction"] = ((), soc_fraction(energy, initial))
     if terminal is not None:
-        ds["battery_terminal_soc_fraction"] = ((), fraction(terminal))
+        ds["battery_terminal_soc_fraction"] = ((), soc_fraction(energy, terminal))
 
 
 def allowed(inputs: xr.Dataset) -> np.ndarray:
@@ -58,7 +97,7 @@ def allowed(inputs: xr.Dataset) -> np.ndarray:
     return np.minimum(inputs["grid_headroom_mw"].values, inputs["grid_import_limit_mw"].values)
 
 
-def battery_limits(ds: xr.Dataset, dt: float) -> BatteryLimits:
+def battery_limits(ds: Mapping, dt: float) -> BatteryLimits:
     return BatteryLimits(
         power_mw=float(ds["battery_power_mw"]),
         floor_mwh=float(ds["battery_soc_min_fraction"]) * float(ds["battery_energy_mwh"]),
@@ -86,30 +125,34 @@ def _refill(realised: xr.Dataset, fixed: xr.Dataset, soc0: float) -> float:
     return refill(done, allowed(fixed), contract, dt, limits, soc_max, soc0)
 
 
-def realise(plan: xr.Dataset, inputs: xr.Dataset) -> xr.Dataset:
+def realise(
+    plan: Plan, allowed_mw: np.ndarray, dt: float, soc_before_mwh: float
+) -> dict[str, np.ndarray]:
     """Operate a committed plan against the realised headroom (see module doc, step 3, and
-    :mod:`wattbit.strategies.recourse`)."""
-    real = plan.copy(deep=True)
-    dt = float(inputs.attrs["dt_h"])
-    pue = real["dc_pue"].values
-    battery = battery_limits(real, dt) if "battery_charge_mw" in real else None
+    :mod:`wattbit.strategies.recourse`): what the grid allows at its steps ``allowed_mw``, the
+    battery holding ``soc_before_mwh`` before them. The realised operation: the plan's series
+    with the import, the battery's operation and the emergency curtailment as operated."""
+    s = plan.series
+    both = ChainMap(s, plan.scalars)
+    battery = battery_limits(both, dt) if "battery_charge_mw" in s else None
     done = recourse(
-        real["grid_import_mw"].values,
-        (served_it_mw(real) * real["dc_pue"]).values,
-        allowed(inputs.sel(time=real["time"])),
-        float(real["grid_contract_mw"]),
+        s["grid_import_mw"],
+        np.asarray(served_it_mw(both) * s["dc_pue"]),
+        allowed_mw,
+        float(plan.scalars["grid_contract_mw"]),
         dt,
-        real["battery_charge_mw"].values if battery else None,
-        real["battery_discharge_mw"].values if battery else None,
+        s["battery_charge_mw"] if battery else None,
+        s["battery_discharge_mw"] if battery else None,
         battery,
-        float(real.attrs["soc_before_mwh"]),
+        soc_before_mwh,
     )
-    real["grid_import_mw"].values[:] = done.import_mw
+    real = dict(s)
+    real["grid_import_mw"] = done.import_mw
     if battery is not None:
-        real["battery_charge_mw"].values[:] = done.charge_mw
-        real["battery_discharge_mw"].values[:] = done.discharge_mw
-        real["battery_soc_mwh"].values[:] = done.soc_mwh
-    real["emergency_curtailed_it_mw"] = ("time", done.shed_facility_mw / pue, {"units": "MW"})
+        real["battery_charge_mw"] = done.charge_mw
+        real["battery_discharge_mw"] = done.discharge_mw
+        real["battery_soc_mwh"] = done.soc_mwh
+    real["emergency_curtailed_it_mw"] = done.shed_facility_mw / s["dc_pue"]
     return real
 
 
@@ -123,17 +166,21 @@ def _load_values(m: pyo.ConcreteModel, ds: xr.Dataset) -> None:
 
 def evaluate(
     fixed: xr.Dataset,
-    pieces: list[xr.Dataset],
+    pieces: list[Mapping[str, np.ndarray]],
     sizes: dict[str, float],
     soc0: float,
     attrs: dict[str, float | int | str],
 ) -> Run:
-    """The realised operation (``pieces``, in time order) of the assets ``sizes`` as a checked
-    run: a battery left short at the end is refilled where headroom allows (any deficit left is
-    reported as ``battery_terminal_deficit_mwh``), every cost term computed by the model."""
-    # a window solved in place carries no cost terms or prices: the series every piece has
-    common = set.intersection(*({v for v in p.data_vars if "time" in p[v].dims} for p in pieces))
-    realised = xr.concat([p[sorted(common)] for p in pieces], dim="time")
+    """The realised operation (``pieces`` of :func:`realise`, in time order) of the assets
+    ``sizes`` as a checked run: a battery left short at the end is refilled where headroom allows
+    (any deficit left is reported as ``battery_terminal_deficit_mwh``), every cost term computed
+    by the model. The pieces' arrays are put together once, in one Dataset."""
+    # a window solved in place carries no cost terms: the series every piece has
+    common = sorted(set.intersection(*(set(p) for p in pieces)))
+    realised = xr.Dataset(
+        {k: ("time", np.concatenate([p[k] for p in pieces])) for k in common},
+        coords={"time": fixed["time"]},
+    )
     for name, value in sizes.items():
         realised[name] = ((), value)
     evaluated = fixed.drop_vars(list(SERVICE_LEVEL), errors="ignore")
@@ -180,13 +227,13 @@ def solve_pattern_realised(inputs: xr.Dataset, options: SolverOptions) -> Run:
     sizes = {s: float(plan.results[s]) for s in size_names(inputs)}
     fixed = with_sizes(inputs, sizes)
     soc0 = float(plan.results.get("battery_soc_initial_mwh", 0.0))
-    whole = plan.results.copy()
-    whole.attrs["soc_before_mwh"] = soc0
+    whole = Plan.from_dataset(plan.results)
     attrs = {
         "solver_message": "plan on the fixed pattern, operated against the realised headroom",
         "plan_objective_jpy": float(plan.results.attrs["objective_jpy"]),
     }
-    run = evaluate(fixed, [realise(whole, fixed)], sizes, soc0, attrs)
+    dt = float(fixed.attrs["dt_h"])
+    run = evaluate(fixed, [realise(whole, allowed(fixed), dt, soc0)], sizes, soc0, attrs)
     run.results["plan_grid_import_mw"] = plan.results["grid_import_mw"].assign_attrs(
         units="MW", doc="grid import of the plan on the pattern, before the realised headroom"
     )

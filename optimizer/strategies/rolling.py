@@ -35,58 +35,100 @@ from wattbit.solve import SolverOptions
 from wattbit.strategies.realise import (
     FORECAST_ONLY,
     SERVICE_LEVEL,
+    Plan,
     allowed,
     evaluate,
     fixed_soc,
     realise,
+    soc_fraction,
     with_sizes,
 )
-from wattbit.strategies.windows import WindowModel
+from wattbit.strategies.windows import WindowModel, WindowStats
 
 CARRIED = ("battery_initial_soc_fraction", "dc_initial_backlog_mwh")
 """The scalars a window carries over from the one before (the rest is the window's data)."""
 
 
-def _window(
-    inputs: xr.Dataset,
-    start: int,
-    stop: int,
-    soc: float,
-    backlog: float,
-    backlog_max: np.ndarray | None,
-    final_soc: float | None,
-    energy: float,
-    issued: int | None = None,
-    known_first_mw: float | None = None,
-) -> xr.Dataset:
-    """The window ``[start, stop)`` planned on the forecast issued before step ``issued`` (by
-    default ``start``); ``known_first_mw``: the first step's limit is known (the realised
-    headroom of an hourly re-optimisation)."""
-    issued = start if issued is None else issued
-    ds = inputs.isel(time=slice(start, stop)).copy()
-    ds["grid_import_limit_mw"] = ds["grid_forecast_headroom_mw"]
-    if inputs.attrs.get("grid_forecast_method") == "ar1":
-        ds["grid_import_limit_mw"].values = issued_forecast(
-            inputs["grid_forecast_headroom_mw"].values[issued:stop],
-            issued,
-            float(inputs.attrs["grid_forecast_error_std_fraction"]),
-            float(inputs.attrs["grid_forecast_error_autocorrelation"]),
-            float(inputs.attrs["dt_h"]),
-            int(inputs.attrs["grid_forecast_seed"]),
-        )[start - issued :]
-    if known_first_mw is not None:
-        limit = ds["grid_import_limit_mw"].values.copy()
-        limit[0] = known_first_mw
-        ds["grid_import_limit_mw"] = ("time", limit, ds["grid_import_limit_mw"].attrs)
-    ds = ds.drop_vars([*FORECAST_ONLY, *SERVICE_LEVEL], errors="ignore")
-    ds.attrs["dc_backlog_rule"] = "empty"  # each window serves what it defers (W4)
-    ds.attrs["annual_factor"] = 8760.0 / ((stop - start) * float(ds.attrs["dt_h"]))
-    if has_component(ds, "battery"):
-        fixed_soc(ds, energy, soc, final_soc)
-    if backlog_max is not None:
-        ds["dc_initial_backlog_mwh"] = ((), backlog)
-        ds["dc_backlog_max_mwh"] = ("time", backlog_max[start:stop])
-    return ds
+class Horizon:
+    """The horizon's data a window is cut from, read once per run: the series as arrays, the
+    forecast settings. :meth:`dataset` is a window's input Dataset (a model is built from it),
+    :meth:`arrays` the same window's series and carried scalars as arrays (a window solved on the
+    compiled model, :mod:`wattbit.strategies.windows`)."""
+
+    def __init__(self, fixed: xr.Dataset, backlog_max: np.ndarray | None, energy: float) -> None:
+        self.fixed, self.backlog_max, self.energy = fixed, backlog_max, energy
+        dropped = {*FORECAST_ONLY, *SERVICE_LEVEL}
+        self.series = {
+            str(k): v.values
+            for k, v in fixed.data_vars.items()
+            if v.dims == ("time",) and k not in dropped
+        }
+        self.truth = fixed["grid_forecast_headroom_mw"].values
+        a = fixed.attrs
+        self.ar1 = (
+            (
+                float(a["grid_forecast_error_std_fraction"]),
+                float(a["grid_forecast_error_autocorrelation"]),
+                float(a["dt_h"]),
+                int(a["grid_forecast_seed"]),
+            )
+            if a.get("grid_forecast_method") == "ar1"
+            else None
+        )
+        self.battery = has_component(fixed, "battery")
+
+    def limit(self, start: int, stop: int, issued: int | None, known: float | None) -> np.ndarray:
+        """The import limit a window ``[start, stop)`` plans on: the forecast issued before step
+        ``issued`` (by default ``start``); ``known``: the first step's limit is known (the
+        realised headroom of an hourly re-optimisation)."""
+        issued = start if issued is None else issued
+        if self.ar1 is None:
+            limit = self.truth[start:stop].copy()
+        else:
+            limit = issued_forecast(self.truth[issued:stop], issued, *self.ar1)[start - issued :]
+        if known is not None:
+            limit[0] = known
+        return limit
+
+    def carried(self, soc: float, backlog: float) -> dict[str, float]:
+        """The scalars a window carries over: its start state of charge and backlog."""
+        out = {}
+        if self.battery:
+            out["battery_initial_soc_fraction"] = soc_fraction(self.energy, soc)
+        if self.backlog_max is not None:
+            out["dc_initial_backlog_mwh"] = backlog
+        return out
+
+    def arrays(
+        self, start: int, stop: int, soc: float, backlog: float, issued: int | None = None,
+        known: float | None = None,
+    ) -> tuple[dict[str, np.ndarray], dict[str, float]]:  # fmt: skip
+        """The window's series (views of the horizon's, the limit and backlog bound its own) and
+        carried scalars, as :meth:`dataset` holds them."""
+        series = {k: v[start:stop] for k, v in self.series.items()}
+        series["grid_import_limit_mw"] = self.limit(start, stop, issued, known)
+        if self.backlog_max is not None:
+            series["dc_backlog_max_mwh"] = self.backlog_max[start:stop]
+        return series, self.carried(soc, backlog)
+
+    def dataset(
+        self, start: int, stop: int, soc: float, backlog: float, final_soc: float | None,
+        issued: int | None = None, known: float | None = None,
+    ) -> xr.Dataset:  # fmt: skip
+        """The window ``[start, stop)`` planned on the forecast issued before step ``issued``,
+        from ``soc`` MWh and ``backlog``; ``final_soc``: the energy it must end with."""
+        ds = self.fixed.isel(time=slice(start, stop)).copy()
+        attrs = self.fixed["grid_forecast_headroom_mw"].attrs
+        ds["grid_import_limit_mw"] = ("time", self.limit(start, stop, issued, known), attrs)
+        ds = ds.drop_vars([*FORECAST_ONLY, *SERVICE_LEVEL], errors="ignore")
+        ds.attrs["dc_backlog_rule"] = "empty"  # each window serves what it defers (W4)
+        ds.attrs["annual_factor"] = 8760.0 / ((stop - start) * float(ds.attrs["dt_h"]))
+        if self.battery:
+            fixed_soc(ds, self.energy, soc, final_soc)
+        if self.backlog_max is not None:
+            ds["dc_initial_backlog_mwh"] = ((), backlog)
+            ds["dc_backlog_max_mwh"] = ("time", self.backlog_max[start:stop])
+        return ds
 
 
 def solve_rolling(
@@ -116,7 +158,8 @@ def solve_rolling(
     commit = max(1, round(float(inputs.attrs["grid_forecast_commit_h"]) / dt))
     t1 = time.perf_counter()
 
-    roll = Roll(fixed, Windows(options, compiled_once), backlog_max, energy, soc0, lookahead)
+    horizon = Horizon(fixed, backlog_max, energy)
+    roll = Roll(horizon, Windows(horizon, options, compiled_once), soc0, lookahead)
     reoptimise = inputs.attrs.get("grid_forecast_recourse", "rules") == "reoptimise"
     start = 0
     while start < n:
@@ -129,9 +172,9 @@ def solve_rolling(
         if reoptimise:
             roll.reoptimise_day(planned, start, start + committed)
         else:
-            roll.follow(planned.isel(time=slice(0, committed)))
+            roll.follow(planned.part(0, committed))
         start += committed
-    pieces, windows = roll.pieces, roll.windows
+    windows = roll.windows
     t2 = time.perf_counter()
 
     attrs = {
@@ -143,11 +186,11 @@ def solve_rolling(
         "rolling_recourse": "reoptimise" if reoptimise else "rules",
         "rolling_reoptimisations": roll.reoptimisations,
     }
-    run = evaluate(fixed, pieces, sizes, soc0, attrs)
+    run = evaluate(fixed, roll.pieces, sizes, soc0, attrs)
     run.timings = {
         "foresight": t1 - t0,
         "windows": t2 - t1,
-        **{f"window_{k}": v for k, v in windows.timings.items()},
+        **windows.timings,
         "evaluate": time.perf_counter() - t2,
         "rolling": time.perf_counter() - t0,
     }
@@ -162,58 +205,46 @@ class Roll:
     """The state of a rolling horizon: the carried battery energy and backlog, the realised
     pieces, and how windows are planned and operated."""
 
-    def __init__(
-        self,
-        fixed: xr.Dataset,
-        windows: Windows,
-        backlog_max: np.ndarray | None,
-        energy: float,
-        soc0: float,
-        lookahead: int,
-    ) -> None:
-        self.fixed, self.windows, self.backlog_max = fixed, windows, backlog_max
-        self.energy, self.soc0, self.lookahead = energy, soc0, lookahead
-        self.n = fixed.sizes["time"]
-        self.allowed = allowed(fixed)
+    def __init__(self, horizon: Horizon, windows: Windows, soc0: float, lookahead: int) -> None:
+        self.horizon, self.windows, self.soc0, self.lookahead = horizon, windows, soc0, lookahead
+        self.n = horizon.fixed.sizes["time"]
+        self.dt = float(horizon.fixed.attrs["dt_h"])
+        self.allowed = allowed(horizon.fixed)
         self.soc, self.backlog = soc0, 0.0
-        self.pieces: list[xr.Dataset] = []
+        self.pieces: list[dict[str, np.ndarray]] = []
         self.reoptimisations = 0
 
     def plan(
         self, start: int, stop: int, issued: int | None = None, known: float | None = None
-    ) -> xr.Dataset | Run:
-        """The plan of window ``[start, stop)`` from the carried state (see :func:`_window`)."""
+    ) -> Plan | Run:
+        """The plan of window ``[start, stop)`` from the carried state (:class:`Horizon`)."""
         last = stop == self.n
-        soc, backlog = self.soc, self.backlog
-
-        def window(final: float | None) -> xr.Dataset:
-            return _window(
-                self.fixed, start, stop, soc, backlog, self.backlog_max, final, self.energy,
-                issued, known,
-            )  # fmt: skip
-
         full = stop - start == self.lookahead and not last
-        planned = self.windows.plan(window(self.soc0 if last else None), full)
-        if isinstance(planned, Run) and last and soc < self.soc0:  # cannot plan back to soc0:
-            planned = self.windows.plan(window(None), full=False)  # evaluate() refills
+        window = (start, stop, self.soc, self.backlog, issued, known)
+        planned = self.windows.plan(window, self.soc0 if last else None, full)
+        if isinstance(planned, Run) and last and self.soc < self.soc0:  # cannot plan back to
+            planned = self.windows.plan(window, None, full=False)  # soc0: evaluate() refills
         return planned
 
-    def follow(self, plan: xr.Dataset, day: xr.Dataset | None = None) -> None:
+    def follow(self, plan: Plan, day: Plan | None = None) -> None:
         """Operate ``plan`` against the realised headroom with the rule recourse (module doc,
         step 3) and carry the state on. ``day``: the day-ahead plan of the same steps, when
         ``plan`` is an intra-day re-plan (what it sheds beyond the day-ahead plan is emergency
         curtailment: decided within the day, not a day ahead)."""
-        plan.attrs["soc_before_mwh"] = self.soc
-        piece = realise(plan, self.fixed)
+        stats = self.windows.stats
+        stats.start()
+        allowed = self.allowed[plan.start : plan.start + plan.steps]
+        piece = realise(plan, allowed, self.dt, self.soc)
         if day is not None and "dc_shed_it_mw" in piece:
-            extra = np.maximum(piece["dc_shed_it_mw"].values - day["dc_shed_it_mw"].values, 0.0)
-            piece["dc_shed_it_mw"].values -= extra
-            piece["emergency_curtailed_it_mw"].values += extra
+            extra = np.maximum(piece["dc_shed_it_mw"] - day.series["dc_shed_it_mw"], 0.0)
+            piece["dc_shed_it_mw"] = piece["dc_shed_it_mw"] - extra
+            piece["emergency_curtailed_it_mw"] = piece["emergency_curtailed_it_mw"] + extra
         self.pieces.append(piece)
         if "battery_soc_mwh" in piece:
             self.soc = float(piece["battery_soc_mwh"][-1])
         if "shift_backlog_mwh" in piece:
             self.backlog = float(piece["shift_backlog_mwh"][-1])
+        stats.lap("realise")
 
     def reoptimise_day(self, day: xr.Dataset, start: int, end: int) -> None:
         """Operate the committed steps ``[start, end)`` of the day-ahead plan ``day``: follow
@@ -224,19 +255,19 @@ class Roll:
         grows with lead time from there), and follow the new plan."""
         current, offset, h, fresh = day, 0, start, False
         while h < end:
-            planned = current["grid_import_mw"].values[offset : offset + end - h]
+            planned = current.series["grid_import_mw"][offset : offset + end - h]
             room = self.allowed[h:end] - planned
             short = room < -SHORTFALL_TOL_MW
-            if "dc_shed_it_mw" in current:  # it sheds what the realised headroom could serve
-                shed = current["dc_shed_it_mw"].values[offset : offset + end - h]
+            if "dc_shed_it_mw" in current.series:  # it sheds what the realised headroom could serve
+                shed = current.series["dc_shed_it_mw"][offset : offset + end - h]
                 short |= (shed > SHORTFALL_TOL_MW) & (room > SHORTFALL_TOL_MW)
             short = np.flatnonzero(short)
             upto = end if short.size == 0 else h + int(short[0])
             if upto == h and fresh:  # a re-plan short at its own first step: the rules, 1 step
                 upto = h + 1
             if upto > h:
-                part = current.isel(time=slice(offset, offset + upto - h))
-                day_part = None if current is day else day.isel(time=slice(h - start, upto - start))
+                part = current.part(offset, offset + upto - h)
+                day_part = None if current is day else day.part(h - start, upto - start)
                 self.follow(part, day_part)
                 offset, h, fresh = offset + upto - h, upto, False
                 continue
@@ -250,33 +281,50 @@ class Roll:
 
 class Windows:
     """The plans of a rolling horizon's windows: full-length ones on one :class:`WindowModel`
-    (built at the first, checked against a cold compile at the second), the rest cold."""
+    (built at the first, checked against a cold compile at the second, fed the horizon's arrays),
+    the rest cold. A window is ``(start, stop, soc, backlog, issued, known)`` (:class:`Horizon`)."""
 
-    def __init__(self, options: SolverOptions, compiled_once: bool) -> None:
+    def __init__(self, horizon: Horizon, options: SolverOptions, compiled_once: bool) -> None:
+        self.horizon = horizon
         self.options = options
         self.compiled_once = compiled_once
         self.model: WindowModel | None = None
         self.checked = False
         self.count = 0
-        self.cold_timings: dict[str, float] = {}
+        self.stats = WindowStats()  # cold windows and the realised operation
 
-    def plan(self, ds: xr.Dataset, full: bool) -> xr.Dataset | Run:
+    def plan(self, window: tuple, final_soc: float | None, full: bool) -> Plan | Run:
         """The window's plan (inputs and every variable), or the failed cold :class:`Run`."""
         self.count += 1
         if full and self.compiled_once:
-            if self.model is None:
-                self.model = WindowModel.from_window(ds, self.options, CARRIED)
-                self.compiled_once = self.model is not None
-            elif not self.checked:
-                self.checked = True
-                self.model.check(ds)
-            plan = self.model.solve(ds) if self.model is not None else None
+            plan = self._in_place(window)
             if plan is not None:
                 return plan
-        t0 = time.perf_counter()
+        start, stop, soc, backlog, issued, known = window
+        self.stats.start()
+        ds = self.horizon.dataset(start, stop, soc, backlog, final_soc, issued, known)
         run = solve_inputs(ds, self.options)
-        self.cold_timings["cold"] = self.cold_timings.get("cold", 0.0) + time.perf_counter() - t0
-        return run.results if run.ok else run
+        self.stats.lap("cold")
+        return Plan.from_dataset(run.results, start) if run.ok else run
+
+    def _in_place(self, window: tuple) -> Plan | None:
+        start, stop, soc, backlog, issued, known = window
+        first = self.model is None
+        if first or not self.checked:
+            ds = self.horizon.dataset(start, stop, soc, backlog, None, issued, known)
+            if first:
+                self.model = WindowModel.from_window(ds, self.options, CARRIED)
+                if self.model is None:
+                    self.compiled_once = False
+                    return None
+            self.checked = not first
+            # the arrays give this window's LP data; at the second, so does a cold compile
+            self.model.check(ds, *self.horizon.arrays(*window), compile_=not first)
+        stats = self.model.stats
+        stats.start()
+        series, scalars = self.horizon.arrays(*window)
+        stats.lap("data")
+        return self.model.solve_arrays(series, scalars, start)
 
     @property
     def warm(self) -> int:
@@ -284,5 +332,13 @@ class Windows:
 
     @property
     def timings(self) -> dict[str, float]:
-        own = self.model.stats.timings if self.model is not None else {}
-        return {**own, **self.cold_timings}
+        """Per phase (model's and own): ``window_<phase>`` wall seconds, ``_cpu`` CPU seconds,
+        ``_n`` how many windows it ran for."""
+        parts = [self.stats] + ([self.model.stats] if self.model is not None else [])
+        out: dict[str, float] = {}
+        for stats in parts:
+            for phase, wall in stats.timings.items():
+                out[f"window_{phase}"] = wall
+                out[f"window_{phase}_cpu"] = stats.cpu[phase]
+                out[f"window_{phase}_n"] = stats.counts[phase]
+        return out

@@ -17,122 +17,73 @@ size column, say), and
 entry that moves by :math:`a` under the constant and :math:`a (t + 1) / L` under the ramp depends on step
 :math:`t` of :math:`x_s` with coefficient :math:`a / \\delta`. An input that changes the matrix's
 pattern or the shape of the LP, or moves an entry in any other way, is *structural*: a window that differs
-from the first one there is solved cold (:func:`~wattbit.optimise.solve_inputs`). The map is
-checked once against a cold compile of the second window (:meth:`WindowModel.check`); if it
-misses, every window is solved cold.
+from the first one there is solved cold (:func:`~wattbit.optimise.solve_inputs`); one that moves
+no entry is *inert*. The map is checked once against a cold compile of the second window
+(:meth:`WindowModel.check`); if it misses, every window is solved cold.
 
-The plan of a window (:meth:`WindowModel.solve`) holds the window's inputs and every model
-variable as ``<block>_<var>``, as :func:`~wattbit.results.build_results` names them; cost terms are
-not computed (the realised operation is costed by :func:`~wattbit.strategies.realise.evaluate`).
-A window the LP does not solve to optimality, or whose solution charges and discharges the battery
-at once under ``battery.exclusive = auto``, returns ``None``: the caller solves it cold.
+A zero that multiplies a column leaves its coefficient out of the matrix's pattern (a battery
+starting empty; PV availability at night times the fixed PV capacity column), so the model is
+built with the zeros of the carried scalars and of the series that are not all zero moved by
+:data:`PROBE` of their scale, and every window (the first too) is solved by the map from there:
+a coefficient a window sets to 0 is removed by HiGHS. Moving a series' zeros is kept only if the
+map then reproduces a cold compile of the first window itself (a formulation that treats a zero
+specially would not); otherwise only the carried scalars are moved.
+
+A window's data come in as plain arrays (:meth:`WindowModel.solve_arrays`: the window's series
+and its carried scalars), the update is one gather over the mapped inputs and three HiGHS calls on
+the entries the map touches, and the solution goes out as a :class:`~wattbit.strategies.realise.Plan`
+of arrays: the window's inputs and every model variable as ``<block>_<var>``, as
+:func:`~wattbit.results.build_results` names them. Cost terms are not computed (the realised
+operation is costed by :func:`~wattbit.strategies.realise.evaluate`). A window the LP does not
+solve to optimality, or whose solution charges and discharges the battery at once under
+``battery.exclusive = auto``, gives ``None``: the caller solves it cold.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
-from scipy import sparse
 
 from wattbit.errors import CaseError
-from wattbit.formulations.site import component_blocks
 from wattbit.model import create_model, has_component
 from wattbit.optimise import SIMULTANEOUS_TOL_MW
 from wattbit.solve import CompiledModel, SolverOptions, _new_highs, compile_checked
+from wattbit.strategies import lpmap
+from wattbit.strategies.lpmap import PROBE, Entries
+from wattbit.strategies.realise import Plan
 
-PROBE = 1e-3
-"""An input is moved by this share of its largest magnitude (at least 1) to measure its map."""
 MAP_RTOL = 1e-9
 """Relative tolerance of the measured map against a cold compile (:meth:`WindowModel.check`)."""
 
 
 @dataclass
-class Entries:
-    """Where one input enters the LP data: entry ``index`` of :math:`v` moves by ``coef`` per
-    unit of the input at step ``step`` (``step`` is 0 for a scalar)."""
-
-    index: np.ndarray
-    step: np.ndarray
-    coef: np.ndarray
-
-
-@dataclass
 class WindowStats:
-    """Windows solved in place and cold, and seconds per phase (summed over windows)."""
+    """Windows solved in place and cold, and per phase its wall and CPU seconds (summed over the
+    windows) and how many windows it ran for. :meth:`start` marks the clocks, :meth:`lap` books
+    the time since the last mark to a phase."""
 
     warm: int = 0
     cold: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    _mark: tuple[float, float] = (0.0, 0.0)
 
-    def add(self, phase: str, seconds: float) -> None:
-        self.timings[phase] = self.timings.get(phase, 0.0) + seconds
+    def start(self) -> None:
+        self._mark = (time.perf_counter(), time.process_time())
 
-
-def _vectors(cm: CompiledModel, pattern: tuple[np.ndarray, ...] | None = None) -> np.ndarray | None:
-    """:math:`v` of ``cm``, its matrix values read on ``pattern`` (by default its own); ``None``
-    if ``cm`` has a coefficient outside ``pattern`` or another shape. A coefficient the compiler
-    left out because it is 0 (a battery starting empty) reads as 0."""
-    lp = cm.lp
-    parts = (lp.col_cost_, lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_)
-    values = np.asarray(lp.a_matrix_.value_, dtype=float)
-    own = _matrix(cm)
-    if pattern is not None and not _same_matrix(own, pattern):
-        if own[0].shape != pattern[0].shape:
-            return None
-        n_rows, n_cols = lp.num_row_, lp.num_col_
-        a = sparse.csc_matrix((values, own[1], own[0]), shape=(n_rows, n_cols))
-        start, rows = pattern
-        cols = np.repeat(np.arange(n_cols), np.diff(start))
-        read = np.asarray(a[rows, cols]).ravel()
-        if a.count_nonzero() != np.count_nonzero(read):
-            return None
-        values = read
-    return np.concatenate([*(np.asarray(p, dtype=float) for p in parts), [lp.offset_], values])
-
-
-def _matrix(cm: CompiledModel) -> tuple[np.ndarray, ...]:
-    """The matrix's pattern (column starts, row indices); its values are part of :math:`v`."""
-    a = cm.lp.a_matrix_
-    return (np.asarray(a.start_), np.asarray(a.index_))
-
-
-def _same_matrix(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> bool:
-    return all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-
-
-def _moved(base: np.ndarray, probe: np.ndarray) -> np.ndarray:
-    """``probe − base``, entries infinite in both (same sign) unmoved, NaN where only one is."""
-    both = np.isinf(base) & np.isinf(probe) & (np.sign(base) == np.sign(probe))
-    with np.errstate(invalid="ignore"):
-        diff = probe - base
-    diff[both] = 0.0
-    diff[~np.isfinite(diff)] = np.nan
-    return diff
-
-
-def _away_from_zero(ds: xr.Dataset, names: list[str]) -> xr.Dataset:
-    """``ds`` with each zero of the inputs ``names`` moved by :data:`PROBE` of the input's scale:
-    a carried scalar at zero (a battery starting empty) would leave its coefficients out of the
-    matrix's pattern. The model is built there, and every window (the first too) solved by the
-    map from it. (Series are not moved: a zero in a series, PV at night, may remove columns, and
-    such a series stays structural.)"""
-    moved = {}
-    for name in names:
-        x = ds[name].values.astype(float)
-        if np.any(x == 0):
-            delta = PROBE * max(1.0, float(np.max(np.abs(x), initial=0.0)))
-            moved[name] = (ds[name].dims, np.where(x == 0, delta, x), ds[name].attrs)
-    return ds.assign(moved)
-
-
-def _same_attrs(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    def lap(self, phase: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.timings[phase] = self.timings.get(phase, 0.0) + now[0] - self._mark[0]
+        self.cpu[phase] = self.cpu.get(phase, 0.0) + now[1] - self._mark[1]
+        self.counts[phase] = self.counts.get(phase, 0) + 1
+        self._mark = now
 
 
 class WindowModel:
@@ -147,6 +98,7 @@ class WindowModel:
         self.compiled: CompiledModel | None = None
         self.maps: dict[str, Entries] = {}
         self.structural: set[str] = set()
+        self.inert: set[str] = set()
         self.stats = WindowStats()
         self.usable = True
 
@@ -159,10 +111,25 @@ class WindowModel:
         cannot be kept (exclusivity ``always``, a MIP, rows of fixed values alone)."""
         if has_component(ds, "battery") and ds.attrs.get("battery_exclusive") == "always":
             return None
-        t0 = time.perf_counter()
-        names = [str(v) for v in ds.data_vars if ds[v].dims == ("time",)]
-        names += [c for c in carried if c in ds and ds[c].dims == ()]
-        window = cls(_away_from_zero(ds, [c for c in carried if c in names]), options, None)
+        t0, c0 = time.perf_counter(), time.process_time()
+        series = [str(v) for v in ds.data_vars if ds[v].dims == ("time",)]
+        scalars = [c for c in carried if c in ds and ds[c].dims == ()]
+        mixed = [s for s in series if np.any(ds[s].values == 0) and np.any(ds[s].values != 0)]
+        window = cls._measured(ds, options, series + scalars, scalars + mixed)
+        if window is not None and mixed and not window.check(ds):  # zeros are special: unmoved
+            window = cls._measured(ds, options, series + scalars, scalars)
+        if window is not None:
+            window.stats.timings["compile_once"] = time.perf_counter() - t0
+            window.stats.cpu["compile_once"] = time.process_time() - c0
+            window.stats.counts["compile_once"] = 1
+        return window
+
+    @classmethod
+    def _measured(
+        cls, ds: xr.Dataset, options: SolverOptions, names: list[str], moved: list[str]
+    ) -> WindowModel | None:
+        """The model built at ``ds`` with the zeros of ``moved`` moved, its map measured."""
+        window = cls(lpmap.away_from_zero(ds, moved), options, None)
         try:
             window.model = create_model(window.base)
         except (ValueError, CaseError):
@@ -171,27 +138,32 @@ class WindowModel:
         if cm is None or cm.is_mip:
             return None
         window.compiled = cm
-        base, matrix = _vectors(cm), _matrix(cm)
+        base, pattern = lpmap.vectors(cm), lpmap.matrix(cm)
         for name in names:
-            window._measure(name, base, matrix)
+            window._measure(name, base, pattern)
         window._base = base
         window._inputs = {  # what a window is checked or mapped on; the rest enters no LP data
             str(k): window.base.variables[k].values
             for k in ds.data_vars
-            if k in window.maps or k in window.structural or ds[k].dims != ("time",)
+            if k not in window.inert
+            and (k in window.maps or k in window.structural or ds[k].dims != ("time",))
         }
-        window._coefficients = window._mapped_coefficients()
+        window._scalars = {  # the window's own scalar inputs, for its plans
+            str(k): float(v.values)
+            for k, v in ds.data_vars.items()
+            if v.dims == () and np.issubdtype(v.dtype, np.number)
+        }
+        window._feed()
         window._highs = _new_highs(options, cm.lp)
         window._highs.passModel(cm.lp)
-        window._columns = _column_map(window.model, cm)
-        window.stats.add("compile_once", time.perf_counter() - t0)
+        window._layout(lpmap.column_map(window.model, cm))
         return window
 
     def _compile(self, ds: xr.Dataset) -> CompiledModel | None:
         cm, _ = compile_checked(create_model(ds), self.options)
         return None if cm is None or cm.is_mip else cm
 
-    def _measure(self, name: str, base: np.ndarray, matrix: tuple[np.ndarray, ...]) -> None:
+    def _measure(self, name: str, base: np.ndarray, pattern: tuple[np.ndarray, ...]) -> None:
         x = self.base[name].values.astype(float)
         delta = PROBE * max(1.0, float(np.max(np.abs(x), initial=0.0)))
         ramp = np.arange(1, x.size + 1, dtype=float) / max(x.size, 1)
@@ -201,19 +173,21 @@ class WindowModel:
                 cm = self._compile(self.base.assign({name: (self.base[name].dims, x + shift)}))
             except (ValueError, CaseError):  # the moved input is rejected: keep it fixed
                 cm = None
-            probe = None if cm is None else _vectors(cm, matrix)
+            probe = None if cm is None else lpmap.vectors(cm, pattern)
             if probe is None or probe.shape != base.shape:
                 self.structural.add(name)
                 return
-            moved.append(_moved(base, probe))
+            moved.append(lpmap.moved(base, probe))
         flat = moved[0]
         if np.isnan(flat).any():
             self.structural.add(name)
             return
         index = np.flatnonzero(flat)
+        if not index.size:
+            self.inert.add(name)
+            return
         if not x.ndim:
-            if index.size:
-                self.maps[name] = Entries(index, np.zeros(index.size, int), flat[index] / delta)
+            self.maps[name] = Entries(index, np.zeros(index.size, int), flat[index] / delta)
             return
         ramped = moved[1]
         if np.isnan(ramped).any() or np.any((ramped != 0) & (flat == 0)):
@@ -226,66 +200,142 @@ class WindowModel:
         ):
             self.structural.add(name)
             return
-        if index.size:
-            self.maps[name] = Entries(index, step, flat[index] / delta)
+        self.maps[name] = Entries(index, step, flat[index] / delta)
 
-    def vectors(self, ds: xr.Dataset) -> np.ndarray | None:
-        """The LP data of window ``ds`` by the map, ``None`` if ``ds`` differs from the first
-        window in anything the map does not cover (then the window is solved cold)."""
-        base = self.base
-        if not self.usable or dict(ds.sizes) != dict(base.sizes):
+    def _feed(self) -> None:
+        """Precompute the update as one gather: the mapped inputs laid end to end (``_order``),
+        per map entry its position there, its coefficient and its entry of :math:`v` (as a slot
+        among the touched entries, which :func:`~wattbit.strategies.lpmap.split` sorts into costs,
+        column bounds, row bounds, offset and matrix coefficients)."""
+        self._order = sorted(self.maps)
+        maps = [self.maps[name] for name in self._order]
+        ends = np.cumsum([self._inputs[name].size for name in self._order], dtype=int)
+        starts = ends - [self._inputs[name].size for name in self._order]
+        self._pos = np.concatenate([[]] + [o + e.step for o, e in zip(starts, maps, strict=True)])
+        self._pos = self._pos.astype(int)
+        index = np.concatenate([[]] + [e.index for e in maps]).astype(int)
+        self._coef = np.concatenate([[]] + [e.coef for e in maps])
+        self._touched, self._slot = np.unique(index, return_inverse=True)
+        self._x0 = self._concat(self._inputs)
+        lp = self.compiled.lp
+        self._cost, self._bound_cols, self._bound_rows, self._offset = lpmap.split(
+            self._touched, lp.num_col_, lp.num_row_
+        )
+        self._coefficients = self._mapped_coefficients()
+        self._watch = sorted(self.structural)
+        self._applied = self._base.copy()
+
+    def _concat(self, x: Mapping[str, np.ndarray | float]) -> np.ndarray:
+        return np.concatenate([[]] + [np.ravel(x[name]) for name in self._order])
+
+    def _v(
+        self, series: Mapping[str, np.ndarray], scalars: Mapping[str, float]
+    ) -> np.ndarray | None:
+        """:math:`v` of a window by the map from its arrays; ``None`` if it differs from the
+        first window in a structural input (or does not give one the model reads)."""
+        if not self.usable:
             return None
-        if set(ds.data_vars) != set(base.data_vars) or not _same_attrs(ds.attrs, base.attrs):
+        x = {**series, **scalars}
+        for name in self._watch:
+            new = x.get(name)
+            if new is None or not np.array_equal(new, self._inputs[name]):
+                return None
+        try:
+            dx = self._concat(x) - self._x0
+        except (KeyError, ValueError):  # an input missing, or of another length
             return None
         v = self._base.copy()
+        if self._touched.size:
+            moved = np.bincount(self._slot, self._coef * dx[self._pos], self._touched.size)
+            v[self._touched] += moved
+        return v
+
+    def _arrays(self, ds: xr.Dataset) -> tuple[dict, dict] | None:
+        """``ds`` as a window's arrays, ``None`` if it differs from the first window in its
+        length, its variables, its attributes or a scalar that is not carried."""
+        base = self.base
+        if dict(ds.sizes) != dict(base.sizes) or set(ds.data_vars) != set(base.data_vars):
+            return None
+        if not lpmap.same_attrs(ds.attrs, base.attrs):
+            return None
+        series, scalars = {}, {}
         for name, old in self._inputs.items():
             new = ds.variables[name].values
             if new.shape != old.shape:
                 return None
-            if name in self.maps:
-                e = self.maps[name]
-                dx = (new - old).reshape(-1)
-                v[e.index] += e.coef * dx[e.step]
-            elif (name in self.structural or new.ndim == 0) and not np.array_equal(new, old):
+            if new.ndim:
+                series[name] = new
+            elif name in self.maps or name in self.structural:
+                scalars[name] = float(new)
+            elif not np.array_equal(new, old):
                 return None
-        return v
+        series.update({str(k): ds[k].values for k in ds.data_vars if ds[k].dims == ("time",)})
+        return series, scalars
 
-    def check(self, ds: xr.Dataset) -> bool:
-        """Compare the map's LP data for ``ds`` with a cold compile of ``ds``; on a miss the model
-        is marked unusable (every later window cold)."""
+    def vectors(self, ds: xr.Dataset) -> np.ndarray | None:
+        """The LP data of window ``ds`` by the map, ``None`` if ``ds`` differs from the first
+        window in anything the map does not cover (then the window is solved cold)."""
+        arrays = self._arrays(ds)
+        return None if arrays is None else self._v(*arrays)
+
+    def check(
+        self,
+        ds: xr.Dataset,
+        series: Mapping[str, np.ndarray] | None = None,
+        scalars: Mapping[str, float] | None = None,
+        compile_: bool = True,
+    ) -> bool:
+        """Compare the map's LP data for ``ds`` with a cold compile of ``ds`` (``compile_``) and,
+        when the window's ``series`` and ``scalars`` are given, require that they give the same
+        LP data as ``ds``; on a miss the model is marked unusable (every later window cold)."""
         v = self.vectors(ds)
-        cm = self._compile(ds)
-        exact = None if cm is None else _vectors(cm, _matrix(self.compiled))
-        ok = v is not None and exact is not None and exact.shape == v.shape
-        if ok:
-            finite = np.isfinite(exact)
-            ok = bool(
-                np.array_equal(np.isfinite(v), finite)
-                and np.allclose(v[finite], exact[finite], rtol=MAP_RTOL, atol=MAP_RTOL)
-            )
+        ok = v is not None
+        if ok and series is not None:
+            w = self._v(series, scalars or {})
+            ok = w is not None and np.array_equal(v, w)
+        if ok and compile_:
+            cm = self._compile(ds)
+            exact = None if cm is None else lpmap.vectors(cm, lpmap.matrix(self.compiled))
+            ok = exact is not None and exact.shape == v.shape
+            if ok:
+                finite = np.isfinite(exact)
+                ok = bool(
+                    np.array_equal(np.isfinite(v), finite)
+                    and np.allclose(v[finite], exact[finite], rtol=MAP_RTOL, atol=MAP_RTOL)
+                )
         self.usable = ok
         return ok
 
-    def solve(self, ds: xr.Dataset) -> xr.Dataset | None:
+    def solve(self, ds: xr.Dataset, start: int = 0) -> Plan | None:
         """The plan of window ``ds`` (module doc), solved in place; ``None``: solve it cold."""
-        t0 = time.perf_counter()
-        v = self.vectors(ds)
+        arrays = self._arrays(ds)
+        if arrays is None:
+            self.stats.cold += 1
+            return None
+        self.stats.start()
+        return self.solve_arrays(*arrays, start)
+
+    def solve_arrays(
+        self, series: Mapping[str, np.ndarray], scalars: Mapping[str, float], start: int = 0
+    ) -> Plan | None:
+        """The plan of the window with these ``series`` (its inputs per step) and carried
+        ``scalars``, its first step ``start`` of the horizon; its other scalars and attributes
+        must be the first window's (:meth:`check` verifies it on a window). ``None``: solve it
+        cold. Phases are booked from the caller's :meth:`WindowStats.start`."""
+        v = self._v(series, scalars)
         if v is None:
             self.stats.cold += 1
             return None
         self._apply(v)
-        t1 = time.perf_counter()
+        self.stats.lap("update")
         h = self._highs
         h.run()
-        t2 = time.perf_counter()
-        self.stats.add("update", t1 - t0)
-        self.stats.add("highs", t2 - t1)
+        self.stats.lap("highs")
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             self.stats.cold += 1
             return None
-        values = np.asarray(h.getSolution().col_value)
-        plan = self._plan(ds, values)
-        self.stats.add("extract", time.perf_counter() - t2)
+        plan = self._plan(np.asarray(h.getSolution().col_value), series, scalars, start)
+        self.stats.lap("extract")
         if plan is None:
             self.stats.cold += 1
             return None
@@ -293,58 +343,65 @@ class WindowModel:
         return plan
 
     def _apply(self, v: np.ndarray) -> None:
+        """Hand HiGHS the entries of ``v`` the map touches (the rest are the first window's)."""
         lp, h = self.compiled.lp, self._highs
         n, m = lp.num_col_, lp.num_row_
-        cols, rows = np.arange(n, dtype=np.int32), np.arange(m, dtype=np.int32)
-        h.changeColsCost(n, cols, v[:n])
-        h.changeColsBounds(n, cols, v[n : 2 * n], v[2 * n : 3 * n])
-        h.changeRowsBounds(m, rows, v[3 * n : 3 * n + m], v[3 * n + m : 3 * n + 2 * m])
-        h.changeObjectiveOffset(float(v[3 * n + 2 * m]))
+        if self._cost.size:
+            h.changeColsCost(self._cost.size, self._cost, v[self._cost])
+        if self._bound_cols.size:
+            c = self._bound_cols
+            h.changeColsBounds(c.size, c, v[n + c], v[2 * n + c])
+        if self._bound_rows.size:
+            r = self._bound_rows + 3 * n
+            h.changeRowsBounds(r.size, self._bound_rows, v[r], v[r + m])
+        if self._offset:
+            h.changeObjectiveOffset(float(v[3 * n + 2 * m]))
         for k, row, col in self._coefficients:
-            h.changeCoeff(row, col, float(v[k]))
+            if v[k] != self._applied[k]:
+                h.changeCoeff(row, col, float(v[k]))
+                self._applied[k] = v[k]
 
     def _mapped_coefficients(self) -> list[tuple[int, int, int]]:
         """(entry of :math:`v`, row, column) of every matrix coefficient an input moves."""
         lp = self.compiled.lp
         first = 3 * lp.num_col_ + 2 * lp.num_row_ + 1
-        start, rows = _matrix(self.compiled)
-        mapped = np.unique(np.concatenate([e.index for e in self.maps.values()] or [[]]))
+        start, rows, _ = lpmap.matrix(self.compiled)
         out = []
-        for k in mapped[mapped >= first].astype(int):
+        for k in self._touched[self._touched >= first].astype(int):
             at = k - first
             col = int(np.searchsorted(start, at, side="right") - 1)
             out.append((int(k), int(rows[at]), col))
         return out
 
-    def _plan(self, ds: xr.Dataset, values: np.ndarray) -> xr.Dataset | None:
-        variables: dict[str, tuple] = {}
-        for name, (dims, index, default) in self._columns.items():
-            x = np.where(index >= 0, values[np.maximum(index, 0)], default)
-            variables[name] = (dims, x if dims else float(x[0]))
-        if "battery_charge_mw" in variables and ds.attrs.get("battery_exclusive") == "auto":
-            both = np.minimum(
-                variables["battery_charge_mw"][1], variables["battery_discharge_mw"][1]
-            )
+    def _layout(self, columns: dict[str, tuple]) -> None:
+        """Precompute the extraction: every variable's elements laid end to end, each a column
+        of the solution (``_take``) or its default value; ``_spans``: each variable's range."""
+        index = np.concatenate([[]] + [c[1] for c in columns.values()]).astype(int)
+        self._defaults = np.concatenate([[]] + [c[2] for c in columns.values()])
+        self._has = np.flatnonzero(index >= 0)
+        self._take = index[self._has]
+        self._spans, at = [], 0
+        for name, (dims, cols, _) in columns.items():
+            self._spans.append((name, at, at + cols.size, bool(dims)))
+            at += cols.size
+
+    def _plan(
+        self,
+        values: np.ndarray,
+        series: Mapping[str, np.ndarray],
+        scalars: Mapping[str, float],
+        start: int,
+    ) -> Plan | None:
+        flat = self._defaults.copy()
+        flat[self._has] = values[self._take]
+        out_series, out_scalars = dict(series), {**self._scalars, **scalars}
+        for name, a, b, timed in self._spans:
+            if timed:
+                out_series[name] = flat[a:b]
+            else:
+                out_scalars[name] = float(flat[a])
+        if "battery_charge_mw" in out_series and self.base.attrs.get("battery_exclusive") == "auto":
+            both = np.minimum(out_series["battery_charge_mw"], out_series["battery_discharge_mw"])
             if np.max(both, initial=0.0) > SIMULTANEOUS_TOL_MW:
                 return None
-        data = {k: ds.variables[k] for k in ds.data_vars}
-        data.update({k: xr.Variable(*dv) for k, dv in variables.items()})
-        return xr.Dataset(data, coords=ds.coords, attrs=ds.attrs)
-
-
-def _column_map(m: pyo.ConcreteModel, cm: CompiledModel) -> dict[str, tuple]:
-    """Per ``<block>_<var>`` (time-indexed or scalar, as in results): its dims, the compiled
-    column of each element (−1 if not in the matrix) and the value such an element takes
-    (:func:`~wattbit.solve.load_values`' rule)."""
-    column = {id(v): j for j, v in enumerate(cm.columns)}
-    out: dict[str, tuple] = {}
-    for blk in component_blocks(m):
-        for var in blk.component_objects(pyo.Var, descend_into=False):
-            if var.is_indexed() and var.index_set() is not m.T:
-                continue
-            data = list(var.values())
-            index = np.array([column.get(id(v), -1) for v in data], dtype=int)
-            default = np.array([v.lb if v.lb is not None and v.lb > 0 else 0.0 for v in data])
-            dims = ("time",) if var.is_indexed() else ()
-            out[f"{blk.local_name}_{var.local_name}"] = (dims, index, default)
-    return out
+        return Plan(start, out_series, out_scalars)
