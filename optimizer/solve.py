@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,6 +28,7 @@ from wattbit.infeasibility import (
     fixed_row_step,
     fixed_rows,
 )
+from wattbit.solve_clock import Bounds, Clock, watch
 
 ROUNDING_TOL = 1e-6  # an LP value this close above an integer rounds down to it
 
@@ -64,6 +64,7 @@ class SolverOptions:
     threads: int = 1
     log: bool = field(default_factory=_log_wanted)
     mip_start: bool = True  # a MIP without a warm start starts from its rounded LP relaxation
+    cpu_limit_s: float | None = None  # CPU seconds of this process (solve_clock.py); None: no limit
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Solution:
     reduced_costs: np.ndarray | None = None
     row_duals: np.ndarray | None = None
     duals_source: str = ""
+    progress: list[Bounds] = field(default_factory=list)  # a MIP's bounds over time (solve_clock)
 
     @property
     def has_values(self) -> bool:
@@ -145,10 +147,6 @@ def objective_scale(costs: np.ndarray) -> int:
     return -max(0, math.ceil(math.log2(largest)) - 10) if largest > 0 else 0
 
 
-def _log_to_stderr(kind: object, message: str, *_: object) -> None:
-    sys.stderr.write(message)
-
-
 _scheduler_threads: dict[str, int] = {}  # the thread count HiGHS's global scheduler runs with
 
 
@@ -161,14 +159,15 @@ def _threads(threads: int) -> int:
     return threads
 
 
-def _new_highs(options: SolverOptions, lp: highspy.HighsLp | None = None) -> highspy.Highs:
+def _new_highs(
+    options: SolverOptions, lp: highspy.HighsLp | None = None, clock: Clock | None = None
+) -> highspy.Highs:
     # The core class: the Python ``Highs`` wrapper adds callbacks we do not use and prints a banner.
     h = highspy._Highs()
     h.setOptionValue("output_flag", options.log)
     if options.log:  # the log on stderr, so stdout carries only the command's own output
         h.setOptionValue("log_to_console", False)
-        h.setCallback(_log_to_stderr, None)
-        h.startCallback(highspy.cb.HighsCallbackType.kCallbackLogging)
+    watch(h, options.log, clock)
     h.setOptionValue("time_limit", float(options.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     h.setOptionValue("threads", _threads(int(options.threads)))
@@ -181,20 +180,41 @@ def _new_highs(options: SolverOptions, lp: highspy.HighsLp | None = None) -> hig
 def solve_compiled(
     cm: CompiledModel, options: SolverOptions, warm_start: np.ndarray | None = None
 ) -> Solution:
-    """Solve with HiGHS; map every model status to a :class:`Solution` status and message."""
+    """Solve with HiGHS; map every model status to a :class:`Solution` status and message.
+
+    A MIP's bounds over time go to ``Solution.progress``; with ``options.cpu_limit_s`` the solve
+    stops once this process has spent that many CPU seconds in it (:mod:`wattbit.solve_clock`)."""
     t0 = time.perf_counter()
+    clock = None
+    if cm.is_mip or options.cpu_limit_s is not None:
+        scale = objective_scale(np.asarray(cm.lp.col_cost_))
+        clock = Clock(options.cpu_limit_s, unscale=2.0**-scale)
     spent, relaxed = 0.0, None
     if cm.is_mip and warm_start is None and options.mip_start:
-        relaxed = rounded_relaxation(cm, options)
+        relaxed = rounded_relaxation(cm, options, clock)
         spent = time.perf_counter() - t0
-        if relaxed is not None and relaxed.gap <= options.mip_gap:
+        if relaxed is not None:
+            clock.record(relaxed.objective, relaxed.bound)
+        if relaxed is not None and (relaxed.gap <= options.mip_gap or clock.over()):
             # The LP relaxation bounds every integer point: the rounded one is within the gap.
             message = f"optimal: the rounded LP relaxation is within {relaxed.gap:.3%} of its bound"
+            status: Status = "optimal"
+            if relaxed.gap > options.mip_gap:
+                status = "time_limit"
+                message = (
+                    f"stopped at the CPU limit at the rounded LP relaxation, gap {relaxed.gap:.3%}"
+                )
             return Solution(
-                "optimal", message, relaxed.objective, relaxed.gap, relaxed.values, {"solve": spent}
+                status,
+                message,
+                relaxed.objective,
+                relaxed.gap,
+                relaxed.values,
+                {"solve": spent},
+                progress=clock.progress,
             )
         warm_start = None if relaxed is None else relaxed.values
-    h = _new_highs(options, cm.lp)
+    h = _new_highs(options, cm.lp, clock)
     h.passModel(cm.lp)
     if warm_start is not None and cm.is_mip:
         start = highspy.HighsSolution()
@@ -214,8 +234,11 @@ def solve_compiled(
         # can stop HiGHS before its root LP has raised its own bound that far)
         primal = float(np.asarray(cm.lp.col_cost_) @ values) + cm.objective_offset
         gap = min(gap, RelaxationStart(values, primal, relaxed.bound).gap)
+    progress = [] if clock is None else clock.progress
+    limit = "the CPU limit" if clock is not None and clock.over() else "the limit"
     if status == S.kOptimal:
         sol = Solution("optimal", "optimal", info.objective_function_value, gap, values, timings)
+        sol.progress = progress
         duals = None if cm.is_mip else lp_duals(h)
         if duals is not None:
             sol.row_duals, sol.reduced_costs, exact = duals
@@ -225,14 +248,15 @@ def solve_compiled(
         if has_primal:
             return Solution(
                 "time_limit",
-                f"stopped at the limit with a feasible solution, gap {gap:.3%}",
+                f"stopped at {limit} with a feasible solution, gap {gap:.3%}",
                 info.objective_function_value,
                 gap,
                 values,
                 timings,
+                progress=progress,
             )
         return Solution(
-            "no_solution", "stopped at the limit before any feasible solution", timings=timings
+            "no_solution", f"stopped at {limit} before any feasible solution", timings=timings
         )
     if status == S.kInfeasible:
         conflict = diagnose(cm, options)
@@ -290,7 +314,9 @@ class RelaxationStart:
         return (self.objective - self.bound) / max(abs(self.objective), 1e-9)
 
 
-def rounded_relaxation(cm: CompiledModel, options: SolverOptions) -> RelaxationStart | None:
+def rounded_relaxation(
+    cm: CompiledModel, options: SolverOptions, clock: Clock | None = None
+) -> RelaxationStart | None:
     """A MIP start from the LP relaxation (docs/milp.md): its integer columns rounded up, fixed,
     and the continuous columns re-solved from the relaxation's basis.
 
@@ -301,7 +327,7 @@ def rounded_relaxation(cm: CompiledModel, options: SolverOptions) -> RelaxationS
     the integer columns alone) in its presolved space with a wrong objective, and may then stop
     at that point as "optimal" (measured on tests/test_milp.py's hand case)."""
     integer = _integer_columns(cm)
-    h = _new_highs(options, cm.lp)
+    h = _new_highs(options, cm.lp, clock)
     h.passModel(cm.lp)
     h.changeColsIntegrality(
         len(integer), integer, np.full(len(integer), highspy.HighsVarType.kContinuous)
