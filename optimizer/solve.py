@@ -210,7 +210,7 @@ def solve_compiled(
                 relaxed.objective,
                 relaxed.gap,
                 relaxed.values,
-                {"solve": spent},
+                {"solve": spent, "highs_cpu": clock.cpu_s()},
                 progress=clock.progress,
             )
         warm_start = None if relaxed is None else relaxed.values
@@ -224,6 +224,8 @@ def solve_compiled(
         h.setOptionValue("time_limit", max(1.0, float(options.time_limit_s) - spent))
     h.run()
     timings = {"solve": time.perf_counter() - t0}
+    if clock is not None:  # CPU seconds of the solve, from the relaxation on
+        timings["highs_cpu"] = clock.cpu_s()
     status = h.getModelStatus()
     info = h.getInfo()
     S = highspy.HighsModelStatus
