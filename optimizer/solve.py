@@ -28,9 +28,8 @@ from wattbit.infeasibility import (
     fixed_row_step,
     fixed_rows,
 )
+from wattbit.mip_start import round_in_stages
 from wattbit.solve_clock import Bounds, Clock, watch
-
-ROUNDING_TOL = 1e-6  # an LP value this close above an integer rounds down to it
 
 LP_DUALS = "the LP"
 FIXED_DUALS = "the LP with the integer variables fixed at the MIP solution"
@@ -319,12 +318,13 @@ class RelaxationStart:
 def rounded_relaxation(
     cm: CompiledModel, options: SolverOptions, clock: Clock | None = None
 ) -> RelaxationStart | None:
-    """A MIP start from the LP relaxation (docs/milp.md): its integer columns rounded up, fixed,
-    and the continuous columns re-solved from the relaxation's basis.
+    """A MIP start from the LP relaxation (docs/milp.md), rounded in two stages
+    (:mod:`wattbit.mip_start`): the sizes at the cheapest of their floors and ceilings, then the
+    per-step integers rounded up with the sizes fixed, the continuous columns re-solved from the
+    relaxation's basis.
 
-    Rounding up keeps every size at or above the LP's, so the LP's dispatch stays possible; where
-    that LP is infeasible (a genset count rounded up above its minimum load), the integers are
-    rounded to the nearest instead; ``None`` if neither gives a feasible point. The start is
+    If that finds no feasible point, every integer column is rounded up at once (to the nearest
+    where that LP is infeasible); ``None`` if neither gives a feasible point. The start is
     completed here and passed whole: HiGHS 1.16 completes a partial start (``setSolution`` with
     the integer columns alone) in its presolved space with a wrong objective, and may then stop
     at that point as "optimal" (measured on tests/test_milp.py's hand case)."""
@@ -338,18 +338,12 @@ def rounded_relaxation(
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     costs = np.asarray(cm.lp.col_cost_)
-    solved = np.asarray(h.getSolution().col_value)
-    bound = float(costs @ solved) + cm.objective_offset
-    relaxed, upper = solved[integer], np.asarray(cm.lp.col_upper_)[integer]
-    for rounded in (np.ceil(relaxed - ROUNDING_TOL), np.round(relaxed)):
-        fixed = np.minimum(rounded, upper)
-        h.changeColsBounds(len(integer), integer, fixed, fixed)
-        h.run()
-        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            start = np.asarray(h.getSolution().col_value)
-            start[integer] = fixed
-            return RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
-    return None
+    bound = float(costs @ np.asarray(h.getSolution().col_value)) + cm.objective_offset
+    scalar = np.array([not cm.columns[i].parent_component().is_indexed() for i in integer])
+    start = round_in_stages(h, integer, scalar, costs)
+    if start is None:
+        return None
+    return RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
 
 
 def load_values(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> None:

@@ -106,6 +106,24 @@ def test_mip_start_is_the_relaxation_rounded_up():
     assert without.objective == pytest.approx(4.5e6, rel=1e-9)
 
 
+def test_mip_start_takes_the_cheaper_of_floor_and_ceiling():
+    """The same hand case with a MWh unserved at p = 500: the relaxation still sizes 2.4 MWh
+    (bound 3.6e6), but 2 units cost 3.0e6 + 0.4 MWh unserved, 0.4 α p = 0.876e6 (3.876e6), less
+    than 3 units (4.5e6; test_modular's rounds-down case). The start tries both and takes 2
+    units, HiGHS's optimum, where rounding up alone started 0.624e6 above it."""
+    from test_components.test_modular import _battery_site
+
+    m, bat = _battery_site(Size(0.0, 10.0, unit=1.0, unit_cost_jpy_per_year=5e5), 500.0)
+    cm = compile_model(m)
+    start = rounded_relaxation(cm, SolverOptions())
+    column = {id(v): i for i, v in enumerate(cm.columns)}
+    assert start.values[column[id(bat.energy_mwh_units)]] == 2.0
+    assert start.objective == pytest.approx(3.0e6 + 0.4 * 4380 * 500.0)
+    assert start.bound == pytest.approx(3.6e6)
+    sol, _ = solve_model(m, SolverOptions(mip_gap=0.0))
+    assert sol.objective == pytest.approx(start.objective, rel=1e-9)
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [

@@ -1,0 +1,115 @@
+"""A MIP start from the LP relaxation, rounded in two stages: the sizes, then the steps.
+
+The relaxation of a model with sizes in units and gensets that commit (docs/milp.md) has two
+kinds of integer columns: a few scalar ones (the units of each size, N+k's binary) and one per
+step (gensets on, exclusivity binaries). Rounding every one up keeps the relaxation's dispatch
+possible but buys every size the next whole unit: on the winter quarter of the full-year example
+the relaxation's 1.25 PCS blocks became 2 (4.6819e9 JPY/yr with the commitment still relaxed)
+where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % of the cost.
+
+1. **Sizes.** Each scalar integer column with a fractional relaxed value is tried at its floor
+   and at its ceiling, every combination up to ``2**MAX_ENUMERATED`` (more fractional sizes: all
+   rounded up), each fixed with the per-step integers still relaxed and the LP re-solved from
+   the previous basis; the cheapest feasible combination is kept.
+2. **Steps.** With those sizes fixed, the per-step integer columns are rounded up from that LP
+   (to the nearest where rounding up is infeasible, e.g. a genset count above its minimum load),
+   fixed, and the continuous columns re-solved.
+
+If the stages find no feasible point, every integer column is rounded up at once from the
+relaxation (to the nearest where that is infeasible). ``highs`` is a HiGHS instance holding the model with its integrality relaxed and solved
+to optimality; its column bounds are changed here.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import highspy
+import numpy as np
+
+MAX_ENUMERATED = 3  # fractional sizes tried at floor and ceiling: at most 2^3 = 8 LPs
+ROUNDING_TOL = 1e-6  # an LP value this close above an integer rounds down to it
+
+
+def _solve_fixed(
+    highs: highspy._Highs, columns: np.ndarray, values: np.ndarray
+) -> np.ndarray | None:
+    """Fix ``columns`` at ``values`` and re-solve; the solution, ``None`` if not optimal."""
+    if len(columns):
+        highs.changeColsBounds(len(columns), columns, values, values)
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.asarray(highs.getSolution().col_value)
+
+
+def size_choices(relaxed: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> list[np.ndarray]:
+    """The sizes to try, rounded up first: each fractional one at its floor or ceiling, every
+    combination while there are at most :data:`MAX_ENUMERATED` of them, else all rounded up."""
+    up = np.minimum(np.ceil(relaxed - ROUNDING_TOL), upper)
+    down = np.maximum(np.floor(relaxed + ROUNDING_TOL), lower)
+    fractional = np.flatnonzero(up != down)
+    if len(fractional) > MAX_ENUMERATED:
+        return [up]
+    choices = []
+    for picks in itertools.product((True, False), repeat=len(fractional)):
+        choice = up.copy()
+        choice[fractional] = np.where(picks, up[fractional], down[fractional])
+        choices.append(choice)
+    return choices
+
+
+def round_in_stages(
+    highs: highspy._Highs, integer: np.ndarray, scalar: np.ndarray, costs: np.ndarray
+) -> np.ndarray | None:
+    """Every column's value at the start (stages 1 and 2 above), ``None`` if none was found.
+
+    ``integer``: the integer columns; ``scalar``: for each, whether it is a size (not per step);
+    ``costs``: the objective's column costs, to compare the size combinations."""
+    relaxed = np.asarray(highs.getSolution().col_value)
+    lp = highs.getLp()
+    lower = np.asarray(lp.col_lower_)[integer]
+    upper = np.asarray(lp.col_upper_)[integer]
+    start = _staged(highs, integer, scalar, costs, relaxed, lower, upper)
+    if start is not None:
+        return start
+    for rounded in (np.ceil(relaxed[integer] - ROUNDING_TOL), np.round(relaxed[integer])):
+        fixed = np.minimum(rounded, upper)
+        start = _solve_fixed(highs, integer, fixed)
+        if start is not None:
+            start[integer] = fixed
+            return start
+    return None
+
+
+def _staged(
+    highs: highspy._Highs,
+    integer: np.ndarray,
+    scalar: np.ndarray,
+    costs: np.ndarray,
+    relaxed: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> np.ndarray | None:
+    """Stages 1 and 2; ``None`` if no size combination or no rounding of the steps is feasible."""
+    sizes, steps = integer[scalar], integer[~scalar]
+    best, best_cost = None, np.inf
+    for choice in size_choices(relaxed[sizes], lower[scalar], upper[scalar]):
+        solved = _solve_fixed(highs, sizes, choice)
+        if solved is not None and float(costs @ solved) < best_cost:
+            best, best_cost, best_choice = solved, float(costs @ solved), choice
+    if best is None:
+        return None
+    if len(steps) == 0:
+        best[sizes] = best_choice
+        return best
+    highs.changeColsBounds(len(sizes), sizes, best_choice, best_choice)
+    on = best[steps]
+    step_upper = upper[~scalar]
+    for rounded in (np.ceil(on - ROUNDING_TOL), np.round(on)):
+        fixed = np.minimum(rounded, step_upper)
+        start = _solve_fixed(highs, steps, fixed)
+        if start is not None:
+            start[sizes], start[steps] = best_choice, fixed
+            return start
+    return None
