@@ -25,6 +25,8 @@ the problem before HiGHS sees it.
 
     \\text{cost}_{startup} = α\\, c_s \\textstyle\\sum_t s_t                                \\quad (O7)
 
+    \\text{cost}_{no\\,load} = α\\, c_{nl}\\, Δt \\textstyle\\sum_t u_t                        \\quad (O8)
+
 =========  ======================================================================  =========
 symbol     meaning                                                                 unit
 =========  ======================================================================  =========
@@ -45,6 +47,8 @@ k          redundant units: the output must be carried with k units out (N+k)   
 b          1 if the site has gensets at all (only with k > 0)                       –
 N̄          most units the size's bounds allow                                       –
 c_s        cost per unit start                                                      JPY
+c_nl       no-load cost of a unit on: the fuel curve's part that does not grow
+           with output (the part that does is F7's c_f)                             JPY/h
 α          annualisation factor                                                     –
 =========  ======================================================================  =========
 
@@ -80,77 +84,108 @@ class CommitmentData:
     min_up_h: float = 0.0
     min_down_h: float = 0.0
     redundant_units: int = 0
+    no_load_cost_jpy_per_h: float = 0.0
 
     @property
     def commits(self) -> bool:
-        """Whether units on/off matter: a minimum load, a start cost or a minimum up/down time."""
+        """Whether units on/off matter: a minimum load, a start or no-load cost or a minimum
+        up/down time."""
         return (
             self.min_load_fraction > 0
             or self.start_cost_jpy > 0
             or self.min_up_h > 0
             or self.min_down_h > 0
+            or self.no_load_cost_jpy_per_h > 0
         )
 
 
 def define_commitment(
-    blk: pyo.Block, data: CommitmentData, units: pyo.Var, output: pyo.Var
+    blk: pyo.Block, data: CommitmentData, units: pyo.Var, output: pyo.Var, prefix: str = ""
 ) -> None:
-    """Add (O1)–(O7) to the generator block ``blk``: ``units`` is its units installed N,
-    ``output`` its output y_t."""
+    """Add (O1)–(O8) to the generator block ``blk``: ``units`` is its units installed N,
+    ``output`` its output y_t. Every name starts with ``prefix``: a genset type's ``<type>_``
+    in a plant of several (:mod:`wattbit.formulations.gensets`)."""
     m = blk.parent_block()
     T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
     a = data.availability.tolist()
     ubar, k = data.unit_mw, data.redundant_units
     may = [t for t in T if a[t] > 0]
-    blk.C = pyo.Set(initialize=may, ordered=True)
+
+    def add(name: str, component: pyo.Component) -> pyo.Component:
+        blk.add_component(prefix + name, component)
+        return component
+
+    C = add("C", pyo.Set(initialize=may, ordered=True))
     if k > 0:
-        blk.installed = pyo.Var(within=pyo.Binary)
-        has = blk.installed
-        blk.output_max_redundant = pyo.Constraint(  # O6
-            blk.C, rule=lambda b, t: output[t] <= ubar * (units - k * has)
+        has = add("installed", pyo.Var(within=pyo.Binary))
+        add(  # O6
+            "output_max_redundant",
+            pyo.Constraint(C, rule=lambda b, t: output[t] <= ubar * (units - k * has)),
         )
-        blk.spares_installed = pyo.Constraint(expr=units >= k * has)  # O6
-        blk.units_only_installed = pyo.Constraint(expr=units <= units.ub * has)  # O6
+        add("spares_installed", pyo.Constraint(expr=units >= k * has))  # O6
+        add("units_only_installed", pyo.Constraint(expr=units <= units.ub * has))  # O6
     if not data.commits:
         return
     counted = sorted(set(may) | {t + 1 for t in may if t + 1 < len(T)})
-    blk.units_on = pyo.Var(T, within=pyo.NonNegativeIntegers, bounds=(0, units.ub))
-    blk.starts = pyo.Var(T, within=pyo.NonNegativeReals)
-    blk.stops = pyo.Var(T, within=pyo.NonNegativeReals)
+    u = add("units_on", pyo.Var(T, within=pyo.NonNegativeIntegers, bounds=(0, units.ub)))
+    s = add("starts", pyo.Var(T, within=pyo.NonNegativeReals))
+    w = add("stops", pyo.Var(T, within=pyo.NonNegativeReals))
     for t in set(T) - set(may):
-        blk.units_on[t].fix(0)
+        u[t].fix(0)
     for t in set(T) - set(counted):
-        blk.starts[t].fix(0)
-        blk.stops[t].fix(0)
-    u, s, w = blk.units_on, blk.starts, blk.stops
+        s[t].fix(0)
+        w[t].fix(0)
     delay = min(1.0, data.start_delay_h / dt)
 
-    blk.units_on_max = pyo.Constraint(blk.C, rule=lambda b, t: u[t] <= units)  # O1
+    add("units_on_max", pyo.Constraint(C, rule=lambda b, t: u[t] <= units))  # O1
     if data.min_load_fraction > 0:
         mu = data.min_load_fraction
-        blk.output_min_stable = pyo.Constraint(  # O2
-            blk.C, rule=lambda b, t: output[t] >= mu * ubar * u[t]
+        add(  # O2
+            "output_min_stable",
+            pyo.Constraint(C, rule=lambda b, t: output[t] >= mu * ubar * u[t]),
         )
-    blk.output_max_committed = pyo.Constraint(  # O2
-        blk.C,
-        rule=lambda b, t: output[t] <= ubar * (a[t] * u[t] - (delay if a[t] >= 1 else 0.0) * s[t]),
+    add(  # O2
+        "output_max_committed",
+        pyo.Constraint(
+            C,
+            rule=lambda b, t: (
+                output[t] <= ubar * (a[t] * u[t] - (delay if a[t] >= 1 else 0.0) * s[t])
+            ),
+        ),
     )
-    blk.start_stop_balance = pyo.Constraint(  # O3
-        counted, rule=lambda b, t: s[t] - w[t] == u[t] - (u[t - 1] if t > 0 else 0)
+    add(  # O3
+        "start_stop_balance",
+        pyo.Constraint(counted, rule=lambda b, t: s[t] - w[t] == u[t] - (u[t - 1] if t > 0 else 0)),
     )
     up, down = whole_steps(data.min_up_h, dt), whole_steps(data.min_down_h, dt)
     if up > 1:
-        blk.min_up = pyo.Constraint(  # O4
-            blk.C,
-            rule=lambda b, t: pyo.quicksum(s[i] for i in range(max(0, t - up + 1), t + 1)) <= u[t],
-        )
-    if down > 1:
-        blk.min_down = pyo.Constraint(  # O5
-            blk.C,
-            rule=lambda b, t: (
-                pyo.quicksum(w[i] for i in range(max(0, t - down + 1), t + 1)) <= units - u[t]
+        add(  # O4
+            "min_up",
+            pyo.Constraint(
+                C,
+                rule=lambda b, t: (
+                    pyo.quicksum(s[i] for i in range(max(0, t - up + 1), t + 1)) <= u[t]
+                ),
             ),
         )
-    blk.cost_startup_jpy = pyo.Expression(  # O7
-        expr=alpha * data.start_cost_jpy * pyo.quicksum(s[t] for t in counted)
+    if down > 1:
+        add(  # O5
+            "min_down",
+            pyo.Constraint(
+                C,
+                rule=lambda b, t: (
+                    pyo.quicksum(w[i] for i in range(max(0, t - down + 1), t + 1)) <= units - u[t]
+                ),
+            ),
+        )
+    blk.add_component(  # O7 (a cost term's name starts with cost_: formulations.site)
+        f"cost_{prefix}startup_jpy",
+        pyo.Expression(expr=alpha * data.start_cost_jpy * pyo.quicksum(s[t] for t in counted)),
     )
+    if data.no_load_cost_jpy_per_h > 0:
+        blk.add_component(  # O8
+            f"cost_{prefix}no_load_jpy",
+            pyo.Expression(
+                expr=alpha * dt * data.no_load_cost_jpy_per_h * pyo.quicksum(u[t] for t in may)
+            ),
+        )

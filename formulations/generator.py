@@ -48,7 +48,9 @@ c_f        fuel cost per MWh generated                                          
 π_CO2      carbon price                                                         JPY/t
 =========  ===================================================================  =========
 
-The block's injection into the site bus is ``y_t``.
+The block's injection into the site bus is ``y_t``. A plant of several genset types
+(:mod:`wattbit.formulations.gensets`) has P, c_f and k_g per type: P and the terms of (F6) and
+(F7) are the types' summed (J1, J4).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ import pyomo.environ as pyo
 
 from wattbit.formulations.commitment import CommitmentData, define_commitment
 from wattbit.formulations.common import Size, size_var
+from wattbit.formulations.gensets import GensetTypeData, define_genset_types
 from wattbit.formulations.storage import StorageRule, define_state_of_charge
 
 LOSSLESS = StorageRule(charge_efficiency=1.0, discharge_efficiency=1.0, standing_loss_per_h=0.0)
@@ -79,11 +82,14 @@ class GeneratorData:
     max_run_h_per_event: float | None = None
     max_run_h_per_year: float | None = None
     commitment: CommitmentData | None = None
+    types: tuple[GensetTypeData, ...] = ()  # several genset types: P and costs are theirs (J1–J4)
+    redundant_units: int = 0  # N+k over the types (J3); one type has it in ``commitment``
 
 
 def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator") -> pyo.Block:
     """Add the generator block ``m.<name>`` (F1–F10), with its unit commitment
-    (:mod:`wattbit.formulations.commitment`) when ``data.commitment`` is given."""
+    (:mod:`wattbit.formulations.commitment`) when ``data.commitment`` is given, or its genset
+    types (:mod:`wattbit.formulations.gensets`) when ``data.types`` are."""
     blk = pyo.Block()
     m.add_component(name, blk)
     T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
@@ -91,7 +97,12 @@ def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator")
     refuel = data.refuel_limit.tolist()
     h = data.fuel_tank_h
 
-    P = size_var(blk, "power_mw", data.power_mw)
+    if data.types:  # the plant's rating, the types' summed (J1)
+        P = blk.power_mw = pyo.Var(
+            within=pyo.NonNegativeReals, bounds=(data.power_mw.lower, data.power_mw.upper)
+        )
+    else:
+        P = size_var(blk, "power_mw", data.power_mw)
     blk.output_mw = pyo.Var(T, within=pyo.NonNegativeReals)
     blk.refuel_mw = pyo.Var(T, within=pyo.NonNegativeReals)
     blk.fuel_mwh = pyo.Var(T, within=pyo.NonNegativeReals)
@@ -111,7 +122,9 @@ def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator")
     )
     blk.refuel_max = pyo.Constraint(T, rule=lambda b, t: b.refuel_mw[t] <= refuel[t] * P)  # F5
 
-    if data.commitment is not None:  # O1–O7: gensets in units (docs/milp.md)
+    if data.types:  # J1–J4: several genset types (docs/milp.md)
+        capex, fuel = define_genset_types(blk, data.types, P, blk.output_mw, data.redundant_units)
+    elif data.commitment is not None:  # O1–O8: gensets in units (docs/milp.md)
         define_commitment(blk, data.commitment, blk.power_mw_units, blk.output_mw)
     blk.injection_mw = pyo.Expression(T, rule=lambda b, t: b.output_mw[t])
     generated = dt * pyo.quicksum(blk.output_mw[t] for t in T)
@@ -126,8 +139,11 @@ def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator")
         blk.run_hours_per_year_max = pyo.Constraint(  # F10
             expr=alpha * generated <= data.max_run_h_per_year * P
         )
-    blk.cost_capex_jpy = pyo.Expression(expr=data.capex_jpy_per_mw_year * P)  # F6
-    blk.cost_fuel_jpy = pyo.Expression(expr=alpha * data.fuel_cost_jpy_per_mwh * generated)  # F7
+    if not data.types:
+        capex = data.capex_jpy_per_mw_year * P
+        fuel = alpha * data.fuel_cost_jpy_per_mwh * generated
+    blk.cost_capex_jpy = pyo.Expression(expr=capex)  # F6
+    blk.cost_fuel_jpy = pyo.Expression(expr=fuel)  # F7
     blk.cost_emissions_jpy = pyo.Expression(  # F8
         expr=alpha * data.carbon_price_jpy_per_t * data.emissions_t_per_mwh * generated
     )

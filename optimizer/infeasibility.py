@@ -293,7 +293,13 @@ def family(item: pyo.Constraint | pyo.Var, kinds: Mapping[str, str]) -> str:
     if isinstance(item.parent_component(), pyo.Var):
         words = VARIABLES.get(local, local.replace("_", " "))
         return f"the bounds on the {words} of {who}"
-    words, tag = ROWS.get(kind, {}).get(local, (local.replace("_", " "), ""))
+    rows = ROWS.get(kind, {})
+    genset, _, row = local.partition("_")
+    if kind == "generator" and local not in rows and row in rows:  # a genset type's row
+        words, tag = rows[row]
+        words = f"{words} ('{genset}' gensets)"
+    else:
+        words, tag = rows.get(local, (local.replace("_", " "), ""))
     whose = "" if kind == "model" else f" of {who}"
     return f"the {words}{whose}" + (f" ({tag})" if tag else "")
 

@@ -79,6 +79,13 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "output_max_redundant": ("N+k redundancy", "O6"),
         "spares_installed": ("N+k spares installed", "O6"),
         "units_only_installed": ("gensets only where the plant is installed", "O6"),
+        "power_by_types": ("plant rating as its genset types' summed", "J1"),
+        "output_by_types": ("plant output as its genset types' summed", "J2"),
+        "type_output_max": ("available output of a genset type", "J2"),
+        "types_output_max_redundant": ("N+k redundancy over genset types", "J3"),
+        "types_spares_installed": ("N+k spares of the largest genset type", "J3"),
+        "types_units_only_installed": ("gensets only of the types installed", "J3"),
+        "types_installed_if_units": ("genset types installed only with gensets", "J3"),
     },
     "emergency": {"curtailed_max": ("curtailment limit", "C1")},
     "shutdown": {

@@ -16,6 +16,7 @@ from wattbit.case import Battery, Capacity, LoadedCase, SizeRange
 from wattbit.case.schema import COMMITMENT_FIELDS
 from wattbit.errors import CaseError
 from wattbit.formulations.common import capital_recovery_factor
+from wattbit.genset_types import add_genset_types
 from wattbit.headroom import firm_capacity, forecast_headroom, headroom, operating_pattern
 from wattbit.sizes import investment_name, lifetime_name
 
@@ -31,6 +32,7 @@ UNITS = {
     "_jpy_per_mw_year": "JPY/MW/yr",
     "_jpy_per_mwh_year": "JPY/MWh/yr",
     "_jpy_per_mwh_h": "JPY/MWh/h",
+    "_jpy_per_h": "JPY/h",
     "_mwh_h": "MWh·h",
     "_per_h": "1/h",
     "_h": "h",
@@ -418,10 +420,13 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
 
     gen = case.generator
     if gen is not None:
-        b.capacity("generator_power_mw", gen.power_mw, "generator rated power")
-        b.per_scenario(
-            "generator_availability", stacked("generator_availability"), "share of step it may run"
-        )
+        if gen.types:  # several genset types (docs/milp.md)
+            add_genset_types(b, loaded, events, n, dt)
+        else:
+            b.capacity("generator_power_mw", gen.power_mw, "generator rated power")
+            b.per_scenario(
+                "generator_availability", stacked("generator_availability"), "share it may run"
+            )
         b.per_scenario(
             "generator_refuel_limit", stacked("refuel_limit"), "most refuelling per MW rated"
         )
@@ -438,22 +443,23 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
         for field in ("max_run_h_per_event", "max_run_h_per_year"):
             if getattr(gen, field) is not None:
                 b.scalar(f"generator_{field}", getattr(gen, field), field.replace("_", " "))
-        if "generator_power_mw_unit" in b.ds:  # unit commitment (docs/milp.md)
-            for field in COMMITMENT_FIELDS:
+        if "generator_power_mw_unit" in b.ds or gen.types:  # unit commitment (docs/milp.md)
+            for field in COMMITMENT_FIELDS[-1:] if gen.types else COMMITMENT_FIELDS:
                 b.scalar(f"generator_{field}", getattr(gen, field), field.replace("_", " "))
         b.scalar(
             "generator_maintenance_permit",
             float(gen.maintenance_permit),
             "1 if it may run as prime mover through planned maintenance",
         )
-        b.capital(
-            "generator_power_mw",
-            "generator_capex_jpy_per_mw_year",
-            gen.capex_jpy_per_kw,
-            gen.lifetime_years,
-            gen.om_jpy_per_kw_year,
-            "generator",
-        )
+        if not gen.types:
+            b.capital(
+                "generator_power_mw",
+                "generator_capex_jpy_per_mw_year",
+                gen.capex_jpy_per_kw,
+                gen.lifetime_years,
+                gen.om_jpy_per_kw_year,
+                "generator",
+            )
     ups = case.ups
     if ups is not None:
         b.capacity("ups_power_mw", ups.power_mw, "UPS rated power")

@@ -17,6 +17,7 @@ from wattbit.formulations.connection import ConnectionData, define_connection
 from wattbit.formulations.dc_load import DataCentreData, define_data_centre
 from wattbit.formulations.emergency import EmergencyData, define_emergency_curtailment
 from wattbit.formulations.generator import GeneratorData, define_generator
+from wattbit.formulations.gensets import GensetTypeData
 from wattbit.formulations.market import define_market
 from wattbit.formulations.migration import MigrationData, define_migration
 from wattbit.formulations.pv import PVData, define_pv
@@ -30,6 +31,7 @@ from wattbit.formulations.workload_shift import (
     define_workload_shift,
     delay_steps,
 )
+from wattbit.genset_types import type_names
 from wattbit.markets import has_market, market_data
 
 
@@ -155,36 +157,67 @@ def has_component(ds: xr.Dataset, name: str) -> bool:
 
 
 def generator_data(ds: xr.Dataset) -> GeneratorData:
+    types = genset_types_data(ds)
     return GeneratorData(
-        power_mw=_size(ds, "generator_power_mw"),
+        power_mw=_plant_size(types) if types else _size(ds, "generator_power_mw"),
         availability=ds["generator_availability"].values,
         refuel_limit=ds["generator_refuel_limit"].values,
         fuel_tank_h=_scalar(ds, "generator_fuel_tank_h"),
-        capex_jpy_per_mw_year=_scalar(ds, "generator_capex_jpy_per_mw_year"),
+        capex_jpy_per_mw_year=_optional(ds, "generator_capex_jpy_per_mw_year") or 0.0,  # J4
         fuel_cost_jpy_per_mwh=_scalar(ds, "generator_fuel_cost_jpy_per_mwh"),
         emissions_t_per_mwh=_scalar(ds, "generator_emissions_t_per_mwh"),
         carbon_price_jpy_per_t=_scalar(ds, "generator_carbon_price_jpy_per_t"),
         events=event_steps(ds, kind="fault"),
         max_run_h_per_event=_optional(ds, "generator_max_run_h_per_event"),
         max_run_h_per_year=_optional(ds, "generator_max_run_h_per_year"),
-        commitment=commitment_data(ds),
+        commitment=None if types else commitment_data(ds),
+        types=types,
+        redundant_units=int(_optional(ds, "generator_redundant_units") or 0) if types else 0,
     )
 
 
-def commitment_data(ds: xr.Dataset) -> CommitmentData | None:
-    """The gensets' unit commitment (O1–O7), when the generator is sized in units."""
-    if "generator_power_mw_unit" not in ds:
+def commitment_data(
+    ds: xr.Dataset, prefix: str = "generator", availability: str = "generator_availability"
+) -> CommitmentData | None:
+    """The gensets' unit commitment (O1–O8), when the generator (or the genset type of
+    ``prefix``) is sized in units."""
+    if f"{prefix}_power_mw_unit" not in ds:
         return None
     return CommitmentData(
-        unit_mw=_scalar(ds, "generator_power_mw_unit"),
-        availability=ds["generator_availability"].values,
-        min_load_fraction=_scalar(ds, "generator_min_load_fraction"),
-        start_cost_jpy=_scalar(ds, "generator_start_cost_jpy"),
-        start_delay_h=_scalar(ds, "generator_start_delay_h"),
-        min_up_h=_scalar(ds, "generator_min_up_h"),
-        min_down_h=_scalar(ds, "generator_min_down_h"),
-        redundant_units=int(_scalar(ds, "generator_redundant_units")),
+        unit_mw=_scalar(ds, f"{prefix}_power_mw_unit"),
+        availability=ds[availability].values,
+        min_load_fraction=_scalar(ds, f"{prefix}_min_load_fraction"),
+        start_cost_jpy=_scalar(ds, f"{prefix}_start_cost_jpy"),
+        start_delay_h=_scalar(ds, f"{prefix}_start_delay_h"),
+        min_up_h=_scalar(ds, f"{prefix}_min_up_h"),
+        min_down_h=_scalar(ds, f"{prefix}_min_down_h"),
+        redundant_units=int(_optional(ds, f"{prefix}_redundant_units") or 0),
+        no_load_cost_jpy_per_h=_optional(ds, f"{prefix}_no_load_cost_jpy_per_h") or 0.0,
     )
+
+
+def genset_types_data(ds: xr.Dataset) -> tuple[GensetTypeData, ...]:
+    """A plant's genset types (J1–J4; none for a single type)."""
+    out = []
+    for name in type_names(ds):
+        prefix = f"generator_{name}"
+        commitment = commitment_data(ds, prefix, f"generator_availability_{name}")
+        out.append(
+            GensetTypeData(
+                name=name,
+                power_mw=_size(ds, f"{prefix}_power_mw"),
+                availability=commitment.availability,
+                commitment=commitment,
+                capex_jpy_per_mw_year=_scalar(ds, f"{prefix}_capex_jpy_per_mw_year"),
+                fuel_cost_jpy_per_mwh=_scalar(ds, f"{prefix}_fuel_cost_jpy_per_mwh"),
+            )
+        )
+    return tuple(out)
+
+
+def _plant_size(types: tuple[GensetTypeData, ...]) -> Size:
+    """The plant's rating bounds: the types' summed (J1)."""
+    return Size(sum(j.power_mw.lower for j in types), sum(j.power_mw.upper for j in types))
 
 
 def ups_data(ds: xr.Dataset) -> UPSData:

@@ -7,6 +7,7 @@ import pyomo.environ as pyo
 import xarray as xr
 
 from wattbit.formulations.site import component_blocks, cost_terms
+from wattbit.genset_types import type_names
 from wattbit.inputs import units_of
 from wattbit.sizes import size_vars
 
@@ -146,8 +147,12 @@ def kpis(ds: xr.Dataset) -> dict[str, float]:
         if f"{size.name}_units" in ds:
             out[size.name] = float(ds[size.name])
             out[f"{size.name}_units"] = float(round(float(ds[f"{size.name}_units"])))
-    if "generator_starts" in ds:
-        out["generator_starts"] = float(ds["generator_starts"].sum())
+    for name in ["generator", *(f"generator_{t}" for t in type_names(ds))]:
+        if f"{name}_output_mw" in ds and name != "generator":  # a genset type (docs/milp.md)
+            out[f"{name}_output_mwh"] = energy(f"{name}_output_mw")
+        if f"{name}_starts" in ds:
+            out[f"{name}_starts"] = float(ds[f"{name}_starts"].sum())
+            out[f"{name}_run_unit_h"] = energy(f"{name}_units_on")  # Σ_t u_t Δt: unit-hours on
     for name in ds.data_vars:
         if str(name).startswith("cost_"):
             out[str(name)] = float(ds[name])

@@ -156,16 +156,52 @@ COMMITMENT_FIELDS = (
     "start_cost_jpy",
     "min_up_h",
     "min_down_h",
+    "no_load_cost_jpy_per_h",
     "redundant_units",
 )
+
+
+class GensetType(Table):
+    """One genset type of a plant of several (``[[generator.types]]``, docs/milp.md): its unit
+    rating and count bounds, commitment, fuel curve and capital; start delay and fuel cost default
+    to the plant's."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*$", max_length=20)]
+    unit_mw: Positive
+    min_units: Annotated[int, Field(ge=0, strict=True)] = 0
+    max_units: Annotated[int, Field(ge=0, strict=True)]
+    unit_cost_jpy_per_year: NonNegative = 0.0
+    min_load_fraction: Fraction = 0.0
+    start_cost_jpy: NonNegative = 0.0
+    start_delay_h: NonNegative | None = None
+    min_up_h: NonNegative = 0.0
+    min_down_h: NonNegative = 0.0
+    fuel_cost_jpy_per_mwh: NonNegative | None = None
+    no_load_cost_jpy_per_h: NonNegative = 0.0
+    capex_jpy_per_kw: NonNegative = 0.0
+    om_jpy_per_kw_year: NonNegative = 0.0
+    lifetime_years: Positive = 20.0
+
+    @model_validator(mode="after")
+    def _counts(self) -> GensetType:
+        if self.min_units > self.max_units:
+            raise ValueError(f"min_units {self.min_units} exceeds max_units {self.max_units}")
+        return self
+
+
+PLANT_ONLY_WITHOUT_TYPES = (*COMMITMENT_FIELDS[:-1], "capex_jpy_per_kw", "om_jpy_per_kw_year")
+"""Fields of ``[generator]`` that belong on each type when ``types`` are given."""
 
 
 class Generator(Table):
     """Backup generator: rated power, start delay, fuel tank in hours at rated power, contracted
     fuel deliveries in a fault (none by default), running-hour limits, prime-mover permit for
-    planned maintenance (none by default), fuel and carbon prices (docs/type3.md: sources)."""
+    planned maintenance (none by default), fuel and carbon prices (docs/type3.md: sources).
+    ``power_mw`` sizes one genset type; ``types`` several (docs/milp.md), then the plant's rating
+    is theirs summed."""
 
-    power_mw: Capacity
+    power_mw: Capacity | None = None
+    types: list[GensetType] = []
     start_delay_h: NonNegative = 0.01
     fuel_tank_h: NonNegative = 48.0
     refuel_delay_h: NonNegative = 48.0
@@ -185,24 +221,45 @@ class Generator(Table):
     start_cost_jpy: NonNegative = 0.0
     min_up_h: NonNegative = 0.0
     min_down_h: NonNegative = 0.0
+    no_load_cost_jpy_per_h: NonNegative = 0.0
     redundant_units: Annotated[int, Field(ge=0, strict=True)] = 0
 
     @model_validator(mode="after")
     def _has_fuel(self) -> Generator:
-        in_units = isinstance(self.power_mw, SizeRange) and self.power_mw.unit is not None
+        if (self.power_mw is None) == (not self.types):
+            raise ValueError("give power_mw (one genset type) or [[generator.types]], not both")
+        if self.types:
+            names = [t.name for t in self.types]
+            if len(set(names)) != len(names):
+                raise ValueError(f"generator types must have distinct names: {names}")
+            for name in PLANT_ONLY_WITHOUT_TYPES:
+                if getattr(self, name):
+                    raise ValueError(
+                        f"{name} goes on each [[generator.types]] when types are given"
+                    )
+        in_units = bool(self.types) or (
+            isinstance(self.power_mw, SizeRange) and self.power_mw.unit is not None
+        )
         for name in COMMITMENT_FIELDS:
             if getattr(self, name) and not in_units:
                 raise ValueError(
                     f"{name} needs the generator in units: power_mw = {{ min = …, max = …, "
                     "unit = … }"
                 )
-        lower = self.power_mw.min if isinstance(self.power_mw, SizeRange) else self.power_mw
+        lower = self.lowest_power_mw
         if self.fuel_tank_h == 0 and lower > 0:
             raise ValueError(
                 f"fuel_tank_h is 0 but power_mw requires a generator of at least {lower:g} MW: "
                 "it would hold no fuel"
             )
         return self
+
+    @property
+    def lowest_power_mw(self) -> float:
+        """The least rating the plant may have."""
+        if self.types:
+            return sum(t.unit_mw * t.min_units for t in self.types)
+        return self.power_mw.min if isinstance(self.power_mw, SizeRange) else self.power_mw
 
 
 class UPS(Table):

@@ -41,9 +41,11 @@ def verify_generator(r: Result) -> Checks:
         v["F10 running hours per year ≤ cap"] = excess(
             yearly, r.scalar("generator_max_run_h_per_year") * P
         )
-    v.cost(r, "F6", "cost_generator_capex_jpy", r.scalar("generator_capex_jpy_per_mw_year") * P)
-    fuel = r.annual_sum(r.scalar("generator_fuel_cost_jpy_per_mwh"), y)
-    v.cost(r, "F7", "cost_generator_fuel_jpy", fuel)
+    if "generator_capex_jpy_per_mw_year" in r:  # else genset types: J4 (verify.milp)
+        capex = r.scalar("generator_capex_jpy_per_mw_year") * P
+        v.cost(r, "F6", "cost_generator_capex_jpy", capex)
+        fuel = r.annual_sum(r.scalar("generator_fuel_cost_jpy_per_mwh"), y)
+        v.cost(r, "F7", "cost_generator_fuel_jpy", fuel)
     carbon = r.scalar("generator_carbon_price_jpy_per_t") * r.scalar(
         "generator_emissions_t_per_mwh"
     )

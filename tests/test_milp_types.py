@@ -1,0 +1,155 @@
+"""A generator plant of several genset types through the whole pipeline (docs/milp.md, J1–J4):
+the case file's ``[[generator.types]]``, the results per type, the verifier's checks per type and
+what it catches, a plant of one type equal to the single-genset case, each type's own start
+delay in type ③, and the case errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from type3_helpers import write_case
+
+from wattbit.case import load_case
+from wattbit.errors import CaseError
+from wattbit.inputs import build_inputs
+from wattbit.strategies import solve_case
+from wattbit.verify import verify
+
+EXAMPLE = "cases/tokyo_substation_dc/case.toml"
+# Two winter days of the example (hourly): the headroom binds in the evenings; the gensets work.
+DAY = {"horizon.start": "2026-01-20T00:00:00+09:00", "horizon.steps": 48}
+BIG = {
+    "name": "big",
+    "unit_mw": 2.5,
+    "max_units": 8,
+    "min_load_fraction": 0.3,
+    "start_cost_jpy": 50_000.0,
+    "min_up_h": 2.0,
+}
+SMALL = {
+    "name": "small",
+    "unit_mw": 0.5,
+    "max_units": 10,
+    "start_delay_h": 0.05,
+    "start_cost_jpy": 2_000.0,
+    "fuel_cost_jpy_per_mwh": 36_000.0,
+    "unit_cost_jpy_per_year": 100_000.0,
+}
+PLANT = {
+    **DAY,
+    "generator.power_mw": None,
+    "generator.run_outside_events": True,
+    "generator.redundant_units": 1,
+}
+TWO_TYPES = {**PLANT, "generator.types": [{**BIG, "fuel_cost_jpy_per_mwh": 30_000.0}, SMALL]}
+
+
+@pytest.fixture(scope="module")
+def solved():
+    run = solve_case(load_case(EXAMPLE, TWO_TYPES))
+    assert run.ok and run.verification.ok, run.verification and run.verification.worst
+    return run
+
+
+def test_the_result_reports_each_type(solved):
+    """Units, capacity, starts and genset-hours on per type; the plant is the types summed."""
+    res, k = solved.results, solved.kpis
+    dt = float(res.attrs["dt_h"])
+    # Measured: two big gensets (one the N+1 spare) of which one carries the evenings; for an
+    # hour one small genset adds 0.5 MW to the big one at its rating (cheaper than a big start).
+    assert k["generator_big_power_mw_units"] >= 2
+    assert k["generator_small_output_mwh"] > 0 and k["generator_big_output_mwh"] > 0
+    for name, unit in (("big", 2.5), ("small", 0.5)):
+        n = k[f"generator_{name}_power_mw_units"]
+        assert k[f"generator_{name}_power_mw"] == pytest.approx(unit * n, abs=1e-6)
+        u = res[f"generator_{name}_units_on"].values
+        assert k[f"generator_{name}_run_unit_h"] == pytest.approx(float(u.sum()) * dt)
+        starts = np.maximum(np.diff(np.round(u), prepend=0.0), 0.0).sum()
+        assert k[f"generator_{name}_starts"] == pytest.approx(starts, abs=1e-6)
+    assert k["generator_power_mw"] == pytest.approx(
+        k["generator_big_power_mw"] + k["generator_small_power_mw"], abs=1e-6
+    )
+    assert k["generator_output_mwh"] == pytest.approx(
+        k["generator_big_output_mwh"] + k["generator_small_output_mwh"], abs=1e-6
+    )
+    checks = solved.verification.violations
+    assert {c.split()[0] for c in checks} >= {"J1", "J2", "J3", "J4", "O1", "O2", "O3", "O4", "O7"}
+    assert "O2 min load × units on ≤ output ≤ available units on (small)" in checks
+
+
+def test_the_verifier_catches_a_type_over_its_rating(solved):
+    """(J2): 1 MW more from 'big' at a step where the plant's output is left as it was."""
+    broken = solved.results.copy()
+    y = broken["generator_big_output_mw"].values.copy()
+    y[0] += 1.0
+    broken["generator_big_output_mw"] = ("time", y)
+    check = "J2 plant output = Σ type outputs, each ≤ its availability × rating"
+    assert verify(broken).violations[check] >= 1.0 - 1e-6
+
+
+def test_the_verifier_catches_a_plant_without_its_spare(solved):
+    """(J3): the plant's rating cut by one big genset leaves no spare of the largest unit when
+    the plant runs at more than its rating less two big gensets."""
+    broken = solved.results.copy()
+    broken["generator_power_mw"] = broken["generator_power_mw"] - 2.5
+    peak = float(broken["generator_output_mw"].max())
+    rating = float(broken["generator_power_mw"])
+    violations = verify(broken).violations
+    assert violations["J3 output ≤ rating − k × the largest unit installed"] == pytest.approx(
+        max(0.0, peak - (rating - 2.5)), abs=1e-6
+    )
+    assert violations["J1 plant rating = Σ type ratings"] == pytest.approx(2.5)
+
+
+def test_a_plant_of_one_type_is_the_single_genset_case():
+    """The example day with gensets of 2.5 MW (min load, start cost, min up time, N+1) as
+    ``power_mw`` in units and as one genset type: the same objective and gensets."""
+    single = {
+        **DAY,
+        "generator.power_mw": {"min": 0.0, "max": 20.0, "unit": 2.5},
+        "generator.run_outside_events": True,
+        "generator.redundant_units": 1,
+        **{f"generator.{f}": BIG[f] for f in ("min_load_fraction", "start_cost_jpy", "min_up_h")},
+    }
+    one = solve_case(load_case(EXAMPLE, single))
+    typed = solve_case(load_case(EXAMPLE, {**PLANT, "generator.types": [BIG]}))
+    assert one.verification.ok and typed.verification.ok
+    assert typed.kpis["total_cost_jpy"] == pytest.approx(one.kpis["total_cost_jpy"], rel=1e-9)
+    assert typed.kpis["generator_big_power_mw_units"] == one.kpis["generator_power_mw_units"]
+
+
+def test_each_type_starts_after_its_own_delay(tmp_path):
+    """Type ③ hand case (a 12 h fault from 10:00, hourly steps): 'fast' gensets deliver at once,
+    'slow' ones half an hour into the fault, so slow may run half of the fault's first step
+    (a = 0.5) and the plant the whole of it (a = max over its types = 1)."""
+    types = [
+        {"name": "fast", "unit_mw": 3.0, "min_units": 1, "max_units": 1, "start_delay_h": 0.0},
+        {"name": "slow", "unit_mw": 3.0, "min_units": 1, "max_units": 1, "start_delay_h": 0.5},
+    ]
+    generator = {"fuel_tank_h": 5.0, "fuel_cost_jpy_per_mwh": 20_000.0, "types": types}
+    loaded = load_case(write_case(tmp_path, generator=generator))
+    ds = build_inputs(loaded)
+    first = int(np.argmax(ds["type3_fault_cut"].values > 0))
+    assert ds["generator_availability_fast"].values[first] == 1.0
+    assert ds["generator_availability_slow"].values[first] == 0.5
+    assert ds["generator_availability"].values[first] == 1.0
+    run = solve_case(loaded)
+    assert run.ok and run.verification.ok, run.verification.worst
+    assert float(run.results["generator_slow_output_mw"][first]) <= 1.5 + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("generator", "words"),
+    [
+        ({"power_mw": 5.0, "types": [BIG]}, "not both"),
+        ({"types": [BIG, {**SMALL, "name": "big"}]}, "distinct names"),
+        ({"types": [BIG], "min_load_fraction": 0.3}, "goes on each [[generator.types]]"),
+        ({"types": [{**BIG, "min_units": 9}]}, "min_units 9 exceeds max_units 8"),
+        ({"types": [{**BIG, "name": "Big_1"}]}, "name"),
+    ],
+    ids=["power-and-types", "same-name", "plant-min-load", "counts", "bad-name"],
+)
+def test_bad_types_name_the_generator(tmp_path, generator, words):
+    with pytest.raises(CaseError) as err:
+        load_case(write_case(tmp_path, generator={"fuel_tank_h": 5.0, **generator}))
+    assert "generator" in str(err.value) and words in str(err.value)
