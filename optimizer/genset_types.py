@@ -49,8 +49,10 @@ class Builder(Protocol):  # the input builder of :mod:`wattbit.inputs`
 
 
 def type_names(ds: xr.Dataset) -> list[str]:
-    """The genset types of a plant of several (none for a single type)."""
-    return str(ds.attrs.get("generator_types", "")).split()
+    """The genset types of a plant of several (none for a single type, nor where the generator's
+    variables were dropped and the attribute kept, as in the firm reference of type ③)."""
+    names = str(ds.attrs.get("generator_types", "")).split()
+    return [name for name in names if f"generator_{name}_power_mw_min" in ds]
 
 
 def availability(

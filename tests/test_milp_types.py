@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from type3_helpers import write_case
 
+from wattbit.api import ridethrough
 from wattbit.case import load_case
 from wattbit.errors import CaseError
 from wattbit.inputs import build_inputs
@@ -153,3 +154,27 @@ def test_bad_types_name_the_generator(tmp_path, generator, words):
     with pytest.raises(CaseError) as err:
         load_case(write_case(tmp_path, generator={"fuel_tank_h": 5.0, **generator}))
     assert "generator" in str(err.value) and words in str(err.value)
+
+
+def test_two_scenarios_size_the_types_once(tmp_path):
+    """Type ③ with two scenarios (a 12 h and a 4 h fault): the types' sizes are first-stage
+    sizes, benders refuses their integers from the inputs, the extensive form solves and every
+    scenario verifies (the firm reference, which drops the generator, too)."""
+    types = [{**BIG, "start_delay_h": 0.0}, {**SMALL, "start_delay_h": 0.5}]
+    events = [
+        {"start": "2025-05-01T10:00:00+09:00", "duration_h": 12.0, "scenario": 0},
+        {"start": "2025-05-01T20:00:00+09:00", "duration_h": 4.0, "scenario": 1},
+    ]
+    path = write_case(
+        tmp_path,
+        generator={"fuel_tank_h": 5.0, "redundant_units": 1, "types": types},
+        type3={"margin_mw": 20.0, "scenarios": 2, "events": events},
+    )
+    result = ridethrough(path)
+    run = result.run
+    assert run.verification.ok and result.firm.verification.ok, run.verification.worst
+    note = run.results.attrs["stochastic_method_note"]
+    assert "generator_big_power_mw, generator_small_power_mw" in note
+    for name in ("big", "small"):
+        size = run.results[f"generator_{name}_power_mw"]
+        assert float(size.max() - size.min()) == pytest.approx(0.0, abs=1e-9)
