@@ -165,13 +165,13 @@ def ar1_errors(steps: int, sigma: float, rho: float, rng: np.random.Generator) -
     :math:`e_k = ρ e_{k−1} + σ\sqrt{1 − ρ^2}\,ε_k` with :math:`ε_k` standard normal. The error is
     autocorrelated (ρ per step) and its standard deviation :math:`σ\sqrt{1 − ρ^{2k}}` grows with
     the lead time k towards σ."""
-    shocks = sigma * np.sqrt(1.0 - rho**2) * rng.standard_normal(steps)
-    errors = np.empty(steps)
+    shocks = (sigma * np.sqrt(1.0 - rho**2) * rng.standard_normal(steps)).tolist()
+    errors = [0.0] * steps
     previous = 0.0
-    for k in range(steps):
+    for k in range(steps):  # on Python floats: the same arithmetic as NumPy scalars, faster
         previous = rho * previous + shocks[k]
         errors[k] = previous
-    return errors
+    return np.array(errors)
 
 
 def issued_forecast(

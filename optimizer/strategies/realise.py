@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,36 +38,58 @@ SERVICE_LEVEL = ("dc_min_served_share", "dc_max_unserved_it_mwh_per_year")
 FORECAST_ONLY = ("grid_forecast_headroom_mw", "grid_emergency_curtailment_cost_jpy_per_mwh")
 
 
-@dataclass
-class Plan:
-    """A plan of the horizon's steps ``[start, start + steps)`` on plain arrays: ``series`` per
-    step (the inputs and every time-indexed variable, named as in results) and ``scalars``
-    (sizes, scalar variables and scalar inputs)."""
+EMERGENCY = "emergency_curtailed_it_mw"
+"""The realised operation's emergency curtailment (IT MW per step), a row of every piece."""
+
+
+@dataclass(eq=False)
+class Plan(Mapping):
+    """A plan (or its realised operation) of the horizon's steps ``[start, start + steps)`` on
+    plain arrays: one row of ``data`` per step series (``rows``: name → row; every
+    time-indexed variable, named as in results), and ``scalars`` (sizes and scalar variables).
+    Read like a Dataset: ``plan[name]`` is a row or a scalar."""
 
     start: int
-    series: dict[str, np.ndarray]
+    rows: dict[str, int]
+    data: np.ndarray
     scalars: dict[str, float]
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset, start: int = 0) -> Plan:
         """The plan held by a result (or input) Dataset ``ds`` whose first step is ``start``."""
-        series = {str(k): v.values for k, v in ds.data_vars.items() if v.dims == ("time",)}
+        series = [
+            str(k)
+            for k, v in ds.data_vars.items()
+            if v.dims == ("time",) and v.dtype.kind in "fiub"
+        ]
         scalars = {
             str(k): float(v.values)
             for k, v in ds.data_vars.items()
             if v.dims == () and np.issubdtype(v.dtype, np.number)
         }
-        return cls(start, series, scalars)
+        values = np.array([ds[k].values for k in series], dtype=float).reshape(len(series), -1)
+        return cls(start, {k: i for i, k in enumerate(series)}, values, scalars)
+
+    def __getitem__(self, name: str) -> np.ndarray | float:
+        row = self.rows.get(name)
+        return self.scalars[name] if row is None else self.data[row]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.rows or name in self.scalars
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self.rows, *self.scalars])
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.scalars)
 
     @property
     def steps(self) -> int:
-        return len(self.series["grid_import_mw"])
+        return self.data.shape[1]
 
     def part(self, begin: int, end: int) -> Plan:
         """Its steps ``[begin, end)`` (counted from its own start)."""
-        return Plan(
-            self.start + begin, {k: v[begin:end] for k, v in self.series.items()}, self.scalars
-        )
+        return Plan(self.start + begin, self.rows, self.data[:, begin:end], self.scalars)
 
 
 def with_sizes(ds: xr.Dataset, sizes: dict[str, float]) -> xr.Dataset:
@@ -126,34 +148,49 @@ def _refill(realised: xr.Dataset, fixed: xr.Dataset, soc0: float) -> float:
 
 
 def realise(
-    plan: Plan, allowed_mw: np.ndarray, dt: float, soc_before_mwh: float
-) -> dict[str, np.ndarray]:
+    plan: Plan,
+    inputs: Mapping,
+    allowed_mw: np.ndarray,
+    dt: float,
+    soc_before_mwh: float,
+    battery: BatteryLimits | None = None,
+) -> Plan:
     """Operate a committed plan against the realised headroom (see module doc, step 3, and
-    :mod:`wattbit.strategies.recourse`): what the grid allows at its steps ``allowed_mw``, the
-    battery holding ``soc_before_mwh`` before them. The realised operation: the plan's series
-    with the import, the battery's operation and the emergency curtailment as operated."""
-    s = plan.series
-    both = ChainMap(s, plan.scalars)
-    battery = battery_limits(both, dt) if "battery_charge_mw" in s else None
+    :mod:`wattbit.strategies.recourse`): ``inputs`` of its steps (series and scalars, as a
+    Dataset holds them), what the grid allows there ``allowed_mw``, the battery holding
+    ``soc_before_mwh`` before them (``battery``: its limits, if known; by default read from the
+    plan and inputs). The realised operation: the plan with the import, the battery's operation
+    and the emergency curtailment (:data:`EMERGENCY`) as operated."""
+    both = ChainMap(plan, inputs)
+    if "battery_charge_mw" not in plan.rows:
+        battery = None
+    elif battery is None:
+        battery = battery_limits(both, dt)
+    pue = inputs["dc_pue"]
     done = recourse(
-        s["grid_import_mw"],
-        np.asarray(served_it_mw(both) * s["dc_pue"]),
+        plan["grid_import_mw"],
+        np.asarray(served_it_mw(both) * pue),
         allowed_mw,
-        float(plan.scalars["grid_contract_mw"]),
+        float(plan["grid_contract_mw"]),
         dt,
-        s["battery_charge_mw"] if battery else None,
-        s["battery_discharge_mw"] if battery else None,
+        plan["battery_charge_mw"] if battery else None,
+        plan["battery_discharge_mw"] if battery else None,
         battery,
         soc_before_mwh,
     )
-    real = dict(s)
-    real["grid_import_mw"] = done.import_mw
+    rows, values = plan.rows, plan.data
+    if EMERGENCY not in rows:
+        rows = {**rows, EMERGENCY: len(rows)}
+        values = np.vstack([values, np.zeros(plan.steps)])
+    else:
+        values = values.copy()
+    values[rows["grid_import_mw"]] = done.import_mw
     if battery is not None:
-        real["battery_charge_mw"] = done.charge_mw
-        real["battery_discharge_mw"] = done.discharge_mw
-        real["battery_soc_mwh"] = done.soc_mwh
-    real["emergency_curtailed_it_mw"] = done.shed_facility_mw / s["dc_pue"]
-    return real
+        values[rows["battery_charge_mw"]] = done.charge_mw
+        values[rows["battery_discharge_mw"]] = done.discharge_mw
+        values[rows["battery_soc_mwh"]] = done.soc_mwh
+    values[rows[EMERGENCY]] = done.shed_facility_mw / pue
+    return Plan(plan.start, rows, values, plan.scalars)
 
 
 def _load_values(m: pyo.ConcreteModel, ds: xr.Dataset) -> None:
@@ -166,7 +203,7 @@ def _load_values(m: pyo.ConcreteModel, ds: xr.Dataset) -> None:
 
 def evaluate(
     fixed: xr.Dataset,
-    pieces: list[Mapping[str, np.ndarray]],
+    pieces: list[Plan],
     sizes: dict[str, float],
     soc0: float,
     attrs: dict[str, float | int | str],
@@ -175,10 +212,11 @@ def evaluate(
     ``sizes`` as a checked run: a battery left short at the end is refilled where headroom allows
     (any deficit left is reported as ``battery_terminal_deficit_mwh``), every cost term computed
     by the model. The pieces' arrays are put together once, in one Dataset."""
-    # a window solved in place carries no cost terms: the series every piece has
-    common = sorted(set.intersection(*(set(p) for p in pieces)))
+    # a window solved in place carries no inputs or cost terms: the series every piece has
+    common = sorted(set.intersection(*(set(p.rows) for p in pieces)))
+    joined = np.concatenate([p.data[[p.rows[k] for k in common]] for p in pieces], axis=1)
     realised = xr.Dataset(
-        {k: ("time", np.concatenate([p[k] for p in pieces])) for k in common},
+        {k: ("time", row) for k, row in zip(common, joined, strict=True)},
         coords={"time": fixed["time"]},
     )
     for name, value in sizes.items():
@@ -233,7 +271,8 @@ def solve_pattern_realised(inputs: xr.Dataset, options: SolverOptions) -> Run:
         "plan_objective_jpy": float(plan.results.attrs["objective_jpy"]),
     }
     dt = float(fixed.attrs["dt_h"])
-    run = evaluate(fixed, [realise(whole, allowed(fixed), dt, soc0)], sizes, soc0, attrs)
+    piece = realise(whole, Plan.from_dataset(fixed), allowed(fixed), dt, soc0)
+    run = evaluate(fixed, [piece], sizes, soc0, attrs)
     run.results["plan_grid_import_mw"] = plan.results["grid_import_mw"].assign_attrs(
         units="MW", doc="grid import of the plan on the pattern, before the realised headroom"
     )

@@ -22,7 +22,8 @@ operation of the same assets, and emergency curtailment costs at least the value
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import xarray as xr
@@ -33,16 +34,19 @@ from wattbit.optimise import Run, solve_inputs
 from wattbit.sizes import size_names
 from wattbit.solve import SolverOptions
 from wattbit.strategies.realise import (
+    EMERGENCY,
     FORECAST_ONLY,
     SERVICE_LEVEL,
     Plan,
     allowed,
+    battery_limits,
     evaluate,
     fixed_soc,
     realise,
     soc_fraction,
     with_sizes,
 )
+from wattbit.strategies.recourse import BatteryLimits
 from wattbit.strategies.windows import WindowModel, WindowStats
 
 CARRIED = ("battery_initial_soc_fraction", "dc_initial_backlog_mwh")
@@ -62,6 +66,11 @@ class Horizon:
             str(k): v.values
             for k, v in fixed.data_vars.items()
             if v.dims == ("time",) and k not in dropped
+        }
+        self.scalars = {
+            str(k): float(v.values)
+            for k, v in fixed.data_vars.items()
+            if v.dims == () and np.issubdtype(v.dtype, np.number)
         }
         self.truth = fixed["grid_forecast_headroom_mw"].values
         a = fixed.attrs
@@ -101,15 +110,21 @@ class Horizon:
 
     def arrays(
         self, start: int, stop: int, soc: float, backlog: float, issued: int | None = None,
-        known: float | None = None,
+        known: float | None = None, names: Iterable[str] | None = None,
     ) -> tuple[dict[str, np.ndarray], dict[str, float]]:  # fmt: skip
-        """The window's series (views of the horizon's, the limit and backlog bound its own) and
-        carried scalars, as :meth:`dataset` holds them."""
-        series = {k: v[start:stop] for k, v in self.series.items()}
+        """The window's series (views of the horizon's, the limit and backlog bound its own;
+        ``names``: only these) and carried scalars, as :meth:`dataset` holds them."""
+        names = self.series if names is None else names
+        own = {"grid_import_limit_mw", "dc_backlog_max_mwh"}
+        series = {k: self.series[k][start:stop] for k in names if k in self.series and k not in own}
         series["grid_import_limit_mw"] = self.limit(start, stop, issued, known)
         if self.backlog_max is not None:
             series["dc_backlog_max_mwh"] = self.backlog_max[start:stop]
         return series, self.carried(soc, backlog)
+
+    def steps(self, start: int, stop: int) -> Steps:
+        """The inputs of steps ``[start, stop)``, read like a Dataset."""
+        return Steps(self, start, stop)
 
     def dataset(
         self, start: int, stop: int, soc: float, backlog: float, final_soc: float | None,
@@ -129,6 +144,27 @@ class Horizon:
             ds["dc_initial_backlog_mwh"] = ((), backlog)
             ds["dc_backlog_max_mwh"] = ("time", self.backlog_max[start:stop])
         return ds
+
+
+class Steps(Mapping):
+    """Steps ``[start, stop)`` of a :class:`Horizon`'s inputs: a series is sliced when read, a
+    scalar is the horizon's."""
+
+    def __init__(self, horizon: Horizon, start: int, stop: int) -> None:
+        self.horizon, self.start, self.stop = horizon, start, stop
+
+    def __getitem__(self, name: str) -> np.ndarray | float:
+        series = self.horizon.series.get(name)
+        return self.horizon.scalars[name] if series is None else series[self.start : self.stop]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.horizon.series or name in self.horizon.scalars
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self.horizon.series, *self.horizon.scalars])
+
+    def __len__(self) -> int:
+        return len(self.horizon.series) + len(self.horizon.scalars)
 
 
 def solve_rolling(
@@ -211,8 +247,9 @@ class Roll:
         self.dt = float(horizon.fixed.attrs["dt_h"])
         self.allowed = allowed(horizon.fixed)
         self.soc, self.backlog = soc0, 0.0
-        self.pieces: list[dict[str, np.ndarray]] = []
+        self.pieces: list[Plan] = []
         self.reoptimisations = 0
+        self._limits: tuple[tuple[float, float], BatteryLimits] | None = None
 
     def plan(
         self, start: int, stop: int, issued: int | None = None, known: float | None = None
@@ -233,18 +270,33 @@ class Roll:
         curtailment: decided within the day, not a day ahead)."""
         stats = self.windows.stats
         stats.start()
-        allowed = self.allowed[plan.start : plan.start + plan.steps]
-        piece = realise(plan, allowed, self.dt, self.soc)
-        if day is not None and "dc_shed_it_mw" in piece:
-            extra = np.maximum(piece["dc_shed_it_mw"] - day.series["dc_shed_it_mw"], 0.0)
-            piece["dc_shed_it_mw"] = piece["dc_shed_it_mw"] - extra
-            piece["emergency_curtailed_it_mw"] = piece["emergency_curtailed_it_mw"] + extra
+        start, stop = plan.start, plan.start + plan.steps
+        inputs = self.horizon.steps(start, stop)
+        piece = realise(
+            plan, inputs, self.allowed[start:stop], self.dt, self.soc, self._battery(plan)
+        )
+        if day is not None and "dc_shed_it_mw" in piece.rows:  # piece.values: realise's own
+            shed = piece.data[piece.rows["dc_shed_it_mw"]]
+            extra = np.maximum(shed - day["dc_shed_it_mw"], 0.0)
+            shed -= extra
+            piece.data[piece.rows[EMERGENCY]] += extra
         self.pieces.append(piece)
         if "battery_soc_mwh" in piece:
             self.soc = float(piece["battery_soc_mwh"][-1])
         if "shift_backlog_mwh" in piece:
             self.backlog = float(piece["shift_backlog_mwh"][-1])
         stats.lap("realise")
+
+    def _battery(self, plan: Plan) -> BatteryLimits | None:
+        """The battery's limits for :func:`realise`, read again only when the plan's sizes
+        differ from the last plan's."""
+        if "battery_power_mw" not in plan.scalars:
+            return None
+        key = (plan.scalars["battery_power_mw"], plan.scalars["battery_energy_mwh"])
+        if self._limits is None or self._limits[0] != key:
+            inputs = self.horizon.steps(plan.start, plan.start + plan.steps)
+            self._limits = (key, battery_limits(ChainMap(plan, inputs), self.dt))
+        return self._limits[1]
 
     def reoptimise_day(self, day: xr.Dataset, start: int, end: int) -> None:
         """Operate the committed steps ``[start, end)`` of the day-ahead plan ``day``: follow
@@ -255,11 +307,11 @@ class Roll:
         grows with lead time from there), and follow the new plan."""
         current, offset, h, fresh = day, 0, start, False
         while h < end:
-            planned = current.series["grid_import_mw"][offset : offset + end - h]
+            planned = current["grid_import_mw"][offset : offset + end - h]
             room = self.allowed[h:end] - planned
             short = room < -SHORTFALL_TOL_MW
-            if "dc_shed_it_mw" in current.series:  # it sheds what the realised headroom could serve
-                shed = current.series["dc_shed_it_mw"][offset : offset + end - h]
+            if "dc_shed_it_mw" in current:  # it sheds what the realised headroom could serve
+                shed = current["dc_shed_it_mw"][offset : offset + end - h]
                 short |= (shed > SHORTFALL_TOL_MW) & (room > SHORTFALL_TOL_MW)
             short = np.flatnonzero(short)
             upto = end if short.size == 0 else h + int(short[0])
@@ -322,7 +374,7 @@ class Windows:
             self.model.check(ds, *self.horizon.arrays(*window), compile_=not first)
         stats = self.model.stats
         stats.start()
-        series, scalars = self.horizon.arrays(*window)
+        series, scalars = self.horizon.arrays(*window, names=self.model.reads)
         stats.lap("data")
         return self.model.solve_arrays(series, scalars, start)
 

@@ -31,10 +31,12 @@ specially would not); otherwise only the carried scalars are moved.
 
 A window's data come in as plain arrays (:meth:`WindowModel.solve_arrays`: the window's series
 and its carried scalars), the update is one gather over the mapped inputs and three HiGHS calls on
-the entries the map touches, and the solution goes out as a :class:`~wattbit.strategies.realise.Plan`
-of arrays: the window's inputs and every model variable as ``<block>_<var>``, as
-:func:`~wattbit.results.build_results` names them. Cost terms are not computed (the realised
-operation is costed by :func:`~wattbit.strategies.realise.evaluate`). A window the LP does not
+the entries the map touches (and ``changeCoeff`` for a coefficient that changed), and the solution
+goes out as a :class:`~wattbit.strategies.realise.Plan`: one gather puts every time-indexed model
+variable in a row of one array (named ``<block>_<var>``, as :func:`~wattbit.results.build_results`
+names them), the scalar ones in a dict. Inputs and cost terms are not in it (the realised
+operation reads the inputs from the horizon and is costed by
+:func:`~wattbit.strategies.realise.evaluate`). A window the LP does not
 solve to optimality, or whose solution charges and discharges the battery at once under
 ``battery.exclusive = auto``, gives ``None``: the caller solves it cold.
 """
@@ -56,7 +58,7 @@ from wattbit.optimise import SIMULTANEOUS_TOL_MW
 from wattbit.solve import CompiledModel, SolverOptions, _new_highs, compile_checked
 from wattbit.strategies import lpmap
 from wattbit.strategies.lpmap import PROBE, Entries
-from wattbit.strategies.realise import Plan
+from wattbit.strategies.realise import EMERGENCY, Plan
 
 MAP_RTOL = 1e-9
 """Relative tolerance of the measured map against a cold compile (:meth:`WindowModel.check`)."""
@@ -148,11 +150,6 @@ class WindowModel:
             if k not in window.inert
             and (k in window.maps or k in window.structural or ds[k].dims != ("time",))
         }
-        window._scalars = {  # the window's own scalar inputs, for its plans
-            str(k): float(v.values)
-            for k, v in ds.data_vars.items()
-            if v.dims == () and np.issubdtype(v.dtype, np.number)
-        }
         window._feed()
         window._highs = _new_highs(options, cm.lp)
         window._highs.passModel(cm.lp)
@@ -221,33 +218,47 @@ class WindowModel:
         self._cost, self._bound_cols, self._bound_rows, self._offset = lpmap.split(
             self._touched, lp.num_col_, lp.num_row_
         )
-        self._coefficients = self._mapped_coefficients()
+        self._coef_at, self._coef_row, self._coef_col = self._mapped_coefficients()
         self._watch = sorted(self.structural)
         self._applied = self._base.copy()
+        self._now = self._base.copy()
 
-    def _concat(self, x: Mapping[str, np.ndarray | float]) -> np.ndarray:
-        return np.concatenate([[]] + [np.ravel(x[name]) for name in self._order])
+    def _concat(self, x: Mapping, scalars: Mapping | None = None) -> np.ndarray:
+        """The mapped inputs end to end, from ``x`` (or ``scalars`` where ``x`` lacks one)."""
+        return np.concatenate(
+            [[]]
+            + [np.ravel(x[k] if k in x or scalars is None else scalars[k]) for k in self._order]
+        )
+
+    def _entries(
+        self, series: Mapping[str, np.ndarray], scalars: Mapping[str, float]
+    ) -> np.ndarray | None:
+        """The entries of :math:`v` the map touches (``_touched``), by the map from a window's
+        arrays; ``None`` if it differs from the first window in a structural input (or does not
+        give one the model reads)."""
+        if not self.usable:
+            return None
+        for name in self._watch:
+            new = series[name] if name in series else scalars.get(name)
+            if new is None or not np.array_equal(new, self._inputs[name]):
+                return None
+        try:
+            dx = self._concat(series, scalars) - self._x0
+        except (KeyError, ValueError):  # an input missing, or of another length
+            return None
+        return self._base[self._touched] + np.bincount(
+            self._slot, self._coef * dx[self._pos], self._touched.size
+        )
 
     def _v(
         self, series: Mapping[str, np.ndarray], scalars: Mapping[str, float]
     ) -> np.ndarray | None:
-        """:math:`v` of a window by the map from its arrays; ``None`` if it differs from the
-        first window in a structural input (or does not give one the model reads)."""
-        if not self.usable:
-            return None
-        x = {**series, **scalars}
-        for name in self._watch:
-            new = x.get(name)
-            if new is None or not np.array_equal(new, self._inputs[name]):
-                return None
-        try:
-            dx = self._concat(x) - self._x0
-        except (KeyError, ValueError):  # an input missing, or of another length
+        """:math:`v` of a window by the map from its arrays (:meth:`_entries`)."""
+        entries = self._entries(series, scalars)
+        if entries is None:
             return None
         v = self._base.copy()
-        if self._touched.size:
-            moved = np.bincount(self._slot, self._coef * dx[self._pos], self._touched.size)
-            v[self._touched] += moved
+        v[self._touched] = entries
         return v
 
     def _arrays(self, ds: xr.Dataset) -> tuple[dict, dict] | None:
@@ -318,15 +329,16 @@ class WindowModel:
     def solve_arrays(
         self, series: Mapping[str, np.ndarray], scalars: Mapping[str, float], start: int = 0
     ) -> Plan | None:
-        """The plan of the window with these ``series`` (its inputs per step) and carried
-        ``scalars``, its first step ``start`` of the horizon; its other scalars and attributes
-        must be the first window's (:meth:`check` verifies it on a window). ``None``: solve it
-        cold. Phases are booked from the caller's :meth:`WindowStats.start`."""
-        v = self._v(series, scalars)
-        if v is None:
+        """The plan of the window with these ``series`` (its inputs per step; those in
+        :attr:`reads` are enough) and carried ``scalars``, its first step ``start`` of the
+        horizon; its other scalars and attributes must be the first window's (:meth:`check`
+        verifies it on a window). ``None``: solve it cold. Phases are booked from the caller's
+        :meth:`WindowStats.start`."""
+        entries = self._entries(series, scalars)
+        if entries is None:
             self.stats.cold += 1
             return None
-        self._apply(v)
+        self._apply(entries)
         self.stats.lap("update")
         h = self._highs
         h.run()
@@ -334,7 +346,7 @@ class WindowModel:
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             self.stats.cold += 1
             return None
-        plan = self._plan(np.asarray(h.getSolution().col_value), series, scalars, start)
+        plan = self._plan(np.asarray(h.getSolution().col_value), start)
         self.stats.lap("extract")
         if plan is None:
             self.stats.cold += 1
@@ -342,10 +354,17 @@ class WindowModel:
         self.stats.warm += 1
         return plan
 
-    def _apply(self, v: np.ndarray) -> None:
-        """Hand HiGHS the entries of ``v`` the map touches (the rest are the first window's)."""
-        lp, h = self.compiled.lp, self._highs
+    @property
+    def reads(self) -> list[str]:
+        """The inputs a window's LP data are computed or checked on."""
+        return [*self._order, *self._watch]
+
+    def _apply(self, entries: np.ndarray) -> None:
+        """Hand HiGHS the entries of :math:`v` the map touches (the rest are the first
+        window's); a matrix coefficient only where it changed."""
+        lp, h, v = self.compiled.lp, self._highs, self._now
         n, m = lp.num_col_, lp.num_row_
+        v[self._touched] = entries
         if self._cost.size:
             h.changeColsCost(self._cost.size, self._cost, v[self._cost])
         if self._bound_cols.size:
@@ -356,52 +375,59 @@ class WindowModel:
             h.changeRowsBounds(r.size, self._bound_rows, v[r], v[r + m])
         if self._offset:
             h.changeObjectiveOffset(float(v[3 * n + 2 * m]))
-        for k, row, col in self._coefficients:
-            if v[k] != self._applied[k]:
-                h.changeCoeff(row, col, float(v[k]))
-                self._applied[k] = v[k]
+        if self._coef_at.size:
+            now, applied = v[self._coef_at], self._applied[self._coef_at]
+            for i in np.flatnonzero(now != applied).tolist():
+                h.changeCoeff(self._coef_row[i], self._coef_col[i], float(now[i]))
+            self._applied[self._coef_at] = now
 
-    def _mapped_coefficients(self) -> list[tuple[int, int, int]]:
-        """(entry of :math:`v`, row, column) of every matrix coefficient an input moves."""
+    def _mapped_coefficients(self) -> tuple[np.ndarray, list[int], list[int]]:
+        """Every matrix coefficient an input moves: its entry of :math:`v`, row and column."""
         lp = self.compiled.lp
         first = 3 * lp.num_col_ + 2 * lp.num_row_ + 1
         start, rows, _ = lpmap.matrix(self.compiled)
-        out = []
-        for k in self._touched[self._touched >= first].astype(int):
-            at = k - first
-            col = int(np.searchsorted(start, at, side="right") - 1)
-            out.append((int(k), int(rows[at]), col))
-        return out
+        at = self._touched[self._touched >= first].astype(int)
+        cols = np.searchsorted(start, at - first, side="right") - 1
+        return at, rows[at - first].astype(int).tolist(), cols.astype(int).tolist()
 
     def _layout(self, columns: dict[str, tuple]) -> None:
-        """Precompute the extraction: every variable's elements laid end to end, each a column
-        of the solution (``_take``) or its default value; ``_spans``: each variable's range."""
-        index = np.concatenate([[]] + [c[1] for c in columns.values()]).astype(int)
-        self._defaults = np.concatenate([[]] + [c[2] for c in columns.values()])
-        self._has = np.flatnonzero(index >= 0)
-        self._take = index[self._has]
-        self._spans, at = [], 0
-        for name, (dims, cols, _) in columns.items():
-            self._spans.append((name, at, at + cols.size, bool(dims)))
-            at += cols.size
+        """Precompute the extraction as one gather from the solution followed by the default
+        values (``_defaults``): ``_grid`` (a row per time-indexed variable, and a zero row for
+        the realised :data:`~wattbit.strategies.realise.EMERGENCY`) and ``_scalar_at``."""
+        n = self.compiled.lp.num_col_
+        defaults: list[float] = [0.0]
+        grid, scalar_at, self._rows, self._scalar_names = [], [], {}, []
 
-    def _plan(
-        self,
-        values: np.ndarray,
-        series: Mapping[str, np.ndarray],
-        scalars: Mapping[str, float],
-        start: int,
-    ) -> Plan | None:
-        flat = self._defaults.copy()
-        flat[self._has] = values[self._take]
-        out_series, out_scalars = dict(series), {**self._scalars, **scalars}
-        for name, a, b, timed in self._spans:
-            if timed:
-                out_series[name] = flat[a:b]
+        def source(cols: np.ndarray, default: np.ndarray) -> np.ndarray:
+            at = n + len(defaults) + np.arange(cols.size)
+            defaults.extend(default.tolist())
+            return np.where(cols >= 0, cols, at)
+
+        for name, (dims, cols, default) in columns.items():
+            if dims:
+                self._rows[name] = len(grid)
+                grid.append(source(cols, default))
             else:
-                out_scalars[name] = float(flat[a])
-        if "battery_charge_mw" in out_series and self.base.attrs.get("battery_exclusive") == "auto":
-            both = np.minimum(out_series["battery_charge_mw"], out_series["battery_discharge_mw"])
+                self._scalar_names.append(name)
+                scalar_at.append(int(source(cols, default)[0]))
+        self._rows[EMERGENCY] = len(grid)
+        grid.append(np.full(self.base.sizes["time"], n))  # the first default, 0
+        self._grid = np.array(grid, dtype=int)
+        self._scalar_at = np.array(scalar_at, dtype=int)
+        self._defaults = np.array(defaults)
+        self._exclusive = (
+            (self._rows["battery_charge_mw"], self._rows["battery_discharge_mw"])
+            if "battery_charge_mw" in self._rows
+            and self.base.attrs.get("battery_exclusive") == "auto"
+            else None
+        )
+
+    def _plan(self, values: np.ndarray, start: int) -> Plan | None:
+        ext = np.concatenate([values, self._defaults])
+        grid = ext[self._grid]
+        if self._exclusive is not None:
+            both = np.minimum(grid[self._exclusive[0]], grid[self._exclusive[1]])
             if np.max(both, initial=0.0) > SIMULTANEOUS_TOL_MW:
                 return None
-        return Plan(start, out_series, out_scalars)
+        scalars = dict(zip(self._scalar_names, ext[self._scalar_at].tolist(), strict=True))
+        return Plan(start, self._rows, grid, scalars)
