@@ -4,13 +4,17 @@ window from scratch gives."""
 
 from __future__ import annotations
 
+import numpy as np
+import pyomo.environ as pyo
 import pytest
 from conftest import REPO
 
 from wattbit.case import load_case
 from wattbit.inputs import build_inputs
 from wattbit.optimise import options_from_case
-from wattbit.strategies import rolling
+from wattbit.sizes import size_names
+from wattbit.solve import compile_model
+from wattbit.strategies import lpmap, rolling
 from wattbit.strategies.realise import FORECAST_ONLY, with_sizes
 from wattbit.strategies.windows import WindowModel
 
@@ -18,6 +22,7 @@ CASES = {
     "battery_ar1": ("type2_battery_wins", {}),
     "deferral_and_battery": ("type2_flexible_dc", {}),
     "noisy": ("type2_battery_wins", {"grid.forecast.method": "noisy"}),
+    "pv_and_battery": ("tokyo_substation_dc", {}),
 }
 
 
@@ -36,9 +41,11 @@ def _inputs(case: str, extra: dict, steps: int = 120):
 def test_in_place_windows_equal_windows_built_from_scratch(name):
     """Five days of measured data, windows of 48 h committing 24 h (starts 0, 24, 48, 72 h; the
     last one reaches the horizon's end and keeps the year's terminal energy, so it is another LP
-    and solved cold): the realised cost is that of the cold rolling horizon (the operation may be another of
-    equal cost: the window LPs have alternative optima),
-    objective to 1e-9 relative; the three full-length windows were solved on one compiled LP."""
+    and solved cold): the realised cost is that of the cold rolling horizon (the operation may
+    be another of equal cost: the window LPs have alternative optima), objective to 1e-9
+    relative; the three full-length windows were solved on one compiled LP. The PV case too: its
+    availability is 0 at night, a coefficient of the fixed PV capacity column that each window
+    sets (the model is built with the zeros moved, module doc of ``windows``)."""
     case, extra = CASES[name]
     inputs, options = _inputs(case, extra)
     warm = rolling.solve_rolling(inputs, options, compiled_once=True)
@@ -87,3 +94,53 @@ def test_a_map_that_misses_sends_every_window_cold():
     second = horizon.dataset(24, 72, 0.0, 0.0, None)
     assert not model.check(second)
     assert model.solve(second) is None
+
+
+def _tiny(rows: int):
+    """Two columns and ``rows`` rows ``x + (i + 1) y ≥ i``: a compiled model whose row count
+    alone differs from another's."""
+    m = pyo.ConcreteModel()
+    m.x, m.y = pyo.Var(bounds=(0, 10)), pyo.Var(bounds=(0, 10))
+    m.c = pyo.Constraint(range(rows), rule=lambda m, i: m.x + (i + 1) * m.y >= i)
+    m.obj = pyo.Objective(expr=m.x + m.y)
+    return compile_model(m)
+
+
+def test_a_probe_with_another_row_count_is_refused_not_an_index_error():
+    """Reading a probe's matrix on the first window's pattern: a probe with the same columns
+    but fewer rows (the pattern names a row it lacks) or more rows gives ``None`` (the input is
+    then structural), not scipy's IndexError."""
+    three, two, four = _tiny(3), _tiny(2), _tiny(4)
+    assert lpmap.vectors(two, lpmap.matrix(three)) is None
+    assert lpmap.vectors(four, lpmap.matrix(three)) is None
+    same = lpmap.vectors(_tiny(3), lpmap.matrix(three))
+    assert same is not None and np.array_equal(same, lpmap.vectors(three))
+
+
+def _pv_window():
+    inputs, options = _inputs("tokyo_substation_dc", {})
+    fixed = with_sizes(inputs, {s: 2.0 for s in size_names(inputs)})
+    return rolling.Horizon(fixed, None, 2.0).dataset(0, 48, 0.0, 0.0, None), options
+
+
+def test_pv_availability_is_mapped_from_a_model_built_with_its_zeros_moved(monkeypatch):
+    """PV availability (0 at night) is mapped, not structural, when the model is built with its
+    zeros moved; if the map then misses a cold compile of the first window itself (a
+    formulation that treats a zero specially), the model is measured again with the series as
+    they are, and the availability is structural."""
+    first, options = _pv_window()
+    assert np.any(first["pv_availability"].values == 0)
+    model = WindowModel.from_window(first, options, rolling.CARRIED)
+    assert "pv_availability" in model.maps and model.usable
+    assert model.check(first)  # the zeros as they are: the map reproduces a cold compile
+
+    calls = []
+
+    def misses(self, ds, *args, **kwargs):
+        calls.append(ds)
+        return False
+
+    monkeypatch.setattr(WindowModel, "check", misses)
+    unmoved = WindowModel.from_window(first, options, rolling.CARRIED)
+    assert len(calls) == 1
+    assert "pv_availability" in unmoved.structural
