@@ -11,13 +11,21 @@ Run from the repository root::
 and ``False`` (every window built, compiled and handed to HiGHS), alternating, ``--repeats``
 times in one process. ``build_inputs`` is outside both (identical).
 
-Printed per repeat: the 1-minute load average, each path's wall seconds and phases (foresight
-solve, windows, evaluation of the realised operation); for the compiled-once path the window
-phases summed over the windows solved in place: ``compile_once`` (build, compile and measure the
-map, once), ``update`` (map → LP data → HiGHS), ``highs`` (HiGHS's re-solves), ``extract``
-(solution → plan Dataset), and ``cold`` (windows solved from scratch: the last one). Then the
-medians: the per-window overhead ``(update + extract) / highs``, seconds per window of each
-path's window loop, and the whole rolling horizon's ratio compiled-once / cold. Realised costs
+**CPU seconds.** On a shared machine wall time counts the waits for a core; the CPU seconds of
+this process do not (HiGHS runs on one thread). The script points the clock of
+``wattbit.strategies.rolling`` and ``wattbit.strategies.windows`` at ``time.process_time``, so
+every phase they report is CPU time, and it reads the CPU time of each whole rolling horizon
+itself; the same script run on an older tree (``PYTHONPATH``) measures that tree the same way.
+
+Printed per repeat: the 1-minute load average; per path the wall and CPU seconds of the whole
+rolling horizon and its phases (foresight solve, windows, evaluation); for the compiled-once
+path the CPU microseconds per window of each window phase: ``data`` (the window's arrays from the
+horizon's, with the forecast), ``update`` (map → LP data → HiGHS), ``highs`` (HiGHS's re-solve),
+``extract`` (solution → plan), ``realise`` (the recourse on the committed steps) — phases a tree
+does not book separately are in ``rest`` (the window loop less the phases, ``compile_once``,
+the cold windows, ``setup``: the horizon's arrays, and ``check``: the first two windows'
+Datasets and checks) — and the overhead ratios (update + extract) / HiGHS and
+(everything per window but HiGHS) / HiGHS. Then the medians over the repeats. Realised costs
 must agree to 1e-9 relative (the script stops otherwise).
 """
 
@@ -29,6 +37,7 @@ import os
 import statistics
 import sys
 import time
+import types
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,7 +46,24 @@ sys.path.insert(0, str(REPO))
 from wattbit.case import load_case  # noqa: E402 - after sys.path
 from wattbit.inputs import build_inputs  # noqa: E402
 from wattbit.optimise import options_from_case  # noqa: E402
-from wattbit.strategies.rolling import solve_rolling  # noqa: E402
+from wattbit.strategies import rolling, windows  # noqa: E402
+
+PHASES = ("data", "update", "highs", "extract", "realise")
+CPU_CLOCK = types.SimpleNamespace(perf_counter=time.process_time, process_time=time.process_time)
+
+
+def per_window(t: dict[str, float], windows_run: int, in_place: int) -> dict[str, float]:
+    """CPU microseconds per window of each phase, and the rest of the window loop."""
+    out = {}
+    for phase in PHASES:
+        if f"window_{phase}" in t:
+            n = t.get(f"window_{phase}_n", in_place)
+            out[phase] = t[f"window_{phase}"] / n * 1e6
+    booked = sum(
+        t.get(f"window_{k}", 0.0) for k in (*PHASES, "setup", "compile_once", "cold", "check")
+    )
+    out["rest"] = (t["windows"] - booked) / windows_run * 1e6
+    return out
 
 
 def main() -> None:
@@ -56,48 +82,62 @@ def main() -> None:
         overrides["horizon.start"] = args.start
     loaded = load_case(Path(args.case), overrides)
     inputs, options = build_inputs(loaded), options_from_case(loaded)
+    rolling.time = windows.time = CPU_CLOCK  # phases in CPU seconds (module doc)
     print(f"case {args.case}, {inputs.sizes['time']} steps, recourse {args.recourse}")
 
-    walls: dict[bool, list[float]] = {True: [], False: []}
-    per_window: dict[bool, list[float]] = {True: [], False: []}
-    overhead: list[float] = []
+    cpu: dict[bool, list[float]] = {True: [], False: []}
+    loop: dict[bool, list[float]] = {True: [], False: []}
+    split: list[dict[str, float]] = []
     raw: list[dict] = []
     for repeat in range(args.repeats):
         print(f"repeat {repeat + 1}: load average {os.getloadavg()[0]:.1f}")
         costs = {}
         for once in (True, False):
-            t0 = time.perf_counter()
-            run = solve_rolling(inputs, options, compiled_once=once)
-            wall = time.perf_counter() - t0
+            t0, c0 = time.perf_counter(), time.process_time()
+            run = rolling.solve_rolling(inputs, options, compiled_once=once)
+            wall, used = time.perf_counter() - t0, time.process_time() - c0
             assert run.ok, run.solution.message
             costs[once] = run.kpis["total_cost_jpy"]
-            t = run.timings
-            windows = run.results.attrs["rolling_windows"]
-            walls[once].append(wall)
-            raw.append({"repeat": repeat, "compiled_once": once, "wall_s": wall, **t})
-            per_window[once].append(t["windows"] / windows)
-            phases = ", ".join(f"{k} {v:.3f}" for k, v in t.items())
+            t, attrs = run.timings, run.results.attrs
+            n, warm = attrs["rolling_windows"], attrs["rolling_windows_in_place"]
+            cpu[once].append(used)
+            loop[once].append(t["windows"] / n * 1e3)
+            raw.append(
+                {"repeat": repeat, "compiled_once": once, "wall_s": wall, "cpu_s": used, **t}
+            )
             label = "compiled once" if once else "from scratch "
-            print(f"  {label}: {wall:7.2f} s, {windows} windows, {phases}")
+            phases = ", ".join(f"{k} {t[k]:.2f}" for k in ("foresight", "windows", "evaluate"))
+            print(
+                f"  {label}: wall {wall:6.2f} s, CPU {used:6.2f} s ({phases} s CPU); "
+                f"{n} windows, {warm} in place, window loop {loop[once][-1]:.2f} ms CPU/window"
+            )
             if once:
-                own = t.get("window_update", 0.0) + t.get("window_extract", 0.0)
-                highs = t.get("window_highs", 0.0)
-                overhead.append(own / highs if highs else float("nan"))
+                us = per_window(t, n, warm)
+                split.append(us)
+                own = sum(us.get(k, 0.0) for k in ("update", "extract"))
+                rest = sum(v for k, v in us.items() if k != "highs")
                 print(
-                    f"    in place {run.results.attrs['rolling_windows_in_place']}: overhead "
-                    f"(update + extract) {own:.3f} s vs HiGHS {highs:.3f} s = {overhead[-1]:.2f}×"
+                    "    CPU µs per window: "
+                    + ", ".join(f"{k} {v:.0f}" for k, v in us.items())
+                    + f"; compile once {t.get('window_compile_once', 0.0):.2f} s; "
+                    f"(update + extract) / HiGHS {own / us['highs']:.2f}, "
+                    f"all but HiGHS / HiGHS {rest / us['highs']:.2f}"
                 )
         gap = abs(costs[True] - costs[False]) / abs(costs[False])
         assert gap <= 1e-9, f"realised costs differ by {gap:.2e} relative"
         print(f"  realised cost {costs[True]:.6e} JPY/yr both (relative difference {gap:.1e})")
 
     med = statistics.median
+    us = {k: med(s[k] for s in split) for k in split[0]}
+    own = us.get("update", 0.0) + us.get("extract", 0.0)
+    rest = sum(v for k, v in us.items() if k != "highs")
     print(
-        f"median over {args.repeats}: overhead per in-place window {med(overhead):.2f}× its HiGHS "
-        f"time; window loop {med(per_window[True]) * 1e3:.1f} ms/window compiled once vs "
-        f"{med(per_window[False]) * 1e3:.1f} ms/window from scratch; whole rolling horizon "
-        f"{med(walls[True]):.1f} s vs {med(walls[False]):.1f} s = "
-        f"{med(walls[True]) / med(walls[False]):.2f}×"
+        f"median over {args.repeats} (CPU): per in-place window "
+        + ", ".join(f"{k} {v:.0f} µs" for k, v in us.items())
+        + f"; (update + extract) / HiGHS {own / us['highs']:.2f}, "
+        f"all but HiGHS / HiGHS {rest / us['highs']:.2f}; window loop "
+        f"{med(loop[True]):.2f} vs {med(loop[False]):.2f} ms/window; whole rolling horizon "
+        f"{med(cpu[True]):.2f} s vs {med(cpu[False]):.2f} s = {med(cpu[True]) / med(cpu[False]):.2f}×"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(raw, indent=1))

@@ -196,6 +196,7 @@ def solve_rolling(
 
     horizon = Horizon(fixed, backlog_max, energy)
     roll = Roll(horizon, Windows(horizon, options, compiled_once), soc0, lookahead)
+    setup = time.perf_counter() - t1
     reoptimise = inputs.attrs.get("grid_forecast_recourse", "rules") == "reoptimise"
     start = 0
     while start < n:
@@ -226,6 +227,7 @@ def solve_rolling(
     run.timings = {
         "foresight": t1 - t0,
         "windows": t2 - t1,
+        "window_setup": setup,
         **windows.timings,
         "evaluate": time.perf_counter() - t2,
         "rolling": time.perf_counter() - t0,
@@ -356,22 +358,27 @@ class Windows:
         self.stats.start()
         ds = self.horizon.dataset(start, stop, soc, backlog, final_soc, issued, known)
         run = solve_inputs(ds, self.options)
+        plan = Plan.from_dataset(run.results, start) if run.ok else run
         self.stats.lap("cold")
-        return Plan.from_dataset(run.results, start) if run.ok else run
+        return plan
 
     def _in_place(self, window: tuple) -> Plan | None:
         start, stop, soc, backlog, issued, known = window
         first = self.model is None
-        if first or not self.checked:
+        if first or not self.checked:  # "check": these two windows' Datasets and checks
+            self.stats.start()
             ds = self.horizon.dataset(start, stop, soc, backlog, None, issued, known)
+            self.stats.lap("check")
             if first:
                 self.model = WindowModel.from_window(ds, self.options, CARRIED)
                 if self.model is None:
                     self.compiled_once = False
                     return None
+            self.stats.start()
             self.checked = not first
             # the arrays give this window's LP data; at the second, so does a cold compile
             self.model.check(ds, *self.horizon.arrays(*window), compile_=not first)
+            self.stats.lap("check")
         stats = self.model.stats
         stats.start()
         series, scalars = self.horizon.arrays(*window, names=self.model.reads)
