@@ -27,6 +27,10 @@ the problem before HiGHS sees it.
 
     \\text{cost}_{no\\,load} = α\\, c_{nl}\\, Δt \\textstyle\\sum_t u_t                        \\quad (O8)
 
+    \\textstyle\\sum_{t ∈ \\mathcal{T}_e} u_t Δt \\le H_e N \\quad ∀e                              \\quad (O9)
+
+    α \\textstyle\\sum_t u_t Δt \\le H_y N                                                 \\quad (O10)
+
 =========  ======================================================================  =========
 symbol     meaning                                                                 unit
 =========  ======================================================================  =========
@@ -50,12 +54,20 @@ c_s        cost per unit start                                                  
 c_nl       no-load cost of a unit on: the fuel curve's part that does not grow
            with output (the part that does is F7's c_f)                             JPY/h
 α          annualisation factor                                                     –
+𝒯_e, H_e   the steps of fault e; most running hours of a unit per fault (F9's)      –, h
+H_y        most running hours of a unit per year (F10's)                            h
 =========  ======================================================================  =========
 
 (O4) and (O5) hold on the steps the generator may run: a unit stopped because the grid is back
 (``a_t = 0``) is not held on, and (O6) applies without commitment too (it needs only N). Its
 binary b lets a site without gensets (N = 0) skip the k spares: N+k is a rule for a generator
 plant the site has, not a reason to buy one.
+
+With ``running_hours = "on"`` the caps of F9 and F10 count the hours a unit is on, whatever its
+load, (O9) and (O10), instead of full-load hours. The units are identical and not told apart, so
+unit-hours within H N are exactly what N units of at most H hours each can run: give the units
+on at each step, u_t ≤ N, to units in turn (unit 1, 2, …, N, 1, …), and each runs ⌊Σ u_t/N⌋ or
+⌈Σ u_t/N⌉ steps (to one step when H is not a whole number of steps).
 """
 
 from __future__ import annotations
@@ -85,17 +97,19 @@ class CommitmentData:
     min_down_h: float = 0.0
     redundant_units: int = 0
     no_load_cost_jpy_per_h: float = 0.0
+    hours_on: bool = False  # running hours counted on the units on (O9, O10), not F9, F10
 
     @property
     def commits(self) -> bool:
-        """Whether units on/off matter: a minimum load, a start or no-load cost or a minimum
-        up/down time."""
+        """Whether units on/off matter: a minimum load, a start or no-load cost, a minimum
+        up/down time or running hours counted on the units on."""
         return (
             self.min_load_fraction > 0
             or self.start_cost_jpy > 0
             or self.min_up_h > 0
             or self.min_down_h > 0
             or self.no_load_cost_jpy_per_h > 0
+            or self.hours_on
         )
 
 
@@ -188,4 +202,35 @@ def define_commitment(
             pyo.Expression(
                 expr=alpha * dt * data.no_load_cost_jpy_per_h * pyo.quicksum(u[t] for t in may)
             ),
+        )
+
+
+def define_running_hours(
+    blk: pyo.Block,
+    units: pyo.Var,
+    events: tuple[tuple[int, ...], ...],
+    per_event_h: float | None,
+    per_year_h: float | None,
+    prefix: str = "",
+) -> None:
+    """Add (O9) and (O10) to the generator block ``blk`` whose units on are
+    ``blk.<prefix>units_on``: each unit runs at most ``per_event_h`` hours in a fault and
+    ``per_year_h`` a year, counted on the units on whatever their load (they replace F9 and
+    F10, which count full-load hours)."""
+    m = blk.parent_block()
+    T, dt, alpha = m.T, m.time.dt_h, m.time.annual_factor
+    u = blk.component(f"{prefix}units_on")
+    if per_event_h is not None and events:
+        blk.add_component(f"{prefix}E", pyo.RangeSet(0, len(events) - 1))
+        blk.add_component(  # O9
+            f"{prefix}run_hours_on_per_event_max",
+            pyo.Constraint(
+                blk.component(f"{prefix}E"),
+                rule=lambda b, e: dt * pyo.quicksum(u[t] for t in events[e]) <= per_event_h * units,
+            ),
+        )
+    if per_year_h is not None:
+        blk.add_component(  # O10
+            f"{prefix}run_hours_on_per_year_max",
+            pyo.Constraint(expr=alpha * dt * pyo.quicksum(u[t] for t in T) <= per_year_h * units),
         )

@@ -5,7 +5,9 @@ The fuel tank holds fuel as the electrical energy it yields (MWh); its capacity 
 rated power. Fuel is priced when burned, so the tank starts full and its end state costs nothing.
 Running hours are counted as equivalent full-load hours (energy / rated power), the LP measure of
 a cap on running hours: a generator at half load for 2 h counts 1 h (without on/off binaries the
-model cannot tell hours at part load apart).
+model cannot tell hours at part load apart). With the gensets in units, ``running_hours = "on"``
+counts hours on instead: (O9), (O10) of :mod:`wattbit.formulations.commitment` replace (F9),
+(F10).
 
 .. math::
 
@@ -60,7 +62,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
-from wattbit.formulations.commitment import CommitmentData, define_commitment
+from wattbit.formulations.commitment import (
+    CommitmentData,
+    define_commitment,
+    define_running_hours,
+)
 from wattbit.formulations.common import Size, size_var
 from wattbit.formulations.gensets import GensetTypeData, define_genset_types
 from wattbit.formulations.storage import StorageRule, define_state_of_charge
@@ -128,14 +134,19 @@ def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator")
         define_commitment(blk, data.commitment, blk.power_mw_units, blk.output_mw)
     blk.injection_mw = pyo.Expression(T, rule=lambda b, t: b.output_mw[t])
     generated = dt * pyo.quicksum(blk.output_mw[t] for t in T)
-    if data.max_run_h_per_event is not None and data.events:
+    if hours_on(data):  # O9, O10: hours of the units on, per genset type
+        for prefix in [f"{j.name}_" for j in data.types] or [""]:
+            units = blk.component(f"{prefix}power_mw_units")
+            cap_e, cap_y = data.max_run_h_per_event, data.max_run_h_per_year
+            define_running_hours(blk, units, data.events, cap_e, cap_y, prefix)
+    elif data.max_run_h_per_event is not None and data.events:
         cap, events = data.max_run_h_per_event, data.events
         blk.E = pyo.RangeSet(0, len(events) - 1)
         blk.run_hours_per_event_max = pyo.Constraint(  # F9
             blk.E,
             rule=lambda b, e: dt * pyo.quicksum(b.output_mw[t] for t in events[e]) <= cap * P,
         )
-    if data.max_run_h_per_year is not None:
+    if data.max_run_h_per_year is not None and not hours_on(data):
         blk.run_hours_per_year_max = pyo.Constraint(  # F10
             expr=alpha * generated <= data.max_run_h_per_year * P
         )
@@ -148,3 +159,9 @@ def define_generator(m: pyo.Block, data: GeneratorData, name: str = "generator")
         expr=alpha * data.carbon_price_jpy_per_t * data.emissions_t_per_mwh * generated
     )
     return blk
+
+
+def hours_on(data: GeneratorData) -> bool:
+    """Whether the running-hour caps count the units on (O9, O10) instead of F9, F10."""
+    found = [j.commitment for j in data.types] or [data.commitment]
+    return any(c is not None and c.hours_on for c in found)

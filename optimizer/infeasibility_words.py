@@ -79,6 +79,8 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "output_max_redundant": ("N+k redundancy", "O6"),
         "spares_installed": ("N+k spares installed", "O6"),
         "units_only_installed": ("gensets only where the plant is installed", "O6"),
+        "run_hours_on_per_event_max": ("running hours of the gensets on per fault", "O9"),
+        "run_hours_on_per_year_max": ("running hours of the gensets on per year", "O10"),
         "power_by_types": ("plant rating as its genset types' summed", "J1"),
         "output_by_types": ("plant output as its genset types' summed", "J2"),
         "type_output_max": ("available output of a genset type", "J2"),

@@ -446,6 +446,7 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
         if "generator_power_mw_unit" in b.ds or gen.types:  # unit commitment (docs/milp.md)
             for field in COMMITMENT_FIELDS[-1:] if gen.types else COMMITMENT_FIELDS:
                 b.scalar(f"generator_{field}", getattr(gen, field), field.replace("_", " "))
+            b.ds.attrs["generator_running_hours"] = gen.running_hours  # F9, F10 or O9, O10
         b.scalar(
             "generator_maintenance_permit",
             float(gen.maintenance_permit),

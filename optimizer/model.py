@@ -193,6 +193,7 @@ def commitment_data(
         min_down_h=_scalar(ds, f"{prefix}_min_down_h"),
         redundant_units=int(_optional(ds, f"{prefix}_redundant_units") or 0),
         no_load_cost_jpy_per_h=_optional(ds, f"{prefix}_no_load_cost_jpy_per_h") or 0.0,
+        hours_on=ds.attrs.get("generator_running_hours") == "on",
     )
 
 

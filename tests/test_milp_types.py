@@ -103,20 +103,26 @@ def test_the_verifier_catches_a_plant_without_its_spare(solved):
 
 
 def test_a_plant_of_one_type_is_the_single_genset_case():
-    """The example day with gensets of 2.5 MW (min load, start cost, min up time, N+1) as
-    ``power_mw`` in units and as one genset type: the same objective and gensets."""
+    """The example's two days with two gensets of 2.5 MW (min load, start cost, min up time,
+    N+1) as ``power_mw`` in units and as one genset type: the same objective and output."""
     single = {
         **DAY,
-        "generator.power_mw": {"min": 0.0, "max": 20.0, "unit": 2.5},
+        "generator.power_mw": {"min": 5.0, "max": 5.0, "unit": 2.5},
         "generator.run_outside_events": True,
         "generator.redundant_units": 1,
+        "generator.fuel_cost_jpy_per_mwh": 30_000.0,
         **{f"generator.{f}": BIG[f] for f in ("min_load_fraction", "start_cost_jpy", "min_up_h")},
     }
     one = solve_case(load_case(EXAMPLE, single))
-    typed = solve_case(load_case(EXAMPLE, {**PLANT, "generator.types": [BIG]}))
+    two = {**BIG, "min_units": 2, "max_units": 2}  # the type's fuel cost is the plant's
+    plant = {**PLANT, "generator.fuel_cost_jpy_per_mwh": 30_000.0, "generator.types": [two]}
+    typed = solve_case(load_case(EXAMPLE, plant))
     assert one.verification.ok and typed.verification.ok
     assert typed.kpis["total_cost_jpy"] == pytest.approx(one.kpis["total_cost_jpy"], rel=1e-9)
-    assert typed.kpis["generator_big_power_mw_units"] == one.kpis["generator_power_mw_units"]
+    assert one.kpis["generator_output_mwh"] > 1.0  # the gensets run: the comparison is not of 0
+    assert typed.kpis["generator_big_output_mwh"] == pytest.approx(
+        one.kpis["generator_output_mwh"], rel=1e-6
+    )
 
 
 def test_each_type_starts_after_its_own_delay(tmp_path):
@@ -178,3 +184,40 @@ def test_two_scenarios_size_the_types_once(tmp_path):
     for name in ("big", "small"):
         size = run.results[f"generator_{name}_power_mw"]
         assert float(size.max() - size.min()) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_running_hours_counted_on_the_gensets_on(tmp_path):
+    """``running_hours = "on"`` (O9): the type ③ hand case's 12 h fault with three 2 MW gensets
+    of at most 4 h each: at most 12 genset-hours on in the fault, checked by the verifier, which
+    catches a 13th."""
+    generator = {
+        "power_mw": {"min": 6.0, "max": 6.0, "unit": 2.0},
+        "fuel_tank_h": 5.0,
+        "start_delay_h": 0.0,
+        "min_load_fraction": 0.5,
+        "max_run_h_per_event": 4.0,
+        "running_hours": "on",
+    }
+    run = solve_case(load_case(write_case(tmp_path, generator=generator)))
+    assert run.ok and run.verification.ok, run.verification.worst
+    res = run.results
+    fault = res["type3_fault_cut"].values > 0
+    on = res["generator_units_on"].values
+    assert float(on[fault].sum()) <= 12.0 + 1e-6
+    check = "O9 unit-hours on per fault ≤ cap × units"
+    assert run.verification.violations[check] == 0.0
+    broken = res.copy()
+    off = np.nonzero(fault & (on < 2.5))[0][0]
+    more = on.copy()
+    more[off] += 13.0 - float(on[fault].sum())
+    broken["generator_units_on"] = ("time", more)
+    assert verify(broken).violations[check] == pytest.approx(
+        max(0.0, float(more[fault].sum()) - 12.0), abs=1e-6
+    )
+
+
+def test_running_hours_on_need_gensets_in_units(tmp_path):
+    with pytest.raises(CaseError, match="running_hours needs the generator in units"):
+        load_case(
+            write_case(tmp_path, generator={"power_mw": 6.0, "running_hours": "on"}),
+        )

@@ -223,6 +223,7 @@ class Generator(Table):
     min_down_h: NonNegative = 0.0
     no_load_cost_jpy_per_h: NonNegative = 0.0
     redundant_units: Annotated[int, Field(ge=0, strict=True)] = 0
+    running_hours: Literal["full_load", "on"] = "full_load"
 
     @model_validator(mode="after")
     def _has_fuel(self) -> Generator:
@@ -240,7 +241,8 @@ class Generator(Table):
         in_units = bool(self.types) or (
             isinstance(self.power_mw, SizeRange) and self.power_mw.unit is not None
         )
-        for name in COMMITMENT_FIELDS:
+        hours_on = ("running_hours",) if self.running_hours == "on" else ()
+        for name in (*COMMITMENT_FIELDS, *hours_on):
             if getattr(self, name) and not in_units:
                 raise ValueError(
                     f"{name} needs the generator in units: power_mw = {{ min = …, max = …, "

@@ -106,9 +106,36 @@ def _units_on(v: Checks, r: Result, prefix: str, availability: str, label: str) 
         )
     start_cost = r.annual_sum(r.scalar(f"{prefix}_start_cost_jpy") / r.dt, starts)
     v.cost(r, "O7", f"cost_{prefix}_startup_jpy", start_cost)
+    if r.ds.attrs.get("generator_running_hours") == "on":
+        _hours_on(v, r, u, N, label)
     no_load = r.scalar(f"{prefix}_no_load_cost_jpy_per_h", 0.0)
     if no_load > 0:
         v.cost(r, "O8", f"cost_{prefix}_no_load_jpy", r.annual_sum(no_load, np.round(u)))
+
+
+def _hours_on(v: Checks, r: Result, u: np.ndarray, N: float, label: str) -> None:
+    """(O9, O10): hours of the units on per fault and per year within N units' caps."""
+    if "generator_max_run_h_per_event" in r and "event_steps" in r:
+        k = int(r.ds["scenario"]) if "scenario" in r.ds.coords else 0
+        rows = zip(
+            r["event_scenario"],
+            r["event_kind"],
+            r["event_first_step"],
+            r["event_steps"],
+            strict=True,
+        )
+        hours = [
+            float(u[first : first + n].sum()) * r.dt
+            for scenario, kind, first, n in rows
+            if scenario == k and kind == "fault" and n > 0
+        ]
+        cap = r.scalar("generator_max_run_h_per_event") * N
+        v[f"O9 unit-hours on per fault ≤ cap × units{label}"] = max(
+            (excess(h, cap) for h in hours), default=0.0
+        )
+    if "generator_max_run_h_per_year" in r:
+        cap = r.scalar("generator_max_run_h_per_year") * N
+        v[f"O10 unit-hours on per year ≤ cap × units{label}"] = excess(r.annual_sum(1.0, u), cap)
 
 
 def _plant_of_types(v: Checks, r: Result, types: list[str]) -> None:

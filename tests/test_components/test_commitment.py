@@ -152,3 +152,43 @@ def test_whole_steps_round_durations_up():
     """(O4, O5): τ in steps, rounded up, at least 1."""
     assert [whole_steps(h, 1.0) for h in (0.0, 0.5, 1.0, 2.5)] == [1, 1, 1, 3]
     assert whole_steps(1.0, 0.5) == 2
+
+
+@pytest.mark.parametrize("cap", ["event", "year"])
+@pytest.mark.parametrize(
+    ("hours_on", "output", "cost"),
+    [(False, [1.0] * 4, 80_000.0), (True, [1.0, 1.0, 0.0, 0.0], 100_000.0)],
+    ids=["full-load-hours", "hours-on"],
+)
+def test_running_hours_counted_on_the_units_on(hours_on, output, cost, cap):
+    """(F9, F10, O9, O10): full-load hours against hours on. One 2 MW unit, μ = 0.5, a 1 MW load through a 4-step fault;
+    at most 2 h of running per fault, or 2 α = 4380 h a year (the same share of the horizon);
+    grid at 30 000 JPY/MWh, fuel 20 000. Full-load hours: 4 h at half load are 2 h, so the unit
+    runs throughout: α · 4 · 20 000 = α · 80 000. Hours on: the unit may be on 2 of the 4 h (the
+    same cost at any two), the grid the rest: α (2 · 20 000 + 2 · 30 000) = α · 100 000."""
+    m = model(4)
+    caps = {"max_run_h_per_event": 2.0} if cap == "event" else {"max_run_h_per_year": 2 * ALPHA}
+    data = GeneratorData(
+        power_mw=ONE_UNIT,
+        availability=np.ones(4),
+        refuel_limit=np.zeros(4),
+        fuel_tank_h=100.0,
+        fuel_cost_jpy_per_mwh=FUEL,
+        events=((0, 1, 2, 3),),
+        commitment=CommitmentData(
+            unit_mw=2.0, availability=np.ones(4), min_load_fraction=0.5, hours_on=hours_on
+        ),
+        **caps,
+    )
+    gen = define_generator(m, data)
+    given(m, "demand", [-1.0] * 4)
+    supply(m, "grid", price=30_000.0)
+    supply(m, "unserved", price=VOLL)
+    close(m)
+    solve(m)
+    assert pyo.value(m.objective) == pytest.approx(ALPHA * cost, rel=REL)
+    assert sorted(values(gen.output_mw)) == pytest.approx(sorted(output), abs=MW)
+    on_rows = {"run_hours_on_per_event_max", "run_hours_on_per_year_max"}
+    full_load_rows = {"run_hours_per_event_max", "run_hours_per_year_max"}
+    rows = {c.local_name for c in gen.component_objects(pyo.Constraint)}
+    assert bool(rows & on_rows) == hours_on and bool(rows & full_load_rows) != hours_on
