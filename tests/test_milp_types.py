@@ -5,14 +5,19 @@ delay in type ③, and the case errors."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 from type3_helpers import write_case
 
 from wattbit.api import ridethrough
 from wattbit.case import load_case
 from wattbit.errors import CaseError
+from wattbit.infeasibility import family
 from wattbit.inputs import build_inputs
+from wattbit.model import create_model
 from wattbit.strategies import solve_case
 from wattbit.verify import verify
 
@@ -221,3 +226,33 @@ def test_running_hours_on_need_gensets_in_units(tmp_path):
         load_case(
             write_case(tmp_path, generator={"power_mw": 6.0, "running_hours": "on"}),
         )
+
+
+def test_every_row_of_a_plant_of_types_reads_as_words(tmp_path):
+    """Each constraint of a plant of two types with every commitment row, N+1 and hours on
+    (O1–O10, J1–J3, I1) reads as words with its tag; a type's rows name the type."""
+    types = [
+        {**BIG, "min_down_h": 2.0, "no_load_cost_jpy_per_h": 1.0},
+        {**SMALL, "min_load_fraction": 0.2},
+    ]
+    generator = {
+        "fuel_tank_h": 5.0,
+        "redundant_units": 1,
+        "running_hours": "on",
+        "max_run_h_per_year": 500.0,
+        "types": types,
+    }
+    m = create_model(build_inputs(load_case(write_case(tmp_path, generator=generator))))
+    named = {
+        family(next(iter(con.values())), {})
+        for con in m.generator.component_objects(pyo.Constraint, active=True)
+    }
+    assert all(re.search(r" \([A-Z]\d+\)$", words) for words in named), named
+    assert (
+        "the minimum stable load of the gensets on ('small' gensets) of the generator (O2)" in named
+    )
+    assert "the N+k redundancy over genset types of the generator (J3)" in named
+    assert (
+        "the running hours of the gensets on per fault ('big' gensets) of the generator (O9)"
+        in named
+    )
