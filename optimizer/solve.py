@@ -1,9 +1,12 @@
-"""Pyomo model → HiGHS in memory, through Pyomo's standard-form compiler and ``highspy``.
+"""Pyomo model → HiGHS in memory, through Pyomo's standard form and ``highspy``.
 
 Measured on the full-year example (see ``docs/performance.md``), compiling the model to matrices
 with :class:`LinearStandardFormCompiler` and passing them to ``Highs.passModel`` hands off several
-times faster than Pyomo's persistent HiGHS interfaces. Column values come back as one array in the
-compiled column order; :func:`load_values` writes them into the Pyomo variables.
+times faster than Pyomo's persistent HiGHS interfaces. The matrices come from
+:func:`wattbit.lp_compile.standard_form`: that compiler's standard form, bit for bit, without
+holding every row's coefficients until the end (docs/network.md, "Peak memory"). Column values
+come back as one array in the compiled column order; :func:`load_values` writes them into the
+Pyomo variables.
 """
 
 from __future__ import annotations
@@ -11,14 +14,13 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from wattbit.infeasibility import (
     FEASIBILITY_TOL,
@@ -28,7 +30,8 @@ from wattbit.infeasibility import (
     fixed_row_step,
     fixed_rows,
 )
-from wattbit.mip_start import round_in_stages
+from wattbit.lp_compile import standard_form
+from wattbit.mip_start import POLISH_SHARE, polish_steps, round_in_stages
 from wattbit.solve_clock import Bounds, Clock, watch
 
 LP_DUALS = "the LP"
@@ -98,7 +101,7 @@ class Solution:
 
 def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
     """Compile ``m`` to a :class:`highspy.HighsLp` (rows ``lower ≤ A x ≤ upper``)."""
-    sf = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    sf = standard_form(m)
     n_rows, n_cols = sf.A.shape
     inf = highspy.kHighsInf
     senses = np.fromiter((s for _, s in sf.rows), dtype=np.int8, count=n_rows)
@@ -343,7 +346,17 @@ def rounded_relaxation(
     start = round_in_stages(h, integer, scalar, costs)
     if start is None:
         return None
-    return RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
+    point = RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
+    if point.gap <= options.mip_gap or scalar.all() or not scalar.any():
+        return point
+    share = replace(options, time_limit_s=POLISH_SHARE * options.time_limit_s)
+    sub_clock = None if clock is None else clock.share(POLISH_SHARE)  # held here: HiGHS's
+    sub = _new_highs(share, cm.lp, sub_clock)  # callback keeps no reference to its data
+    sub.passModel(cm.lp)
+    polished = polish_steps(sub, start, integer[scalar], options.mip_gap / 2)
+    if polished is not None and float(costs @ polished) < float(costs @ start):
+        return RelaxationStart(polished, float(costs @ polished) + cm.objective_offset, bound)
+    return point
 
 
 def load_values(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> None:
