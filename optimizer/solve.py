@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import highspy
@@ -31,7 +31,7 @@ from wattbit.infeasibility import (
     fixed_rows,
 )
 from wattbit.lp_compile import standard_form
-from wattbit.mip_start import POLISH_SHARE, polish_steps, round_in_stages
+from wattbit.mip_start import round_in_stages
 from wattbit.solve_clock import Bounds, Clock, watch
 
 LP_DUALS = "the LP"
@@ -346,17 +346,7 @@ def rounded_relaxation(
     start = round_in_stages(h, integer, scalar, costs)
     if start is None:
         return None
-    point = RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
-    if point.gap <= options.mip_gap or scalar.all() or not scalar.any():
-        return point
-    share = replace(options, time_limit_s=POLISH_SHARE * options.time_limit_s)
-    sub_clock = None if clock is None else clock.share(POLISH_SHARE)  # held here: HiGHS's
-    sub = _new_highs(share, cm.lp, sub_clock)  # callback keeps no reference to its data
-    sub.passModel(cm.lp)
-    polished = polish_steps(sub, start, integer[scalar], options.mip_gap / 2)
-    if polished is not None and float(costs @ polished) < float(costs @ start):
-        return RelaxationStart(polished, float(costs @ polished) + cm.objective_offset, bound)
-    return point
+    return RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
 
 
 def load_values(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> None:
