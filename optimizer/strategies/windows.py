@@ -141,8 +141,8 @@ class WindowModel:
             return None
         window.compiled = cm
         base, pattern = lpmap.vectors(cm), lpmap.matrix(cm)
-        for name in names:
-            window._measure(name, base, pattern)
+        pending = {name: window._measure(name, base, pattern) for name in names}
+        window._ramps({k: v for k, v in pending.items() if v is not None}, base, pattern)
         window._base = base
         window._inputs = {  # what a window is checked or mapped on; the rest enters no LP data
             str(k): window.base.variables[k].values
@@ -160,40 +160,90 @@ class WindowModel:
         cm, _ = compile_checked(create_model(ds), self.options)
         return None if cm is None or cm.is_mip else cm
 
-    def _measure(self, name: str, base: np.ndarray, pattern: tuple[np.ndarray, ...]) -> None:
+    def _probe(
+        self, shifts: dict[str, np.ndarray], base: np.ndarray, pattern: tuple[np.ndarray, ...]
+    ) -> np.ndarray | None:
+        """How :math:`v` moves when the inputs are moved by ``shifts``; ``None`` if the moved
+        inputs are rejected, or the LP changes shape or pattern."""
+        moved = {k: (self.base[k].dims, self.base[k].values + d) for k, d in shifts.items()}
+        try:
+            cm = self._compile(self.base.assign(moved))
+        except (ValueError, CaseError):
+            return None
+        probe = None if cm is None else lpmap.vectors(cm, pattern)
+        return None if probe is None or probe.shape != base.shape else lpmap.moved(base, probe)
+
+    def _measure(
+        self, name: str, base: np.ndarray, pattern: tuple[np.ndarray, ...]
+    ) -> tuple[float, np.ndarray] | None:
+        """Move ``name`` by a constant: a scalar is then mapped, inert or structural; a series
+        that moves entries is returned (``δ``, how :math:`v` moved) for :meth:`_ramps`."""
         x = self.base[name].values.astype(float)
         delta = PROBE * max(1.0, float(np.max(np.abs(x), initial=0.0)))
-        ramp = np.arange(1, x.size + 1, dtype=float) / max(x.size, 1)
-        moved = []
-        for shift in (np.full_like(x, delta), delta * ramp) if x.ndim else (delta,):
-            try:
-                cm = self._compile(self.base.assign({name: (self.base[name].dims, x + shift)}))
-            except (ValueError, CaseError):  # the moved input is rejected: keep it fixed
-                cm = None
-            probe = None if cm is None else lpmap.vectors(cm, pattern)
-            if probe is None or probe.shape != base.shape:
-                self.structural.add(name)
-                return
-            moved.append(lpmap.moved(base, probe))
-        flat = moved[0]
-        if np.isnan(flat).any():
+        flat = self._probe({name: np.full_like(x, delta)}, base, pattern)
+        if flat is None or np.isnan(flat).any():
             self.structural.add(name)
-            return
+            return None
         index = np.flatnonzero(flat)
         if not index.size:
             self.inert.add(name)
-            return
+            return (delta, flat) if x.ndim else None
         if not x.ndim:
             self.maps[name] = Entries(index, np.zeros(index.size, int), flat[index] / delta)
+            return None
+        return delta, flat
+
+    def _ramps(
+        self,
+        pending: dict[str, tuple[float, np.ndarray]],
+        base: np.ndarray,
+        pattern: tuple[np.ndarray, ...],
+    ) -> None:
+        """Move the series ``pending`` by ramps :math:`δ (t + 1) / L` to find each entry's step:
+        in groups whose entries are apart, all of a group at once (an inert series' ramp must
+        move nothing); if a group's probe fails or moves an entry no constant moved, its inputs
+        one by one."""
+        groups: list[dict[str, tuple[float, np.ndarray]]] = []  # inputs whose entries are apart
+        for name, (delta, flat) in pending.items():
+            group = next(
+                (g for g in groups if not any(np.any(f[flat != 0]) for _, f in g.values())), None
+            )
+            if group is None:
+                groups.append(group := {})
+            group[name] = (delta, flat)
+        if len(groups) > 1:
+            for group in groups:
+                self._ramps(group, base, pattern)
             return
-        ramped = moved[1]
-        if np.isnan(ramped).any() or np.any((ramped != 0) & (flat == 0)):
-            self.structural.add(name)
+        if not pending:
             return
-        ratio = ramped[index] / flat[index] * x.size
+        flats = np.array([flat for _, flat in pending.values()])
+        shifts = {}
+        for name, (delta, _) in pending.items():
+            size = self.base[name].size
+            shifts[name] = delta * np.arange(1, size + 1, dtype=float) / size
+        ramped = self._probe(shifts, base, pattern)
+        stray = ramped is None or np.isnan(ramped).any()
+        stray = stray or np.any((ramped != 0) & ~np.any(flats != 0, axis=0))
+        if stray and len(pending) > 1:
+            for name, measured in pending.items():
+                self._ramps({name: measured}, base, pattern)
+            return
+        for name, (delta, flat) in pending.items():
+            if stray:  # moved by a ramp where not by a constant, or the probe failed
+                self.inert.discard(name)
+                self.structural.add(name)
+            elif name not in self.inert:
+                self._steps(name, delta, flat, ramped)
+
+    def _steps(self, name: str, delta: float, flat: np.ndarray, ramped: np.ndarray) -> None:
+        """Map ``name``: the entries its constant moved, each at the step its ramp gives."""
+        size = self.base[name].size
+        index = np.flatnonzero(flat)
+        ratio = ramped[index] / flat[index] * size
         step = np.rint(ratio).astype(int) - 1
         if np.any(np.abs(ratio - (step + 1)) > 1e-6 * np.abs(ratio)) or np.any(
-            (step < 0) | (step >= x.size)
+            (step < 0) | (step >= size)
         ):
             self.structural.add(name)
             return
