@@ -1,4 +1,5 @@
-"""A MIP start from the LP relaxation, rounded in two stages: the sizes, then the steps.
+"""A MIP start from the LP relaxation, in three stages: the sizes, then the steps rounded, then
+the steps searched with the sizes fixed.
 
 The relaxation of a model with sizes in units and gensets that commit (docs/milp.md) has two
 kinds of integer columns: a few scalar ones (the units of each size, N+k's binary) and one per
@@ -14,21 +15,39 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
 2. **Steps.** With those sizes fixed, the per-step integer columns are rounded up from that LP
    (to the nearest where rounding up is infeasible, e.g. a genset count above its minimum load),
    fixed, and the continuous columns re-solved.
+3. **Steps, searched.** If that point is not within the MIP gap of the relaxation's bound,
+   HiGHS branches on the per-step integers alone, the sizes fixed, for a share of the limits
+   (:func:`polish_steps`); its best point is the start.
 
-If the stages find no feasible point, every integer column is rounded up at once from the
-relaxation (to the nearest where that is infeasible). ``highs`` is a HiGHS instance holding the model with its integrality relaxed and solved
-to optimality; its column bounds are changed here.
+If stages 1 and 2 find no feasible point, every integer column is rounded up at once from the
+relaxation (to the nearest where that is infeasible).
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
+POLISH_SHARE = 0.25  # of the time (and CPU) limit left, for stage 3
 MAX_ENUMERATED = 3  # fractional sizes tried at floor and ceiling: at most 2^3 = 8 LPs
 ROUNDING_TOL = 1e-6  # an LP value this close above an integer rounds down to it
+
+
+@dataclass
+class RelaxationStart:
+    """A feasible point of a MIP made from its LP relaxation, and that relaxation's optimum."""
+
+    values: np.ndarray  # every column
+    objective: float  # the point's cost
+    bound: float  # the LP relaxation's optimum: no integer point costs less
+
+    @property
+    def gap(self) -> float:
+        """HiGHS's relative gap of the point against the bound: (primal − dual) / |primal|."""
+        return (self.objective - self.bound) / max(abs(self.objective), 1e-9)
 
 
 def _solve_fixed(
@@ -63,6 +82,8 @@ def round_in_stages(
     highs: highspy._Highs, integer: np.ndarray, scalar: np.ndarray, costs: np.ndarray
 ) -> np.ndarray | None:
     """Every column's value at the start (stages 1 and 2 above), ``None`` if none was found.
+    ``highs`` holds the model with its integrality relaxed, solved to optimality; its column
+    bounds are changed here.
 
     ``integer``: the integer columns; ``scalar``: for each, whether it is a size (not per step);
     ``costs``: the objective's column costs, to compare the size combinations."""
@@ -113,3 +134,25 @@ def _staged(
             start[sizes], start[steps] = best_choice, fixed
             return start
     return None
+
+
+def polish_steps(
+    highs: highspy._Highs, start: np.ndarray, sizes: np.ndarray, gap: float
+) -> np.ndarray | None:
+    """Stage 3: HiGHS's branch and bound on the per-step integers alone, the sizes fixed at the
+    start's, from the start, to ``gap``; its best point, ``None`` if it has none.
+
+    ``highs`` holds the MIP with its limits (a :data:`POLISH_SHARE` of the solve's). With the
+    sizes fixed the LP is several times faster (the winter quarter of the example: 0.7 s of CPU
+    against 7.5 s) and the commitment closes to ~0.01 % within seconds (docs/milp.md)."""
+    highs.changeColsBounds(len(sizes), sizes, start[sizes], start[sizes])
+    point = highspy.HighsSolution()
+    point.col_value = list(start)
+    point.value_valid = True
+    highs.setSolution(point)
+    highs.setOptionValue("mip_rel_gap", gap)
+    highs.run()
+    info = highs.getInfo()
+    if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+        return None
+    return np.asarray(highs.getSolution().col_value)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import highspy
@@ -31,7 +31,7 @@ from wattbit.infeasibility import (
     fixed_rows,
 )
 from wattbit.lp_compile import standard_form
-from wattbit.mip_start import round_in_stages
+from wattbit.mip_start import POLISH_SHARE, RelaxationStart, polish_steps, round_in_stages
 from wattbit.solve_clock import Bounds, Clock, watch
 
 LP_DUALS = "the LP"
@@ -304,20 +304,6 @@ def _integer_columns(cm: CompiledModel) -> np.ndarray:
     ).astype(np.int32)
 
 
-@dataclass
-class RelaxationStart:
-    """A feasible point of a MIP made from its LP relaxation, and that relaxation's optimum."""
-
-    values: np.ndarray  # every column
-    objective: float  # the point's cost
-    bound: float  # the LP relaxation's optimum: no integer point costs less
-
-    @property
-    def gap(self) -> float:
-        """HiGHS's relative gap of the point against the bound: (primal − dual) / |primal|."""
-        return (self.objective - self.bound) / max(abs(self.objective), 1e-9)
-
-
 def rounded_relaxation(
     cm: CompiledModel, options: SolverOptions, clock: Clock | None = None
 ) -> RelaxationStart | None:
@@ -346,7 +332,17 @@ def rounded_relaxation(
     start = round_in_stages(h, integer, scalar, costs)
     if start is None:
         return None
-    return RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
+    point = RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
+    if point.gap <= options.mip_gap or scalar.all() or not scalar.any():
+        return point
+    share = replace(options, time_limit_s=POLISH_SHARE * options.time_limit_s)
+    sub_clock = None if clock is None else clock.share(POLISH_SHARE)  # held here: HiGHS's
+    sub = _new_highs(share, cm.lp, sub_clock)  # callback keeps no reference to its data
+    sub.passModel(cm.lp)
+    polished = polish_steps(sub, start, integer[scalar], options.mip_gap / 2)
+    if polished is not None and float(costs @ polished) < float(costs @ start):
+        return RelaxationStart(polished, float(costs @ polished) + cm.objective_offset, bound)
+    return point
 
 
 def load_values(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> None:

@@ -8,8 +8,8 @@ an LP it solves at the top level (``kCallbackSimplexInterrupt``) and at each of 
 points (``kCallbackMipInterrupt``: presolve, every cut round and node), not inside the MIP's own
 LP solves: a budget can be overrun by one such LP (the root LP of a full-year MIP: seconds).
 
-At every MIP callback the clock also records HiGHS's primal bound (the best integer point's
-cost) and dual bound (no integer point costs less) when either has moved: the gap trajectory
+At every MIP interrupt point the clock also records HiGHS's primal bound (the best integer
+point's cost) and dual bound (no integer point costs less) when either has moved: the gap trajectory
 ``Solution.progress`` that ``benchmarks/milp.py`` prints. HiGHS reports the bounds of the scaled
 objective (``user_objective_scale``); they are recorded in JPY/yr.
 """
@@ -24,7 +24,7 @@ import highspy
 
 _T = highspy.cb.HighsCallbackType
 LOGGING = int(_T.kCallbackLogging)
-MIP_KINDS = (int(_T.kCallbackMipInterrupt), int(_T.kCallbackMipImprovingSolution))
+MIP_INTERRUPT = int(_T.kCallbackMipInterrupt)
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,14 @@ class Clock:
         """Whether the solve has spent its CPU budget."""
         return self.cpu_limit_s is not None and self.cpu_s() > self.cpu_limit_s
 
+    def share(self, fraction: float) -> Clock:
+        """A clock for a part of the solve: the same origin, ``fraction`` of the CPU seconds left
+        as its limit (none without a limit), and its own bounds."""
+        limit = self.cpu_limit_s
+        if limit is not None:
+            limit = self.cpu_s() + fraction * max(0.0, limit - self.cpu_s())
+        return Clock(limit, self.unscale, self.wall0, self.cpu0)
+
     def record(self, primal: float, dual: float) -> None:
         """Add a point if a bound moved (in JPY/yr)."""
         last = self.progress[-1] if self.progress else None
@@ -77,14 +85,16 @@ def callback(kind: int, message: str, out: object, into: object, clock: Clock | 
         return
     if clock is None:
         return
-    if kind in MIP_KINDS:
+    if kind == MIP_INTERRUPT:
         clock.record(out.mip_primal_bound * clock.unscale, out.mip_dual_bound * clock.unscale)
     if clock.over():
         into.user_interrupt = True
 
 
 def watch(h: highspy._Highs, log: bool, clock: Clock | None) -> None:
-    """Install :func:`callback` on ``h`` for the log and/or the clock."""
+    """Install :func:`callback` on ``h`` for the log and/or the clock. The caller keeps
+    ``clock`` alive while ``h`` runs: highspy 1.16 holds no reference to a callback's data
+    (a clock made inline and dropped crashed the process at HiGHS's first MIP callback)."""
     if not log and clock is None:
         return
     h.setCallback(callback, clock)
@@ -92,6 +102,5 @@ def watch(h: highspy._Highs, log: bool, clock: Clock | None) -> None:
         h.startCallback(_T.kCallbackLogging)
     if clock is not None:
         h.startCallback(_T.kCallbackMipInterrupt)
-        h.startCallback(_T.kCallbackMipImprovingSolution)
         if clock.cpu_limit_s is not None:
             h.startCallback(_T.kCallbackSimplexInterrupt)
