@@ -238,6 +238,9 @@ def solve_compiled(
         # can stop HiGHS before its root LP has raised its own bound that far)
         primal = float(np.asarray(cm.lp.col_cost_) @ values) + cm.objective_offset
         gap = min(gap, RelaxationStart(values, primal, relaxed.bound).gap)
+    if clock is not None and cm.is_mip and has_primal:  # the end, after HiGHS's last callback
+        primal = float(info.objective_function_value)
+        clock.record(primal, primal - float(info.mip_gap) * abs(primal))
     progress = [] if clock is None else clock.progress
     limit = "the CPU limit" if clock is not None and clock.over() else "the limit"
     if status == S.kOptimal:
