@@ -198,6 +198,21 @@ def solve_once(
     return out
 
 
+def set_highs_options(options: dict[str, object]) -> None:
+    """Every HiGHS instance of the solves gets ``options`` too (``--highs``, to compare them)."""
+    import wattbit.solve as solve
+
+    new_highs = solve._new_highs
+
+    def with_options(*args: object, **kwargs: object) -> object:
+        h = new_highs(*args, **kwargs)
+        for key, value in options.items():
+            h.setOptionValue(key, value)
+        return h
+
+    solve._new_highs = with_options
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -220,14 +235,20 @@ def main() -> None:
     parser.add_argument(
         "--set", action="append", default=[], help="KEY=VALUE case override (VALUE as JSON)"
     )
+    parser.add_argument(
+        "--highs", action="append", default=[], help="KEY=VALUE HiGHS option (VALUE as JSON)"
+    )
     args = parser.parse_args()
-    extra = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        try:
-            extra[key] = json.loads(value)
-        except json.JSONDecodeError:
-            extra[key] = value
+    extra, highs = {}, {}
+    for items, into in ((args.set, extra), (args.highs, highs)):
+        for item in items:
+            key, _, value = item.partition("=")
+            try:
+                into[key] = json.loads(value)
+            except json.JSONDecodeError:
+                into[key] = value
+    if highs:
+        set_highs_options(highs)
     rows = []
     for name in args.only:
         spec = PROBLEMS[name]
