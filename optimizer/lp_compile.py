@@ -2,14 +2,16 @@
 ``mixed_form=True``), in less memory and time.
 
 Pyomo's compiler keeps every row's coefficient dictionary until the end, when it builds the
-matrix: on the full-year town network (560 k rows) that is +550 MiB for a moment, more than the
+matrix: on the full-year town network (560 k rows) that is +650 MiB for a moment, more than the
 Pyomo model itself (docs/network.md, "Peak memory"). Here each row's coefficients go into two flat
-arrays (8 + 4 bytes a nonzero) as soon as the row is read, and the rows of the shapes the
-formulations write — a variable, ``c · x``, or a sum of such terms and numbers — are read
-directly, without Pyomo's expression walker; any other row goes through that walker
-(:class:`LinearRepnVisitor`, the compiler's own). Columns are recorded with the compiler's own
-recorder in the same order, so rows, columns, matrix, costs and right-hand sides equal Pyomo's
-(``tests/test_lp_compile.py``), and so do the solutions HiGHS finds from them.
+arrays (8 + 4 bytes a nonzero) as soon as the row is read. Rows of the shapes the formulations
+write — variables, numbers, ``c · x``, sums, negations, products with a number and named
+expressions — are read by :meth:`_Rows.terms`, which follows Pyomo's walker
+(:class:`LinearRepnVisitor`) node for node: a multiplier, a constant and coefficients per node,
+merged in the same order with the same arithmetic; any other row goes through that walker itself.
+Columns are recorded with the compiler's own recorder in the same order. So rows, columns, matrix,
+costs and right-hand sides equal Pyomo's bit for bit (``tests/test_lp_compile.py``), and so do
+the solutions HiGHS finds from them.
 """
 
 from __future__ import annotations
@@ -22,8 +24,15 @@ import pyomo.environ as pyo
 import scipy.sparse
 from pyomo.common.errors import InfeasibleConstraintException, InvalidConstraintError
 from pyomo.common.gc_manager import PauseGC
+from pyomo.core.base.expression import ExpressionData, ScalarExpression
 from pyomo.core.base.var import ScalarVar, VarData
-from pyomo.core.expr import LinearExpression, MonomialTermExpression, SumExpression
+from pyomo.core.expr import (
+    LinearExpression,
+    MonomialTermExpression,
+    NegationExpression,
+    ProductExpression,
+    SumExpression,
+)
 from pyomo.core.expr.numvalue import native_numeric_types, native_types
 from pyomo.repn.linear import LinearRepnVisitor
 from pyomo.repn.plugins.standard_form import (
@@ -39,6 +48,7 @@ from pyomo.repn.util import (
 
 _VARS = frozenset((VarData, ScalarVar))
 _SUMS = frozenset((SumExpression, LinearExpression))
+_NAMED = frozenset((ExpressionData, ScalarExpression))
 
 
 class _Rows:
@@ -47,56 +57,128 @@ class _Rows:
     def __init__(self, var_map: dict, recorder: TemplateVarRecorder) -> None:
         self.var_map, self.recorder = var_map, recorder
         self.data, self.index, self.start = array("d"), array("i"), array("q", [0])
+        self.named: dict[int, tuple[float, float, dict[int, float]]] = {}  # Pyomo's cache
 
     def terms(self, body: object) -> tuple[dict[int, float], float] | None:
-        """``body``'s coefficients by ``id(var)`` and its constant, as Pyomo's walker records
-        them (:meth:`LinearBeforeChildDispatcher.record_monomial`), or ``None`` for a shape this
-        does not read (left to the walker)."""
-        cls = body.__class__
-        if cls in _VARS:
-            args: Iterable = (body,)
-        elif cls is MonomialTermExpression or cls in _SUMS:
-            args = (body,) if cls is MonomialTermExpression else body.args
-        else:
+        """``body``'s coefficients by ``id(var)`` and its constant, as Pyomo's walker computes
+        them (:class:`LinearRepnVisitor`: each node a multiplier, a constant and coefficients,
+        merged in the same order), or ``None`` for a shape this does not read (left to the
+        walker): anything but variables, numbers, ``c · x``, sums, negations, products with a
+        number and named expressions."""
+        node = self._node(body)
+        if node is None:
             return None
-        linear: dict[int, float] = {}
-        constant = 0
+        mult, constant, linear = node
+        if mult == 1:
+            return {k: v for k, v in linear.items() if v}, constant
+        if not mult:
+            return None  # Pyomo's walker also checks the cleared terms for NaN
+        scaled = {k: mult * v for k, v in linear.items()}
+        return {k: v for k, v in scaled.items() if v}, constant * mult
+
+    def _node(self, e: object) -> tuple[float, float, dict[int, float]] | None:
+        """(multiplier, constant, coefficients) of the expression node ``e``; a node without
+        coefficients comes back as the number it is: (1, value, {})."""
+        cls = e.__class__
+        if cls in native_numeric_types:
+            return 1, e, {}
+        if cls in _VARS:
+            return self._monomial(1, e)
+        if cls is MonomialTermExpression:
+            coef, var = e._args_
+            if coef.__class__ not in native_numeric_types or var.__class__ not in _VARS:
+                return None
+            return self._monomial(coef, var)
+        if cls in _SUMS:
+            return self._sum(e.args)
+        if cls is NegationExpression:
+            inner = self._node(e.args[0])
+            if inner is None or not inner[2]:
+                return inner and (1, -inner[1], {})
+            return inner[0] * -1, inner[1], inner[2]
+        if cls is ProductExpression:
+            a, b = e.args
+            if a.__class__ in native_numeric_types:
+                number, inner = a, self._node(b)
+            elif b.__class__ in native_numeric_types:
+                number, inner = b, self._node(a)
+            else:
+                return None
+            if inner is None or not inner[2]:
+                return inner and (1, number * inner[1], {})
+            return inner[0] * number, inner[1], inner[2]
+        if cls in _NAMED:
+            cached = self.named.get(id(e))
+            if cached is None:
+                cached = self._node(e.expr)
+                if cached is None:
+                    return None
+                self.named[id(e)] = cached
+            return cached
+        return None
+
+    def _monomial(self, coef: float, var: VarData) -> tuple[float, float, dict[int, float]] | None:
+        """Pyomo's ``record_monomial``: a fixed variable not yet a column is a number."""
+        vid = id(var)
+        if vid not in self.var_map:
+            if var.fixed:
+                if var.value is None:
+                    return None  # the walker reports it
+                return 1, coef * var.value, {}
+            self.recorder.add(var)
+        return 1, 0, ({vid: coef} if coef else {})
+
+    def _sum(self, args: Iterable) -> tuple[float, float, dict[int, float]] | None:
+        """Pyomo's ``LinearRepn.append`` of each term, in order."""
+        constant, linear = 0, {}
         var_map = self.var_map
         for arg in args:
             cls = arg.__class__
-            if cls in _VARS:
-                coef, var = 1, arg
-            elif cls is MonomialTermExpression:
-                coef, var = arg._args_
-                if coef.__class__ not in native_numeric_types or var.__class__ not in _VARS:
-                    return None
-            elif cls in native_numeric_types:
+            if cls in native_numeric_types:
                 constant += arg
                 continue
-            else:
+            if cls in _VARS or cls is MonomialTermExpression:  # the common terms, inline
+                coef, var = (1, arg) if cls in _VARS else arg._args_
+                if coef.__class__ in native_numeric_types and var.__class__ in _VARS:
+                    vid = id(var)
+                    if vid in var_map or not var.fixed:
+                        if vid not in var_map:
+                            self.recorder.add(var)
+                        if vid in linear:
+                            linear[vid] += coef
+                        elif coef:
+                            linear[vid] = coef
+                        continue
+            node = self._node(arg)
+            if node is None:
                 return None
-            vid = id(var)
-            if vid not in var_map:
-                if var.fixed:
-                    if var.value is None:
-                        return None  # the walker reports it
-                    constant += coef * var.value
-                    continue
-                self.recorder.add(var)
-            if vid in linear:
-                linear[vid] += coef
-            elif coef:
-                linear[vid] = coef
-        return {k: v for k, v in linear.items() if v}, constant
+            mult, value, terms = node
+            if not terms:
+                constant += value
+            elif mult == 1:
+                constant += value
+                for vid, coef in terms.items():
+                    if vid in linear:
+                        linear[vid] += coef
+                    else:
+                        linear[vid] = coef
+            elif mult:
+                if value:
+                    constant += mult * value
+                for vid, coef in terms.items():
+                    if vid in linear:
+                        linear[vid] += mult * coef
+                    else:
+                        linear[vid] = mult * coef
+        return 1, constant, linear
 
     def add(self, linear: dict[int, float], order: dict[int, int], copies: int) -> None:
         """Append ``linear`` as ``copies`` rows (2 for a ranged constraint)."""
-        index = [order[vid] for vid in linear]
-        values = list(linear.values())
+        index, data = self.index, self.data
         for _ in range(copies):
-            self.index.extend(index)
-            self.data.extend(values)
-            self.start.append(len(self.data))
+            index.extend(map(order.__getitem__, linear))
+            data.extend(linear.values())
+            self.start.append(len(data))
 
 
 def _matrix(data: np.ndarray, index: np.ndarray, start: np.ndarray, n_cols: int):
