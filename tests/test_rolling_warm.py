@@ -144,3 +144,24 @@ def test_pv_availability_is_mapped_from_a_model_built_with_its_zeros_moved(monke
     unmoved = WindowModel.from_window(first, options, rolling.CARRIED)
     assert len(calls) == 1
     assert "pv_availability" in unmoved.structural
+
+
+def test_a_windows_arrays_are_its_datasets_values():
+    """``Horizon.arrays`` (the path in place) holds what ``Horizon.dataset`` (the path a model is
+    built from) holds, for a day-ahead window and for an hourly re-plan (AR(1) forecast issued at
+    another step, the first step's limit known), with a backlog carried."""
+    inputs, _ = _inputs("type2_flexible_dc", {})
+    fixed = with_sizes(inputs, {"battery_energy_mwh": 10.0})
+    backlog_max = np.linspace(1.0, 2.0, inputs.sizes["time"])
+    horizon = rolling.Horizon(fixed, backlog_max, 10.0)
+    assert horizon.ar1 is not None
+    for issued, known in ((None, None), (24, 7.5)):
+        ds = horizon.dataset(30, 78, 4.0, 0.25, None, issued, known)
+        series, scalars = horizon.arrays(30, 78, 4.0, 0.25, issued, known)
+        assert set(series) == {k for k in ds.data_vars if ds[k].dims == ("time",)}
+        for name, values in series.items():
+            assert np.array_equal(values, ds[name].values), name
+        for name, value in scalars.items():
+            assert value == float(ds[name]), name
+        assert scalars == {"battery_initial_soc_fraction": 0.4, "dc_initial_backlog_mwh": 0.25}
+    assert horizon.arrays(30, 78, 4.0, 0.25, 24, 7.5)[0]["grid_import_limit_mw"][0] == 7.5
