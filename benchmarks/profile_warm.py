@@ -17,7 +17,7 @@ phase totals and the ``--top`` functions by cumulative time.
 :func:`wattbit.solve.load_duals` (every row dual and reduced cost into ``m.dual``) three times
 with garbage collection on and once with it off, next to the HiGHS time of the solve.
 
-``compare``: one cold ``type2_dynamic`` solve, then :func:`wattbit.studies.compare.compare` of
+``compare`` (``--steps 0``: the full year): one cold ``type2_dynamic`` solve, then :func:`wattbit.studies.compare.compare` of
 the same cut, each timed by the process's CPU seconds (``time.process_time``: all threads), the
 comparison split at its progress notes into one-optimisation cells, rolling cells and
 breakevens; then every cell's phase timings.
@@ -92,7 +92,7 @@ def compare_phases(steps: int) -> None:
     from wattbit.strategies import solve
     from wattbit.studies.compare import compare
 
-    cut = {"horizon.steps": steps}
+    cut = {"horizon.steps": steps} if steps else {}
     t0 = time.process_time()
     loaded = load_case(CASE, {**cut, "grid.mode": "type2_dynamic"})
     solve(build_inputs(loaded), options_from_case(loaded))
@@ -139,7 +139,7 @@ def main() -> None:
     elif args.what == "duals":
         duals(args.steps or 2184)
     elif args.what == "compare":
-        compare_phases(args.steps or 2184)
+        compare_phases(2184 if args.steps is None else args.steps)
     else:
         prices(args.steps)
 

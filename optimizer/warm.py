@@ -9,7 +9,8 @@ built from and applies the differences HiGHS can take in place:
 * an annualised capex scalar (:data:`COST_COLUMNS`, e.g. ``battery_energy_capex_jpy_per_mwh_year``
   :math:`k_E`) changes the objective coefficient of its size column (``battery.energy_mwh``
   :math:`E`) by :math:`\\Delta k` (``changeColsCost``; HiGHS re-solves with primal simplex from the
-  kept basis; from HiGHS's own start when the cost moves by more than :data:`RESTART_CHANGE`),
+  kept optimal basis of the nearest such price, :data:`KEPT_BASES`; from HiGHS's own start
+  when the cost moves by more than :data:`RESTART_CHANGE`),
   and the block's ``cost_capex_jpy`` expression by :math:`\\Delta k \\cdot E`, so
   results and the verifier see the new cost;
 * ``<size>_min`` / ``<size>_max`` change the size column's bounds (``changeColsBounds``; dual
@@ -72,32 +73,20 @@ from wattbit.solve import (
     objective_scale,
     request_duals,
 )
-
-COST_COLUMNS: dict[str, tuple[str, str]] = {
-    "pv_capex_jpy_per_mw_year": ("pv", "capacity_mw"),
-    "battery_power_capex_jpy_per_mw_year": ("battery", "power_mw"),
-    "battery_energy_capex_jpy_per_mwh_year": ("battery", "energy_mwh"),
-    "generator_capex_jpy_per_mw_year": ("generator", "power_mw"),
-    "ups_capex_jpy_per_mw_year": ("ups", "power_mw"),
-}
-"""Annualised capex scalar → (block, size variable) whose objective coefficient it is."""
-
-NOT_IN_MODEL = ("battery_augmentation_cost_jpy_per_mwh", "battery_replacement_cost_jpy_per_mwh")
-"""Scalars that follow a capex price but feed only the results' economics (the model reads the
-ageing cost they give, ``battery_ageing_cost_jpy_per_mwh``, which is not free):
-``tests/test_warm.py`` checks that moving them leaves the compiled LP unchanged."""
-
-LABELS = ("strategy",)
-"""Attributes that name a study's cell and never enter the model (``studies.cells``: the same
-inputs under ``battery_shaped`` and ``both`` when nothing is deferrable)."""
+from wattbit.warm_inputs import COST_COLUMNS, NOT_IN_MODEL, cost_move, differences
 
 COST_RTOL = 1e-12
-RESTART_CHANGE = 0.5
-"""A cost that changes by more than this share of the larger of its old and new value re-solves
-from HiGHS's own start (``clearSolver``: the compiled model is kept, the basis dropped). Measured
-(``benchmarks/warm_resolve.py``, type2_battery_wins, 2,184 steps): from the optimal basis at a
-free battery (0 JPY/kWh) to 40 000 JPY/kWh, primal simplex took 5.7 s against 2.8 s cold; halving
-or doubling a price took 0.02–0.7 s against ~3 s."""
+KEPT_BASES = 8
+"""Optimal bases a :class:`WarmModel` keeps, most recent first (:meth:`WarmModel._best_basis`)."""
+RESTART_CHANGE = 0.99
+"""A cost that changes by more than this share of the larger of its old and new value (to or
+from 0, or a hundredfold) re-solves from HiGHS's own start (``clearSolver``: the compiled model
+is kept, the basis dropped). Measured on type2_battery_wins (``benchmarks/warm_resolve.py``, 2,184
+steps): from the optimal basis at a free battery (0 JPY/kWh, where any energy above what is used
+is optimal) to 40 000 JPY/kWh primal simplex took 5.7 s against 2.8 s cold; halving or doubling
+a price took 0.02–0.7 s against ~3 s. At the full year (``docs/performance.md``, goal 1), from
+40 000 to 1 280 000 JPY/kWh (a move of 0.97) the kept basis took 5.3 s CPU against 9.8 s
+restarted."""
 
 
 @dataclass
@@ -130,6 +119,8 @@ class WarmModel:
         self._take(model, compiled)
         self._restart = False
         self._built: dict[str, float] = {}  # build and hand-off of the model, for the next run
+        self._bases: list[tuple[xr.Dataset, highspy.HighsBasis]] = []  # see :meth:`_best_basis`
+        self._basis_of: xr.Dataset | None = None  # the inputs whose optimal basis HiGHS holds
 
     def _take(self, model: pyo.ConcreteModel, compiled: CompiledModel) -> None:
         """Make ``model`` (compiled as ``compiled``, already in HiGHS) the kept model."""
@@ -253,7 +244,7 @@ class WarmModel:
     def update(self, inputs: xr.Dataset) -> bool:
         """Apply the differences of ``inputs`` from the model's inputs as cost and bound changes;
         ``False`` if any difference alters the model otherwise (then nothing is changed)."""
-        changed = _differences(self.inputs, inputs)
+        changed = differences(self.inputs, inputs)
         if changed is None:
             return False
         sizes = set(size_names(inputs))
@@ -277,7 +268,39 @@ class WarmModel:
     def solve(self) -> Run:
         """Re-solve from the kept basis; the cold :func:`solve_inputs` when the LP is not
         optimal or the battery exclusivity rule needs binaries (module doc)."""
+        sol = self._optimum()
+        if sol is None:
+            return self._cold()
+        t0 = time.perf_counter()
+        m = self.model
+        load_reduced_costs(m, self.compiled, sol.reduced_costs)
+        load_duals(m, self.compiled, sol, self.options)
+        timings = {**self._built, **sol.timings}
+        timings["load"] += time.perf_counter() - t0
+        self._built = {}
+        self.stats.warm += 1
+        run = complete_run(self.inputs, ExclusiveSolve(m, sol, {}, 0), self._mode(), timings)
+        add_timings(self.stats.timings, run.timings)
+        return run
+
+    def point(self) -> Point | None:
+        """Re-solve like :meth:`solve`, but read only the total cost and the battery energy, as
+        the results would (``None`` where :meth:`solve` would take the cold path): for a
+        bisection, which reads one number per price (:class:`Point`)."""
+        sol = self._optimum()
+        if sol is None:
+            return None
+        add_timings(self.stats.timings, {**self._built, **sol.timings})
+        self._built = {}
+        self.stats.warm += 1
+        return Point.of(self.model)
+
+    def _optimum(self) -> Solution | None:
+        """Run HiGHS from the best kept basis (:meth:`_best_basis`); the LP optimum with its
+        values loaded into the model, or ``None`` when it is not optimal or charges and
+        discharges at once under ``battery.exclusive = auto`` (the cold path, module doc)."""
         h, cm = self._highs, self.compiled
+        self._best_basis()
         if self._restart:
             h.clearSolver()
             self._restart = False
@@ -286,30 +309,52 @@ class WarmModel:
         t1 = time.perf_counter()
         info = h.getInfo()
         feasible = highspy.SolutionStatus.kSolutionStatusFeasible
+        self._basis_of = None
         if (
             h.getModelStatus() != highspy.HighsModelStatus.kOptimal
             or info.dual_solution_status != feasible
         ):
-            return self._cold()
+            return None
+        self._keep_basis()
         solved = h.getSolution()
         values = np.asarray(solved.col_value)
         sol = Solution("optimal", "optimal", info.objective_function_value, 0.0, values)
         sol.reduced_costs = np.asarray(solved.col_dual)
         sol.row_duals = np.asarray(solved.row_dual)
         sol.duals_source = LP_DUALS
-        m = self.model
-        load_values(m, cm, values)
-        mode = _exclusive_mode(self.inputs)
-        if mode == "auto" and _simultaneous(m):
-            return self._cold()
-        load_reduced_costs(m, cm, sol.reduced_costs)
-        load_duals(m, cm, sol, self.options)
-        timings = {**self._built, "solve": t1 - t0, "load": time.perf_counter() - t1}
-        self._built = {}
-        self.stats.warm += 1
-        run = complete_run(self.inputs, ExclusiveSolve(m, sol, {}, 0), mode, timings)
-        add_timings(self.stats.timings, run.timings)
-        return run
+        load_values(self.model, cm, values)
+        if self._mode() == "auto" and _simultaneous(self.model):
+            return None
+        sol.timings = {"solve": t1 - t0, "load": time.perf_counter() - t1}
+        return sol
+
+    def _mode(self) -> str:
+        return _exclusive_mode(self.inputs)
+
+    def _keep_basis(self) -> None:
+        """Keep the optimal basis of the inputs just solved (at most :data:`KEPT_BASES`)."""
+        self._basis_of = self.inputs
+        self._bases = [(self.inputs, self._highs.getBasis()), *self._bases][:KEPT_BASES]
+
+    def _best_basis(self) -> None:
+        """Start from the kept optimal basis of the inputs nearest to the model's: among those
+        that differ from them only in :data:`COST_COLUMNS` scalars, the one whose largest
+        relative cost move is smallest (HiGHS's own basis when it is that one or none fits). A
+        move over :data:`RESTART_CHANGE` from the basis taken re-solves from HiGHS's start.
+        Measured (``benchmarks/profile_warm.py prices``): a bisection's price from the case's
+        own price's basis, not from a price of another question or another mode's cell."""
+        best: tuple[float, xr.Dataset, highspy.HighsBasis] | None = None
+        for inputs, basis in self._bases:
+            move = cost_move(inputs, self.inputs)
+            if move is not None and (best is None or move < best[0]):
+                best = (move, inputs, basis)
+        if best is None:
+            return
+        move, inputs, basis = best
+        if inputs is not self._basis_of:
+            self._highs.setBasis(basis)
+            self._basis_of = inputs
+        self._restart = move > RESTART_CHANGE
 
     def _cold(self) -> Run:
         self.stats.cold += 1
@@ -318,6 +363,27 @@ class WarmModel:
         add_timings(self.stats.timings, self._built)
         self._built = {}
         return run
+
+
+@dataclass(frozen=True)
+class Point:
+    """What a bisection reads of one solve (:meth:`WarmModel.point`): the total cost (JPY/yr)
+    and the battery energy (MWh), read from the solved model exactly as
+    :func:`wattbit.results.build_results` and :func:`wattbit.results.kpis` read them; the
+    results are not built and not verified."""
+
+    total_cost_jpy: float
+    battery_energy_mwh: float
+
+    @classmethod
+    def of(cls, m: pyo.ConcreteModel) -> Point:
+        battery = getattr(m, "battery", None)
+        energy = 0.0 if battery is None else float(battery.energy_mwh.value)
+        return cls(float(pyo.value(m.total_cost_jpy)), energy)
+
+    @classmethod
+    def of_kpis(cls, kpis: dict[str, float]) -> Point:
+        return cls(kpis["total_cost_jpy"], kpis.get("battery_energy_mwh", 0.0))
 
 
 @dataclass
@@ -377,6 +443,16 @@ class WarmPool:
         self.last = "new"
         return fresh.solve()
 
+    def point(self, inputs: xr.Dataset) -> Point | None:
+        """The total cost and battery energy of ``inputs`` read from a kept model that takes
+        them as cost/bound changes (:meth:`WarmModel.point`); ``None`` where :meth:`solve` is
+        needed (no kept model takes them, or the cold path)."""
+        for warm in self.models:
+            if warm.options == self.options and warm.update(inputs):
+                self.last = "update"
+                return self._use(warm).point()
+        return None
+
     def _use(self, warm: WarmModel) -> WarmModel:
         self.models.remove(warm)
         self.models.insert(0, warm)
@@ -395,11 +471,6 @@ def _simultaneous(m: pyo.ConcreteModel) -> bool:
         return False
     c, d = b.charge_mw, b.discharge_mw
     return any(min(c[t].value, d[t].value) > SIMULTANEOUS_TOL_MW for t in c)
-
-
-def same_inputs(a: xr.Dataset, b: xr.Dataset) -> bool:
-    """Whether two input Datasets are the same optimisation: equal but for :data:`LABELS`."""
-    return _differences(a, b) == set()
 
 
 def _matrix(lp: highspy.HighsLp) -> tuple[np.ndarray, ...]:
@@ -425,24 +496,3 @@ def _change_bounds(
     i = np.flatnonzero((lo != np.asarray(old_lower)) | (up != np.asarray(old_upper)))
     if i.size:
         change(i.size, i.astype(np.int32), lo[i], up[i])
-
-
-def _differences(old: xr.Dataset, new: xr.Dataset) -> set[str] | None:
-    """Names of the data variables that differ; ``None`` if anything else differs (attributes
-    but :data:`LABELS`, coordinates, the set of variables, a variable's shape)."""
-    if set(old.attrs) != set(new.attrs) or set(old.data_vars) != set(new.data_vars):
-        return None
-    if any(not np.array_equal(old.attrs[k], new.attrs[k]) for k in old.attrs if k not in LABELS):
-        return None
-    if not old.coords.to_dataset().equals(new.coords.to_dataset()):
-        return None
-    changed = set()
-    for name in old.data_vars:
-        a, b = old[name], new[name]
-        if a.dims != b.dims or a.shape != b.shape:
-            return None
-        if not a.equals(b):
-            if a.ndim:
-                return None
-            changed.add(str(name))
-    return changed

@@ -50,9 +50,12 @@ def test_bisection_finds_a_step():
         calls.append(c)
         return 1.0 if c < 1234.5 else -1.0
 
-    estimate, half, _ = bisect_price(step, 1000.0, 1e-6)
+    estimate, half, _, ends = bisect_price(step, 1000.0, 1e-6)
     assert abs(estimate - 1234.5) <= half <= 1e-6 * 1234.5 * 2
-    assert calls[0] == 0.0
+    assert calls[:2] == [1000.0, 2000.0]  # from the start outward; positive there, so at 0 too
+    assert 0.0 not in calls
+    assert [sign for _, sign in ends] == [True, False]
+    assert ends[0][0] < 1234.5 <= ends[1][0]
     assert bisect_price(lambda c: -1.0, 1000.0, 1e-3)[0] is None
 
 

@@ -13,8 +13,18 @@
 Both functions are monotone in :math:`c`: the optimal cost is non-decreasing, and the optimal size
 non-increasing (for minimisers at :math:`c_1 < c_2`,
 :math:`(c_1 − c_2)(E^*_1 − E^*_2) \\le 0`). Each breakeven brackets the price by doubling an upper
-bound from the case's own price, then bisects to a relative tolerance on :math:`c`; every evaluated
-point is kept for the plot. A solve at a price serves both questions (it is cached).
+bound from the case's own price, then bisects to a relative tolerance on :math:`c`
+(:func:`~wattbit.studies.bisection.bisect_price`); every solved point is kept for the plot. A solve
+at a price serves both questions (it is cached).
+
+Fewer solves, the same answer: a bisection price is solved on the kept warm model and only its
+total cost and battery energy are read (:meth:`PriceSolves.point`; no results, no verifier), and
+a step whose sign the concavity of the optimal cost in the price already decides is not solved
+at all (:class:`~wattbit.studies.bisection.Concave`). Both ends of the final bracket are then
+solved in full and verified (:meth:`PriceSolves.run`); if either end's sign differs from the one
+decided, the bisection is repeated solving every step in full. The bracket is a dyadic interval
+of the doubled start, so a verified bracket of the same width is the one the plain bisection
+reaches.
 """
 
 from __future__ import annotations
@@ -27,14 +37,17 @@ from typing import Any
 import xarray as xr
 
 from wattbit.case import load_case
-from wattbit.inputs import build_inputs
+from wattbit.inputs import annualised_per_mw, build_inputs
 from wattbit.optimise import Run, options_from_case
 from wattbit.progress import Progress, silent
+from wattbit.sizes import lifetime_name
 from wattbit.solve import SolverOptions
-from wattbit.strategies import solve
+from wattbit.strategies import one_optimisation, solve
 from wattbit.studies import checked
+from wattbit.studies.bisection import FREE, Concave, bisect_price
 from wattbit.studies.cells import apply_strategy
-from wattbit.warm import WarmPool, same_inputs
+from wattbit.warm import Point, WarmPool
+from wattbit.warm_inputs import cost_move, same_inputs
 
 BATTERY_COST_PATH = "battery.energy_capex_jpy_per_kwh"
 QUESTIONS: dict[str, str] = {
@@ -42,6 +55,8 @@ QUESTIONS: dict[str, str] = {
     "size_zero": "the optimal battery size reaches zero",
 }
 SIZE_TOL_MWH = 1e-6
+ENERGY_COEFFICIENT = "battery_energy_capex_jpy_per_mwh_year"
+Key = tuple[str, str, "float | None"]
 
 
 @dataclass
@@ -99,78 +114,111 @@ class PriceSolves:
         self.case_path = case_path
         self.overrides = dict(overrides or {})
         self.options = options
-        self._runs: dict[tuple[str, str, float | None], Run] = {}
-        self._inputs: dict[tuple[str, str, float | None], xr.Dataset] = {}
+        self._runs: dict[Key, Run] = {}
+        self._points: dict[Key, Point] = {}
+        self._inputs: dict[Key, xr.Dataset] = {}
+        self._alias: dict[tuple[str, str], str] = {}  # a strategy → another with equal inputs
+        self._curves: dict[tuple[str, str], tuple[Concave, Callable[[float], float]] | None] = {}
+        self._bases: dict[tuple[str, str], xr.Dataset] = {}  # each curve's first inputs
         self.pool: WarmPool | None = None
         battery = load_case(case_path, self.overrides).case.battery
         self.case_price = battery.energy_capex_jpy_per_kwh if battery else 0.0
 
+    def _key(self, strategy: str, mode: str, price: float | None) -> Key:
+        return (strategy, mode, None if price == self.case_price else price)
+
+    def _inputs_of(self, key: Key) -> tuple[xr.Dataset, SolverOptions]:
+        strategy, mode, price = key
+        overrides = {**self.overrides, "grid.mode": mode}
+        if price is not None:
+            overrides[BATTERY_COST_PATH] = price
+        loaded = load_case(self.case_path, overrides)
+        inputs = apply_strategy(build_inputs(loaded), strategy, loaded.file)
+        options = self.options or options_from_case(loaded)
+        if self.pool is None or self.pool.options != options:
+            self.pool = WarmPool(options)
+        self._inputs[key] = inputs
+        return inputs, options
+
     def run(self, strategy: str, mode: str, price: float | None = None) -> Run:
         """The checked solve of ``strategy`` under ``mode`` at a battery energy ``price``
         (JPY/kWh; ``None``: the case's own)."""
-        if price == self.case_price:
-            price = None
-        key = (strategy, mode, price)
+        key = self._key(strategy, mode, price)
         if key not in self._runs:
-            overrides = {**self.overrides, "grid.mode": mode}
-            if price is not None:
-                overrides[BATTERY_COST_PATH] = price
-            loaded = load_case(self.case_path, overrides)
-            inputs = apply_strategy(build_inputs(loaded), strategy, loaded.file)
-            options = self.options or options_from_case(loaded)
-            if self.pool is None or self.pool.options != options:
-                self.pool = WarmPool(options)
+            inputs, options = self._inputs_of(key)
             pool = self.pool
+            assert pool is not None
             same = self._same(key, inputs)
-            if same is not None:  # another strategy's inputs exactly: its run, relabelled
-                run = replace(same, inputs=inputs, kpis=dict(same.kpis))
-                if same.results is not None:
-                    run.results = same.results.assign_attrs(strategy=strategy)
+            if same in self._runs:  # another strategy's inputs exactly: its run, relabelled
+                other = self._runs[same]
+                run = replace(other, inputs=inputs, kpis=dict(other.kpis))
+                if other.results is not None:
+                    run.results = other.results.assign_attrs(strategy=strategy)
             else:
                 run = solve(inputs, options, lambda ds, _: pool.solve(ds))
             where = f"{self.case_path}: {strategy} × {mode}"
-            if price is not None:
-                where += f" at {price:,.0f} JPY/kWh"
+            if key[2] is not None:
+                where += f" at {key[2]:,.0f} JPY/kWh"
             self._runs[key] = checked(run, where)
-            self._inputs[key] = inputs
+            self._keep(key, Point.of_kpis(run.kpis))
         return self._runs[key]
 
-    def _same(self, key: tuple[str, str, float | None], inputs: xr.Dataset) -> Run | None:
-        """The run of another strategy under the same mode and price whose inputs equal these
-        but for the strategy's label (``both`` is ``battery_shaped`` when nothing is
-        deferrable): the same computation, so the same result."""
-        for (strategy, *rest), other in self._inputs.items():
-            if tuple(rest) == key[1:] and strategy != key[0] and same_inputs(other, inputs):
-                return self._runs[(strategy, *rest)]
+    def point(self, strategy: str, mode: str, price: float | None = None) -> Point:
+        """The total cost and battery energy of ``strategy`` under ``mode`` at ``price``: read
+        from the kept warm model where it takes the price as a cost change (results neither
+        built nor verified, :meth:`wattbit.warm.WarmModel.point`), else from :meth:`run`."""
+        key = self._key(strategy, mode, price)
+        if key not in self._points:
+            inputs, _ = self._inputs_of(key)
+            same = self._same(key, inputs)
+            if same in self._points:
+                self._keep(key, self._points[same])
+                return self._points[key]
+            found = self.pool.point(inputs) if self.pool and one_optimisation(inputs) else None
+            if found is not None:
+                self._keep(key, found)
+            else:
+                self.run(strategy, mode, price)
+        return self._points[key]
+
+    def concave(self, strategy: str, mode: str) -> tuple[Concave, Callable[[float], float]] | None:
+        """The points solved for ``strategy`` under ``mode`` (or for a strategy with the same
+        inputs) as a concave optimal cost in the annualised energy coefficient :math:`k`, and
+        :math:`k` of a price (JPY/kWh); ``None`` when a price moves anything else the model
+        reads (e.g. an ageing cost that follows the energy capex): then the cost is not of that
+        form (:mod:`wattbit.studies.bisection`)."""
+        return self._curves.get((self._alias.get((strategy, mode), strategy), mode))
+
+    def _keep(self, key: Key, point: Point) -> None:
+        """Keep the point of ``key`` and add it to its strategy's concave cost."""
+        self._points[key] = point
+        strategy, mode, price = key
+        name = (self._alias.get((strategy, mode), strategy), mode)
+        inputs = self._inputs[key]
+        if name not in self._curves and ENERGY_COEFFICIENT in inputs:
+            rate = float(inputs.attrs["discount_rate"])
+            life = float(inputs[lifetime_name("battery_energy_mwh")])
+            self._curves[name] = (Concave(), lambda c: annualised_per_mw(rate, life, c))
+            self._bases[name] = inputs
+        curve = self._curves.get(name)
+        if curve is None:
+            return
+        concave, k = curve
+        x = k(self.case_price if price is None else price)
+        if cost_move(self._bases[name], inputs) is None or float(inputs[ENERGY_COEFFICIENT]) != x:
+            self._curves[name] = None
+            return
+        concave.add(x, point.total_cost_jpy, point.battery_energy_mwh)
+
+    def _same(self, key: Key, inputs: xr.Dataset) -> Key | None:
+        """Another strategy under the same mode and price whose inputs equal these but for the
+        strategy's label (``both`` is ``battery_shaped`` when nothing is deferrable): the same
+        computation, so the same result."""
+        for other, seen in self._inputs.items():
+            if other[1:] == key[1:] and other[0] != key[0] and same_inputs(seen, inputs):
+                self._alias.setdefault(key[:2], self._alias.get(other[:2], other[0]))
+                return other
         return None
-
-
-def bisect_price(
-    evaluate: Callable[[float], float],
-    start: float,
-    tolerance: float,
-    max_doublings: int = 12,
-) -> tuple[float | None, float, str]:
-    """The smallest price ``c ≥ 0`` with ``evaluate(c) ≤ 0`` for a non-increasing ``evaluate``:
-    (estimate, half-width of the final bracket, note). ``None`` with a note when
-    ``evaluate(0) ≤ 0`` or when it stays positive up to ``start · 2^max_doublings``."""
-    if evaluate(0.0) <= 0:
-        return None, 0.0, "already at zero when battery energy capacity is free"
-    hi = max(start, 1000.0)
-    doublings = 0
-    while evaluate(hi) > 0:
-        hi *= 2
-        doublings += 1
-        if doublings > max_doublings:
-            return None, 0.0, f"still positive at {hi:,.0f} JPY/kWh"
-    lo = 0.0 if doublings == 0 else hi / 2
-    while hi - lo > tolerance * hi:
-        mid = 0.5 * (lo + hi)
-        if evaluate(mid) > 0:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi), 0.5 * (hi - lo), f"relative tolerance {tolerance:g}"
 
 
 def vs_load_following(
@@ -181,21 +229,21 @@ def vs_load_following(
     progress: Progress = silent,
 ) -> Breakeven:
     """Breakeven price of battery-shaped use against load-following (see module doc); each
-    price tried is reported to ``progress``."""
+    price solved is reported to ``progress``."""
     lf_cost = solves.run("load_following", mode).kpis["total_cost_jpy"]
     eps = 1e-9 * max(1.0, abs(lf_cost))
-    points: list[tuple[float, float]] = []
-
-    def benefit(price: float) -> float:
-        progress(
-            f"breakeven vs load_following under {mode}: step {len(points) + 1}, {price:,.0f} JPY/kWh"
-        )
-        value = lf_cost - solves.run("battery_shaped", mode, price).kpis["total_cost_jpy"]
-        points.append((price, value))
-        return value - eps
-
-    estimate, half, note = bisect_price(benefit, solves.case_price, tolerance, max_doublings)
-    if estimate is None and not points[1:]:
+    search = _Search(
+        solves,
+        "battery_shaped",
+        mode,
+        lambda p: lf_cost - p.total_cost_jpy,
+        lambda c, k: (lf_cost - c.upper(k), lf_cost - c.lower(k)),
+        eps,
+        f"breakeven vs load_following under {mode}",
+        progress,
+    )
+    estimate, half, note = search.bisect(tolerance, max_doublings)
+    if note.startswith(FREE):
         note = "battery-shaped use does not pay even with free energy capacity (power cost held)"
     return Breakeven(
         "vs_load_following",
@@ -203,8 +251,8 @@ def vs_load_following(
         mode,
         estimate,
         half,
-        _note(note, points),
-        sorted(points),
+        _note(note, search.points),
+        sorted(search.points),
     )
 
 
@@ -217,23 +265,104 @@ def size_zero(
     progress: Progress = silent,
 ) -> Breakeven:
     """The price at which the optimal battery energy of ``strategy`` reaches 0 (see module doc);
-    each price tried is reported to ``progress``."""
-    points: list[tuple[float, float]] = []
-
-    def size(price: float) -> float:
-        progress(
-            f"breakeven {strategy} battery = 0 under {mode}: step {len(points) + 1}, {price:,.0f} JPY/kWh"
-        )
-        value = solves.run(strategy, mode, price).kpis.get("battery_energy_mwh", 0.0)
-        points.append((price, value))
-        return value - SIZE_TOL_MWH
-
-    estimate, half, note = bisect_price(size, solves.case_price, tolerance, max_doublings)
-    if estimate is None and not points[1:]:
+    each price solved is reported to ``progress``."""
+    search = _Search(
+        solves,
+        strategy,
+        mode,
+        lambda p: p.battery_energy_mwh,
+        Concave.energy_bounds,
+        SIZE_TOL_MWH,
+        f"breakeven {strategy} battery = 0 under {mode}",
+        progress,
+    )
+    estimate, half, note = search.bisect(tolerance, max_doublings)
+    if note.startswith(FREE):
         note = "the optimiser builds no battery even with free energy capacity (power cost held)"
     return Breakeven(
-        "size_zero", strategy, mode, estimate, half, _note(note, points), sorted(points)
+        "size_zero",
+        strategy,
+        mode,
+        estimate,
+        half,
+        _note(note, search.points),
+        sorted(search.points),
     )
+
+
+class _Search:
+    """One breakeven's bisection: the sign of ``measure(point) - threshold`` at each price, from
+    a solve or from the concave cost's ``bounds`` on the measure at :math:`k` (module doc), with
+    the answer's prices verified."""
+
+    def __init__(
+        self,
+        solves: PriceSolves,
+        strategy: str,
+        mode: str,
+        measure: Callable[[Point], float],
+        bounds: Callable[[Concave, float], tuple[float, float]],
+        threshold: float,
+        label: str,
+        progress: Progress,
+    ) -> None:
+        self.solves, self.strategy, self.mode = solves, strategy, mode
+        self.measure, self.bounds, self.threshold = measure, bounds, threshold
+        self.label, self.progress = label, progress
+        self.points: list[tuple[float, float]] = []
+        self.full = False  # every step solved in full (after a decided sign proved wrong)
+
+    def bisect(self, tolerance: float, max_doublings: int) -> tuple[float | None, float, str]:
+        found = bisect_price(
+            self.evaluate, self.solves.case_price, tolerance, max_doublings, self.known
+        )
+        estimate, half, note, ends = found
+        if not self.full and any((self.evaluate(p, full=True) > 0) != sign for p, sign in ends):
+            self.full = True
+            estimate, half, note, _ = bisect_price(
+                self.evaluate, self.solves.case_price, tolerance, max_doublings
+            )
+        return estimate, half, note
+
+    def evaluate(self, price: float, full: bool = False) -> float:
+        """``measure - threshold`` at ``price``, solved (a point, or in full and verified); a
+        price solved for the first time is reported and kept for the plot."""
+        args = (self.strategy, self.mode, price)
+        if full or self.full:
+            point = Point.of_kpis(self.solves.run(*args).kpis)
+        else:
+            point = self.solves.point(*args)
+        value = self.measure(point)
+        if all(p != price for p, _ in self.points):
+            step = len(self.points) + 1
+            self.progress(f"{self.label}: step {step}, {price:,.0f} JPY/kWh")
+            self.points.append((price, value))
+        return value - self.threshold
+
+    def known(self, price: float) -> bool | None:
+        """The sign at ``price`` where the concave cost decides it; where it does not, the
+        crossing of the neighbours' supergradient lines is solved first and asked again."""
+        if self.full:
+            return None
+        sign, crossing = self._decide(price)
+        if sign is None and crossing is not None:
+            self.evaluate(crossing)
+            sign, _ = self._decide(price)
+        return sign
+
+    def _decide(self, price: float) -> tuple[bool | None, float | None]:
+        found = self.solves.concave(self.strategy, self.mode)
+        if found is None:
+            return None, None
+        concave, k = found
+        x = k(price)
+        low, high = self.bounds(concave, x)
+        if low > self.threshold:
+            return True, None
+        if high <= self.threshold:
+            return False, None
+        cross = concave.crossing(x)
+        return None, None if cross is None else cross / k(1.0)
 
 
 def _note(note: str, points: list[tuple[float, float]]) -> str:
