@@ -9,12 +9,16 @@ One process runs the phases of ``wattbit.network.run.solve_network`` in system m
 and prints after each its CPU seconds (``time.process_time``), wall seconds, the resident set
 (``VmRSS``), the peak so far (``ru_maxrss``) and the 1-minute load average. ``--compiler pyomo``
 compiles with Pyomo's ``LinearStandardFormCompiler`` instead of ``wattbit.lp_compile`` (the
-same standard form, bit for bit), to measure what the lean one saves. Linux only (``/proc``).
+same standard form, bit for bit), to measure what the lean one saves; ``--drop-model`` frees the
+Pyomo model and the compiled maps before HiGHS runs (no results then): the peak a run would have
+if it read its results from HiGHS's arrays alone. It also prints the LP's size and how many of
+its rows have one nonzero (bounds written as rows). Linux only (``/proc``).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import resource
 import sys
@@ -53,6 +57,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=None, help="cut the horizon")
     parser.add_argument("--compiler", choices=["lean", "pyomo"], default="lean")
+    parser.add_argument(
+        "--drop-model",
+        action="store_true",
+        help="free the Pyomo model and its maps before HiGHS runs (no results): HiGHS's own share",
+    )
     args = parser.parse_args()
     clock = Phases()
     sys.path.insert(0, str(ROOT))
@@ -65,6 +74,7 @@ def main() -> None:
     from wattbit.network.verify import verify_network
     from wattbit.solve import (
         SolverOptions,
+        _new_highs,
         compile_model,
         load_duals,
         load_reduced_costs,
@@ -78,6 +88,8 @@ def main() -> None:
         wattbit.solve.standard_form = lambda m: LinearStandardFormCompiler().write(
             m, mixed_form=True, set_sense=None
         )
+    import numpy as np
+
     clock.lap("imports")
     overrides = {"horizon.steps": args.steps} if args.steps else {}
     ds = build_network_inputs(load_network_case(CASE, overrides))
@@ -86,7 +98,24 @@ def main() -> None:
     clock.lap("build")
     cm = compile_model(m)
     clock.lap("compile")
+    lp = cm.lp
+    rows = np.bincount(np.asarray(lp.a_matrix_.index_), minlength=lp.num_row_)
+    print(
+        f"LP: {lp.num_row_} rows ({int((rows == 1).sum())} with one nonzero), {lp.num_col_} "
+        f"columns, {len(lp.a_matrix_.value_)} nonzeros"
+    )
     options = SolverOptions(threads=1)
+    if args.drop_model:
+        del m, cm
+        gc.collect()
+        clock.lap("model dropped")
+        h = _new_highs(options, lp)
+        h.passModel(lp)
+        del lp
+        h.run()
+        clock.lap("HiGHS solve")
+        print(f"--drop-model: objective {h.getInfo().objective_function_value!r} JPY/yr")
+        return
     sol = solve_compiled(cm, options)
     clock.lap("HiGHS solve")
     load_values(m, cm, sol.column_values)
