@@ -13,7 +13,8 @@ the model HiGHS would get (``writeModel``) with its column names. ``solve`` solv
 the LP relaxation with every integer rounded up (to the nearest if that is infeasible), with a
 CPU-time budget, and prints the bound trajectory: ``--relax-commit`` relaxes the gensets on
 (sizes alone in units), ``--fix generator.power_mw_units=2,...`` fixes columns by name (the
-commitment alone in units), ``--opt`` sets HiGHS options.
+commitment alone in units), ``--opt`` sets HiGHS options (on the LP relaxation alone with
+``--relaxation-only``).
 """
 
 from __future__ import annotations
@@ -102,10 +103,20 @@ def solve(args: argparse.Namespace) -> None:
     r.changeColsIntegrality(
         len(integer), integer, np.full(len(integer), highspy.HighsVarType.kContinuous)
     )
+    if args.relaxation_only:  # the LP relaxation alone, with the --opt options
+        for item in args.opt:
+            key, value = item.split("=")
+            r.setOptionValue(key, option(value))
+    before = cpu()
     r.run()
     x = np.asarray(r.getSolution().col_value)
     units = {n: round(x[col[n]], 3) for n in names if n.endswith("_units")}
-    print(f"relaxation {costs @ x:.6e} JPY/yr, CPU {cpu():.1f} s, units {units}")
+    print(
+        f"relaxation {costs @ x:.6e} JPY/yr, {r.modelStatusToString(r.getModelStatus())}, "
+        f"CPU {cpu():.1f} s (its LP {cpu() - before:.1f} s), units {units}"
+    )
+    if args.relaxation_only:
+        return
     start, upper = None, np.asarray(lp.col_upper_)[integer]
     for rounded in (np.ceil(x[integer] - 1e-6), np.round(x[integer])):
         fixed = np.minimum(rounded, upper)
@@ -167,6 +178,7 @@ def main() -> None:
     s.add_argument("--relax-commit", action="store_true")
     s.add_argument("--fix", default="", help="COLUMN=VALUE,... fixed by name")
     s.add_argument("--opt", action="append", default=[], help="KEY=VALUE HiGHS option")
+    s.add_argument("--relaxation-only", action="store_true", help="the LP relaxation, --opt on it")
     args = parser.parse_args()
     if args.command == "dump":
         dump(args.out, args.steps, args.start)
