@@ -19,14 +19,8 @@ from wattbit.case import load_case
 from wattbit.inputs import build_inputs
 from wattbit.sizes import size_names
 from wattbit.strategies import solve
-from wattbit.strategies.benders import (
-    Refused,
-    decompose,
-    distinct_rows,
-    representatives,
-    solve_scenarios,
-    splits,
-)
+from wattbit.strategies.benders import Refused, decompose, solve_scenarios, splits, twins
+from wattbit.strategies.master import distinct_rows, representatives
 from wattbit.strategies.scenario_pool import ScenarioEngine
 from wattbit.strategies.stochastic import solve_stochastic
 from wattbit.studies.out_of_sample import (
@@ -204,3 +198,28 @@ def test_the_progress_hook_hears_every_iteration():
         f"L-shaped iteration {i}" for i in range(1, iterations + 1)
     ]
     assert all("gap" in m for m in heard[1:])
+
+
+def test_scenarios_with_the_same_data_are_one_subproblem():
+    """K = 4 on a 96 h cut, scenarios 1 and 3 with the same 30 h fault: three subproblems (1 and
+    3 one, with their probabilities summed), the extensive form's objective and sizes, and
+    scenario 3's results are its own inputs with scenario 1's dispatch."""
+    overrides = reference_cut(4)
+    overrides["type3.events"] = [
+        {**e, "start": FAULTS[1][1], "duration_h": FAULTS[1][2]} if e["scenario"] == 3 else e
+        for e in overrides["type3.events"]
+    ]
+    inputs = inputs_of(overrides)
+    assert twins(inputs).tolist() == [0, 1, 2, 1]
+    run = decompose(inputs, OPTIONS)
+    assert run.results.attrs["benders_subproblems"] == 3
+    assert_same(run, solve_stochastic(inputs, OPTIONS))
+    r = run.results
+    own = {"scenario_probability", "scenario_branch_step"}
+    per_scenario = [n for n in r.data_vars if "scenario" in r[n].dims and n not in own]
+    for name in per_scenario:
+        assert np.array_equal(r[name].sel(scenario=3), r[name].sel(scenario=1)), name
+    assert any(  # the comparison has teeth: scenario 2 differs from 1
+        not np.array_equal(r[n].sel(scenario=2), r[n].sel(scenario=1)) for n in per_scenario
+    )
+    assert np.array_equal(r["scenario_probability"], inputs["scenario_probability"])

@@ -41,11 +41,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
-import scipy.sparse as sp
 import xarray as xr
 
 from wattbit.errors import CaseError
@@ -54,9 +54,11 @@ from wattbit.optimise import Run, is_simultaneous
 from wattbit.progress import Progress as Hook
 from wattbit.progress import silent
 from wattbit.sizes import size_names, size_vars
-from wattbit.solve import Solution, SolverOptions, _new_highs
+from wattbit.solve import Solution, SolverOptions
+from wattbit.strategies.master import Master, Refused
 from wattbit.strategies.scenario_pool import ScenarioEngine, ScenarioPool
 from wattbit.strategies.stochastic import (
+    PER_SCENARIO,
     combine,
     expected_kpis,
     first_difference,
@@ -66,20 +68,16 @@ from wattbit.strategies.stochastic import (
     solve_stochastic,
     verify_stochastic,
 )
-from wattbit.strategies.subproblem import SIZE_TIE, Answer, Shape, Subproblem
+from wattbit.strategies.subproblem import Answer, Subproblem
 
 GAP = 1e-7  # relative gap between the bounds at which iterations stop
 MAX_ITERATIONS = 500
-CUT_TOL = 1e-9  # a cut is added when V_k exceeds θ_k by more than this (relative)
-
-
-class Refused(Exception):
-    """The decomposition does not apply; the message says why."""
 
 
 @dataclass
 class Progress:
-    """Bounds per iteration and seconds per phase."""
+    """Bounds per iteration, and per phase its wall seconds (``phase``) and this process's CPU
+    seconds (``phase_cpu``)."""
 
     lower: list[float] = field(default_factory=list)
     upper: list[float] = field(default_factory=list)
@@ -87,6 +85,16 @@ class Progress:
 
     def add(self, phase: str, seconds: float) -> None:
         self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Book the wall and CPU seconds of the ``with`` block to ``name``."""
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - t0)
+            self.add(f"{name}_cpu", time.process_time() - c0)
 
 
 INTEGER_REASON = "the scenario model has integer variables"
@@ -114,172 +122,42 @@ def _exclusive_mode(inputs: xr.Dataset) -> str:
 
 def splits(inputs: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """δ and ``s_k = max_{j≠k} δ_jk`` (0 for a single scenario)."""
-    K = scenario_count(inputs)
-    if K == 1:
+    if scenario_count(inputs) == 1:
         return np.full((1, 1), inputs.sizes["time"]), np.zeros(1, dtype=int)
-    delta = first_difference(inputs)
-    off = np.where(np.eye(K, dtype=bool), -1, delta)
+    return _split(first_difference(inputs))
+
+
+def _split(delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(delta) == 1:
+        return delta, np.zeros(1, dtype=int)
+    off = np.where(np.eye(len(delta), dtype=bool), -1, delta)
     return delta, off.max(axis=1)
 
 
-def _row_hash(ptr: np.ndarray, idx: np.ndarray, bits: np.ndarray, a: int, b: int) -> np.ndarray:
-    """A per-row sum (mod 2⁶⁴) of a mix of each entry's column and coefficient bits."""
-    with np.errstate(over="ignore"):
-        mix = (idx * np.uint64(a)) ^ (bits * np.uint64(b))
-        total = np.concatenate([np.zeros(1, np.uint64), np.cumsum(mix, dtype=np.uint64)])
-        return total[ptr[1:]] - total[ptr[:-1]]
+def twins(inputs: xr.Dataset) -> np.ndarray:
+    """Per scenario, the first scenario with the same site data (every input with a scenario
+    axis but its probability and branch step): such scenarios are one subproblem with their
+    probabilities summed — exact, since K3 ties them at every step (δ = n)."""
+    K = scenario_count(inputs)
+    names = [n for n in inputs.data_vars if "scenario" in inputs[n].dims and n not in PER_SCENARIO]
+    values = [inputs[n].transpose("scenario", ...).values for n in names]
+    first = np.arange(K)
+    for k in range(1, K):
+        for j in range(k):
+            if first[j] == j and all(np.array_equal(v[j], v[k]) for v in values):
+                first[k] = j
+                break
+    return first
 
 
-def distinct_rows(rows: sp.csr_matrix, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """A mask that keeps the first of each group of identical rows (same columns, coefficients
-    and bounds; ``rows`` with sorted indices). Rows are grouped by two hashes, then each dropped
-    row is compared entry by entry with the one kept: a hash collision keeps both."""
-    ptr = rows.indptr.astype(np.int64)
-    idx = rows.indices.astype(np.uint64)
-    bits = np.ascontiguousarray(rows.data, dtype=np.float64).view(np.uint64)
-    nnz = np.diff(ptr)
-    h1 = _row_hash(ptr, idx, bits, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
-    h2 = _row_hash(ptr, idx, bits, 0xD6E8FEB86659FD93, 0x94D049BB133111EB)
-    order = np.lexsort((upper, lower, nnz, h2, h1))  # stable: the first row of a group first
-    keys = (h1[order], h2[order], nnz[order], lower[order], upper[order])
-    same_as_previous = np.ones(len(order), dtype=bool)
-    same_as_previous[0] = False
-    for key in keys:
-        same_as_previous[1:] &= key[1:] == key[:-1]
-    group_start = np.maximum.accumulate(np.where(same_as_previous, 0, np.arange(len(order))))
-    dropped, kept = order[same_as_previous], order[group_start[same_as_previous]]
-    keep = np.ones(rows.shape[0], dtype=bool)
-    keep[dropped] = False
-    lengths = nnz[dropped]
-    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    at_dropped = np.repeat(ptr[dropped], lengths) + within
-    at_kept = np.repeat(ptr[kept], lengths) + within
-    differs = (idx[at_dropped] != idx[at_kept]) | (bits[at_dropped] != bits[at_kept])
-    keep[np.unique(np.repeat(dropped, lengths)[differs])] = True
-    return keep
-
-
-def representatives(delta: np.ndarray, k: int) -> np.ndarray:
-    """At index τ + 1, for tie time τ = −1 (a size) … n − 1: the first scenario whose data agree
-    with scenario k's up to step τ, ``min{j : δ_jk > τ}`` (scenario 0 for a size; δ_kk = n)."""
-    reps = np.empty(int(delta.max()) + 1, dtype=np.int64)
-    for j in range(delta.shape[0] - 1, -1, -1):  # the smallest j written last, so it wins
-        reps[: int(delta[j, k]) + 1] = j
-    return reps
-
-
-class Master:
-    """The master LP in HiGHS: shared classes, their rows, θ per scenario, and the cuts."""
-
-    def __init__(
-        self, shapes: list[Shape], p: np.ndarray, delta: np.ndarray, lower: list[float]
-    ) -> None:
-        classes: dict[tuple, int] = {}
-        self.class_of: list[np.ndarray] = []
-        for k, shape in enumerate(shapes):
-            reps = representatives(delta, k)[shape.tie_times - SIZE_TIE].tolist()
-            ids = np.empty(len(shape.keys), dtype=np.int64)
-            for i, (key, rep) in enumerate(zip(shape.keys, reps, strict=True)):
-                ids[i] = classes.setdefault((key, rep), len(classes))
-            self.class_of.append(ids)
-        n = self.n = len(classes)
-        K = len(shapes)
-        cost, lo, up = np.zeros(n + K), np.full(n + K, -np.inf), np.full(n + K, np.inf)
-        for k, shape in enumerate(shapes):
-            ids = self.class_of[k]
-            np.add.at(cost, ids, p[k] * shape.costs)
-            lo[ids] = np.maximum(lo[ids], shape.lower)
-            up[ids] = np.minimum(up[ids], shape.upper)
-        cost[n:] = p
-        lo[n:] = lower
-        rows, row_lo, row_up = self._rows(shapes)
-        self.fixed = [self.class_of[k][s.fixed] for k, s in enumerate(shapes)]
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n + K, rows.shape[0]
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lo, up
-        lp.row_lower_, lp.row_upper_ = row_lo, row_up
-        lp.offset_ = float(sum(pk * s.offset for pk, s in zip(p, shapes, strict=True)))
-        a = sp.csr_matrix(
-            (rows.data, rows.indices, rows.indptr), shape=(rows.shape[0], n + K)
-        ).tocsc()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-        self.lp, self.p, self.K = lp, p, K
-        self.highs: highspy._Highs | None = None
-        self.cuts = 0
-
-    def _rows(self, shapes: list[Shape]) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-        """Every scenario's rows among shared columns, on the master's classes; a row that
-        another scenario already brought (same columns, coefficients and bounds) once."""
-        parts, lows, ups = [], [], []
-        for k, shape in enumerate(shapes):
-            r = shape.rows.tocoo()
-            m = sp.csr_matrix(
-                (r.data, (r.row, self.class_of[k][r.col])), shape=(r.shape[0], self.n)
-            )
-            m.sort_indices()
-            parts.append(m)
-            lows.append(shape.row_lower)
-            ups.append(shape.row_upper)
-        rows = sp.vstack(parts, format="csr")
-        lo, up = np.concatenate(lows), np.concatenate(ups)
-        keep = distinct_rows(rows, lo, up)
-        return rows[keep], lo[keep], up[keep]
-
-    def solve(self, options: SolverOptions) -> tuple[np.ndarray, float]:
-        """The master's columns and objective (a lower bound)."""
-        if self.highs is None:
-            self.highs = _new_highs(options, self.lp)
-            self.highs.passModel(self.lp)
-        self.highs.run()
-        status = self.highs.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise Refused(f"the master problem ended {self.highs.modelStatusToString(status)}")
-        x = np.asarray(self.highs.getSolution().col_value)
-        return x, float(self.highs.getInfo().objective_function_value)
-
-    def first_cost(self, x: np.ndarray, objective: float) -> float:
-        """The master's objective without the θ terms."""
-        return objective - float(np.dot(self.p, x[self.n :]))
-
-    def add_cut(self, k: int, answer: Answer, x: np.ndarray) -> bool:
-        """θ_k ≥ V_k + g (x_F − x̂_F) if it cuts off the master's θ_k, or, for an infeasible
-        subproblem, its feasibility cut; whether a cut was added."""
-        if answer.feasibility is not None:
-            return self._add_feasibility_cut(k, answer.feasibility, x)
-        assert answer.value is not None and answer.gradient is not None
-        theta = x[self.n + k]
-        if answer.value - theta <= CUT_TOL * max(1.0, abs(answer.value)):
-            return False
-        cols, g = self.fixed[k], answer.gradient
-        nz = g != 0.0
-        cols, g = cols[nz], g[nz]
-        rhs = answer.value - float(np.dot(g, x[cols]))
-        idx = np.concatenate([cols, [self.n + k]]).astype(np.int32)
-        val = np.concatenate([-g, [1.0]])
-        assert self.highs is not None
-        self.highs.addRow(rhs, highspy.kHighsInf, len(idx), idx, val)
-        self.cuts += 1
-        return True
-
-    def _add_feasibility_cut(
-        self, k: int, cut: tuple[np.ndarray, float, float], x: np.ndarray
-    ) -> bool:
-        d, low, high = cut
-        nz = d != 0.0
-        cols, d = self.fixed[k][nz], d[nz]
-        at = float(np.dot(d, x[cols]))
-        scale = max(1.0, float(np.max(np.abs(d), initial=0.0)))
-        violated_low = math.isfinite(low) and at < low - 1e-9 * scale * max(1.0, abs(low))
-        violated_high = math.isfinite(high) and at > high + 1e-9 * scale * max(1.0, abs(high))
-        if not (violated_low or violated_high):
-            return False
-        lo = low if math.isfinite(low) else -highspy.kHighsInf
-        hi = high if math.isfinite(high) else highspy.kHighsInf
-        assert self.highs is not None
-        self.highs.addRow(lo, hi, len(cols), cols.astype(np.int32), d)
-        self.cuts += 1
-        return True
+def as_scenario(inputs: xr.Dataset, k: int, site: xr.Dataset) -> xr.Dataset:
+    """Scenario ``k``'s results from its twin's ``site`` results (:func:`twins`): k's inputs
+    and the twin's solution."""
+    own = scenario_inputs(inputs, k)
+    solved = {n: site[n].variable for n in site.data_vars if n not in own.data_vars}
+    out = own.assign(solved)
+    out.attrs = dict(site.attrs)
+    return out
 
 
 def decompose(
@@ -295,32 +173,35 @@ def decompose(
     if reason:
         raise Refused(reason)
     progress = Progress()
-    K, p = scenario_count(inputs), probabilities(inputs)
-    delta, split = splits(inputs)
+    twin = twins(inputs)
+    reps = np.flatnonzero(twin == np.arange(len(twin)))  # the scenarios with a subproblem
+    if len(twin) > 1 and len(reps) == 1:
+        raise Refused("every scenario has the same data: one LP")
+    of = np.searchsorted(reps, twin)
+    K, p = len(reps), np.bincount(of, weights=probabilities(inputs), minlength=len(reps))
+    delta, split = _split(splits(inputs)[0][np.ix_(reps, reps)])
     sizes = {(s.block, s.attribute) for s in size_vars(inputs)}
     engine = engine or ScenarioEngine()
     deadline = time.perf_counter() + options.time_limit_s
     with ScenarioPool(engine, K) as pool:
-        t0 = time.perf_counter()
-        shapes = pool.make(
-            [
-                (k, Subproblem, (scenario_inputs(inputs, k), int(split[k]), sizes, options))
-                for k in range(K)
-            ]
-        )
-        progress.add("build", time.perf_counter() - t0)
+        with progress.phase("build"):
+            shapes = pool.make(
+                [
+                    (k, Subproblem, (scenario_inputs(inputs, r), int(split[k]), sizes, options))
+                    for k, r in enumerate(reps)
+                ]
+            )
         for shape in shapes:  # each worker's own seconds (summed: more than wall when parallel)
             for phase, seconds in shape.seconds.items():
                 progress.add(f"scenario_{phase}", seconds)
         if any(s.is_mip for s in shapes):  # a formulation's integers that refusal() missed
             raise Refused(INTEGER_REASON)
-        t0 = time.perf_counter()
-        relaxed = pool.call("relaxed", [(k, ()) for k in range(K)])
-        progress.add("subproblems", time.perf_counter() - t0)
+        with progress.phase("subproblems"):
+            relaxed = pool.call("relaxed", [(k, ()) for k in range(K)])
+        _highs_seconds(progress, relaxed)
         _check(relaxed, "with its shared columns free")
-        t0 = time.perf_counter()
-        master = Master(shapes, p, delta, [float(a.value) for a in relaxed])  # type: ignore[arg-type]
-        progress.add("master_build", time.perf_counter() - t0)
+        with progress.phase("master_build"):
+            master = Master(shapes, p, delta, [float(a.value) for a in relaxed])  # type: ignore[arg-type]
         best, best_x, best_iteration = math.inf, np.zeros(0), 0
         iteration = 0
         while True:
@@ -328,13 +209,11 @@ def decompose(
             report(
                 f"L-shaped iteration {iteration}" + _bounds(lower_bounds=progress.lower, best=best)
             )
-            t0 = time.perf_counter()
-            x, lower = master.solve(options)
-            progress.add("master", time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            answers = pool.call("solve", [(k, (x[master.fixed[k]],)) for k in range(K)])
-            progress.add("subproblems", time.perf_counter() - t0)
-            progress.add("subproblem_highs", sum(a.seconds for a in answers))
+            with progress.phase("master"):
+                x, lower = master.solve(options)
+            with progress.phase("subproblems"):
+                answers = pool.call("solve", [(k, (x[master.fixed[k]],)) for k in range(K)])
+            _highs_seconds(progress, answers)
             _check(answers, "at the master's values", feasibility=True)
             upper = math.inf
             if all(a.value is not None for a in answers):
@@ -356,17 +235,28 @@ def decompose(
         if not math.isfinite(best):
             raise Refused(f"no point feasible for every scenario after {iteration} iterations")
         if best_iteration != iteration:  # the subproblems hold the last solve: redo the best
-            pool.call("solve", [(k, (best_x[master.fixed[k]],)) for k in range(K)])
-        t0 = time.perf_counter()
-        sites = pool.call("results", [(k, (best_x[master.class_of[k]],)) for k in range(K)])
-        progress.add("extract", time.perf_counter() - t0)
+            with progress.phase("subproblems"):
+                pool.call("solve", [(k, (best_x[master.fixed[k]],)) for k in range(K)])
+        with progress.phase("extract"):
+            held = pool.call("results", [(k, (best_x[master.class_of[k]],)) for k in range(K)])
+            sites = [
+                held[of[k]] if twin[k] == k else as_scenario(inputs, k, held[of[k]])
+                for k in range(len(twin))
+            ]
     sizes_of = {
         "benders_master_columns": master.n,
         "benders_master_rows": master.lp.num_row_,
         "benders_own_columns": sum(s.own_columns for s in shapes),
         "benders_own_rows": sum(s.own_rows for s in shapes),
+        "benders_subproblems": K,
     }
     return _run(inputs, sites, best, progress, iteration, master.cuts, engine, sizes_of)
+
+
+def _highs_seconds(progress: Progress, answers: list[Answer]) -> None:
+    """The subproblems' HiGHS wall and CPU seconds, each in its worker (summed over workers)."""
+    progress.add("subproblem_highs", sum(a.seconds for a in answers))
+    progress.add("subproblem_highs_cpu", sum(a.cpu_seconds for a in answers))
 
 
 def _check(answers: list[Answer], how: str, feasibility: bool = False) -> None:
@@ -417,14 +307,13 @@ def _run(
         solution=Solution("optimal", message, upper, 0.0, np.zeros(0), timings),
         timings=timings,
     )
-    t0 = time.perf_counter()
-    run.results = combine(sites, attrs)
-    run.kpis = expected_kpis(run.results)
-    timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - t0
-    t0 = time.perf_counter()
-    run.verification = verify_stochastic(run.results)
-    run.results.attrs["verify_max_violation"] = run.verification.max_violation
-    timings["verify"] = time.perf_counter() - t0
+    with progress.phase("extract"):
+        run.results = combine(sites, attrs)
+        run.kpis = expected_kpis(run.results)
+    with progress.phase("verify"):
+        run.verification = verify_stochastic(run.results)
+        run.results.attrs["verify_max_violation"] = run.verification.max_violation
+    timings.update(progress.seconds)
     return run
 
 

@@ -68,6 +68,7 @@ class Answer:
     gradient: np.ndarray | None
     seconds: float
     feasibility: tuple[np.ndarray, float, float] | None = None
+    cpu_seconds: float = 0.0  # the worker's CPU seconds in HiGHS
 
 
 def _interval(coef: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[float, float]:
@@ -119,13 +120,13 @@ class Subproblem:
         sizes: set[tuple[str, str]],
         options: SolverOptions,
     ) -> None:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         self.site = site
         self.model = create_model(site)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         cm = compile_model(self.model)
         self.compiled = cm
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         shared, ties, keys = self._classify(split, sizes)
         lp = cm.lp
         a = sp.csc_matrix(
@@ -178,29 +179,40 @@ class Subproblem:
             is_mip=cm.is_mip,
             own_columns=len(self.own),
             own_rows=int(touches.sum()),
-            seconds={"build": t1 - t0, "hand_off": t2 - t1, "split": time.perf_counter() - t2},
+            seconds={
+                "build": t1 - t0,
+                "hand_off": t2 - t1,
+                "split": time.perf_counter() - t2,
+                "build_cpu": c1 - c0,
+                "hand_off_cpu": c2 - c1,
+                "split_cpu": time.process_time() - c2,
+            },
         )
 
     def _classify(
         self, split: int, sizes: set[tuple[str, str]]
-    ) -> tuple[np.ndarray, np.ndarray, list[ColumnKey]]:
-        """Per compiled column: shared or not, its tie time, its key."""
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, ColumnKey]]:
+        """Per compiled column: shared or not, its tie time; the key of each shared one. Read
+        per variable of each site block (a block directly under the model: K3 ties nothing
+        else), not per column."""
         m, columns = self.model, self.compiled.columns
         n = len(columns)
+        position = {id(v): i for i, v in enumerate(columns)}
         shared = np.zeros(n, dtype=bool)
         ties = np.full(n, SIZE_TIE, dtype=int)
-        keys: list[ColumnKey] = []
-        for i, v in enumerate(columns):
-            var = v.parent_component()
-            block = var.parent_block()
-            keys.append((block.local_name, var.local_name, v.index()))
-            if block.parent_block() is not m:  # top-level or nested deeper: K3 never ties it
-                continue
-            tie = tie_time(block, var, sizes)
-            if tie is None and var.index_set() is m.T:
-                tie = int(v.index())
-            if tie is not None and (tie == SIZE_TIE or tie < split):
-                shared[i], ties[i] = True, tie
+        keys: dict[int, ColumnKey] = {}
+        for block in m.component_data_objects(pyo.Block, descend_into=False):
+            for var in block.component_objects(pyo.Var, descend_into=False):
+                tie = tie_time(block, var, sizes)
+                timed = tie is None and var.index_set() is m.T
+                if tie is None and not timed:
+                    continue
+                for index, v in var.items():
+                    i = position.get(id(v))
+                    t = int(index) if timed else tie
+                    if i is not None and (t == SIZE_TIE or t < split):
+                        shared[i], ties[i] = True, t
+                        keys[i] = (block.local_name, var.local_name, index)
         return shared, ties, keys
 
     def relaxed(self) -> Answer:
@@ -217,9 +229,13 @@ class Subproblem:
         return self._run()
 
     def _run(self) -> Answer:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         self.highs.run()
-        seconds = time.perf_counter() - t0
+        answer = self._answer(time.perf_counter() - t0)
+        answer.cpu_seconds = time.process_time() - c0
+        return answer
+
+    def _answer(self, seconds: float) -> Answer:
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kModelEmpty:  # data equal to another's throughout
             return Answer("optimal", 0.0, np.zeros(len(self.fixed)), seconds)
