@@ -44,6 +44,13 @@ NEAR_END = 1e-6
 """A crossing of supergradient lines this close (relative) to a solved end is not solved."""
 
 
+FREE = "already at zero when battery energy capacity is free"
+FLOOR_JPY_PER_KWH = 1000.0
+"""The smallest price the tolerance is relative to (also the smallest first bracket): a root at 0
+(a free battery is built, and at any price above none, as when any size is optimal at price 0)
+ends at ``tolerance × 1000`` JPY/kWh instead of halving towards 0 until the float runs out."""
+
+
 def bisect_price(
     evaluate: Callable[[float], float],
     start: float,
@@ -58,15 +65,16 @@ def bisect_price(
     ``start · 2^max_doublings``.
 
     The bracket starts at ``max(start, 1000)`` and is doubled while positive; ``0`` is evaluated
-    only when that first price is ``≤ 0`` (else it is positive too). ``known(c)``, when given,
-    is the sign of ``evaluate(c) > 0`` where it is certain without evaluating (``None`` where
-    not)."""
+    only when that first price is ``≤ 0`` (else it is positive too). The tolerance is relative
+    to the bracket's upper end, and to no less than :data:`FLOOR_JPY_PER_KWH`. ``known(c)``,
+    when given, is the sign of ``evaluate(c) > 0`` where it is certain without evaluating
+    (``None`` where not)."""
 
     def positive(price: float) -> bool:
         sign = None if known is None else known(price)
         return evaluate(price) > 0 if sign is None else sign
 
-    hi = max(start, 1000.0)
+    hi = max(start, FLOOR_JPY_PER_KWH)
     doublings = 0
     while positive(hi):
         hi *= 2
@@ -76,7 +84,7 @@ def bisect_price(
     if doublings == 0 and evaluate(0.0) <= 0:
         return None, 0.0, FREE, [(0.0, False)]
     lo = 0.0 if doublings == 0 else hi / 2
-    while hi - lo > tolerance * hi:
+    while hi - lo > tolerance * max(hi, FLOOR_JPY_PER_KWH):
         mid = 0.5 * (lo + hi)
         if positive(mid):
             lo = mid
@@ -84,9 +92,6 @@ def bisect_price(
             hi = mid
     ends = [(lo, True), (hi, False)]
     return 0.5 * (lo + hi), 0.5 * (hi - lo), f"relative tolerance {tolerance:g}", ends
-
-
-FREE = "already at zero when battery energy capacity is free"
 
 
 @dataclass
