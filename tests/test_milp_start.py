@@ -1,0 +1,64 @@
+"""The MIP start's stage 3 (optimizer/mip_start.py): the per-step integers searched with the
+sizes fixed, on a hand-solved two-step genset case.
+
+n = 2 gensets of 1 MW (fixed), output 0.5 u_t ≤ y_t ≤ u_t, demand y_t + g_t ≥ d_t with
+d = (1.5, 0.2) MW; costs n + Σ y_t + 10 Σ g_t + 5 Σ s_t, starts s_0 ≥ u_0, s_1 ≥ u_1 − u_0.
+
+* Relaxation: a MWh generated costs 1 + 5 (a start per unit on) < 10 from the grid, so y_0 =
+  u_0 = s_0 = 1.5 and y_1 = 0.2 with u_1 ≤ u_0 (no start): 2 + 1.5 + 7.5 + 0.2 = 11.2.
+* Stage 2 rounds up: u = (2, 1), y = (1.5, 0.5 at minimum load), s_0 = 2: 2 + 2 + 10 = 14.
+* The optimum: u = (1, 1), y = (1, 0.5), g_0 = 0.5, s_0 = 1: 2 + 1.5 + 5 + 5 = 13.5
+  (u_0 = 2 costs 11.5 at step 0 against 11, u_0 = 0 costs 15; u_1 = 0 costs 2 from the grid
+  against 0.5).
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+import pytest
+
+from wattbit.solve import SolverOptions, compile_model, rounded_relaxation, solve_model
+
+
+def _gensets() -> pyo.ConcreteModel:
+    m = pyo.ConcreteModel()
+    d = [1.5, 0.2]
+    m.T = pyo.RangeSet(0, 1)
+    m.n = pyo.Var(within=pyo.NonNegativeIntegers, bounds=(2, 2))
+    m.u = pyo.Var(m.T, within=pyo.NonNegativeIntegers, bounds=(0, 3))
+    m.y = pyo.Var(m.T, bounds=(0, None))
+    m.g = pyo.Var(m.T, bounds=(0, None))
+    m.s = pyo.Var(m.T, bounds=(0, None))
+    m.installed = pyo.Constraint(m.T, rule=lambda m, t: m.u[t] <= m.n)
+    m.min_load = pyo.Constraint(m.T, rule=lambda m, t: 0.5 * m.u[t] <= m.y[t])
+    m.max_load = pyo.Constraint(m.T, rule=lambda m, t: m.y[t] <= m.u[t])
+    m.demand = pyo.Constraint(m.T, rule=lambda m, t: m.y[t] + m.g[t] >= d[t])
+    m.start = pyo.Constraint(m.T, rule=lambda m, t: m.s[t] >= m.u[t] - (m.u[t - 1] if t > 0 else 0))
+    m.objective = pyo.Objective(expr=m.n + sum(m.y[t] + 10 * m.g[t] + 5 * m.s[t] for t in m.T))
+    return m
+
+
+def test_the_start_searches_the_steps_with_the_sizes_fixed():
+    m = _gensets()
+    cm = compile_model(m)
+    start = rounded_relaxation(cm, SolverOptions())
+    column = {id(v): i for i, v in enumerate(cm.columns)}
+    assert start.bound == pytest.approx(11.2, rel=1e-9)
+    assert start.objective == pytest.approx(13.5, rel=1e-9)  # stage 2 alone: 14
+    assert [start.values[column[id(m.u[t])]] for t in m.T] == pytest.approx([1, 1], abs=1e-6)
+    sol, _ = solve_model(m, SolverOptions(mip_gap=0.0))
+    assert sol.objective == pytest.approx(13.5, rel=1e-9)
+
+
+def test_without_a_search_the_steps_are_rounded_up(monkeypatch):
+    """With no share of the limits for stage 3 (it stops at once, keeping its start) the start is
+    stage 2's: u = (2, 1) at 14."""
+    import wattbit.solve as solve
+
+    monkeypatch.setattr(solve, "POLISH_SHARE", 0.0)
+    m = _gensets()
+    cm = compile_model(m)
+    start = rounded_relaxation(cm, SolverOptions(cpu_limit_s=1e9))
+    column = {id(v): i for i, v in enumerate(cm.columns)}
+    assert start.objective == pytest.approx(14.0, rel=1e-9)
+    assert [start.values[column[id(m.u[t])]] for t in m.T] == pytest.approx([2, 1], abs=1e-6)
