@@ -24,7 +24,17 @@ breakevens; then every cell's phase timings.
 
 ``prices``: ``battery_shaped`` under ``type2_fixed`` at the case's own battery price, then at 0,
 80,000, 160,000, 320,000 and 640,000 JPY/kWh through one :class:`~wattbit.studies.breakeven.
-PriceSolves` (the start of a bisection): wall seconds, how each was solved and its phases.
+PriceSolves` (the start of a bisection): wall seconds, how each was solved and its phases. With
+``--prices P ...``: after the two ``type2_fixed`` cells, each price read as a bisection reads it
+(``PriceSolves.point``), CPU seconds; ``--restart-change`` sets ``warm.RESTART_CHANGE``.
+
+``bisection`` (``--steps 0``: the full year): the three ``type2_fixed`` cells, then the three
+breakevens as ``wattbit compare`` runs them, or with ``--plain`` every bisection step solved in
+full (the reference): answers, full runs and CPU seconds.
+
+``rebase``: ``battery_shaped`` under ``type2_fixed`` then ``type2_dynamic`` through one pool,
+the second re-based from the first's basis, then again restarted on the kept model, then cold
+(:func:`~wattbit.optimise.solve_inputs`): CPU seconds.
 """
 
 from __future__ import annotations
@@ -115,10 +125,21 @@ def compare_phases(steps: int) -> None:
         print(cell.strategy, cell.mode, {k: round(v, 2) for k, v in cell.run.timings.items()})
 
 
-def prices(steps: int | None) -> None:
+def prices(steps: int | None, chosen: list[float], restart: float | None) -> None:
+    import wattbit.warm
     from wattbit.studies.breakeven import PriceSolves
 
+    if restart is not None:
+        wattbit.warm.RESTART_CHANGE = restart
     solves = PriceSolves(CASE, {} if steps is None else {"horizon.steps": steps})
+    if chosen:  # after the two type2_fixed cells, as in a comparison: read as a bisection does
+        solves.run("load_following", "type2_fixed")
+        solves.run("battery_shaped", "type2_fixed")
+        for price in chosen:
+            t0 = time.process_time()
+            point = solves.point("battery_shaped", "type2_fixed", price)
+            print(f"{price:,.0f}: {time.process_time() - t0:.2f} s CPU, {point}")
+        return
     for price in (None, 0.0, 80_000.0, 160_000.0, 320_000.0, 640_000.0):
         t0 = time.perf_counter()
         run = solves.run("battery_shaped", "type2_fixed", price)
@@ -128,20 +149,101 @@ def prices(steps: int | None) -> None:
         print(f"{price}: {wall:.1f} s, {how}, {phases}")
 
 
+def bisection(steps: int | None, plain: bool) -> None:
+    from wattbit.studies.bisection import bisect_price
+    from wattbit.studies.breakeven import SIZE_TOL_MWH, PriceSolves, size_zero, vs_load_following
+
+    solves = PriceSolves(CASE, {} if steps is None else {"horizon.steps": steps})
+    mode = "type2_fixed"
+    t0 = time.process_time()
+    lf = solves.run("load_following", mode).kpis["total_cost_jpy"]
+    for strategy in ("battery_shaped", "both"):
+        solves.run(strategy, mode)
+    t1 = time.process_time()
+    for strategy, question in (
+        ("battery_shaped", "vs"),
+        ("battery_shaped", "size"),
+        ("both", "size"),
+    ):
+        if plain:  # every step solved in full, as the bisection did before studies/bisection.py
+
+            def value(price: float, strategy: str = strategy, question: str = question) -> float:
+                kpis = solves.run(strategy, mode, price).kpis
+                if question == "vs":
+                    return lf - kpis["total_cost_jpy"] - 1e-9 * max(1.0, abs(lf))
+                return kpis.get("battery_energy_mwh", 0.0) - SIZE_TOL_MWH
+
+            estimate, half, *_ = bisect_price(value, solves.case_price, 1e-3)
+        else:
+            found = (
+                vs_load_following(solves, mode)
+                if question == "vs"
+                else size_zero(solves, strategy, mode)
+            )
+            estimate, half = found.cost_jpy_per_kwh, found.tolerance_jpy_per_kwh
+        print(f"{question} {strategy}: {estimate!r} ± {half!r}; {len(solves._runs)} full runs")
+    t2 = time.process_time()
+    print(f"cells CPU {t1 - t0:.1f} s, breakevens CPU {t2 - t1:.1f} s")
+    for model in solves.pool.models if solves.pool else []:
+        print(f"kept model: warm {model.stats.warm}, cold {model.stats.cold}")
+
+
+def rebase(steps: int | None) -> None:
+    from wattbit.case import load_case
+    from wattbit.inputs import build_inputs
+    from wattbit.optimise import options_from_case, solve_inputs
+    from wattbit.studies.cells import apply_strategy
+    from wattbit.warm import WarmPool
+
+    def inputs(mode: str):
+        cut = {} if steps is None else {"horizon.steps": steps}
+        loaded = load_case(CASE, {**cut, "grid.mode": mode})
+        inputs = apply_strategy(build_inputs(loaded), "battery_shaped", loaded.file)
+        return inputs, options_from_case(loaded)
+
+    for restart in (False, True):
+        pool = None
+        for mode in ("type2_fixed", "type2_dynamic"):
+            ds, options = inputs(mode)
+            pool = pool or WarmPool(options)
+            for model in pool.models:
+                model._restart = restart
+            t0 = time.process_time()
+            pool.solve(ds)
+            label = (
+                f"{mode} ({pool.last}{', restarted' if restart and pool.last == 'rebase' else ''})"
+            )
+            print(f"{label}: {time.process_time() - t0:.1f} s CPU")
+    ds, options = inputs("type2_dynamic")
+    t0 = time.process_time()
+    solve_inputs(ds, options)
+    print(f"type2_dynamic cold: {time.process_time() - t0:.1f} s CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("breakeven", "duals", "compare", "prices"))
+    parser.add_argument(
+        "what", choices=("breakeven", "duals", "compare", "prices", "bisection", "rebase")
+    )
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--prices", type=float, nargs="*", default=[])
+    parser.add_argument("--restart-change", type=float, default=None)
+    parser.add_argument("--plain", action="store_true")
     args = parser.parse_args()
+    full = None if args.steps == 0 else args.steps
     if args.what == "breakeven":
         breakeven(args.steps or 672, args.top)
     elif args.what == "duals":
         duals(args.steps or 2184)
     elif args.what == "compare":
         compare_phases(2184 if args.steps is None else args.steps)
+    elif args.what == "bisection":
+        bisection(full, args.plain)
+    elif args.what == "rebase":
+        rebase(full)
     else:
-        prices(args.steps)
+        prices(full, args.prices, args.restart_change)
 
 
 if __name__ == "__main__":
