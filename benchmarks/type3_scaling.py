@@ -50,7 +50,8 @@ TOLERANCE = 1e-4
 
 
 def cpu_seconds() -> float:
-    """CPU seconds of this process and its finished local workers (not Dask's)."""
+    """CPU seconds of this process and its reaped children (the local workers are the
+    forkserver's children: the decomposition reports their CPU as ``workers_cpu``)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
@@ -64,6 +65,7 @@ def solve_once(method: str, inputs, options, engine: ScenarioEngine) -> dict:
     else:
         run = solve_scenarios(inputs, options, "benders", engine)
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+    cpu += run.timings.get("workers_cpu", 0.0)  # local workers (forkserver's children)
     assert run.ok, run.solution.message
     attrs = run.results.attrs
     return {

@@ -118,6 +118,7 @@ def test_local_processes_give_the_same_answer():
     serial = decompose(inputs, OPTIONS)
     parallel = decompose(inputs, OPTIONS, ScenarioEngine(jobs=2))
     assert parallel.results.attrs["stochastic_engine"] == "2 local processes"
+    assert parallel.timings["workers_cpu"] > 0 and serial.timings["workers_cpu"] == 0
     assert parallel.results.attrs["expected_cost_jpy"] == pytest.approx(
         serial.results.attrs["expected_cost_jpy"], rel=1e-9
     )

@@ -243,6 +243,7 @@ def decompose(
                 held[of[k]] if twin[k] == k else as_scenario(inputs, k, held[of[k]])
                 for k in range(len(twin))
             ]
+    progress.add("workers_cpu", pool.worker_cpu)
     sizes_of = {
         "benders_master_columns": master.n,
         "benders_master_rows": master.lp.num_row_,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import re
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -94,6 +95,7 @@ class ScenarioPool:
         self._local: list[Holder] = []
         self._client: Any = None
         self._cluster: Any = None
+        self.worker_cpu = 0.0  # the local worker processes' CPU seconds, known at exit
 
     def __enter__(self) -> ScenarioPool:
         e = self.engine
@@ -138,6 +140,8 @@ class ScenarioPool:
         ]
 
     def __exit__(self, *exc: object) -> None:
+        if self._executors and exc[0] is None:  # the forkserver's children: no rusage counts them
+            self.worker_cpu = sum(ex.submit(time.process_time).result() for ex in self._executors)
         for ex in self._executors:
             ex.shutdown(cancel_futures=True)
         if self._client is not None:
