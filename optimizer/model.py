@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
+from pyomo.common.gc_manager import PauseGC
 
 from wattbit.errors import CaseError
 from wattbit.formulations.battery import BatteryData, define_battery
@@ -358,7 +359,10 @@ def create_model(
             f"{ds.sizes['scenario']} scenarios are solved together by `wattbit ridethrough` "
             "(wattbit.strategies.stochastic); a single-site solve takes scenarios = 1",
         )
-    m = new_model(time_axis(ds), name=str(ds.attrs.get("case_name", "wattbit")))
-    define_site(m, ds, exclusive_steps, emergency)
-    define_site_objective(m)
+    # The cyclic collector paused (as Pyomo's compiler and the network build do): its passes
+    # over the model's growing object graph were half the full-year build's CPU (1.0 -> 0.5 s).
+    with PauseGC():
+        m = new_model(time_axis(ds), name=str(ds.attrs.get("case_name", "wattbit")))
+        define_site(m, ds, exclusive_steps, emergency)
+        define_site_objective(m)
     return m

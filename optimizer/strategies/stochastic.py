@@ -23,6 +23,7 @@ import time
 import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
+from pyomo.common.gc_manager import PauseGC
 
 from wattbit.formulations.common import new_model
 from wattbit.formulations.scenarios import (
@@ -112,8 +113,9 @@ def create_stochastic_model(
         define_site(blk, sites[k], steps.get(k, ()), survival_required=required)
 
     tree = scenario_tree(first_difference(ds).tolist()) if len(sites) > 1 else None
-    define_scenarios(m, probabilities(ds).tolist(), first_stage_sizes(ds), build, tree, chance)
-    define_scenario_objective(m)
+    with PauseGC():  # as in wattbit.model.create_model
+        define_scenarios(m, probabilities(ds).tolist(), first_stage_sizes(ds), build, tree, chance)
+        define_scenario_objective(m)
     return m
 
 
