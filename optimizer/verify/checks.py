@@ -100,6 +100,25 @@ class Result:
         """α Σ_t price_t flow_t Δt: an operating cost term, annualised."""
         return self.alpha * float(np.sum(np.asarray(price) * flow)) * self.dt
 
+    def fault_sums(self, flow: np.ndarray) -> list[float]:
+        """Σ_{t ∈ e} flow_t Δt over each fault e of this result's scenario (the event table's
+        rows); empty without an event table."""
+        if "event_steps" not in self:
+            return []
+        k = int(self.ds["scenario"]) if "scenario" in self.ds.coords else 0
+        rows = zip(
+            self["event_scenario"],
+            self["event_kind"],
+            self["event_first_step"],
+            self["event_steps"],
+            strict=True,
+        )
+        return [
+            float(flow[first : first + n].sum()) * self.dt
+            for scenario, kind, first, n in rows
+            if scenario == k and kind == "fault" and n > 0
+        ]
+
     @property
     def inflexible_it_mw(self) -> np.ndarray:
         """(1 − φ) L^IT_t: the DC's IT load that is not deferrable."""

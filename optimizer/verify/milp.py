@@ -116,19 +116,7 @@ def _units_on(v: Checks, r: Result, prefix: str, availability: str, label: str) 
 def _hours_on(v: Checks, r: Result, u: np.ndarray, N: float, label: str) -> None:
     """(O9, O10): hours of the units on per fault and per year within N units' caps."""
     if "generator_max_run_h_per_event" in r and "event_steps" in r:
-        k = int(r.ds["scenario"]) if "scenario" in r.ds.coords else 0
-        rows = zip(
-            r["event_scenario"],
-            r["event_kind"],
-            r["event_first_step"],
-            r["event_steps"],
-            strict=True,
-        )
-        hours = [
-            float(u[first : first + n].sum()) * r.dt
-            for scenario, kind, first, n in rows
-            if scenario == k and kind == "fault" and n > 0
-        ]
+        hours = r.fault_sums(u)
         cap = r.scalar("generator_max_run_h_per_event") * N
         v[f"O9 unit-hours on per fault ≤ cap × units{label}"] = max(
             (excess(h, cap) for h in hours), default=0.0

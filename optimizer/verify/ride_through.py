@@ -21,20 +21,8 @@ def verify_generator(r: Result) -> Checks:
     v["F3, F4 fuel recursion from a full tank"] = recursion(f, h * P, 1.0, refuel * r.dt, y * r.dt)
     v["F5 0 ≤ refuel ≤ limit"] = within(refuel, 0.0, r["generator_refuel_limit"] * P)
     if "generator_max_run_h_per_event" in r and "event_steps" in r:
-        k = int(r.ds["scenario"]) if "scenario" in r.ds.coords else 0
         cap = r.scalar("generator_max_run_h_per_event") * P
-        rows = zip(
-            r["event_scenario"],
-            r["event_kind"],
-            r["event_first_step"],
-            r["event_steps"],
-            strict=True,
-        )
-        runs = [
-            float(y[first : first + n].sum()) * r.dt
-            for scenario, kind, first, n in rows
-            if scenario == k and kind == "fault" and n > 0
-        ]
+        runs = r.fault_sums(y)
         v["F9 running hours per fault ≤ cap"] = max((excess(e, cap) for e in runs), default=0.0)
     if "generator_max_run_h_per_year" in r:
         yearly = r.annual_sum(1.0, y)
