@@ -118,3 +118,26 @@ def test_the_bisection_starts_from_the_case_price():
     assert 0.0 not in calls and all(c >= 4000 for c in calls)
     assert abs(estimate - 5000.0) <= half
     assert [s for _, s in ends] == [True, False]
+
+
+def test_the_curve_holds_every_price_solved_for_the_strategy():
+    """The plot's curve of a question is every price solved for its strategy and mode when it
+    ends, by the cells and by either question, with that question's measure; its own steps are
+    among them.
+    At the case's price (the cell) the net benefit is the two cells' difference."""
+    solves = PriceSolves(CASE, {"horizon.steps": 72})
+    lf = solves.run("load_following", "type2_fixed").kpis["total_cost_jpy"]
+    cell = solves.run("battery_shaped", "type2_fixed").kpis
+    first = vs_load_following(solves, "type2_fixed", TOL)
+    second = size_zero(solves, "battery_shaped", "type2_fixed", TOL)
+    solved = [price for price, _ in solves.solved("battery_shaped", "type2_fixed")]
+    assert [price for price, _ in second.curve] == solved == sorted(solved)
+    assert {price for price, _ in first.curve} <= set(solved)  # as solved when it ended
+    for b in (first, second):
+        assert {price for price, _ in b.points} <= {price for price, _ in b.curve}
+    assert solves.case_price in solved
+    benefit = dict(first.curve)[solves.case_price]
+    assert benefit == pytest.approx(lf - cell["total_cost_jpy"], rel=1e-12)
+    energy = dict(second.curve)[solves.case_price]
+    assert energy == pytest.approx(cell["battery_energy_mwh"], rel=1e-9)
+    assert len(first.curve) > len(second.points)  # size_zero's decided steps still plotted

@@ -63,8 +63,12 @@ Key = tuple[str, str, "float | None"]
 class Breakeven:
     """A breakeven battery energy price (JPY/kWh) for one question, strategy and mode.
 
-    ``points`` holds every evaluated ``(price, value)``: the net benefit over load-following
-    (JPY/yr) for ``vs_load_following``, the optimal battery energy (MWh) for ``size_zero``."""
+    ``points`` holds every ``(price, value)`` this question evaluated: the net benefit over
+    load-following (JPY/yr) for ``vs_load_following``, the optimal battery energy (MWh) for
+    ``size_zero``. ``curve`` holds the same value at every price solved for the strategy under
+    the mode in the comparison (the cells, either question, the steps the concave cost decided
+    around), for the plot: a question whose steps were mostly decided without a solve still
+    shows the whole curve."""
 
     question: str
     strategy: str
@@ -73,6 +77,7 @@ class Breakeven:
     tolerance_jpy_per_kwh: float
     note: str
     points: list[tuple[float, float]] = field(default_factory=list)
+    curve: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -92,6 +97,7 @@ class Breakeven:
             "tolerance_jpy_per_kwh": self.tolerance_jpy_per_kwh,
             "note": self.note,
             "points": [list(p) for p in self.points],
+            "curve": [list(p) for p in self.curve],
         }
 
 
@@ -181,6 +187,17 @@ class PriceSolves:
                 self.run(strategy, mode, price)
         return self._points[key]
 
+    def solved(self, strategy: str, mode: str) -> list[tuple[float, Point]]:
+        """Every price (JPY/kWh) solved for ``strategy`` under ``mode``, or for a strategy with
+        the same inputs, with its point, by price."""
+        name = self._alias.get((strategy, mode), strategy)
+        found = {
+            self.case_price if price is None else price: point
+            for (other, m, price), point in self._points.items()
+            if m == mode and self._alias.get((other, m), other) == name
+        }
+        return sorted(found.items())
+
     def concave(self, strategy: str, mode: str) -> tuple[Concave, Callable[[float], float]] | None:
         """The points solved for ``strategy`` under ``mode`` (or for a strategy with the same
         inputs) as a concave optimal cost in the annualised energy coefficient :math:`k`, and
@@ -253,6 +270,7 @@ def vs_load_following(
         half,
         _note(note, search.points),
         sorted(search.points),
+        search.curve(),
     )
 
 
@@ -287,6 +305,7 @@ def size_zero(
         half,
         _note(note, search.points),
         sorted(search.points),
+        search.curve(),
     )
 
 
@@ -338,6 +357,12 @@ class _Search:
             self.progress(f"{self.label}: step {step}, {price:,.0f} JPY/kWh")
             self.points.append((price, value))
         return value - self.threshold
+
+    def curve(self) -> list[tuple[float, float]]:
+        """The measure at every price solved for this strategy and mode (:class:`Breakeven`)."""
+        return [
+            (price, self.measure(p)) for price, p in self.solves.solved(self.strategy, self.mode)
+        ]
 
     def known(self, price: float) -> bool | None:
         """The sign at ``price`` where the concave cost decides it; where it does not, the

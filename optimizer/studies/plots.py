@@ -87,14 +87,14 @@ def plot_benefit_by_term(benefit: pd.DataFrame, path: Path, title: str = "") -> 
 
 def plot_breakevens(breakevens: Sequence[Breakeven], path: Path) -> Path:
     """The two breakeven questions against the battery energy price: above, the net benefit of
-    battery-shaped use over load-following; below, the optimal battery energy of each strategy.
-    A dashed line marks each breakeven found."""
+    battery-shaped use over load-following; below, the optimal battery energy of each strategy,
+    at every price solved for it (``Breakeven.curve``). A dashed line marks each breakeven found."""
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     for b in breakevens:
-        if not b.points:
+        if not b.curve:
             continue
         ax = ax1 if b.question == "vs_load_following" else ax2
-        price, value = (np.array(v) for v in zip(*sorted(b.points), strict=True))
+        price, value = (np.array(v) for v in zip(*b.curve, strict=True))
         scale = 1e6 if ax is ax1 else 1.0
         (line,) = ax.plot(price / 1000, value / scale, "o-", ms=3, label=b.label)
         if b.cost_jpy_per_kwh is not None:
