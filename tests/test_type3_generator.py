@@ -7,6 +7,9 @@ generator (no start delay) with 5 h of fuel (30 MWh), a full 4 MW / 8 MWh lossle
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 from figure_rules import saved_figures
@@ -226,6 +229,31 @@ def test_minimum_survival_hours_as_a_constraint(tmp_path):
     )
 
 
+def _service_level_case(tmp_path: Path, chance: float, **type3: Any) -> Path:
+    """Two scenarios, a 2 h fault (p = 0.7) and a 12 h fault (p = 0.3), the protected 20 % of
+    10 MW kept through 12 h with probability ``chance``; a sized generator, no battery."""
+    t3 = {
+        "margin_mw": 20.0,
+        "scenarios": 2,
+        "scenario_probabilities": [0.7, 0.3],
+        "min_survival_h": 12.0,
+        "min_survival_probability": chance,
+        "events": [
+            {"start": "2025-05-01T10:00:00+09:00", "duration_h": 2.0, "scenario": 0},
+            {"start": "2025-05-02T04:00:00+09:00", "duration_h": 12.0, "scenario": 1},
+        ],
+        **type3,
+    }
+    return write_case(
+        tmp_path,
+        type3=t3,
+        battery=None,
+        generator={**SIZED["generator"], "start_delay_h": 0.0},
+        dc={"it_mw": 10.0, "value_of_lost_compute_jpy_per_mwh": 15_000.0},
+        shutdown={"notice_h": 2.0, "protected_share": 0.2},
+    )
+
+
 @pytest.mark.parametrize(
     ("chance", "power_mw", "required"), [(1.0, 3.0, [1, 1]), (0.7, 2.0, [1, 0])]
 )
@@ -237,25 +265,7 @@ def test_a_service_level_with_probability_p(tmp_path, chance, power_mw, required
     8 P ≥ 24, P = 3 MW. With P = 0.7 the long fault, the lighter scenario, may fail: only the
     2 MW of the short one, P = 2 MW. The verifier recomputes which scenarios keep the protected
     load, from the dispatch, and finds weight ≥ P."""
-    t3 = {
-        "margin_mw": 20.0,
-        "scenarios": 2,
-        "scenario_probabilities": [0.7, 0.3],
-        "min_survival_h": 12.0,
-        "min_survival_probability": chance,
-        "events": [
-            {"start": "2025-05-01T10:00:00+09:00", "duration_h": 2.0, "scenario": 0},
-            {"start": "2025-05-02T04:00:00+09:00", "duration_h": 12.0, "scenario": 1},
-        ],
-    }
-    path = write_case(
-        tmp_path,
-        type3=t3,
-        battery=None,
-        generator={**SIZED["generator"], "start_delay_h": 0.0},
-        dc={"it_mw": 10.0, "value_of_lost_compute_jpy_per_mwh": 15_000.0},
-        shutdown={"notice_h": 2.0, "protected_share": 0.2},
-    )
+    path = _service_level_case(tmp_path, chance)
     run = solved(solve_stochastic(build_inputs(load_case(path)), OPTIONS))
     assert run.kpis["generator_power_mw"] == pytest.approx(power_mw, abs=1e-6)
     if chance < 1:
@@ -270,26 +280,7 @@ def test_a_service_level_with_probability_p(tmp_path, chance, power_mw, required
 def test_ridethrough_names_the_scenarios_held_to_the_service_level(tmp_path):
     """The case of the test above at P = 0.7 through `wattbit ridethrough`: only scenario 0
     (weight 0.7) is held to the service level, and the command says so."""
-    t3 = {
-        "margin_mw": 20.0,
-        "scenarios": 2,
-        "scenario_probabilities": [0.7, 0.3],
-        "min_survival_h": 12.0,
-        "min_survival_probability": 0.7,
-        "out_of_sample_years": 0,
-        "events": [
-            {"start": "2025-05-01T10:00:00+09:00", "duration_h": 2.0, "scenario": 0},
-            {"start": "2025-05-02T04:00:00+09:00", "duration_h": 12.0, "scenario": 1},
-        ],
-    }
-    path = write_case(
-        tmp_path,
-        type3=t3,
-        battery=None,
-        generator={**SIZED["generator"], "start_delay_h": 0.0},
-        dc={"it_mw": 10.0, "value_of_lost_compute_jpy_per_mwh": 15_000.0},
-        shutdown={"notice_h": 2.0, "protected_share": 0.2},
-    )
+    path = _service_level_case(tmp_path, 0.7, out_of_sample_years=0)
     result = CliRunner().invoke(app, ["ridethrough", str(path)])
     assert result.exit_code == 0, result.output
     assert "in scenarios 0 (weight 0.700 ≥ P = 0.7)" in " ".join(result.output.split())
