@@ -206,7 +206,7 @@ def test_version_is_the_package_version():
 
 
 def test_log_shows_the_highs_log_on_stderr_only(monkeypatch):
-    from wattbit.solve import LOG_ENV
+    from wattbit.solver_setup import LOG_ENV
 
     monkeypatch.setenv(LOG_ENV, "0")  # restored after the test: the switch sets it for the process
     args = ["solve", str(EXAMPLE), "--set", "horizon.steps=24"]

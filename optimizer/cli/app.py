@@ -70,7 +70,7 @@ def main(
     if quiet:
         _set_for_this_command(ctx, QUIET_ENV)  # read by progress_bar
     if log:
-        from wattbit.solve import LOG_ENV
+        from wattbit.solver_setup import LOG_ENV
 
         _set_for_this_command(ctx, LOG_ENV)  # read by every SolverOptions, in sweep workers too
 
