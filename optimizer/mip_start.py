@@ -21,6 +21,12 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
 
 If stages 1 and 2 find no feasible point, every integer column is rounded up at once from the
 relaxation (to the nearest where that is infeasible).
+
+Stages 1 and 2 are a few LPs re-solved from the relaxation's basis, seconds where the relaxation
+takes minutes, and run to their end even when the relaxation has spent the solve's CPU budget
+(they get at least :data:`ROUNDING_GRACE` of it): interrupted, they would read as "no feasible
+rounding" and leave the MIP without a start (type ③ with gensets over the full year, whose
+relaxation took the whole 300 s budget: docs/milp.md).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import highspy
 import numpy as np
 
 POLISH_SHARE = 0.25  # of the time (and CPU) limit left, for stage 3
+ROUNDING_GRACE = 0.1  # of the CPU budget, the least stages 1 and 2 get even once it is spent
 MAX_ENUMERATED = 3  # fractional sizes tried at floor and ceiling: at most 2^3 = 8 LPs
 ROUNDING_TOL = 1e-6  # an LP value this close above an integer rounds down to it
 

@@ -12,6 +12,7 @@ Pyomo variables.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -29,7 +30,13 @@ from wattbit.infeasibility import (
     fixed_rows,
 )
 from wattbit.lp_compile import standard_form
-from wattbit.mip_start import POLISH_SHARE, RelaxationStart, polish_steps, round_in_stages
+from wattbit.mip_start import (
+    POLISH_SHARE,
+    ROUNDING_GRACE,
+    RelaxationStart,
+    polish_steps,
+    round_in_stages,
+)
 from wattbit.solve_clock import Bounds, Clock
 from wattbit.solver_setup import SolverOptions, _new_highs, objective_scale
 
@@ -269,7 +276,8 @@ def rounded_relaxation(
     costs = np.asarray(cm.lp.col_cost_)
     bound = float(costs @ np.asarray(h.getSolution().col_value)) + cm.objective_offset
     scalar = np.array([not cm.columns[i].parent_component().is_indexed() for i in integer])
-    start = round_in_stages(h, integer, scalar, costs)
+    with nullcontext() if clock is None else clock.grace(ROUNDING_GRACE):
+        start = round_in_stages(h, integer, scalar, costs)
     if start is None:
         return None
     point = RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)

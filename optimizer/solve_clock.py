@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import highspy
@@ -68,6 +70,20 @@ class Clock:
         if limit is not None:
             limit = self.cpu_s() + fraction * max(0.0, limit - self.cpu_s())
         return Clock(limit, self.unscale, self.wall0, self.cpu0)
+
+    @contextmanager
+    def grace(self, fraction: float) -> Iterator[None]:
+        """Within the block, at least ``fraction`` of the CPU budget from now, even once it is
+        spent: for a few LPs short next to the budget whose end is worth more than the seconds
+        over (the MIP start's rounding after a relaxation that spent the budget: an interrupted
+        LP there read as "no feasible rounding", docs/milp.md). The limit is back after."""
+        limit = self.cpu_limit_s
+        if limit is not None:
+            self.cpu_limit_s = max(limit, self.cpu_s() + fraction * limit)
+        try:
+            yield
+        finally:
+            self.cpu_limit_s = limit
 
     def record(self, primal: float, dual: float) -> None:
         """Add a point if a bound moved (in JPY/yr)."""

@@ -62,3 +62,38 @@ def test_without_a_search_the_steps_are_rounded_up(monkeypatch):
     column = {id(v): i for i, v in enumerate(cm.columns)}
     assert start.objective == pytest.approx(14.0, rel=1e-9)
     assert [start.values[column[id(m.u[t])]] for t in m.T] == pytest.approx([2, 1], abs=1e-6)
+
+
+def test_the_rounding_ends_when_the_relaxation_spent_the_cpu_budget():
+    """A relaxation that spends the whole CPU budget still gets its start (stages 1 and 2): the
+    type ③ case with gensets over the full year took its 300 s in the relaxation, and the
+    rounding's LPs, interrupted at once, read as "no feasible rounding" (docs/milp.md). Here the
+    budget is spent by a busy loop once the relaxation has ended (when its bound is computed,
+    which reads the objective's offset); the start is stage 2's u = (2, 1) at 14 (stage 3 gets
+    no time)."""
+    import dataclasses
+    import time
+
+    from wattbit.solve import CompiledModel
+    from wattbit.solve_clock import Clock
+
+    clock = Clock(cpu_limit_s=0.2)
+
+    class SpentAfterTheRelaxation(CompiledModel):
+        @property
+        def objective_offset(self) -> float:
+            while not clock.over():
+                time.process_time()
+            return 0.0
+
+        @objective_offset.setter
+        def objective_offset(self, value: float) -> None:
+            assert value == 0.0
+
+    fields = dataclasses.fields(CompiledModel)
+    compiled = compile_model(_gensets())
+    cm = SpentAfterTheRelaxation(**{f.name: getattr(compiled, f.name) for f in fields})
+    start = rounded_relaxation(cm, SolverOptions(cpu_limit_s=0.2), clock)
+    assert clock.over()
+    assert start.objective == pytest.approx(14.0, rel=1e-9)
+    assert start.bound == pytest.approx(11.2, rel=1e-9)
