@@ -37,6 +37,7 @@ from wattbit.mip_start import (
     polish_steps,
     round_in_stages,
 )
+from wattbit.relaxation import guess_sizes, solve_from_guess
 from wattbit.solve_clock import Bounds, Clock
 from wattbit.solver_setup import SolverOptions, _new_highs, objective_scale
 
@@ -124,12 +125,17 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
 
 
 def solve_compiled(
-    cm: CompiledModel, options: SolverOptions, warm_start: np.ndarray | None = None
+    cm: CompiledModel,
+    options: SolverOptions,
+    warm_start: np.ndarray | None = None,
+    explain: bool = True,
 ) -> Solution:
     """Solve with HiGHS; map every model status to a :class:`Solution` status and message.
 
     A MIP's bounds over time go to ``Solution.progress``; with ``options.cpu_limit_s`` the solve
-    stops once this process has spent that many CPU seconds in it (:mod:`wattbit.solve_clock`)."""
+    stops once this process has spent that many CPU seconds in it (:mod:`wattbit.solve_clock`).
+    An infeasible model is diagnosed (its conflict in the message) unless ``explain`` is false:
+    the diagnosis reads ``cm``'s rows and columns, which :mod:`wattbit.rebuilt` has freed."""
     t0 = time.perf_counter()
     clock = None
     if cm.is_mip or options.cpu_limit_s is not None:
@@ -209,6 +215,8 @@ def solve_compiled(
         return Solution(
             "no_solution", f"stopped at {limit} before any feasible solution", timings=timings
         )
+    if status == S.kInfeasible and not explain:
+        return Solution("infeasible", "infeasible", timings=timings)
     if status == S.kInfeasible:
         conflict = diagnose(cm, options)
         return Solution("infeasible", describe(conflict), timings=timings, conflict=conflict)
@@ -265,17 +273,21 @@ def rounded_relaxation(
     the integer columns alone) in its presolved space with a wrong objective, and may then stop
     at that point as "optimal" (measured on tests/test_milp.py's hand case)."""
     integer = _integer_columns(cm)
+    scalar = np.array([not cm.columns[i].parent_component().is_indexed() for i in integer])
     h = _new_highs(options, cm.lp, clock)
     h.passModel(cm.lp)
     h.changeColsIntegrality(
         len(integer), integer, np.full(len(integer), highspy.HighsVarType.kContinuous)
     )
-    h.run()
+    guess = None  # the sizes from the LP without the per-step integers' rows (wattbit.relaxation)
+    if scalar.any() and not scalar.all():
+        fresh = _new_highs(options, cm.lp, clock)
+        guess = guess_sizes(fresh, cm.lp, integer[scalar], integer[~scalar])
+    solve_from_guess(h, cm.lp, integer[scalar], guess)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     costs = np.asarray(cm.lp.col_cost_)
     bound = float(costs @ np.asarray(h.getSolution().col_value)) + cm.objective_offset
-    scalar = np.array([not cm.columns[i].parent_component().is_indexed() for i in integer])
     with nullcontext() if clock is None else clock.grace(ROUNDING_GRACE):
         start = round_in_stages(h, integer, scalar, costs)
     if start is None:
