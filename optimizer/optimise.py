@@ -32,6 +32,7 @@ import xarray as xr
 from wattbit.case import LoadedCase
 from wattbit.infeasibility import in_case_terms
 from wattbit.model import create_model, has_component
+from wattbit.rebuilt import solve_rebuilt
 from wattbit.results import build_results, kpis
 from wattbit.solve import Solution, SolverOptions, request_duals, solve_model
 from wattbit.verify import Verification, verify
@@ -88,6 +89,7 @@ def solve_exclusive(
     modes: Mapping[Hashable, str],
     options: SolverOptions,
     timings: dict[str, float],
+    rebuild: bool = False,
 ) -> ExclusiveSolve:
     """Solve with the battery exclusivity rule (module doc); the one loop of every solve.
 
@@ -98,11 +100,23 @@ def solve_exclusive(
     simultaneous flows of the batteries that now have binaries netted. Build and solver seconds
     are added to ``timings``. The last of the ``MAX_EXCLUSIVITY_ROUNDS`` re-solves binds every step
     of each battery still pending (its full MILP); only with no round allowed, or if that still
-    leaves simultaneous flows, is the solution an error without values.
+    leaves simultaneous flows, is the solution an error without values. With ``rebuild`` each LP
+    is solved with its model freed and built again after (:mod:`wattbit.rebuilt`): less memory,
+    one more build.
     """
     binaries: Binaries = {}
 
     def solve(previous: dict[str, float] | None) -> tuple[pyo.ConcreteModel, Solution]:
+        if rebuild:
+            sol, m = solve_rebuilt(
+                lambda: build(binaries),
+                options,
+                lambda m: (
+                    None if previous is None else _warm_start(m, batteries(m).values(), previous)
+                ),
+            )
+            add_timings(timings, sol.timings)
+            return m, sol
         t0 = time.perf_counter()
         m = build(binaries)
         timings["build"] = timings.get("build", 0.0) + time.perf_counter() - t0

@@ -81,9 +81,11 @@ def _solve_exclusive(
     build: Callable[[dict[str, set[int]]], pyo.ConcreteModel],
     options: SolverOptions,
     timings: dict[str, float],
+    rebuild: bool = True,
 ) -> ExclusiveSolve:
     """Solve with the exclusivity rule of each battery part and V2G EV fleet (its ``exclusive``
-    mode); a part whose schedule is fixed needs no binaries."""
+    mode); a part whose schedule is fixed needs no binaries. With ``rebuild`` (the default) each
+    LP is solved with its Pyomo model freed while HiGHS runs (:mod:`wattbit.rebuilt`)."""
     modes = {
         name: mode
         for dim in ("battery", "ev")
@@ -96,7 +98,7 @@ def _solve_exclusive(
         stores = {**battery_blocks(m, ds), **ev_blocks(m, ds)}
         return {n: b for n, b in stores.items() if not is_imposed(b)}
 
-    return solve_exclusive(build, free, modes, options, timings)
+    return solve_exclusive(build, free, modes, options, timings, rebuild)
 
 
 def solve_network(ds: xr.Dataset, mode: Mode, options: SolverOptions) -> NetworkRun:
