@@ -44,7 +44,7 @@ solve to optimality, or whose solution charges and discharges the battery at onc
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import highspy
@@ -262,16 +262,26 @@ class WindowModel:
         self._pos = self._pos.astype(int)
         index = np.concatenate([[]] + [e.index for e in maps]).astype(int)
         self._coef = np.concatenate([[]] + [e.coef for e in maps])
-        self._touched, self._slot = np.unique(index, return_inverse=True)
+        self._touched, slot = np.unique(index, return_inverse=True)
         self._x0 = self._concat(self._inputs)
         lp = self.compiled.lp
+        n, m = lp.num_col_, lp.num_row_
         self._cost, self._bound_cols, self._bound_rows, self._offset = lpmap.split(
-            self._touched, lp.num_col_, lp.num_row_
+            self._touched, n, m
         )
-        self._coef_at, self._coef_row, self._coef_col = self._mapped_coefficients()
+        coef_at, self._coef_row, self._coef_col = self._mapped_coefficients()
+        cols, rows = self._bound_cols, self._bound_rows
+        parts = [self._cost, n + cols, 2 * n + cols, 3 * n + rows, 3 * n + m + rows]
+        parts += [np.array([3 * n + 2 * m] if self._offset else [], int), coef_at]
+        held = np.concatenate(parts).astype(int)  # the arguments' entries of v, end to end
+        ends = np.cumsum([p.size for p in parts])
+        self._parts = [slice(e - p.size, e) for p, e in zip(parts, ends, strict=True)]
+        order = np.argsort(held)
+        self._at = order[np.searchsorted(held, self._touched, sorter=order)]
+        self._arg = self._at[slot]  # per map entry, its argument
+        self._args0 = self._base[held]
         self._watch = sorted(self.structural)
-        self._applied = self._base.copy()
-        self._now = self._base.copy()
+        self._applied = self._args0[self._parts[-1]]
 
     def _concat(self, x: Mapping, scalars: Mapping | None = None) -> np.ndarray:
         """The mapped inputs end to end, from ``x`` (or ``scalars`` where ``x`` lacks one)."""
@@ -280,12 +290,14 @@ class WindowModel:
             + [np.ravel(x[k] if k in x or scalars is None else scalars[k]) for k in self._order]
         )
 
-    def _entries(
+    def _args(
         self, series: Mapping[str, np.ndarray], scalars: Mapping[str, float]
     ) -> np.ndarray | None:
-        """The entries of :math:`v` the map touches (``_touched``), by the map from a window's
-        arrays; ``None`` if it differs from the first window in a structural input (or does not
-        give one the model reads)."""
+        """What HiGHS is handed for a window (``_parts``: the costs, column and row bounds,
+        offset and matrix coefficients of the entries the map touches), by the map from the
+        window's arrays; ``None`` if it differs from the first window in a structural input
+        (or does not give one the model reads). An argument no input moves keeps its first
+        window's value (a row bound whose other bound moves)."""
         if not self.usable:
             return None
         for name in self._watch:
@@ -296,19 +308,17 @@ class WindowModel:
             dx = self._concat(series, scalars) - self._x0
         except (KeyError, ValueError):  # an input missing, or of another length
             return None
-        return self._base[self._touched] + np.bincount(
-            self._slot, self._coef * dx[self._pos], self._touched.size
-        )
+        return self._args0 + np.bincount(self._arg, self._coef * dx[self._pos], self._args0.size)
 
     def _v(
         self, series: Mapping[str, np.ndarray], scalars: Mapping[str, float]
     ) -> np.ndarray | None:
-        """:math:`v` of a window by the map from its arrays (:meth:`_entries`)."""
-        entries = self._entries(series, scalars)
-        if entries is None:
+        """:math:`v` of a window by the map from its arrays (:meth:`_args`)."""
+        args = self._args(series, scalars)
+        if args is None:
             return None
         v = self._base.copy()
-        v[self._touched] = entries
+        v[self._touched] = args[self._at]
         return v
 
     def _arrays(self, ds: xr.Dataset) -> tuple[dict, dict] | None:
@@ -384,11 +394,11 @@ class WindowModel:
         horizon; its other scalars and attributes must be the first window's (:meth:`check`
         verifies it on a window). ``None``: solve it cold. Phases are booked from the caller's
         :meth:`WindowStats.start`."""
-        entries = self._entries(series, scalars)
-        if entries is None:
+        args = self._args(series, scalars)
+        if args is None:
             self.stats.cold += 1
             return None
-        self._apply(entries)
+        self._apply(args)
         self.stats.lap("update")
         h = self._highs
         h.run()
@@ -396,7 +406,7 @@ class WindowModel:
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             self.stats.cold += 1
             return None
-        plan = self._plan(np.asarray(h.getSolution().col_value), start)
+        plan = self._plan(h.getSolution().col_value, start)
         self.stats.lap("extract")
         if plan is None:
             self.stats.cold += 1
@@ -409,27 +419,25 @@ class WindowModel:
         """The inputs a window's LP data are computed or checked on."""
         return [*self._order, *self._watch]
 
-    def _apply(self, entries: np.ndarray) -> None:
-        """Hand HiGHS the entries of :math:`v` the map touches (the rest are the first
-        window's); a matrix coefficient only where it changed."""
-        lp, h, v = self.compiled.lp, self._highs, self._now
-        n, m = lp.num_col_, lp.num_row_
-        v[self._touched] = entries
+    def _apply(self, args: np.ndarray) -> None:
+        """Hand HiGHS a window's arguments (:meth:`_args`), each kind in one call on a
+        contiguous part of ``args``; a matrix coefficient only where it changed."""
+        h = self._highs
+        cost, lower, upper, row_lower, row_upper, offset, coef = self._parts
         if self._cost.size:
-            h.changeColsCost(self._cost.size, self._cost, v[self._cost])
+            h.changeColsCost(self._cost.size, self._cost, args[cost])
         if self._bound_cols.size:
-            c = self._bound_cols
-            h.changeColsBounds(c.size, c, v[n + c], v[2 * n + c])
+            h.changeColsBounds(self._bound_cols.size, self._bound_cols, args[lower], args[upper])
         if self._bound_rows.size:
-            r = self._bound_rows + 3 * n
-            h.changeRowsBounds(r.size, self._bound_rows, v[r], v[r + m])
+            rows = self._bound_rows
+            h.changeRowsBounds(rows.size, rows, args[row_lower], args[row_upper])
         if self._offset:
-            h.changeObjectiveOffset(float(v[3 * n + 2 * m]))
-        if self._coef_at.size:
-            now, applied = v[self._coef_at], self._applied[self._coef_at]
-            for i in np.flatnonzero(now != applied).tolist():
+            h.changeObjectiveOffset(float(args[offset][0]))
+        if self._coef_row:
+            now = args[coef]
+            for i in np.flatnonzero(now != self._applied).tolist():
                 h.changeCoeff(self._coef_row[i], self._coef_col[i], float(now[i]))
-            self._applied[self._coef_at] = now
+            self._applied = now
 
     def _mapped_coefficients(self) -> tuple[np.ndarray, list[int], list[int]]:
         """Every matrix coefficient an input moves: its entry of :math:`v`, row and column."""
@@ -442,7 +450,7 @@ class WindowModel:
 
     def _layout(self, columns: dict[str, tuple]) -> None:
         """Precompute the extraction as one gather from the solution followed by the default
-        values (``_defaults``): ``_grid`` (a row per time-indexed variable, and a zero row for
+        values (after the solution in ``_ext``): ``_grid`` (a row per time-indexed variable, and a zero row for
         the realised :data:`~wattbit.strategies.realise.EMERGENCY`) and ``_scalar_at``."""
         n = self.compiled.lp.num_col_
         defaults: list[float] = [0.0]
@@ -464,7 +472,7 @@ class WindowModel:
         grid.append(np.full(self.base.sizes["time"], n))  # the first default, 0
         self._grid = np.array(grid, dtype=int)
         self._scalar_at = np.array(scalar_at, dtype=int)
-        self._defaults = np.array(defaults)
+        self._ext = np.concatenate([np.zeros(n), defaults])  # a solution, then the defaults
         self._exclusive = (
             (self._rows["battery_charge_mw"], self._rows["battery_discharge_mw"])
             if "battery_charge_mw" in self._rows
@@ -472,12 +480,14 @@ class WindowModel:
             else None
         )
 
-    def _plan(self, values: np.ndarray, start: int) -> Plan | None:
-        ext = np.concatenate([values, self._defaults])
+    def _plan(self, values: Sequence[float], start: int) -> Plan | None:
+        """The plan of the solution's column ``values`` (HiGHS's list: read into ``_ext``)."""
+        ext = self._ext
+        ext[: len(values)] = values
         grid = ext[self._grid]
         if self._exclusive is not None:
             both = np.minimum(grid[self._exclusive[0]], grid[self._exclusive[1]])
-            if np.max(both, initial=0.0) > SIMULTANEOUS_TOL_MW:
+            if both.max() > SIMULTANEOUS_TOL_MW:
                 return None
         scalars = dict(zip(self._scalar_names, ext[self._scalar_at].tolist(), strict=True))
         return Plan(start, self._rows, grid, scalars)
