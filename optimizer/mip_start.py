@@ -19,8 +19,11 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
    HiGHS branches on the per-step integers alone, the sizes fixed, for a share of the limits
    (:func:`polish_steps`); its best point is the start.
 
-If stages 1 and 2 find no feasible point, every integer column is rounded up at once from the
-relaxation (to the nearest where that is infeasible).
+If stage 2 finds no rounding of the steps, every integer column is rounded up at once from the
+relaxation (to the nearest where that is infeasible); if that fails too, stage 3 searches the
+steps from no start, the sizes fixed at stage 1's. Rounding can fail where a step's minimum load
+ties it to its neighbours: type ③ with gensets over the full year, whose rounded-up gensets
+burn more fuel at minimum load than the tank the relaxation's sizes hold (docs/milp.md).
 
 Stages 1 and 2 are a few LPs re-solved from the relaxation's basis, seconds where the relaxation
 takes minutes, and run to their end even when the relaxation has spent the solve's CPU budget
@@ -85,12 +88,20 @@ def size_choices(relaxed: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> l
     return choices
 
 
+@dataclass
+class Rounding:
+    """What stages 1 and 2 found: every column's value at a feasible point (``None`` if no
+    rounding was feasible) and the cheapest feasible sizes of stage 1 (``None`` if none was)."""
+
+    values: np.ndarray | None
+    sizes: np.ndarray | None
+
+
 def round_in_stages(
     highs: highspy._Highs, integer: np.ndarray, scalar: np.ndarray, costs: np.ndarray
-) -> np.ndarray | None:
-    """Every column's value at the start (stages 1 and 2 above), ``None`` if none was found.
-    ``highs`` holds the model with its integrality relaxed, solved to optimality; its column
-    bounds are changed here.
+) -> Rounding:
+    """Stages 1 and 2 above. ``highs`` holds the model with its integrality relaxed, solved to
+    optimality; its column bounds are changed here.
 
     ``integer``: the integer columns; ``scalar``: for each, whether it is a size (not per step);
     ``costs``: the objective's column costs, to compare the size combinations."""
@@ -98,16 +109,16 @@ def round_in_stages(
     lp = highs.getLp()
     lower = np.asarray(lp.col_lower_)[integer]
     upper = np.asarray(lp.col_upper_)[integer]
-    start = _staged(highs, integer, scalar, costs, relaxed, lower, upper)
-    if start is not None:
-        return start
+    staged = _staged(highs, integer, scalar, costs, relaxed, lower, upper)
+    if staged.values is not None:
+        return staged
     for rounded in (np.ceil(relaxed[integer] - ROUNDING_TOL), np.round(relaxed[integer])):
         fixed = np.minimum(rounded, upper)
         start = _solve_fixed(highs, integer, fixed)
         if start is not None:
             start[integer] = fixed
-            return start
-    return None
+            return Rounding(start, fixed[scalar])
+    return staged
 
 
 def _staged(
@@ -119,7 +130,8 @@ def _staged(
     lower: np.ndarray,
     upper: np.ndarray,
 ) -> np.ndarray | None:
-    """Stages 1 and 2; ``None`` if no size combination or no rounding of the steps is feasible."""
+    """Stages 1 and 2; no values if no size combination or no rounding of the steps is
+    feasible."""
     sizes, steps = integer[scalar], integer[~scalar]
     best, best_cost = None, np.inf
     for choice in size_choices(relaxed[sizes], lower[scalar], upper[scalar]):
@@ -127,10 +139,10 @@ def _staged(
         if solved is not None and float(costs @ solved) < best_cost:
             best, best_cost, best_choice = solved, float(costs @ solved), choice
     if best is None:
-        return None
+        return Rounding(None, None)
     if len(steps) == 0:
         best[sizes] = best_choice
-        return best
+        return Rounding(best, best_choice)
     highs.changeColsBounds(len(sizes), sizes, best_choice, best_choice)
     on = best[steps]
     step_upper = upper[~scalar]
@@ -139,24 +151,30 @@ def _staged(
         start = _solve_fixed(highs, steps, fixed)
         if start is not None:
             start[sizes], start[steps] = best_choice, fixed
-            return start
-    return None
+            return Rounding(start, best_choice)
+    return Rounding(None, best_choice)
 
 
 def polish_steps(
-    highs: highspy._Highs, start: np.ndarray, sizes: np.ndarray, gap: float
+    highs: highspy._Highs,
+    sizes: np.ndarray,
+    values: np.ndarray,
+    gap: float,
+    start: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """Stage 3: HiGHS's branch and bound on the per-step integers alone, the sizes fixed at the
-    start's, from the start, to ``gap``; its best point, ``None`` if it has none.
+    """Stage 3: HiGHS's branch and bound on the per-step integers alone, the ``sizes`` columns
+    fixed at ``values``, from ``start`` (every column; none: HiGHS looks for a first point
+    itself), to ``gap``; its best point, ``None`` if it has none.
 
     ``highs`` holds the MIP with its limits (a :data:`POLISH_SHARE` of the solve's). With the
     sizes fixed the LP is several times faster (the winter quarter of the example: 0.7 s of CPU
     against 7.5 s) and the commitment closes to ~0.01 % within seconds (docs/milp.md)."""
-    highs.changeColsBounds(len(sizes), sizes, start[sizes], start[sizes])
-    point = highspy.HighsSolution()
-    point.col_value = list(start)
-    point.value_valid = True
-    highs.setSolution(point)
+    highs.changeColsBounds(len(sizes), sizes, values, values)
+    if start is not None:
+        point = highspy.HighsSolution()
+        point.col_value = list(start)
+        point.value_valid = True
+        highs.setSolution(point)
     highs.setOptionValue("mip_rel_gap", gap)
     highs.run()
     info = highs.getInfo()

@@ -262,13 +262,15 @@ def _integer_columns(cm: CompiledModel) -> np.ndarray:
 def rounded_relaxation(
     cm: CompiledModel, options: SolverOptions, clock: Clock | None = None
 ) -> RelaxationStart | None:
-    """A MIP start from the LP relaxation (docs/milp.md), rounded in two stages
-    (:mod:`wattbit.mip_start`): the sizes at the cheapest of their floors and ceilings, then the
+    """A MIP start from the LP relaxation (docs/milp.md), in the stages of
+    :mod:`wattbit.mip_start`: the sizes at the cheapest of their floors and ceilings, then the
     per-step integers rounded up with the sizes fixed, the continuous columns re-solved from the
-    relaxation's basis.
+    relaxation's basis, then (when that point is not within the gap) the steps searched by HiGHS
+    with the sizes fixed.
 
-    If that finds no feasible point, every integer column is rounded up at once (to the nearest
-    where that LP is infeasible); ``None`` if neither gives a feasible point. The start is
+    If no rounding of the steps is feasible, every integer column is rounded up at once (to the
+    nearest where that LP is infeasible), and failing that the search starts from no point;
+    ``None`` if none of it gives a feasible point. The start is
     completed here and passed whole: HiGHS 1.16 completes a partial start (``setSolution`` with
     the integer columns alone) in its presolved space with a wrong objective, and may then stop
     at that point as "optimal" (measured on tests/test_milp.py's hand case)."""
@@ -289,18 +291,22 @@ def rounded_relaxation(
     costs = np.asarray(cm.lp.col_cost_)
     bound = float(costs @ np.asarray(h.getSolution().col_value)) + cm.objective_offset
     with nullcontext() if clock is None else clock.grace(ROUNDING_GRACE):
-        start = round_in_stages(h, integer, scalar, costs)
-    if start is None:
-        return None
-    point = RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
-    if point.gap <= options.mip_gap or scalar.all() or not scalar.any():
+        rounding = round_in_stages(h, integer, scalar, costs)
+    start = rounding.values
+    point = None
+    if start is not None:
+        point = RelaxationStart(start, float(costs @ start) + cm.objective_offset, bound)
+        if point.gap <= options.mip_gap:
+            return point
+    if rounding.sizes is None or scalar.all() or not scalar.any():
         return point
     share = replace(options, time_limit_s=POLISH_SHARE * options.time_limit_s)
     sub_clock = None if clock is None else clock.share(POLISH_SHARE)  # held here: HiGHS's
     sub = _new_highs(share, cm.lp, sub_clock)  # callback keeps no reference to its data
     sub.passModel(cm.lp)
-    polished = polish_steps(sub, start, integer[scalar], options.mip_gap / 2)
-    if polished is not None and float(costs @ polished) < float(costs @ start):
+    sizes = integer[scalar]
+    polished = polish_steps(sub, sizes, rounding.sizes, options.mip_gap / 2, start)
+    if polished is not None and (start is None or float(costs @ polished) < float(costs @ start)):
         return RelaxationStart(polished, float(costs @ polished) + cm.objective_offset, bound)
     return point
 

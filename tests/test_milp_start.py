@@ -97,3 +97,60 @@ def test_the_rounding_ends_when_the_relaxation_spent_the_cpu_budget():
     assert clock.over()
     assert start.objective == pytest.approx(14.0, rel=1e-9)
     assert start.bound == pytest.approx(11.2, rel=1e-9)
+
+
+def _fuel_limited() -> pyo.ConcreteModel:
+    """Two steps of demand 1 MW, gensets of 2 MW at 90 % minimum load (y_t ∈ [1.8 u_t, 2 u_t]),
+    fuel for 3 MWh in all, a store that carries step 0's surplus to step 1 (0.1 per MWh),
+    at most 0.9 MW from the grid per step (10 per MWh), 1 per genset on, 0.01 per genset bought.
+
+    * Relaxation: u = (0.5, 0.5), y = (1, 1): 1 + 0.005 = 1.005 (n = 0.5).
+    * Stage 1: n at 1 (at 0 no genset runs and the grid alone cannot carry 1 MW).
+    * Stage 2 fails: rounded up, u = (1, 1) burns at least 3.6 MWh; to the nearest (0.5 to even),
+      u = (0, 0) leaves 1 MW a step to a grid of 0.9. The fall-back, every integer rounded at
+      once, fails the same ways.
+    * The optimum, found by the search with n fixed: u = (1, 0), y_0 = 2, 1 MWh stored:
+      1 + 0.1 + 0.01 = 1.11 (u = (0, 1) leaves step 0 short)."""
+    m = pyo.ConcreteModel()
+    m.T = pyo.RangeSet(0, 1)
+    m.n = pyo.Var(within=pyo.NonNegativeIntegers, bounds=(0, 2))
+    m.u = pyo.Var(m.T, within=pyo.NonNegativeIntegers, bounds=(0, 2))
+    m.y = pyo.Var(m.T, bounds=(0, None))
+    m.g = pyo.Var(m.T, bounds=(0, 0.9))
+    m.stored = pyo.Var(bounds=(0, None))
+    m.installed = pyo.Constraint(m.T, rule=lambda m, t: m.u[t] <= m.n)
+    m.min_load = pyo.Constraint(m.T, rule=lambda m, t: 1.8 * m.u[t] <= m.y[t])
+    m.max_load = pyo.Constraint(m.T, rule=lambda m, t: m.y[t] <= 2 * m.u[t])
+    m.fuel = pyo.Constraint(expr=m.y[0] + m.y[1] <= 3)
+    m.balance_0 = pyo.Constraint(expr=m.y[0] + m.g[0] - m.stored == 1)
+    m.balance_1 = pyo.Constraint(expr=m.y[1] + m.g[1] + m.stored == 1)
+    m.objective = pyo.Objective(
+        expr=0.01 * m.n + sum(m.u[t] + 10 * m.g[t] for t in m.T) + 0.1 * m.stored
+    )
+    return m
+
+
+def test_steps_that_cannot_be_rounded_are_searched_from_no_start():
+    """No rounding of the steps is feasible (the type ③ case with gensets over the full year,
+    whose rounded-up gensets burn more fuel at minimum load than the tank holds): the search of
+    stage 3 runs from no start with the sizes fixed, and finds the optimum."""
+    m = _fuel_limited()
+    cm = compile_model(m)
+    start = rounded_relaxation(cm, SolverOptions(mip_gap=0.0))
+    column = {id(v): i for i, v in enumerate(cm.columns)}
+    assert start is not None
+    assert start.bound == pytest.approx(1.005, rel=1e-9)
+    assert start.objective == pytest.approx(1.11, rel=1e-9)
+    assert [start.values[column[id(m.u[t])]] for t in m.T] == pytest.approx([1, 0], abs=1e-6)
+    sol, _ = solve_model(m, SolverOptions(mip_gap=0.0))
+    assert sol.objective == pytest.approx(1.11, rel=1e-9)
+
+
+def test_without_the_search_unroundable_steps_give_no_start(monkeypatch):
+    """The same case with no share of the limits for stage 3: before, this was every such case
+    — no start at all, and HiGHS alone from scratch."""
+    import wattbit.solve as solve
+
+    monkeypatch.setattr(solve, "POLISH_SHARE", 0.0)
+    start = rounded_relaxation(compile_model(_fuel_limited()), SolverOptions(cpu_limit_s=1e9))
+    assert start is None
