@@ -90,6 +90,7 @@ def solve_exclusive(
     options: SolverOptions,
     timings: dict[str, float],
     rebuild: bool = False,
+    first: tuple[pyo.ConcreteModel, Solution] | None = None,
 ) -> ExclusiveSolve:
     """Solve with the battery exclusivity rule (module doc); the one loop of every solve.
 
@@ -102,7 +103,8 @@ def solve_exclusive(
     of each battery still pending (its full MILP); only with no round allowed, or if that still
     leaves simultaneous flows, is the solution an error without values. With ``rebuild`` each LP
     is solved with its model freed and built again after (:mod:`wattbit.rebuilt`): less memory,
-    one more build.
+    one more build. ``first``: the LP (no binaries) already solved to an optimum, with its values
+    in the model, taken as the first solve (a warm re-solve's, :mod:`wattbit.warm`).
     """
     binaries: Binaries = {}
 
@@ -125,7 +127,7 @@ def solve_exclusive(
         add_timings(timings, sol.timings)
         return m, sol
 
-    m, sol = solve(None)
+    m, sol = first or solve(None)
     rounds = 0
     if not sol.has_values:
         return ExclusiveSolve(m, sol, binaries, rounds)
@@ -188,8 +190,13 @@ def _warm_start(
     return start
 
 
-def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
-    """Build, solve (with the exclusivity rule), extract and verify."""
+def solve_inputs(
+    inputs: xr.Dataset,
+    options: SolverOptions,
+    first: tuple[pyo.ConcreteModel, Solution] | None = None,
+) -> Run:
+    """Build, solve (with the exclusivity rule), extract and verify; ``first`` as in
+    :func:`solve_exclusive`."""
     timings: dict[str, float] = {}
     battery = has_component(inputs, "battery")
     mode = inputs.attrs.get("battery_exclusive", "never") if battery else "never"
@@ -201,6 +208,7 @@ def solve_inputs(inputs: xr.Dataset, options: SolverOptions) -> Run:
         {"battery": mode},
         options,
         timings,
+        first=first,
     )
     return complete_run(inputs, done, mode, timings)
 

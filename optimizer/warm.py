@@ -34,9 +34,9 @@ inputs' in every respect. A different matrix is refused: the caller solves on a 
 each solve the one it fits.
 
 Battery exclusivity: the warm model is the LP without binaries. A solution that charges and
-discharges at once under ``battery.exclusive = auto`` (or any solve under ``always``) is handed
-to the cold :func:`~wattbit.optimise.solve_inputs`, which applies the rule; the LP optimum is
-otherwise the optimum the cold solve reports (:mod:`wattbit.optimise`).
+discharges at once under ``battery.exclusive = auto`` is handed, as the rule's first solve, to
+:func:`~wattbit.optimise.solve_inputs`, which adds binaries where it must; the LP optimum is
+otherwise the optimum the cold solve reports (:mod:`wattbit.optimise`). ``always`` is solved cold.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ from wattbit.optimise import (
 from wattbit.sizes import investment_name, lifetime_name, size_names
 from wattbit.solve import (
     LP_DUALS,
+    RELATIVE_DUALS,
     CompiledModel,
     Solution,
     SolverOptions,
@@ -70,6 +71,7 @@ from wattbit.solve import (
     load_duals,
     load_reduced_costs,
     load_values,
+    lp_duals,
     objective_scale,
     request_duals,
 )
@@ -271,6 +273,8 @@ class WarmModel:
         sol = self._optimum()
         if sol is None:
             return self._cold()
+        if self._mode() == "auto" and _simultaneous(self.model):
+            return self._cold(first=sol)
         t0 = time.perf_counter()
         m = self.model
         load_reduced_costs(m, self.compiled, sol.reduced_costs)
@@ -288,7 +292,7 @@ class WarmModel:
         the results would (``None`` where :meth:`solve` would take the cold path): for a
         bisection, which reads one number per price (:class:`Point`)."""
         sol = self._optimum()
-        if sol is None:
+        if sol is None or (self._mode() == "auto" and _simultaneous(self.model)):
             return None
         add_timings(self.stats.timings, {**self._built, **sol.timings})
         self._built = {}
@@ -297,8 +301,8 @@ class WarmModel:
 
     def _optimum(self) -> Solution | None:
         """Run HiGHS from the best kept basis (:meth:`_best_basis`); the LP optimum with its
-        values loaded into the model, or ``None`` when it is not optimal or charges and
-        discharges at once under ``battery.exclusive = auto`` (the cold path, module doc)."""
+        values loaded into the model, or ``None`` when it is not optimal or its duals are not
+        (:func:`~wattbit.solve.lp_duals`, as a cold solve): the cold path."""
         h, cm = self._highs, self.compiled
         self._best_basis()
         if self._restart:
@@ -307,24 +311,16 @@ class WarmModel:
         t0 = time.perf_counter()
         h.run()
         t1 = time.perf_counter()
-        info = h.getInfo()
-        feasible = highspy.SolutionStatus.kSolutionStatusFeasible
         self._basis_of = None
-        if (
-            h.getModelStatus() != highspy.HighsModelStatus.kOptimal
-            or info.dual_solution_status != feasible
-        ):
+        duals = lp_duals(h)
+        if duals is None:
             return None
         self._keep_basis()
-        solved = h.getSolution()
-        values = np.asarray(solved.col_value)
-        sol = Solution("optimal", "optimal", info.objective_function_value, 0.0, values)
-        sol.reduced_costs = np.asarray(solved.col_dual)
-        sol.row_duals = np.asarray(solved.row_dual)
-        sol.duals_source = LP_DUALS
+        values = np.asarray(h.getSolution().col_value)
+        sol = Solution("optimal", "optimal", h.getInfo().objective_function_value, 0.0, values)
+        sol.row_duals, sol.reduced_costs, exact = duals
+        sol.duals_source = LP_DUALS if exact else LP_DUALS + RELATIVE_DUALS
         load_values(self.model, cm, values)
-        if self._mode() == "auto" and _simultaneous(self.model):
-            return None
         sol.timings = {"solve": t1 - t0, "load": time.perf_counter() - t1}
         return sol
 
@@ -356,11 +352,13 @@ class WarmModel:
             self._basis_of = inputs
         self._restart = move > RESTART_CHANGE
 
-    def _cold(self) -> Run:
+    def _cold(self, first: Solution | None = None) -> Run:
+        """The cold :func:`solve_inputs`, from ``first`` (this LP's optimum) where given."""
         self.stats.cold += 1
-        run = solve_inputs(self.inputs, self.options)
+        lp = None if first is None else (self.model, first)
+        run = solve_inputs(self.inputs, self.options, first=lp)
         add_timings(self.stats.timings, {f"cold_{k}": v for k, v in run.timings.items()})
-        add_timings(self.stats.timings, self._built)
+        add_timings(self.stats.timings, {**self._built, **(first.timings if first else {})})
         self._built = {}
         return run
 

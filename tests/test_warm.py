@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 from test_exclusivity import MILP_COST, NEGATIVE, burn_case
 
+from wattbit import optimise
+from wattbit import warm as warm_module
 from wattbit.case import load_case
 from wattbit.inputs import build_inputs
 from wattbit.optimise import Run, options_from_case, solve_inputs
 from wattbit.sizes import investment_name, lifetime_name, size_names
+from wattbit.solve import LP_DUALS, RELATIVE_DUALS, lp_duals
 from wattbit.studies.breakeven import PriceSolves, size_zero, vs_load_following
 from wattbit.studies.cells import apply_strategy
 from wattbit.warm import NOT_IN_MODEL, WarmModel, solve_warm
@@ -44,6 +47,18 @@ def test_price_steps_are_warm_and_equal_cold():
         run, warm = solve_warm(warm, inputs, options)
         assert_same(run, solve_inputs(inputs, options), sizes=price > 0)
     assert (warm.stats.warm, warm.stats.cold) == (5, 0)
+
+
+def test_duals_feasible_relative_to_the_costs_only_are_kept_warm(monkeypatch):
+    """A warm optimum is taken as a cold solve would take it (``solve.lp_duals``): duals that
+    HiGHS calls infeasible in absolute terms but not relative to the costs are kept and marked,
+    not re-solved cold (the full-year ``firm`` cell of a comparison ended so, 1.4e-7 absolute)."""
+    inputs, options = inputs_at()
+    monkeypatch.setattr(warm_module, "lp_duals", lambda h: (*lp_duals(h)[:2], False))
+    run, warm = solve_warm(None, inputs, options)
+    assert (warm.stats.warm, warm.stats.cold) == (1, 0)
+    assert run.results.attrs["duals_source"] == LP_DUALS + RELATIVE_DUALS
+    assert_same(run, solve_inputs(inputs, options))
 
 
 def test_size_bounds_are_warm_and_equal_cold():
@@ -116,13 +131,20 @@ def test_breakeven_steps_equal_cold_solves(question):
         )
 
 
-def test_lp_that_burns_energy_falls_back_to_the_exclusivity_rule(make_case):
+def test_lp_that_burns_energy_falls_back_to_the_exclusivity_rule(make_case, monkeypatch):
     """The hand case of tests/test_exclusivity.py: at a negative price the LP charges and
-    discharges at once (cost α·25 000); under ``auto`` the warm model hands the solve to the cold
-    rule, which reaches the MILP optimum α·30 000 with one binary."""
+    discharges at once (cost α·25 000); under ``auto`` the warm model hands its LP optimum to the
+    rule as its first solve, so the one solve left is the MILP with one binary, optimum α·30 000."""
     loaded = load_case(burn_case(make_case, NEGATIVE), {"battery.exclusive": "auto"})
     inputs, options = build_inputs(loaded), options_from_case(loaded)
+    solved = []
+    real = optimise.solve_model
+    monkeypatch.setattr(
+        optimise, "solve_model", lambda m, *a, **k: solved.append(m) or real(m, *a, **k)
+    )
     run, warm = solve_warm(None, inputs, options)
+    assert len(solved) == 1 and solved[0].find_component("battery.charging") is not None
+    monkeypatch.undo()
     assert (warm.stats.warm, warm.stats.cold) == (0, 1)
     assert run.kpis["total_cost_jpy"] == pytest.approx(MILP_COST, rel=1e-9)
     assert run.results.attrs["battery_exclusivity_binaries"] == 1
