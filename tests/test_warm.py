@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_exclusivity import MILP_COST, NEGATIVE, burn_case
 
@@ -13,7 +14,7 @@ from wattbit.case import load_case
 from wattbit.inputs import build_inputs
 from wattbit.optimise import Run, options_from_case, solve_inputs
 from wattbit.sizes import investment_name, lifetime_name, size_names
-from wattbit.solve import LP_DUALS, RELATIVE_DUALS, lp_duals
+from wattbit.solve import LP_DUALS, RELATIVE_DUALS, lp_duals, objective_scale
 from wattbit.studies.breakeven import PriceSolves, size_zero, vs_load_following
 from wattbit.studies.cells import apply_strategy
 from wattbit.warm import NOT_IN_MODEL, WarmModel, solve_warm
@@ -85,6 +86,21 @@ def test_mode_change_is_no_update_but_a_rebase():
     other, _ = inputs_at(**{"grid.mode": "type2_fixed"})
     assert not warm.update(other)
     assert warm.inputs is base  # nothing applied
+    run, kept = solve_warm(warm, other, options)
+    assert kept is warm and warm.stats.rebased == 1
+    assert_same(run, solve_inputs(other, options))
+
+
+def test_rebase_takes_an_lp_of_another_objective_scale():
+    """A price 32× the case's under another mode: HiGHS's objective scale for the new LP differs
+    from the kept one's, the kept model still takes it (HiGHS keeps its scale, as for a price
+    update) and the answer is the cold solve's."""
+    base, options = inputs_at()
+    warm = WarmModel.from_inputs(base, options)
+    warm.solve()
+    other, _ = inputs_at(**{"grid.mode": "type2_fixed", PRICE: 1_280_000})
+    built = WarmModel.build(other, options)
+    assert objective_scale(np.asarray(built.compiled.lp.col_cost_)) != objective_scale(warm._costs)
     run, kept = solve_warm(warm, other, options)
     assert kept is warm and warm.stats.rebased == 1
     assert_same(run, solve_inputs(other, options))
