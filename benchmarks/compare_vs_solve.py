@@ -2,7 +2,8 @@
 
 Run from the repository root::
 
-    python benchmarks/compare_vs_solve.py [--repeats 3] [--steps N] [--check-cold] [--json FILE]
+    python benchmarks/compare_vs_solve.py [--repeats 3] [--steps N] [--jobs 2] [--check-cold]
+        [--json FILE]
 
 Each repeat runs, as whole commands in fresh processes, one after the other:
 
@@ -15,7 +16,11 @@ Printed per repeat: wall seconds of each, their ratio, each process's peak memor
 and the compare's phases, cut by the time stamps of its
 progress notes on stderr (``solving <strategy> × <mode>``, ``breakeven …``; the last phase ends
 at its first line on stdout); then the medians. The 1-minute load average is printed before each
-repeat. ``--steps N`` cuts the horizon (both commands) for a quick run.
+repeat. ``--steps N`` cuts the horizon (both commands) for a quick run. ``--jobs 2`` runs
+``wattbit compare --jobs 2`` (the cells of the modes without a breakeven in a second process):
+its phases are then this process's, the second process's cells show as "waiting", its CPU
+seconds are in the compare's (a child the command waits for) and the peak memory is that of the
+larger of the two processes, not their sum.
 
 Results: the cell ``battery_shaped × type2_dynamic`` is the LP ``wattbit solve`` solves cold
 (the case has no deferrable work), so its ``total_cost_jpy`` in ``compare.json`` must equal the
@@ -94,10 +99,13 @@ def phases(stamps: list[tuple[float, str]]) -> dict[str, float]:
     """Seconds per phase of a compare: one-optimisation cells, rolling-horizon cells, breakeven,
     from each progress note to the next (the last to the first line on stdout)."""
     found: dict[str, float] = {}
-    notes = [(t, s) for t, s in stamps if s.startswith(("solving", "breakeven", "<stdout>"))]
+    kinds = ("solving", "breakeven", "waiting", "<stdout>")
+    notes = [(t, s) for t, s in stamps if s.startswith(kinds)]
     for (t, note), (t_next, _) in itertools.pairwise(notes):
         if note.startswith("breakeven"):
             name = "breakeven"
+        elif note.startswith("waiting"):
+            name = "waiting for the second process"
         elif "type2_forecast" in note:
             name = "cells: rolling horizon"
         elif note.startswith("solving"):
@@ -140,6 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=None, help="cut the horizon (quick run)")
+    parser.add_argument("--jobs", type=int, default=1, help="wattbit compare --jobs")
     parser.add_argument("--check-cold", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -154,7 +163,15 @@ def main() -> None:
             compare_out.mkdir()
             solve_args = ["solve", str(CASE), *sets, "--set", "grid.mode=type2_dynamic"]
             s_wall, s_mem, s_cpu, _, _ = timed([*solve_args, "--out", str(solve_out)], solve_out)
-            c_args = ["compare", str(CASE), *sets, "--out", str(compare_out)]
+            c_args = [
+                "compare",
+                str(CASE),
+                *sets,
+                "--jobs",
+                str(args.jobs),
+                "--out",
+                str(compare_out),
+            ]
             c_wall, c_mem, c_cpu, stamps, _ = timed(c_args, compare_out)
             solve_total = json.loads((solve_out / "kpis.json").read_text())["kpis"][
                 "total_cost_jpy"

@@ -240,6 +240,7 @@ def compare(
     time_limit_s: float | None = None,
     progress: Progress | None = None,
     sensitivity_ranges: Mapping[str, tuple[float, float]] | None = None,
+    jobs: int = 1,
 ) -> Comparison:
     """Solve strategies × headroom rules, the two breakeven battery prices and, with
     ``sensitivity_ranges`` (``{}`` for the defaults), the sensitivity tornado
@@ -247,6 +248,7 @@ def compare(
 
     ``strategies`` and ``modes`` default to the command's (every strategy; ``type2_fixed``,
     ``type2_dynamic``, ``type2_forecast``, ``firm``); the time limit applies to each solve.
+    ``jobs`` = 2 solves the cells of the modes without a breakeven in a second process.
     """
     from wattbit.solve import SolverOptions
     from wattbit.studies.compare import compare as study
@@ -260,6 +262,7 @@ def compare(
         breakeven_tolerance=breakeven_tolerance,
         progress=progress,
         sensitivity_ranges=sensitivity_ranges,
+        jobs=jobs,
         **{name: list(values) for name, values in chosen.items() if values is not None},
     )
 

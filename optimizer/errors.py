@@ -14,6 +14,9 @@ class CaseError(Exception):
         self.message = message
         super().__init__(f"{file}: {field}: {message}" if field else f"{file}: {message}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:  # raised in a worker process
+        return (type(self), (self.file, self.field, self.message))
+
 
 class SolveError(Exception):
     """The solver did not return a usable solution; ``exit_code`` tells the CLI how to exit."""
@@ -21,3 +24,6 @@ class SolveError(Exception):
     def __init__(self, message: str, exit_code: int) -> None:
         self.exit_code = exit_code
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[type, tuple[str, int]]:  # raised in a worker process
+        return (type(self), (str(self), self.exit_code))

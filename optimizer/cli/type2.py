@@ -150,10 +150,20 @@ def compare_cmd(
     range_energy_price: RangeOpt = "0.5,1.5",
     set_: SetOpt = None,
     time_limit: Annotated[float | None, typer.Option(help="solver time limit per solve, s")] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="2: the cells of the modes without a breakeven in a second process "
+            "[default: 2 on a machine with 2 cores or more]",
+        ),
+    ] = None,
     out: OutOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Solve strategies × headroom rules; print the table and verdict; write CSV, JSON, PNGs."""
+    from wattbit.sweep.run import local_cores
+
     with exits(), progress_bar() as progress:
         check_out(out, case)
         time_limit_s = solver_options(time_limit).get("time_limit_s")
@@ -173,6 +183,7 @@ def compare_cmd(
             else None,
             time_limit_s=time_limit_s,
             progress=progress,
+            jobs=jobs or min(2, local_cores()),
         )
     with output(fmt) as shown:
         _print_comparison(comparison, shown)

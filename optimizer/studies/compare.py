@@ -14,7 +14,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +302,41 @@ def breakevens(
     return found
 
 
+def solve_cells(
+    case_path: Path,
+    strategies: Sequence[str],
+    modes: Sequence[str],
+    overrides: dict[str, Any] | None,
+    options: SolverOptions | None,
+    progress: Progress | None = None,
+    solves: PriceSolves | None = None,
+) -> list[Cell]:
+    """The cells of ``modes`` × ``strategies``, in that order, through ``solves`` (new if
+    ``None``): each re-solved warm from the one before where its LP allows (``PriceSolves``)."""
+    note = progress or silent
+    solves = solves or PriceSolves(case_path, overrides, options)
+    cells: list[Cell] = []
+    for mode in modes:
+        for strategy in strategies:
+            note(
+                f"solving {strategy} × {mode}", done=len(cells), total=len(modes) * len(strategies)
+            )
+            cells.append(Cell(strategy, mode, solves.run(strategy, mode)))
+    return cells
+
+
+def shares(
+    modes: Sequence[str], breakeven_modes: Sequence[str], jobs: int
+) -> tuple[list[str], list[str]]:
+    """The modes whose cells this process solves and those a second process solves when
+    ``jobs`` > 1: the breakeven modes stay here, where their bisections re-solve those cells' LPs
+    warm, and the others go (``type2_forecast`` with ``type2_dynamic``, whose LP sizes its
+    rolling horizon). No split when either share would be empty."""
+    there = [m for m in modes if m not in breakeven_modes] if jobs > 1 else []
+    here = [m for m in modes if m not in there]
+    return (here, there) if here and there else (list(modes), [])
+
+
 def compare(
     case_path: Path,
     strategies: Sequence[str] = STRATEGIES,
@@ -309,10 +347,13 @@ def compare(
     breakeven_tolerance: float = 1e-3,
     progress: Progress | None = None,
     sensitivity_ranges: Mapping[str, tuple[float, float]] | None = None,
+    jobs: int = 1,
 ) -> Comparison:
     """Solve the strategy × mode matrix (and the breakevens) of one case; with
     ``sensitivity_ranges`` (parameter → low, high factors; ``{}`` for the defaults) also the
-    tornado of :mod:`wattbit.studies.sensitivity`."""
+    tornado of :mod:`wattbit.studies.sensitivity`. With ``jobs`` > 1 the cells of the modes
+    without a breakeven are solved in a second process meanwhile (:func:`shares`); the answers
+    are those of one process to the solver's tolerance (each cell starts from another basis)."""
     check_choice(strategies, STRATEGIES, "strategies")
     check_choice(modes, MODES, "modes")
     check_choice(breakeven_modes, MODES, "breakeven-modes")
@@ -326,17 +367,21 @@ def compare(
             if warning and warning not in warnings:
                 warnings.append(warning)
     solves = PriceSolves(case_path, overrides, options)
-    cells: list[Cell] = []
-    for mode in modes:
-        for strategy in strategies:
-            note(
-                f"solving {strategy} × {mode}", done=len(cells), total=len(modes) * len(strategies)
-            )
-            cells.append(Cell(strategy, mode, solves.run(strategy, mode)))
+    here, there = shares(modes, breakeven_modes, jobs)
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) if there else nullcontext() as ex:
+        elsewhere = (
+            ex.submit(solve_cells, case_path, strategies, there, overrides, options) if ex else None
+        )
+        if there:
+            note(f"solving the cells of {', '.join(there)} in a second process")
+        cells = solve_cells(case_path, strategies, here, overrides, options, progress, solves)
+        found = breakevens(solves, strategies, breakeven_modes, breakeven_tolerance, progress)
+        if elsewhere:
+            note(f"waiting for the cells of {', '.join(there)}")
+            cells += elsewhere.result()
+    cells.sort(key=lambda c: (modes.index(c.mode), strategies.index(c.strategy)))
     comparison = Comparison(case=str(case_path), cells=cells, warnings=warnings)
-    comparison.breakevens = breakevens(
-        solves, strategies, breakeven_modes, breakeven_tolerance, progress
-    )
+    comparison.breakevens = found
     if sensitivity_ranges is not None:
         comparison.sensitivity = sensitivity(
             case_path, overrides, options, sensitivity_ranges, progress=progress, base=solves
