@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/profile_warm.py breakeven [--steps 672] [--top 35]
     python benchmarks/profile_warm.py duals [--steps 2184]
-    python benchmarks/profile_warm.py compare [--steps 2184]
+    python benchmarks/profile_warm.py compare [--steps 2184] [--trace]
     python benchmarks/profile_warm.py prices [--steps N]
 
 ``breakeven``: on ``cases/type2_battery_wins`` cut to ``--steps``, solves the two cells the
@@ -20,7 +20,8 @@ with garbage collection on and once with it off, next to the HiGHS time of the s
 ``compare`` (``--steps 0``: the full year): one cold ``type2_dynamic`` solve, then :func:`wattbit.studies.compare.compare` of
 the same cut, each timed by the process's CPU seconds (``time.process_time``: all threads), the
 comparison split at its progress notes into one-optimisation cells, rolling cells and
-breakevens; then every cell's phase timings.
+breakevens; then every cell's phase timings. ``--trace`` also prints each progress note at its
+CPU second and every warm HiGHS run: CPU seconds, iterations, status, and whether it was taken.
 
 ``prices``: ``battery_shaped`` under ``type2_fixed`` at the case's own battery price, then at 0,
 80,000, 160,000, 320,000 and 640,000 JPY/kWh through one :class:`~wattbit.studies.breakeven.
@@ -95,7 +96,34 @@ def duals(steps: int) -> None:
         gc.enable()
 
 
-def compare_phases(steps: int) -> None:
+def trace_warm_solves() -> None:
+    """Print every warm HiGHS run of a :class:`~wattbit.warm.WarmModel`: CPU seconds, simplex
+    iterations, model and dual solution status, and the cell (mode, strategy, battery price)."""
+    import wattbit.warm
+
+    run = wattbit.warm.WarmModel._optimum
+
+    def traced(self: wattbit.warm.WarmModel) -> object:
+        t0 = time.process_time()
+        sol = run(self)
+        h, ds = self._highs, self.inputs
+        info = h.getInfo()
+        price = ds.get("battery_energy_capex_jpy_per_mwh_year")
+        print(
+            f"  warm run {time.process_time() - t0:6.2f} s CPU, {info.simplex_iteration_count}"
+            f" iterations, {h.modelStatusToString(h.getModelStatus())}, dual status"
+            f" {info.dual_solution_status} ({info.num_dual_infeasibilities} infeasible, max"
+            f" {info.max_dual_infeasibility:.2g}), taken {sol is not None}:"
+            f" {ds.attrs.get('grid_mode')} {ds.attrs.get('strategy')}"
+            f" {'' if price is None else f'{float(price):.6g} JPY/MWh/yr'}",
+            flush=True,
+        )
+        return sol
+
+    wattbit.warm.WarmModel._optimum = traced
+
+
+def compare_phases(steps: int, trace: bool) -> None:
     from wattbit.case import load_case
     from wattbit.inputs import build_inputs
     from wattbit.optimise import options_from_case
@@ -108,10 +136,16 @@ def compare_phases(steps: int) -> None:
     solve(build_inputs(loaded), options_from_case(loaded))
     cold = time.process_time() - t0
     marks: list[tuple[float, str]] = []
+
+    def mark(note: str, **_: object) -> None:
+        marks.append((time.process_time(), note))
+        if trace:
+            print(f"{marks[-1][0] - t0:7.2f} s CPU: {note}", flush=True)
+
+    if trace:
+        trace_warm_solves()
     t0 = time.process_time()
-    found = compare(
-        CASE, overrides=cut, progress=lambda m, **_: marks.append((time.process_time(), m))
-    )
+    found = compare(CASE, overrides=cut, progress=mark)
     total = time.process_time() - t0
     marks.append((time.process_time(), "end"))
     phases: dict[str, float] = {}
@@ -230,6 +264,7 @@ def main() -> None:
     parser.add_argument("--prices", type=float, nargs="*", default=[])
     parser.add_argument("--restart-change", type=float, default=None)
     parser.add_argument("--plain", action="store_true")
+    parser.add_argument("--trace", action="store_true", help="compare: every warm HiGHS run")
     args = parser.parse_args()
     full = None if args.steps == 0 else args.steps
     if args.what == "breakeven":
@@ -237,7 +272,7 @@ def main() -> None:
     elif args.what == "duals":
         duals(args.steps or 2184)
     elif args.what == "compare":
-        compare_phases(2184 if args.steps is None else args.steps)
+        compare_phases(2184 if args.steps is None else args.steps, args.trace)
     elif args.what == "bisection":
         bisection(full, args.plain)
     elif args.what == "rebase":
