@@ -194,7 +194,7 @@ def solve_once(
         if "generator_units_on" in res:
             u = res["generator_units_on"].values
             out["generator_steps_on"] = int((u > 0.5).sum())
-            out["generator_starts"] = float(res["generator_starts"].values.sum())
+            out["generator_starts"] = round(float(res["generator_starts"].values.sum()))  # integral
     return out
 
 
