@@ -20,14 +20,16 @@ import pytest
 from wattbit.solve import SolverOptions, compile_model, rounded_relaxation, solve_model
 
 
-def _gensets() -> pyo.ConcreteModel:
+def gensets(installed: tuple[int, int] = (2, 2), grid_mw: float | None = None) -> pyo.ConcreteModel:
+    """The module doc's case; ``installed``: the bounds of n (tests/test_relaxation.py frees it),
+    ``grid_mw``: the grid's limit."""
     m = pyo.ConcreteModel()
     d = [1.5, 0.2]
     m.T = pyo.RangeSet(0, 1)
-    m.n = pyo.Var(within=pyo.NonNegativeIntegers, bounds=(2, 2))
+    m.n = pyo.Var(within=pyo.NonNegativeIntegers, bounds=installed)
     m.u = pyo.Var(m.T, within=pyo.NonNegativeIntegers, bounds=(0, 3))
     m.y = pyo.Var(m.T, bounds=(0, None))
-    m.g = pyo.Var(m.T, bounds=(0, None))
+    m.g = pyo.Var(m.T, bounds=(0, grid_mw))
     m.s = pyo.Var(m.T, bounds=(0, None))
     m.installed = pyo.Constraint(m.T, rule=lambda m, t: m.u[t] <= m.n)
     m.min_load = pyo.Constraint(m.T, rule=lambda m, t: 0.5 * m.u[t] <= m.y[t])
@@ -39,7 +41,7 @@ def _gensets() -> pyo.ConcreteModel:
 
 
 def test_the_start_searches_the_steps_with_the_sizes_fixed():
-    m = _gensets()
+    m = gensets()
     cm = compile_model(m)
     start = rounded_relaxation(cm, SolverOptions())
     column = {id(v): i for i, v in enumerate(cm.columns)}
@@ -56,7 +58,7 @@ def test_without_a_search_the_steps_are_rounded_up(monkeypatch):
     import wattbit.solve as solve
 
     monkeypatch.setattr(solve, "POLISH_SHARE", 0.0)
-    m = _gensets()
+    m = gensets()
     cm = compile_model(m)
     start = rounded_relaxation(cm, SolverOptions(cpu_limit_s=1e9))
     column = {id(v): i for i, v in enumerate(cm.columns)}
@@ -91,7 +93,7 @@ def test_the_rounding_ends_when_the_relaxation_spent_the_cpu_budget():
             assert value == 0.0
 
     fields = dataclasses.fields(CompiledModel)
-    compiled = compile_model(_gensets())
+    compiled = compile_model(gensets())
     cm = SpentAfterTheRelaxation(**{f.name: getattr(compiled, f.name) for f in fields})
     start = rounded_relaxation(cm, SolverOptions(cpu_limit_s=0.2), clock)
     assert clock.over()

@@ -17,32 +17,14 @@ from __future__ import annotations
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
 import pytest
+from test_milp_start import gensets
 
 from wattbit.case import load_case
 from wattbit.inputs import build_inputs
 from wattbit.model import create_model
 from wattbit.relaxation import guess_sizes, solve_from_guess
 from wattbit.solve import SolverOptions, _new_highs, compile_model, rounded_relaxation
-
-
-def _gensets(grid_mw: float | None = None) -> pyo.ConcreteModel:
-    m = pyo.ConcreteModel()
-    d = [1.5, 0.2]
-    m.T = pyo.RangeSet(0, 1)
-    m.n = pyo.Var(within=pyo.NonNegativeIntegers, bounds=(0, 3))
-    m.u = pyo.Var(m.T, within=pyo.NonNegativeIntegers, bounds=(0, 3))
-    m.y = pyo.Var(m.T, bounds=(0, None))
-    m.g = pyo.Var(m.T, bounds=(0, grid_mw))
-    m.s = pyo.Var(m.T, bounds=(0, None))
-    m.installed = pyo.Constraint(m.T, rule=lambda m, t: m.u[t] <= m.n)
-    m.min_load = pyo.Constraint(m.T, rule=lambda m, t: 0.5 * m.u[t] <= m.y[t])
-    m.max_load = pyo.Constraint(m.T, rule=lambda m, t: m.y[t] <= m.u[t])
-    m.demand = pyo.Constraint(m.T, rule=lambda m, t: m.y[t] + m.g[t] >= d[t])
-    m.start = pyo.Constraint(m.T, rule=lambda m, t: m.s[t] >= m.u[t] - (m.u[t - 1] if t > 0 else 0))
-    m.objective = pyo.Objective(expr=m.n + sum(m.y[t] + 10 * m.g[t] + 5 * m.s[t] for t in m.T))
-    return m
 
 
 def _relaxation(cm, warm: bool) -> tuple[np.ndarray, float, np.ndarray | None]:
@@ -72,7 +54,7 @@ def _relaxation(cm, warm: bool) -> tuple[np.ndarray, float, np.ndarray | None]:
 def test_the_relaxation_from_the_guess_is_the_cold_one(grid_mw):
     """With no grid the guess (n = 0) leaves the relaxation with its sizes fixed infeasible
     (y_0 ≥ 1.5 ≤ u_0 ≤ n): the solve starts afresh and still ends at 10.7 (n = 1.5)."""
-    m = _gensets(grid_mw)
+    m = gensets((0, 3), grid_mw)
     cm = compile_model(m)
     n = next(i for i, v in enumerate(cm.columns) if v is m.n)
     warm, warm_cost, guess = _relaxation(cm, warm=True)
