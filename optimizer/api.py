@@ -248,7 +248,8 @@ def compare(
 
     ``strategies`` and ``modes`` default to the command's (every strategy; ``type2_fixed``,
     ``type2_dynamic``, ``type2_forecast``, ``firm``); the time limit applies to each solve.
-    ``jobs`` = 2 solves the cells of the modes without a breakeven in a second process.
+    ``jobs`` = 2 solves the cells of the modes without a breakeven in a second process (spawned:
+    a script that asks for it needs the ``if __name__ == "__main__":`` guard).
     """
     from wattbit.solve import SolverOptions
     from wattbit.studies.compare import compare as study
