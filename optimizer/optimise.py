@@ -133,7 +133,8 @@ def solve_exclusive(
         return ExclusiveSolve(m, sol, binaries, rounds)
     ruled = {k: b for k, b in batteries(m).items() if modes.get(k, "never") != "never"}
     pending = {
-        k: set(b.charge_mw) if modes[k] == "always" else _simultaneous(b) for k, b in ruled.items()
+        k: set(b.charge_mw) if modes[k] == "always" else simultaneous_steps(b)
+        for k, b in ruled.items()
     }
     while any(pending.values()) and rounds < MAX_EXCLUSIVITY_ROUNDS:
         rounds += 1
@@ -148,7 +149,7 @@ def solve_exclusive(
         if not sol.has_values:
             break
         pending = {
-            k: _simultaneous(b) - binaries.get(k, set())
+            k: simultaneous_steps(b) - binaries.get(k, set())
             for k, b in batteries(m).items()
             if k in ruled
         }
@@ -163,7 +164,7 @@ def _discharge(store: pyo.Block) -> pyo.Var:
     return store.v2g_mw if hasattr(store, "v2g_mw") else store.discharge_mw
 
 
-def _simultaneous(battery: pyo.Block) -> set[int]:
+def simultaneous_steps(battery: pyo.Block) -> set[int]:
     """The steps at which a battery (or EV fleet) block charges and discharges at once."""
     c, d = battery.charge_mw, _discharge(battery)
     return {t for t in c if min(c[t].value, d[t].value) > SIMULTANEOUS_TOL_MW}

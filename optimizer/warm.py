@@ -52,11 +52,11 @@ import xarray as xr
 
 from wattbit.model import create_model, has_component
 from wattbit.optimise import (
-    SIMULTANEOUS_TOL_MW,
     ExclusiveSolve,
     Run,
     add_timings,
     complete_run,
+    simultaneous_steps,
     solve_inputs,
 )
 from wattbit.sizes import investment_name, lifetime_name, size_names
@@ -272,7 +272,7 @@ class WarmModel:
         sol = self._optimum()
         if sol is None:
             return self._cold()
-        if self._mode() == "auto" and _simultaneous(self.model):
+        if self._rule_needed():
             return self._cold(first=sol)
         t0 = time.perf_counter()
         m = self.model
@@ -291,7 +291,7 @@ class WarmModel:
         the results would (``None`` where :meth:`solve` would take the cold path): for a
         bisection, which reads one number per price (:class:`Point`)."""
         sol = self._optimum()
-        if sol is None or (self._mode() == "auto" and _simultaneous(self.model)):
+        if sol is None or self._rule_needed():
             return None
         add_timings(self.stats.timings, {**self._built, **sol.timings})
         self._built = {}
@@ -325,6 +325,12 @@ class WarmModel:
 
     def _mode(self) -> str:
         return _exclusive_mode(self.inputs)
+
+    def _rule_needed(self) -> bool:
+        """Whether the solved LP charges and discharges at once under ``auto``: the exclusivity
+        rule must go on from it (module doc)."""
+        battery = getattr(self.model, "battery", None)
+        return self._mode() == "auto" and battery is not None and bool(simultaneous_steps(battery))
 
     def _keep_basis(self) -> None:
         """Keep the optimal basis of the inputs just solved (at most :data:`KEPT_BASES`)."""
@@ -460,14 +466,6 @@ def _exclusive_mode(inputs: xr.Dataset) -> str:
     if not has_component(inputs, "battery"):
         return "never"
     return str(inputs.attrs.get("battery_exclusive", "never"))
-
-
-def _simultaneous(m: pyo.ConcreteModel) -> bool:
-    b = getattr(m, "battery", None)
-    if b is None:
-        return False
-    c, d = b.charge_mw, b.discharge_mw
-    return any(min(c[t].value, d[t].value) > SIMULTANEOUS_TOL_MW for t in c)
 
 
 def _matrix(lp: highspy.HighsLp) -> tuple[np.ndarray, ...]:

@@ -329,8 +329,8 @@ def shares(
 ) -> tuple[list[str], list[str]]:
     """The modes whose cells this process solves and those a second process solves when
     ``jobs`` > 1: the breakeven modes stay here, where their bisections re-solve those cells' LPs
-    warm, and the others go (``type2_forecast`` with ``type2_dynamic``, whose LP sizes its
-    rolling horizon). No split when either share would be empty."""
+    warm, and the others go (with the defaults ``type2_forecast`` goes with ``type2_dynamic``,
+    whose LP sizes its rolling horizon). No split when either share would be empty."""
     there = [m for m in modes if m not in breakeven_modes] if jobs > 1 else []
     here = [m for m in modes if m not in there]
     return (here, there) if here and there else (list(modes), [])
