@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -367,18 +368,17 @@ def compare(
                 warnings.append(warning)
     solves = PriceSolves(case_path, overrides, options)
     here, there = shares(modes, breakeven_modes, jobs)
-    # A pool, not an executor: leaving the block terminates the second process, so an error here
-    # is reported at once instead of after the other share's cells.
-    with get_context("spawn").Pool(1) if there else nullcontext() as pool:
-        args = (case_path, strategies, there, overrides, options)
-        elsewhere = pool.apply_async(solve_cells, args) if pool else None
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) if there else nullcontext() as ex:
+        elsewhere = (
+            ex.submit(solve_cells, case_path, strategies, there, overrides, options) if ex else None
+        )
         if there:
             note(f"solving the cells of {', '.join(there)} in a second process")
         cells = solve_cells(case_path, strategies, here, overrides, options, progress, solves)
         found = breakevens(solves, strategies, breakeven_modes, breakeven_tolerance, progress)
         if elsewhere:
             note(f"waiting for the cells of {', '.join(there)}")
-            cells += elsewhere.get()
+            cells += elsewhere.result()
     cells.sort(key=lambda c: (modes.index(c.mode), strategies.index(c.strategy)))
     comparison = Comparison(case=str(case_path), cells=cells, warnings=warnings)
     comparison.breakevens = found
