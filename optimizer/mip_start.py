@@ -8,10 +8,13 @@ possible but buys every size the next whole unit: on the winter quarter of the f
 the relaxation's 1.25 PCS blocks became 2 (4.6819e9 JPY/yr with the commitment still relaxed)
 where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % of the cost.
 
-1. **Sizes.** Each scalar integer column with a fractional relaxed value is tried at its floor
-   and at its ceiling, every combination up to ``2**MAX_ENUMERATED`` (more fractional sizes: all
-   rounded up), each fixed with the per-step integers still relaxed and the LP re-solved from
-   the previous basis; the cheapest feasible combination is kept.
+1. **Sizes.** The scalar integer columns with a fractional relaxed value are branched on, every
+   combination up to ``2**MAX_ENUMERATED`` (more fractional sizes: all rounded up, no branch):
+   each either at most its floor or at least its ceiling, the other sizes free and the per-step
+   integers relaxed, the LP re-solved from the previous basis. Every integer point lies in one of
+   these branches, so the cheapest branch's optimum bounds the MIP (:attr:`Rounding.bound`), a
+   bound above the relaxation's by what whole units cost. A branch's sizes, rounded up where
+   still fractional and fixed, give a candidate; the cheapest feasible candidate is kept.
 2. **Steps.** With those sizes fixed, the per-step integer columns are rounded up from that LP
    (to the nearest where rounding up is infeasible, e.g. a genset count above its minimum load),
    fixed, and the continuous columns re-solved.
@@ -72,29 +75,35 @@ def _solve_fixed(
     return np.asarray(highs.getSolution().col_value)
 
 
-def size_choices(relaxed: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> list[np.ndarray]:
-    """The sizes to try, rounded up first: each fractional one at its floor or ceiling, every
-    combination while there are at most :data:`MAX_ENUMERATED` of them, else all rounded up."""
+@dataclass
+class Rounding:
+    """What stages 1 and 2 found: every column's value at a feasible point (``None`` if no
+    rounding was feasible), the cheapest feasible sizes of stage 1 (``None`` if none was) and the
+    bound of stage 1's branches on the sizes, objective offset excluded (``None`` where they were
+    not all solved: too many fractional sizes, a branch not ended optimal or infeasible)."""
+
+    values: np.ndarray | None
+    sizes: np.ndarray | None
+    bound: float | None = None
+
+
+def branches(relaxed: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> list[tuple]:
+    """Stage 1's branches on the sizes: ``(lower, upper)`` bounds of the size columns, each
+    fractional size at most its floor or at least its ceiling, rounded-up branch first; the
+    other sizes keep their bounds. No branch (``[]``) for more than :data:`MAX_ENUMERATED`
+    fractional sizes."""
     up = np.minimum(np.ceil(relaxed - ROUNDING_TOL), upper)
     down = np.maximum(np.floor(relaxed + ROUNDING_TOL), lower)
     fractional = np.flatnonzero(up != down)
     if len(fractional) > MAX_ENUMERATED:
-        return [up]
-    choices = []
+        return []
+    out = []
     for picks in itertools.product((True, False), repeat=len(fractional)):
-        choice = up.copy()
-        choice[fractional] = np.where(picks, up[fractional], down[fractional])
-        choices.append(choice)
-    return choices
-
-
-@dataclass
-class Rounding:
-    """What stages 1 and 2 found: every column's value at a feasible point (``None`` if no
-    rounding was feasible) and the cheapest feasible sizes of stage 1 (``None`` if none was)."""
-
-    values: np.ndarray | None
-    sizes: np.ndarray | None
+        low, high = lower.copy(), upper.copy()
+        low[fractional] = np.where(picks, up[fractional], lower[fractional])
+        high[fractional] = np.where(picks, upper[fractional], down[fractional])
+        out.append((low, high))
+    return out
 
 
 def round_in_stages(
@@ -117,8 +126,54 @@ def round_in_stages(
         start = _solve_fixed(highs, integer, fixed)
         if start is not None:
             start[integer] = fixed
-            return Rounding(start, fixed[scalar])
+            return Rounding(start, fixed[scalar], staged.bound)
     return staged
+
+
+def _branched_sizes(
+    highs: highspy._Highs,
+    sizes: np.ndarray,
+    costs: np.ndarray,
+    relaxed: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> tuple[np.ndarray | None, np.ndarray | None, float | None]:
+    """Stage 1: the cheapest feasible candidate (every column, with its sizes) and the branches'
+    bound (``None`` where it does not hold); no candidate if none was feasible."""
+    leaves = branches(relaxed, lower, upper)
+    bound = np.inf if leaves else None
+    candidates = []  # sizes to fix, where a branch's optimum is not already whole
+    best, best_cost, best_choice = None, np.inf, None
+    for low, high in leaves:
+        if len(sizes):
+            highs.changeColsBounds(len(sizes), sizes, low, high)
+        highs.run()
+        status = highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            continue  # no integer point in this branch
+        if status != highspy.HighsModelStatus.kOptimal:
+            bound = None
+            continue
+        solved = np.asarray(highs.getSolution().col_value)
+        cost = float(costs @ solved)
+        bound = None if bound is None else min(bound, cost)
+        whole = np.round(solved[sizes])
+        if np.all(np.abs(solved[sizes] - whole) <= ROUNDING_TOL):
+            if cost < best_cost:
+                best, best_cost, best_choice = solved, cost, whole
+        else:
+            candidates.append(np.minimum(np.ceil(solved[sizes] - ROUNDING_TOL), upper))
+    if not leaves:
+        candidates.append(np.minimum(np.ceil(relaxed - ROUNDING_TOL), upper))
+    tried = set()
+    for choice in candidates:
+        if tuple(choice) in tried:
+            continue
+        tried.add(tuple(choice))
+        solved = _solve_fixed(highs, sizes, choice)
+        if solved is not None and float(costs @ solved) < best_cost:
+            best, best_cost, best_choice = solved, float(costs @ solved), choice
+    return best, best_choice, bound
 
 
 def _staged(
@@ -129,20 +184,18 @@ def _staged(
     relaxed: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
-) -> np.ndarray | None:
+) -> Rounding:
     """Stages 1 and 2; no values if no size combination or no rounding of the steps is
     feasible."""
     sizes, steps = integer[scalar], integer[~scalar]
-    best, best_cost = None, np.inf
-    for choice in size_choices(relaxed[sizes], lower[scalar], upper[scalar]):
-        solved = _solve_fixed(highs, sizes, choice)
-        if solved is not None and float(costs @ solved) < best_cost:
-            best, best_cost, best_choice = solved, float(costs @ solved), choice
+    best, best_choice, bound = _branched_sizes(
+        highs, sizes, costs, relaxed[sizes], lower[scalar], upper[scalar]
+    )
     if best is None:
-        return Rounding(None, None)
+        return Rounding(None, None, bound)
     if len(steps) == 0:
         best[sizes] = best_choice
-        return Rounding(best, best_choice)
+        return Rounding(best, best_choice, bound)
     highs.changeColsBounds(len(sizes), sizes, best_choice, best_choice)
     on = best[steps]
     step_upper = upper[~scalar]
@@ -151,8 +204,8 @@ def _staged(
         start = _solve_fixed(highs, steps, fixed)
         if start is not None:
             start[sizes], start[steps] = best_choice, fixed
-            return Rounding(start, best_choice)
-    return Rounding(None, best_choice)
+            return Rounding(start, best_choice, bound)
+    return Rounding(None, best_choice, bound)
 
 
 def polish_steps(

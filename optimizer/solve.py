@@ -263,8 +263,9 @@ def rounded_relaxation(
     cm: CompiledModel, options: SolverOptions, clock: Clock | None = None
 ) -> RelaxationStart | None:
     """A MIP start from the LP relaxation (docs/milp.md), in the stages of
-    :mod:`wattbit.mip_start`: the sizes at the cheapest of their floors and ceilings, then the
-    per-step integers rounded up with the sizes fixed, the continuous columns re-solved from the
+    :mod:`wattbit.mip_start`: the fractional sizes branched on (at most their floor or at least
+    their ceiling; the cheapest branch bounds the MIP) and the cheapest branch's sizes, rounded
+    up, fixed, then the per-step integers rounded up with the sizes fixed, the continuous columns re-solved from the
     relaxation's basis, then (when that point is not within the gap) the steps searched by HiGHS
     with the sizes fixed.
 
@@ -292,6 +293,8 @@ def rounded_relaxation(
     bound = float(costs @ np.asarray(h.getSolution().col_value)) + cm.objective_offset
     with nullcontext() if clock is None else clock.grace(ROUNDING_GRACE):
         rounding = round_in_stages(h, integer, scalar, costs)
+    if rounding.bound is not None:  # the branches on the sizes bound the MIP closer
+        bound = max(bound, rounding.bound + cm.objective_offset)
     start = rounding.values
     point = None
     if start is not None:

@@ -86,9 +86,12 @@ def test_the_verifier_catches_a_start_that_breaks_the_minimum_up_time(solved):
 
 def test_mip_start_is_the_relaxation_rounded_up():
     """The LP relaxation of the battery-in-units hand case (tests/test_components/test_modular.py)
-    sizes 2.4 MWh, so 2.4 units of 1 MWh: the MIP start is 3 units with the dispatch re-solved
-    (cost 4.5e6, the optimum there), and the MIP ends at 4.5e6 with and without the start (with
-    a partial start HiGHS 1.16 reported 1.872e6: see solve.rounded_relaxation)."""
+    sizes 2.4 MWh, so 2.4 units of 1 MWh (3.6e6 JPY/yr at 1.5e6 JPY/MWh/yr): the MIP start is 3
+    units with the dispatch re-solved (cost 4.5e6, the optimum there), and the MIP ends at 4.5e6
+    with and without the start (with a partial start HiGHS 1.16 reported 1.872e6: see
+    solve.rounded_relaxation). The start's bound is its branches': at most 2 units cost 3.0e6
+    and 0.4 MWh unserved, 0.4 α p = 1.752e6 (4.752e6), at least 3 cost 4.5e6; so 4.5e6, and the
+    start is proven optimal where the relaxation's bound left a gap of 0.2."""
     from test_components.test_modular import _battery_site
 
     m, bat = _battery_site(Size(0.0, 10.0, unit=1.0, unit_cost_jpy_per_year=5e5), 1_000.0)
@@ -98,8 +101,8 @@ def test_mip_start_is_the_relaxation_rounded_up():
     assert start.values[column[id(bat.energy_mwh_units)]] == 3.0
     assert start.values[column[id(bat.energy_mwh)]] == pytest.approx(3.0, abs=1e-9)
     assert start.objective == pytest.approx(4.5e6)
-    assert start.bound == pytest.approx(3.6e6)  # 2.4 MWh at 1.5e6 JPY/MWh/yr
-    assert start.gap == pytest.approx(0.2)
+    assert start.bound == pytest.approx(4.5e6, rel=1e-9)
+    assert start.gap == pytest.approx(0.0, abs=1e-9)
     with_start, _ = solve_model(m, SolverOptions())
     without, _ = solve_model(m, SolverOptions(mip_start=False))
     assert with_start.objective == pytest.approx(4.5e6, rel=1e-9)
@@ -110,7 +113,8 @@ def test_mip_start_takes_the_cheaper_of_floor_and_ceiling():
     """The same hand case with a MWh unserved at p = 500: the relaxation still sizes 2.4 MWh
     (bound 3.6e6), but 2 units cost 3.0e6 + 0.4 MWh unserved, 0.4 α p = 0.876e6 (3.876e6), less
     than 3 units (4.5e6; test_modular's rounds-down case). The start tries both and takes 2
-    units, HiGHS's optimum, where rounding up alone started 0.624e6 above it."""
+    units, HiGHS's optimum, where rounding up alone started 0.624e6 above it. The branches on
+    the units (at most 2, at least 3) are these two points: the bound is 3.876e6 too."""
     from test_components.test_modular import _battery_site
 
     m, bat = _battery_site(Size(0.0, 10.0, unit=1.0, unit_cost_jpy_per_year=5e5), 500.0)
@@ -119,7 +123,7 @@ def test_mip_start_takes_the_cheaper_of_floor_and_ceiling():
     column = {id(v): i for i, v in enumerate(cm.columns)}
     assert start.values[column[id(bat.energy_mwh_units)]] == 2.0
     assert start.objective == pytest.approx(3.0e6 + 0.4 * 4380 * 500.0)
-    assert start.bound == pytest.approx(3.6e6)
+    assert start.bound == pytest.approx(start.objective, rel=1e-9)
     sol, _ = solve_model(m, SolverOptions(mip_gap=0.0))
     assert sol.objective == pytest.approx(start.objective, rel=1e-9)
 
@@ -139,19 +143,18 @@ def test_bad_unit_fields_name_the_field(overrides, field):
     assert field in str(err.value)
 
 
-@pytest.mark.parametrize(("gap", "branched"), [(1e-3, False), (1e-4, True)])
-def test_a_rounded_relaxation_within_the_gap_ends_the_solve(gap, branched):
+def test_a_start_within_the_gap_of_its_branches_ends_the_solve():
     """With 0.007 MWh units (tests/test_components/test_modular.py) the relaxation's bound is
-    2.4e6 JPY/yr and its rounded point, 343 units, costs 2.401e6: a gap of 1000/2.401e6 =
-    4.16e-4. At mip_gap 1e-3 that point is the answer without branch and bound (its message says
-    so); at 1e-4 HiGHS branches from it and ends at the same 343 units."""
+    2.4e6 JPY/yr (342.86 units) and its rounded point, 343 units, costs 2.401e6: 1000/2.401e6 =
+    4.16e-4 above it. The branches on the units raise the bound to that point's cost (at most
+    342 units: 2.394e6 and 0.006 MWh unserved, 0.006 α p = 26,280; at least 343: 2.401e6), so
+    even at mip_gap 1e-4 the rounded point is the answer without HiGHS's branch and bound."""
     from test_components.test_modular import _battery_site
 
     m, bat = _battery_site(Size(0.0, 10.0, unit=0.007), 1_000.0)
-    sol, _ = solve_model(m, SolverOptions(mip_gap=gap))
+    sol, _ = solve_model(m, SolverOptions(mip_gap=1e-4))
     assert sol.status == "optimal"
-    assert ("rounded LP relaxation" in sol.message) is not branched
+    assert "rounded LP relaxation" in sol.message
     assert sol.objective == pytest.approx(2.401e6, rel=1e-9)
     assert pyo.value(bat.energy_mwh_units) == pytest.approx(343, abs=1e-6)
-    if not branched:
-        assert sol.mip_gap == pytest.approx(1000 / 2.401e6, rel=1e-6)
+    assert sol.mip_gap == pytest.approx(0.0, abs=1e-9)

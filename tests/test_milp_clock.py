@@ -2,8 +2,11 @@
 
 min 100 + 7x + 5y  s.t. 4x + 3y ≥ 10,  x, y ∈ {0, 1, …, 10}.
 The LP relaxation takes the cheaper MW per JPY, y = 10/3 (5/3 < 7/4 JPY per unit of the row):
-bound 100 + 50/3 = 116.667. Rounded up, (0, 4) costs 120 (gap 3.33/120 = 2.78 %). The integer
-optimum is (1, 2) at 117: (0, 4) 120, (2, 1) 119, (3, 0) 121, (1, 2) 117.
+bound 100 + 50/3 = 116.667. The start's branches on y (optimizer/mip_start.py): y ≤ 3 needs
+x = 1/4, 100 + 1.75 + 15 = 116.75; y ≥ 4 gives (0, 4) at 120; so the start's bound is 116.75.
+Its point is the cheaper of (0, 4) and the first branch's rounded up, (1, 3) at 122: 120 (gap
+3.25/120 = 2.71 %). The integer optimum is (1, 2) at 117: (0, 4) 120, (2, 1) 119, (3, 0) 121,
+(1, 2) 117.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pytest
 
 from wattbit.solve import SolverOptions, solve_model
 
-BOUND, START, OPTIMUM = 100 + 50 / 3, 120.0, 117.0
+BOUND, START, OPTIMUM = 116.75, 120.0, 117.0
 
 
 def _mip() -> pyo.ConcreteModel:
@@ -28,7 +31,7 @@ def _mip() -> pyo.ConcreteModel:
 
 
 def test_the_trajectory_starts_at_the_rounded_relaxation_and_ends_at_the_optimum():
-    """First point: the rounded start (120) over the relaxation's bound (116.667); last: HiGHS's
+    """First point: the rounded start (120) over its branches' bound (116.75); last: HiGHS's
     optimum 117, offset included; primal bounds never rise, and no dual bound passes 117."""
     m = _mip()
     sol, _ = solve_model(m, SolverOptions(mip_gap=0.0))

@@ -14,9 +14,11 @@ d = (1.5, 0.2) MW; costs n + Σ y_t + 10 Σ g_t + 5 Σ s_t, starts s_0 ≥ u_0, 
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 import pytest
 
+from wattbit.mip_start import branches
 from wattbit.solve import SolverOptions, compile_model, rounded_relaxation, solve_model
 
 
@@ -107,7 +109,8 @@ def _fuel_limited() -> pyo.ConcreteModel:
     at most 0.9 MW from the grid per step (10 per MWh), 1 per genset on, 0.01 per genset bought.
 
     * Relaxation: u = (0.5, 0.5), y = (1, 1): 1 + 0.005 = 1.005 (n = 0.5).
-    * Stage 1: n at 1 (at 0 no genset runs and the grid alone cannot carry 1 MW).
+    * Stage 1: n ≤ 0 is infeasible (no genset runs and the grid alone cannot carry 1 MW); n ≥ 1
+      gives u = (0.5, 0.5) at 1.01, the start's bound, and n at 1.
     * Stage 2 fails: rounded up, u = (1, 1) burns at least 3.6 MWh; to the nearest (0.5 to even),
       u = (0, 0) leaves 1 MW a step to a grid of 0.9. The fall-back, every integer rounded at
       once, fails the same ways.
@@ -141,7 +144,7 @@ def test_steps_that_cannot_be_rounded_are_searched_from_no_start():
     start = rounded_relaxation(cm, SolverOptions(mip_gap=0.0))
     column = {id(v): i for i, v in enumerate(cm.columns)}
     assert start is not None
-    assert start.bound == pytest.approx(1.005, rel=1e-9)
+    assert start.bound == pytest.approx(1.01, rel=1e-9)
     assert start.objective == pytest.approx(1.11, rel=1e-9)
     assert [start.values[column[id(m.u[t])]] for t in m.T] == pytest.approx([1, 0], abs=1e-6)
     sol, _ = solve_model(m, SolverOptions(mip_gap=0.0))
@@ -156,3 +159,17 @@ def test_without_the_search_unroundable_steps_give_no_start(monkeypatch):
     monkeypatch.setattr(solve, "POLISH_SHARE", 0.0)
     start = rounded_relaxation(compile_model(_fuel_limited()), SolverOptions(cpu_limit_s=1e9))
     assert start is None
+
+
+def test_the_branches_split_each_fractional_size_at_its_floor_and_ceiling():
+    """Sizes 1.5 (in [0, 4]), 2 (whole) and 0.25 (in [0, 3]): four branches, rounded up first;
+    the whole size keeps its bounds in each. Four fractional sizes are not branched on."""
+    relaxed, lower, upper = np.array([1.5, 2.0, 0.25]), np.zeros(3), np.array([4.0, 5.0, 3.0])
+    got = [(list(low), list(high)) for low, high in branches(relaxed, lower, upper)]
+    assert got == [
+        ([2, 0, 1], [4, 5, 3]),
+        ([2, 0, 0], [4, 5, 0]),
+        ([0, 0, 1], [1, 5, 3]),
+        ([0, 0, 0], [1, 5, 0]),
+    ]
+    assert branches(np.full(4, 0.5), np.zeros(4), np.ones(4)) == []
