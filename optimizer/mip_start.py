@@ -14,7 +14,10 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
    integers relaxed, the LP re-solved from the previous basis. Every integer point lies in one of
    these branches, so the cheapest branch's optimum bounds the MIP (:attr:`Rounding.bound`), a
    bound above the relaxation's by what whole units cost. A branch's sizes, rounded up where
-   still fractional and fixed, give a candidate; the cheapest feasible candidate is kept.
+   still fractional and fixed, give a candidate (the branch's optimum itself where its sizes are
+   whole), tried cheapest branch first and only while its branch's optimum is below the
+   cheapest feasible candidate so far (fixed inside the branch, it cannot cost less); the
+   cheapest feasible candidate is kept.
 2. **Steps.** With those sizes fixed, the per-step integer columns are rounded up from that LP
    (to the nearest where rounding up is infeasible, e.g. a genset count above its minimum load),
    fixed, and the continuous columns re-solved.
@@ -142,7 +145,7 @@ def _branched_sizes(
     bound (``None`` where it does not hold); no candidate if none was feasible."""
     leaves = branches(relaxed, lower, upper)
     bound = np.inf if leaves else None
-    candidates = []  # sizes to fix, where a branch's optimum is not already whole
+    candidates = []  # (the branch's cost, sizes to fix) where its optimum is not already whole
     best, best_cost, best_choice = None, np.inf, None
     for low, high in leaves:
         if len(sizes):
@@ -162,11 +165,13 @@ def _branched_sizes(
             if cost < best_cost:
                 best, best_cost, best_choice = solved, cost, whole
         else:
-            candidates.append(np.minimum(np.ceil(solved[sizes] - ROUNDING_TOL), upper))
+            candidates.append((cost, np.minimum(np.ceil(solved[sizes] - ROUNDING_TOL), upper)))
     if not leaves:
-        candidates.append(np.minimum(np.ceil(relaxed - ROUNDING_TOL), upper))
+        candidates.append((-np.inf, np.minimum(np.ceil(relaxed - ROUNDING_TOL), upper)))
     tried = set()
-    for choice in candidates:
+    for branch_cost, choice in sorted(candidates, key=lambda c: c[0]):
+        if branch_cost >= best_cost:
+            break  # fixed inside its branch, no candidate costs less than the branch's optimum
         if tuple(choice) in tried:
             continue
         tried.add(tuple(choice))

@@ -14,10 +14,12 @@ d = (1.5, 0.2) MW; costs n + Σ y_t + 10 Σ g_t + 5 Σ s_t, starts s_0 ≥ u_0, 
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 import pyomo.environ as pyo
 import pytest
 
+from wattbit import mip_start
 from wattbit.mip_start import branches
 from wattbit.solve import SolverOptions, compile_model, rounded_relaxation, solve_model
 
@@ -173,3 +175,28 @@ def test_the_branches_split_each_fractional_size_at_its_floor_and_ceiling():
         ([0, 0, 0], [1, 5, 0]),
     ]
     assert branches(np.full(4, 0.5), np.zeros(4), np.ones(4)) == []
+
+
+def test_a_branch_not_cheaper_than_a_whole_candidate_is_not_fixed_and_solved(monkeypatch):
+    """min x1 + 3 x2 with x1 + x2 ≥ 2.5, both sizes in [0, 10]: relaxed x1 = 2.5. At least 3:
+    x1 = 3, cost 3, whole, a candidate as it is. At most 2: x1 = 2, x2 = 0.5, cost 3.5, whose
+    sizes rounded up (2, 1) could cost no less than 3.5 > 3, so that LP is not solved. The
+    bound is the cheaper branch, 3, against the relaxation's 2.5."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.addVars(2, np.zeros(2), np.full(2, 10.0))
+    h.changeColsCost(2, np.array([0, 1], dtype=np.int32), np.array([1.0, 3.0]))
+    h.addRow(2.5, highspy.kHighsInf, 2, np.array([0, 1], dtype=np.int32), np.ones(2))
+    h.run()
+    relaxed = np.asarray(h.getSolution().col_value)
+    assert relaxed.tolist() == pytest.approx([2.5, 0.0])
+    fixed = []
+    monkeypatch.setattr(mip_start, "_solve_fixed", lambda *args: fixed.append(args))
+    sizes = np.array([0, 1], dtype=np.int32)
+    best, choice, bound = mip_start._branched_sizes(
+        h, sizes, np.array([1.0, 3.0]), relaxed, np.zeros(2), np.full(2, 10.0)
+    )
+    assert choice.tolist() == [3.0, 0.0]
+    assert best.tolist() == pytest.approx([3.0, 0.0])
+    assert bound == pytest.approx(3.0)
+    assert fixed == []
