@@ -17,7 +17,10 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
    still fractional and fixed, give a candidate (the branch's optimum itself where its sizes are
    whole), tried cheapest branch first and only while its branch's optimum is below the
    cheapest feasible candidate so far (fixed inside the branch, it cannot cost less); the
-   cheapest feasible candidate is kept.
+   cheapest feasible candidate is kept. Once a branch's optimum is a whole candidate, the dual
+   simplex of each later branch stops where its dual objective passes it (HiGHS's
+   ``objective_bound``): that branch holds nothing cheaper, and its dual objective there still
+   bounds it.
 2. **Steps.** With those sizes fixed, the per-step integer columns are rounded up from that LP
    (to the nearest where rounding up is infeasible, e.g. a genset count above its minimum load),
    fixed, and the continuous columns re-solved.
@@ -50,6 +53,8 @@ POLISH_SHARE = 0.25  # of the time (and CPU) limit left, for stage 3
 ROUNDING_GRACE = 0.1  # of the CPU budget, the least stages 1 and 2 get even once it is spent
 MAX_ENUMERATED = 3  # fractional sizes tried at floor and ceiling: at most 2^3 = 8 LPs
 ROUNDING_TOL = 1e-6  # an LP value this close above an integer rounds down to it
+# HiGHS compares ``objective_bound`` with its LP's objective scaled by 2 to the power of these
+_USER_SCALES = ("user_objective_scale", "user_bound_scale")
 
 
 @dataclass
@@ -148,24 +153,27 @@ def _branched_sizes(
     candidates = []  # (the branch's cost, sizes to fix) where its optimum is not already whole
     best, best_cost, best_choice = None, np.inf, None
     for low, high in leaves:
-        if len(sizes):
-            highs.changeColsBounds(len(sizes), sizes, low, high)
-        highs.run()
-        status = highs.getModelStatus()
+        status, value = _solve_branch(highs, sizes, low, high, best_cost)
         if status == highspy.HighsModelStatus.kInfeasible:
             continue  # no integer point in this branch
-        if status != highspy.HighsModelStatus.kOptimal:
+        if status not in (
+            highspy.HighsModelStatus.kOptimal,
+            highspy.HighsModelStatus.kObjectiveBound,
+        ):
             bound = None
             continue
+        bound = None if bound is None else min(bound, value)
+        if status == highspy.HighsModelStatus.kObjectiveBound:
+            continue  # nothing in this branch costs less than the best candidate
         solved = np.asarray(highs.getSolution().col_value)
         cost = float(costs @ solved)
-        bound = None if bound is None else min(bound, cost)
         whole = np.round(solved[sizes])
         if np.all(np.abs(solved[sizes] - whole) <= ROUNDING_TOL):
             if cost < best_cost:
                 best, best_cost, best_choice = solved, cost, whole
         else:
             candidates.append((cost, np.minimum(np.ceil(solved[sizes] - ROUNDING_TOL), upper)))
+    highs.setOptionValue("objective_bound", np.inf)
     if not leaves:
         candidates.append((-np.inf, np.minimum(np.ceil(relaxed - ROUNDING_TOL), upper)))
     tried = set()
@@ -179,6 +187,21 @@ def _branched_sizes(
         if solved is not None and float(costs @ solved) < best_cost:
             best, best_cost, best_choice = solved, float(costs @ solved), choice
     return best, best_choice, bound
+
+
+def _solve_branch(
+    highs: highspy._Highs, sizes: np.ndarray, low: np.ndarray, high: np.ndarray, cutoff: float
+) -> tuple[highspy.HighsModelStatus, float]:
+    """One branch's LP from the previous basis, its dual simplex stopped once its objective
+    passes ``cutoff``: the status and the objective, offset excluded (at such a stop, status
+    ``kObjectiveBound``, the dual objective reached, a lower bound of the branch)."""
+    offset = highs.getObjectiveOffset()[1]
+    scale = 2.0 ** sum(highs.getOptionValue(o)[1] for o in _USER_SCALES)
+    if len(sizes):
+        highs.changeColsBounds(len(sizes), sizes, low, high)
+    highs.setOptionValue("objective_bound", scale * cutoff + offset)
+    highs.run()
+    return highs.getModelStatus(), highs.getInfo().objective_function_value - offset
 
 
 def _staged(
