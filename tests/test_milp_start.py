@@ -22,6 +22,7 @@ import pytest
 from wattbit import mip_start
 from wattbit.mip_start import branches
 from wattbit.solve import SolverOptions, compile_model, rounded_relaxation, solve_model
+from wattbit.solver_setup import _new_highs
 
 
 def gensets(installed: tuple[int, int] = (2, 2), grid_mw: float | None = None) -> pyo.ConcreteModel:
@@ -182,8 +183,7 @@ def test_a_branch_not_cheaper_than_a_whole_candidate_is_not_fixed_and_solved(mon
     x1 = 3, cost 3, whole, a candidate as it is. At most 2: x1 = 2, x2 = 0.5, cost 3.5, whose
     sizes rounded up (2, 1) could cost no less than 3.5 > 3, so that LP is not solved. The
     bound is the cheaper branch, 3, against the relaxation's 2.5."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _new_highs(SolverOptions())  # HiGHS's scheduler with the thread count of every solve
     h.addVars(2, np.zeros(2), np.full(2, 10.0))
     h.changeColsCost(2, np.array([0, 1], dtype=np.int32), np.array([1.0, 3.0]))
     h.addRow(2.5, highspy.kHighsInf, 2, np.array([0, 1], dtype=np.int32), np.ones(2))
@@ -242,7 +242,7 @@ def test_a_branch_stopped_at_the_best_candidate_costs_at_least_that(monkeypatch)
 
     monkeypatch.setattr(mip_start, "_solve_branch", checked)
     run = solve_case(load_case("cases/tokyo_substation_dc/case.toml", overrides))
-    assert run.ok and run.verification.ok
+    assert run.ok and run.verification.ok, (run.solution.status, run.solution.message)
     assert seen, "no branch stopped at the best candidate"
     for cutoff, value, optimum, status in seen:
         assert status == highspy.HighsModelStatus.kOptimal
