@@ -24,8 +24,8 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
 2. **Steps.** With those sizes fixed, the per-step integer columns are rounded up from that LP
    (to the nearest where rounding up is infeasible, e.g. a genset count above its minimum load),
    fixed, and the continuous columns re-solved.
-3. **Steps, searched.** If that point is not within the MIP gap of the relaxation's bound,
-   HiGHS branches on the per-step integers alone, the sizes fixed, for a share of the limits
+3. **Steps, searched.** If that point is not within the MIP gap of the bound (the
+   relaxation's, or stage 1's branches' where higher), HiGHS branches on the per-step integers alone, the sizes fixed, for a share of the limits
    (:func:`polish_steps`); its best point is the start.
 
 If stage 2 finds no rounding of the steps, every integer column is rounded up at once from the
