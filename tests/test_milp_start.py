@@ -248,3 +248,30 @@ def test_a_branch_stopped_at_the_best_candidate_costs_at_least_that(monkeypatch)
         assert status == highspy.HighsModelStatus.kOptimal
         assert cutoff <= value * (1 + 1e-12)
         assert value <= optimum * (1 + 1e-12)
+
+
+def test_the_steps_take_the_cheapest_rounding_of_their_fractions():
+    """Gensets on u_t ≤ 2 of 1 MW, 50 % minimum load (0.5 u ≤ y ≤ u), output at 1, the grid at 3,
+    0.01 a genset on, demand 1.05 then 0.05. The relaxation runs u = y = d (bound 1.01 × 1.1 =
+    1.111). Every fraction up, u = (2, 1), burns 0.5 at minimum load in step 1: 0.02 + 1.05 + 0.01
+    + 0.5 = 1.58. Fractions above 0.1 (also 0.25, 0.5) up, u = (1, 0): y = (1, 0), the grid 0.05
+    twice: 0.01 + 1 + 0.15 + 0.15 = 1.31, the start. (The optimum, u = (2, 0), is 1.22: stage 3
+    would search for it where the model has sizes.)"""
+    m = pyo.ConcreteModel()
+    d = [1.05, 0.05]
+    m.T = pyo.RangeSet(0, 1)
+    m.u = pyo.Var(m.T, within=pyo.NonNegativeIntegers, bounds=(0, 2))
+    m.y = pyo.Var(m.T, bounds=(0, None))
+    m.g = pyo.Var(m.T, bounds=(0, None))
+    m.min_load = pyo.Constraint(m.T, rule=lambda m, t: 0.5 * m.u[t] <= m.y[t])
+    m.max_load = pyo.Constraint(m.T, rule=lambda m, t: m.y[t] <= m.u[t])
+    m.demand = pyo.Constraint(m.T, rule=lambda m, t: m.y[t] + m.g[t] >= d[t])
+    m.objective = pyo.Objective(expr=sum(0.01 * m.u[t] + m.y[t] + 3 * m.g[t] for t in m.T))
+    cm = compile_model(m)
+    start = rounded_relaxation(cm, SolverOptions())
+    column = {id(v): i for i, v in enumerate(cm.columns)}
+    assert start.bound == pytest.approx(1.111, rel=1e-9)
+    assert start.objective == pytest.approx(1.31, rel=1e-9)
+    assert [start.values[column[id(m.u[t])]] for t in m.T] == pytest.approx([1, 0], abs=1e-9)
+    sol, _ = solve_model(m, SolverOptions(mip_gap=0.0))
+    assert sol.objective == pytest.approx(1.22, rel=1e-9)
