@@ -203,34 +203,27 @@ def test_a_branch_not_cheaper_than_a_whole_candidate_is_not_fixed_and_solved(mon
 
 
 def test_a_branch_stopped_at_the_best_candidate_costs_at_least_that(monkeypatch):
-    """Two winter weeks of the example with the battery, PV and gensets in units (the MILP
-    benchmark's case): 3 fractional sizes, 8 branches. Once a branch's optimum is whole, later
+    """Two winter weeks of the example with the battery, PV and gensets in units (test_milp's
+    case without N+1, the gensets priced as in the MILP benchmark): 3 fractional sizes, 8
+    branches. Once a branch's optimum is whole, later
     branches stop where their dual objective passes its cost; each one that stops is solved on
     to its optimum here, which must lie above that cost, with the value reported at the stop
     between the two (a lower bound of the branch). HiGHS scales the objective by 2^-15 here
     (``user_objective_scale``): the cut-off is handed to it in those units."""
+    from test_milp import EXAMPLE, UNITS
+
     from wattbit.case import load_case
     from wattbit.strategies import solve_case
 
-    overrides = {
-        "horizon.start": "2025-12-01T00:00:00+09:00",
-        "horizon.steps": 336,
-        "battery.power_mw": {"min": 0.0, "max": 50.0, "unit": 2.5},
-        "battery.energy_mwh": {
-            "min": 0.0,
-            "max": 300.0,
-            "unit": 5.0,
-            "unit_cost_jpy_per_year": 1e6,
-        },
-        "pv.capacity_mw": {"min": 0.0, "max": 5.0, "unit": 0.5},
-        "generator.power_mw": {"min": 0.0, "max": 20.0, "unit": 2.5},
-        "generator.run_outside_events": True,
-        "generator.min_load_fraction": 0.3,
-        "generator.start_cost_jpy": 50_000.0,
-        "generator.min_up_h": 2.0,
-        "generator.capex_jpy_per_kw": 120_000.0,
-        "generator.om_jpy_per_kw_year": 1_500.0,
-    }
+    overrides = {k: v for k, v in UNITS.items() if k != "generator.redundant_units"}
+    overrides.update(
+        {
+            "horizon.start": "2025-12-01T00:00:00+09:00",
+            "horizon.steps": 336,
+            "generator.capex_jpy_per_kw": 120_000.0,
+            "generator.om_jpy_per_kw_year": 1_500.0,
+        }
+    )
     solve_branch, seen = mip_start._solve_branch, []
 
     def checked(highs, sizes, low, high, cutoff):
@@ -241,7 +234,7 @@ def test_a_branch_stopped_at_the_best_candidate_costs_at_least_that(monkeypatch)
         return status, value
 
     monkeypatch.setattr(mip_start, "_solve_branch", checked)
-    run = solve_case(load_case("cases/tokyo_substation_dc/case.toml", overrides))
+    run = solve_case(load_case(EXAMPLE, overrides))
     assert run.ok and run.verification.ok, (run.solution.status, run.solution.message)
     assert seen, "no branch stopped at the best candidate"
     for cutoff, value, optimum, status in seen:
