@@ -28,8 +28,9 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
    possible but runs gensets at their minimum load for slivers of a unit; rounding to the
    nearest can leave a step short (e.g. a genset count above its minimum load).
 3. **Steps, searched.** If that point is not within the MIP gap of the bound (the
-   relaxation's, or stage 1's branches' where higher), HiGHS branches on the per-step integers alone, the sizes fixed, for a share of the limits
-   (:func:`polish_steps`); its best point is the start.
+   relaxation's, or stage 1's branches' where higher), HiGHS branches on the per-step integers
+   alone, the sizes fixed, for a share of the limits (:func:`polish_steps`, :data:`POLISH_SHARE`);
+   its best point is the start.
 
 If stage 2 finds no rounding of the steps, every integer column is rounded up at once from the
 relaxation (to the nearest where that is infeasible); if that fails too, stage 3 searches the
@@ -99,7 +100,8 @@ class Rounding:
     """What stages 1 and 2 found: every column's value at a feasible point (``None`` if no
     rounding was feasible), the cheapest feasible sizes of stage 1 (``None`` if none was) and the
     bound of stage 1's branches on the sizes, objective offset excluded (``None`` where they were
-    not all solved: too many fractional sizes, a branch not ended optimal or infeasible)."""
+    not all solved: too many fractional sizes, a branch that ended other than optimal,
+    infeasible or at the cut-off)."""
 
     values: np.ndarray | None
     sizes: np.ndarray | None
