@@ -238,12 +238,12 @@ def _staged(
         best[sizes] = best_choice
         return Rounding(best, best_choice, bound)
     highs.changeColsBounds(len(sizes), sizes, best_choice, best_choice)
-    on, point, point_cost, tried = best[steps], None, np.inf, []
+    on, point, point_cost, tried = best[steps], None, np.inf, set()
     for threshold in STEP_THRESHOLDS:
         fixed = np.clip(np.ceil(on - threshold), lower[~scalar], upper[~scalar])
-        if any(np.array_equal(fixed, other) for other in tried):
+        if fixed.tobytes() in tried:
             continue
-        tried.append(fixed)
+        tried.add(fixed.tobytes())
         solved = _solve_fixed(highs, steps, fixed)
         if solved is not None and float(costs @ solved) < point_cost:
             point, point_cost = solved, float(costs @ solved)

@@ -205,11 +205,11 @@ def test_a_branch_not_cheaper_than_a_whole_candidate_is_not_fixed_and_solved(mon
 def test_a_branch_stopped_at_the_best_candidate_costs_at_least_that(monkeypatch):
     """Two winter weeks of the example with the battery, PV and gensets in units (test_milp's
     case without N+1, the gensets priced as in the MILP benchmark): 3 fractional sizes, 8
-    branches. Once a branch's optimum is whole, later
-    branches stop where their dual objective passes its cost; each one that stops is solved on
-    to its optimum here, which must lie above that cost, with the value reported at the stop
-    between the two (a lower bound of the branch). HiGHS scales the objective by 2^-15 here
-    (``user_objective_scale``): the cut-off is handed to it in those units."""
+    branches. Once a branch's optimum is whole, later branches stop where their dual objective
+    passes its cost; each one that stops is solved on to its optimum here, which must lie above
+    that cost, with the value reported at the stop between the two (a lower bound of the
+    branch). HiGHS scales the objective by 2^-15 here (``user_objective_scale``): the cut-off
+    is handed to it in those units."""
     from test_milp import EXAMPLE, UNITS
 
     from wattbit.case import load_case
