@@ -48,6 +48,7 @@ relaxation took the whole 300 s budget: docs/milp.md).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
@@ -80,7 +81,12 @@ class RelaxationStart:
     @property
     def gap(self) -> float:
         """HiGHS's relative gap of the point against the bound: (primal − dual) / |primal|."""
-        return (self.objective - self.bound) / max(abs(self.objective), 1e-9)
+        return relative_gap(self.objective, self.bound)
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """HiGHS's relative MIP gap of a point of cost ``objective`` against ``bound``."""
+    return (objective - bound) / max(abs(objective), 1e-9)
 
 
 def _solve_fixed(
@@ -110,9 +116,10 @@ class Rounding:
 
 def branches(relaxed: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> list[tuple]:
     """Stage 1's branches on the sizes: ``(lower, upper)`` bounds of the size columns, each
-    fractional size at most its floor or at least its ceiling, rounded-up branch first; the
-    other sizes keep their bounds. No branch (``[]``) for more than :data:`MAX_ENUMERATED`
-    fractional sizes."""
+    fractional size at most its floor or at least its ceiling, the branch nearest the relaxed
+    sizes first (the least total distance they move to enter it: the likeliest to hold a whole
+    optimum, whose cost then cuts off the later branches); the other sizes keep their bounds. No
+    branch (``[]``) for more than :data:`MAX_ENUMERATED` fractional sizes."""
     up = np.minimum(np.ceil(relaxed - ROUNDING_TOL), upper)
     down = np.maximum(np.floor(relaxed + ROUNDING_TOL), lower)
     fractional = np.flatnonzero(up != down)
@@ -123,23 +130,31 @@ def branches(relaxed: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> list[
         low, high = lower.copy(), upper.copy()
         low[fractional] = np.where(picks, up[fractional], lower[fractional])
         high[fractional] = np.where(picks, upper[fractional], down[fractional])
-        out.append((low, high))
-    return out
+        moved = np.where(picks, up[fractional], down[fractional]) - relaxed[fractional]
+        out.append((float(np.abs(moved).sum()), low, high))
+    return [(low, high) for _, low, high in sorted(out, key=lambda branch: branch[0])]
 
 
 def round_in_stages(
-    highs: highspy._Highs, integer: np.ndarray, scalar: np.ndarray, costs: np.ndarray
+    highs: highspy._Highs,
+    integer: np.ndarray,
+    scalar: np.ndarray,
+    costs: np.ndarray,
+    enough: Callable[[float, float], bool] = lambda cost, bound: False,
 ) -> Rounding:
     """Stages 1 and 2 above. ``highs`` holds the model with its integrality relaxed, solved to
     optimality; its column bounds are changed here.
 
     ``integer``: the integer columns; ``scalar``: for each, whether it is a size (not per step);
-    ``costs``: the objective's column costs, to compare the size combinations."""
+    ``costs``: the objective's column costs, to compare the size combinations; ``enough(cost,
+    bound)``: whether a point of that cost is within the MIP gap of that bound (both objective
+    offset excluded): stage 2 keeps the first rounding that is rather than trying the rest
+    (default: never, every rounding tried)."""
     relaxed = np.asarray(highs.getSolution().col_value)
     lp = highs.getLp()
     lower = np.asarray(lp.col_lower_)[integer]
     upper = np.asarray(lp.col_upper_)[integer]
-    staged = _staged(highs, integer, scalar, costs, relaxed, lower, upper)
+    staged = _staged(highs, integer, scalar, costs, relaxed, lower, upper, enough)
     if staged.values is not None:
         return staged
     for rounded in (np.ceil(relaxed[integer] - ROUNDING_TOL), np.round(relaxed[integer])):
@@ -151,6 +166,16 @@ def round_in_stages(
     return staged
 
 
+@dataclass
+class Candidate:
+    """Stage 1's cheapest feasible point: every column's value, its whole sizes and HiGHS's
+    basis there (stage 2 starts from it: fixing the sizes at their values keeps it optimal)."""
+
+    values: np.ndarray
+    sizes: np.ndarray
+    basis: highspy.HighsBasis
+
+
 def _branched_sizes(
     highs: highspy._Highs,
     sizes: np.ndarray,
@@ -158,14 +183,17 @@ def _branched_sizes(
     relaxed: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
-) -> tuple[np.ndarray | None, np.ndarray | None, float | None]:
-    """Stage 1: the cheapest feasible candidate (every column, with its sizes) and the branches'
-    bound (``None`` where it does not hold); no candidate if none was feasible."""
+) -> tuple[Candidate | None, float | None]:
+    """Stage 1: the cheapest feasible candidate (``None`` if none was feasible) and the
+    branches' bound (``None`` where it does not hold)."""
     leaves = branches(relaxed, lower, upper)
     bound = np.inf if leaves else None
     candidates = []  # (the branch's cost, sizes to fix) where its optimum is not already whole
-    best, best_cost, best_choice = None, np.inf, None
+    best: Candidate | None = None
+    best_cost = np.inf
+    relaxation = highs.getBasis()
     for low, high in leaves:
+        highs.setBasis(relaxation)
         status, value = _solve_branch(highs, sizes, low, high, best_cost)
         if status == highspy.HighsModelStatus.kInfeasible:
             continue  # no integer point in this branch
@@ -183,7 +211,7 @@ def _branched_sizes(
         whole = np.round(solved[sizes])
         if np.all(np.abs(solved[sizes] - whole) <= ROUNDING_TOL):
             if cost < best_cost:
-                best, best_cost, best_choice = solved, cost, whole
+                best, best_cost = Candidate(solved, whole, highs.getBasis()), cost
         else:
             candidates.append((cost, np.minimum(np.ceil(solved[sizes] - ROUNDING_TOL), upper)))
     highs.setOptionValue("objective_bound", np.inf)
@@ -198,8 +226,8 @@ def _branched_sizes(
         tried.add(tuple(choice))
         solved = _solve_fixed(highs, sizes, choice)
         if solved is not None and float(costs @ solved) < best_cost:
-            best, best_cost, best_choice = solved, float(costs @ solved), choice
-    return best, best_choice, bound
+            best, best_cost = Candidate(solved, choice, highs.getBasis()), float(costs @ solved)
+    return best, bound
 
 
 def _solve_branch(
@@ -225,20 +253,22 @@ def _staged(
     relaxed: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
+    enough: Callable[[float, float], bool],
 ) -> Rounding:
     """Stages 1 and 2; no values if no size combination or no rounding of the steps is
-    feasible."""
+    feasible. ``enough(cost, bound)``: whether a rounding of that cost is within the gap of that
+    bound (offset excluded from both), where stage 2 stops."""
     sizes, steps = integer[scalar], integer[~scalar]
-    best, best_choice, bound = _branched_sizes(
-        highs, sizes, costs, relaxed[sizes], lower[scalar], upper[scalar]
-    )
+    best, bound = _branched_sizes(highs, sizes, costs, relaxed[sizes], lower[scalar], upper[scalar])
     if best is None:
         return Rounding(None, None, bound)
     if len(steps) == 0:
-        best[sizes] = best_choice
-        return Rounding(best, best_choice, bound)
-    highs.changeColsBounds(len(sizes), sizes, best_choice, best_choice)
-    on, point, point_cost, tried = best[steps], None, np.inf, set()
+        best.values[sizes] = best.sizes
+        return Rounding(best.values, best.sizes, bound)
+    highs.setBasis(best.basis)
+    highs.changeColsBounds(len(sizes), sizes, best.sizes, best.sizes)
+    lowest = max(float(costs @ relaxed), -np.inf if bound is None else bound)
+    on, point, point_cost, tried = best.values[steps], None, np.inf, set()
     for threshold in STEP_THRESHOLDS:
         fixed = np.clip(np.ceil(on - threshold), lower[~scalar], upper[~scalar])
         if fixed.tobytes() in tried:
@@ -247,8 +277,10 @@ def _staged(
         solved = _solve_fixed(highs, steps, fixed)
         if solved is not None and float(costs @ solved) < point_cost:
             point, point_cost = solved, float(costs @ solved)
-            point[sizes], point[steps] = best_choice, fixed
-    return Rounding(point, best_choice, bound)
+            point[sizes], point[steps] = best.sizes, fixed
+            if enough(point_cost, lowest):
+                break
+    return Rounding(point, best.sizes, bound)
 
 
 def polish_steps(

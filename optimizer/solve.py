@@ -35,6 +35,7 @@ from wattbit.mip_start import (
     ROUNDING_GRACE,
     RelaxationStart,
     polish_steps,
+    relative_gap,
     round_in_stages,
 )
 from wattbit.relaxation import guess_sizes, solve_from_guess
@@ -290,9 +291,14 @@ def rounded_relaxation(
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     costs = np.asarray(cm.lp.col_cost_)
-    bound = float(costs @ np.asarray(h.getSolution().col_value)) + cm.objective_offset
+    offset = cm.objective_offset
+    bound = float(costs @ np.asarray(h.getSolution().col_value)) + offset
+
+    def enough(cost: float, lowest: float) -> bool:
+        return relative_gap(cost + offset, lowest + offset) <= options.mip_gap
+
     with nullcontext() if clock is None else clock.grace(ROUNDING_GRACE):
-        rounding = round_in_stages(h, integer, scalar, costs)
+        rounding = round_in_stages(h, integer, scalar, costs, enough)
     if rounding.bound is not None:  # the branches on the sizes bound the MIP closer
         bound = max(bound, rounding.bound + cm.objective_offset)
     start = rounding.values

@@ -165,15 +165,17 @@ def test_without_the_search_unroundable_steps_give_no_start(monkeypatch):
 
 
 def test_the_branches_split_each_fractional_size_at_its_floor_and_ceiling():
-    """Sizes 1.5 (in [0, 4]), 2 (whole) and 0.25 (in [0, 3]): four branches, rounded up first;
-    the whole size keeps its bounds in each. Four fractional sizes are not branched on."""
-    relaxed, lower, upper = np.array([1.5, 2.0, 0.25]), np.zeros(3), np.array([4.0, 5.0, 3.0])
+    """Sizes 1.6 (in [0, 4]), 2 (whole) and 0.25 (in [0, 3]): four branches, the whole size
+    keeping its bounds in each, nearest the relaxed sizes first: ≥ 2 and ≤ 0 move them by
+    0.4 + 0.25 = 0.65, ≤ 1 and ≤ 0 by 0.6 + 0.25 = 0.85, ≥ 2 and ≥ 1 by 0.4 + 0.75 = 1.15,
+    ≤ 1 and ≥ 1 by 0.6 + 0.75 = 1.35. Four fractional sizes are not branched on."""
+    relaxed, lower, upper = np.array([1.6, 2.0, 0.25]), np.zeros(3), np.array([4.0, 5.0, 3.0])
     got = [(list(low), list(high)) for low, high in branches(relaxed, lower, upper)]
     assert got == [
-        ([2, 0, 1], [4, 5, 3]),
         ([2, 0, 0], [4, 5, 0]),
-        ([0, 0, 1], [1, 5, 3]),
         ([0, 0, 0], [1, 5, 0]),
+        ([2, 0, 1], [4, 5, 3]),
+        ([0, 0, 1], [1, 5, 3]),
     ]
     assert branches(np.full(4, 0.5), np.zeros(4), np.ones(4)) == []
 
@@ -193,11 +195,11 @@ def test_a_branch_not_cheaper_than_a_whole_candidate_is_not_fixed_and_solved(mon
     fixed = []
     monkeypatch.setattr(mip_start, "_solve_fixed", lambda *args: fixed.append(args))
     sizes = np.array([0, 1], dtype=np.int32)
-    best, choice, bound = mip_start._branched_sizes(
+    best, bound = mip_start._branched_sizes(
         h, sizes, np.array([1.0, 3.0]), relaxed, np.zeros(2), np.full(2, 10.0)
     )
-    assert choice.tolist() == [3.0, 0.0]
-    assert best.tolist() == pytest.approx([3.0, 0.0])
+    assert best.sizes.tolist() == [3.0, 0.0]
+    assert best.values.tolist() == pytest.approx([3.0, 0.0])
     assert bound == pytest.approx(3.0)
     assert fixed == []
 
@@ -243,13 +245,7 @@ def test_a_branch_stopped_at_the_best_candidate_costs_at_least_that(monkeypatch)
         assert value <= optimum * (1 + 1e-12)
 
 
-def test_the_steps_take_the_cheapest_rounding_of_their_fractions():
-    """Gensets on u_t ≤ 2 of 1 MW, 50 % minimum load (0.5 u ≤ y ≤ u), output at 1, the grid at 3,
-    0.01 a genset on, demand 1.05 then 0.05. The relaxation runs u = y = d (bound 1.01 × 1.1 =
-    1.111). Every fraction up, u = (2, 1), burns 0.5 at minimum load in step 1: 0.02 + 1.05 + 0.01
-    + 0.5 = 1.58. Fractions above 0.1 (also 0.25, 0.5) up, u = (1, 0): y = (1, 0), the grid 0.05
-    twice: 0.01 + 1 + 0.15 + 0.15 = 1.31, the start. (The optimum, u = (2, 0), is 1.22: stage 3
-    would search for it where the model has sizes.)"""
+def _two_step_gensets() -> pyo.ConcreteModel:
     m = pyo.ConcreteModel()
     d = [1.05, 0.05]
     m.T = pyo.RangeSet(0, 1)
@@ -260,6 +256,17 @@ def test_the_steps_take_the_cheapest_rounding_of_their_fractions():
     m.max_load = pyo.Constraint(m.T, rule=lambda m, t: m.y[t] <= m.u[t])
     m.demand = pyo.Constraint(m.T, rule=lambda m, t: m.y[t] + m.g[t] >= d[t])
     m.objective = pyo.Objective(expr=sum(0.01 * m.u[t] + m.y[t] + 3 * m.g[t] for t in m.T))
+    return m
+
+
+def test_the_steps_take_the_cheapest_rounding_of_their_fractions():
+    """Gensets on u_t ≤ 2 of 1 MW, 50 % minimum load (0.5 u ≤ y ≤ u), output at 1, the grid at 3,
+    0.01 a genset on, demand 1.05 then 0.05. The relaxation runs u = y = d (bound 1.01 × 1.1 =
+    1.111). Every fraction up, u = (2, 1), burns 0.5 at minimum load in step 1: 0.02 + 1.05 + 0.01
+    + 0.5 = 1.58. Fractions above 0.1 (also 0.25, 0.5) up, u = (1, 0): y = (1, 0), the grid 0.05
+    twice: 0.01 + 1 + 0.15 + 0.15 = 1.31, the start. (The optimum, u = (2, 0), is 1.22: stage 3
+    would search for it where the model has sizes.)"""
+    m = _two_step_gensets()
     cm = compile_model(m)
     start = rounded_relaxation(cm, SolverOptions())
     column = {id(v): i for i, v in enumerate(cm.columns)}
@@ -268,3 +275,13 @@ def test_the_steps_take_the_cheapest_rounding_of_their_fractions():
     assert [start.values[column[id(m.u[t])]] for t in m.T] == pytest.approx([1, 0], abs=1e-9)
     sol, _ = solve_model(m, SolverOptions(mip_gap=0.0))
     assert sol.objective == pytest.approx(1.22, rel=1e-9)
+
+
+@pytest.mark.parametrize(("gap", "kept"), [(0.5, 1.58), (0.25, 1.31)])
+def test_the_steps_keep_the_first_rounding_within_the_gap(gap, kept):
+    """The case above with a MIP gap against the bound 1.111: every fraction up (1.58, the first
+    rounding tried) is (1.58 - 1.111) / 1.58 = 29.7 % above it, kept with a 50 % gap although
+    1.31 is cheaper; with 25 % it is not enough and the next rounding, 1.31 (15.2 % above), is
+    kept."""
+    start = rounded_relaxation(compile_model(_two_step_gensets()), SolverOptions(mip_gap=gap))
+    assert start.objective == pytest.approx(kept, rel=1e-9)
