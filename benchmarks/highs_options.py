@@ -79,6 +79,14 @@ SETS: dict[str, tuple[dict[str, object], float]] = {
         1.0,
     ),
     "scale 4 + presolve off": ({"simplex_scale_strategy": 4, "presolve": "off"}, 1.0),
+    "scale 4 + auto objective scale + devex": (
+        {
+            "simplex_scale_strategy": 4,
+            "user_objective_scale": AUTO,
+            "simplex_dual_edge_weight_strategy": 1,
+        },
+        1.0,
+    ),
 }
 
 

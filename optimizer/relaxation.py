@@ -29,6 +29,17 @@ import highspy
 import numpy as np
 
 OPTIMAL = highspy.HighsModelStatus.kOptimal
+# The relaxation's LPs are priced with Devex weights rather than HiGHS's default dual steepest
+# edge: on the full-year example with units (benchmarks/milp.py --only example) the guess took
+# 24.9 s of CPU against 42.3 s and the sizes fixed and freed 8.0 s against 13.5 s. Not for every
+# LP: the shipped example's LP took 0.64x its time with Devex, type2_flexible_dc's 2.28x
+# (benchmarks/highs_options.py; docs/milp.md, "Devex pricing").
+DEVEX = 1  # HiGHS's simplex_dual_edge_weight_strategy
+
+
+def price_with_devex(highs: highspy._Highs) -> None:
+    """Have ``highs``'s dual simplex price with Devex weights (see :data:`DEVEX`)."""
+    highs.setOptionValue("simplex_dual_edge_weight_strategy", DEVEX)
 
 
 def rows_of(lp: highspy.HighsLp, columns: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ from wattbit.mip_start import (
     relative_gap,
     round_in_stages,
 )
-from wattbit.relaxation import guess_sizes, solve_from_guess
+from wattbit.relaxation import guess_sizes, price_with_devex, solve_from_guess
 from wattbit.solve_clock import Bounds, Clock
 from wattbit.solver_setup import SolverOptions, _new_highs, objective_scale
 
@@ -279,6 +279,7 @@ def rounded_relaxation(
     integer = _integer_columns(cm)
     scalar = np.array([not cm.columns[i].parent_component().is_indexed() for i in integer])
     h = _new_highs(options, cm.lp, clock)
+    price_with_devex(h)
     h.passModel(cm.lp)
     h.changeColsIntegrality(
         len(integer), integer, np.full(len(integer), highspy.HighsVarType.kContinuous)
@@ -286,6 +287,7 @@ def rounded_relaxation(
     guess = None  # the sizes from the LP without the per-step integers' rows (wattbit.relaxation)
     if scalar.any() and not scalar.all():
         fresh = _new_highs(options, cm.lp, clock)
+        price_with_devex(fresh)
         guess = guess_sizes(fresh, cm.lp, integer[scalar], integer[~scalar])
     solve_from_guess(h, cm.lp, integer[scalar], guess)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
