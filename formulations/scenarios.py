@@ -16,6 +16,8 @@ Its sizes are tied to one set of first-stage sizes; its dispatch is its own (sec
 
     \\textstyle\\sum_k p_k u_k \\ge P,\\qquad u_k ∈ \\{0, 1\\}                     \\quad (K4)
 
+    z^{k} = z^{0},\\quad z^{k} ∈ ℝ \\qquad ∀k ≥ 1,\\ z ∈ \\mathcal{Z}                   \\quad (K5)
+
 ==========  =============================================================  =====
 symbol      meaning                                                        unit
 ==========  =============================================================  =====
@@ -32,6 +34,8 @@ y^k_{v,t}   every other variable v of scenario k's site (dispatch, initial
             states), at step t when indexed by time                        –
 u_k         1 if scenario k must meet the service level (H7)               –
 P           least probability of meeting it (``min_survival_probability``) –
+𝒵           a site's integer columns not indexed by a step: units of a size
+            (I1), N+k's ``installed`` (O6, J3)                              –
 ==========  =============================================================  =====
 
 (K4) is a chance constraint on the service level, built when P < 1: the protected load is kept
@@ -41,6 +45,15 @@ binaries u_k sit outside the scenario blocks, so (K3) does not tie them.
 
 Capital cost is counted once: by (K1) every scenario carries the same capex, and with
 :math:`\\sum_k p_k = 1` its weighted sum is that capex.
+
+(K5): a site's integer columns not indexed by a step are first-stage decisions (how many units
+of a size, whether a generator or a genset type is installed at all, which follows from its
+units). Scenario 0
+keeps them integer; in every other scenario they are continuous and equal to scenario 0's, so
+they are whole there too. The problem is the same, but its relaxation has one fractional column
+per such decision instead of K, and the MIP start branches on those alone
+(:mod:`wattbit.mip_start`: at most three fractional sizes are branched on). A second-stage
+integer decision must be indexed by time to stay the scenario's own.
 
 (K3), when the tree (π, σ) is given, keeps the dispatch non-anticipative: until the step at which
 their data first differ, two scenarios cannot be told apart, so they must dispatch alike. Without
@@ -116,8 +129,33 @@ def define_scenarios(
     m.expected_cost_jpy = pyo.Expression(  # K2
         expr=pyo.quicksum(p * m.scenario[k].total_cost_jpy for k, p in enumerate(probabilities))
     )
+    _define_integer_first_stage(m)
     if tree is not None:
         _define_dispatch_nonanticipative(m, list(tree), set(sizes))
+
+
+def _define_integer_first_stage(m: pyo.Block) -> None:
+    """(K5): every scenario k ≥ 1's integer columns not indexed by a step (a size's units, a
+    genset type's ``installed``) equal scenario 0's, and are continuous (within their bounds)."""
+    pairs: dict[tuple[int, str], tuple[pyo.ComponentData, pyo.ComponentData]] = {}
+    root = m.scenario[0]
+    steps = set(root.T)
+    for var in root.component_data_objects(pyo.Var, descend_into=True):
+        index = var.index() if isinstance(var.index(), tuple) else (var.index(),)
+        if not var.is_integer() or not steps.isdisjoint(index):
+            continue  # continuous, or the scenario's own at a step
+        uid = pyo.ComponentUID(var, context=root)
+        for k in m.S:
+            if k > 0:
+                copy = uid.find_component_on(m.scenario[k])
+                lower, upper = copy.bounds
+                copy.domain = pyo.Reals
+                copy.setlb(lower)
+                copy.setub(upper)
+                pairs[(k, str(uid))] = (copy, var)
+    m.first_stage.integer_nonanticipative = pyo.Constraint(
+        list(pairs), rule=lambda b, k, name: pairs[(k, name)][0] == pairs[(k, name)][1]
+    )
 
 
 def scenario_tree(first_difference: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
@@ -144,7 +182,9 @@ def _define_dispatch_nonanticipative(
                 name = f"{blk.local_name}.{var.local_name}"
                 other = ref.component(blk.local_name).component(var.local_name)
                 if not var.is_indexed():
-                    if (blk.local_name, var.local_name) not in sizes:
+                    first_stage = (blk.local_name, var.local_name) in sizes
+                    integer = m.scenario[0].component(blk.local_name).component(var.local_name)
+                    if not first_stage and not integer.is_integer():  # K5 ties the integers
                         pairs[(k, name, -1)] = (var, other)
                 elif var.index_set() is site.T:
                     for t in range(split):

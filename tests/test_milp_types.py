@@ -191,6 +191,43 @@ def test_two_scenarios_size_the_types_once(tmp_path):
         assert float(size.max() - size.min()) == pytest.approx(0.0, abs=1e-9)
 
 
+def test_a_scenario_s_units_are_integer_in_scenario_0_only(tmp_path):
+    """(K5) on the two-scenario case above: each type's units and N+1's ``installed`` are
+    integer columns of scenario 0 alone; scenario 1's copies are continuous, tied to them by one
+    equality each, and keep their bounds."""
+    from wattbit.strategies.stochastic import create_stochastic_model
+
+    types = [{**BIG, "start_delay_h": 0.0}, {**SMALL, "start_delay_h": 0.5}]
+    events = [
+        {"start": "2025-05-01T10:00:00+09:00", "duration_h": 12.0, "scenario": 0},
+        {"start": "2025-05-01T20:00:00+09:00", "duration_h": 4.0, "scenario": 1},
+    ]
+    path = write_case(
+        tmp_path,
+        generator={"fuel_tank_h": 5.0, "redundant_units": 1, "types": types},
+        type3={"margin_mw": 20.0, "scenarios": 2, "events": events},
+    )
+    m = create_stochastic_model(build_inputs(load_case(path)))
+    steps = set(m.scenario[0].T)
+    names = sorted(
+        v.name
+        for v in m.component_data_objects(pyo.Var)
+        if v.is_integer() and v.index() not in steps
+    )
+    assert names == [
+        "scenario[0].generator.big_power_mw_units",
+        "scenario[0].generator.installed[big]",
+        "scenario[0].generator.installed[small]",
+        "scenario[0].generator.small_power_mw_units",
+    ]
+    ties = m.first_stage.integer_nonanticipative
+    assert len(ties) == 4
+    copy = m.scenario[1].generator.big_power_mw_units
+    assert (
+        not copy.is_integer() and copy.bounds == m.scenario[0].generator.big_power_mw_units.bounds
+    )
+
+
 def test_running_hours_counted_on_the_gensets_on(tmp_path):
     """``running_hours = "on"`` (O9): the type ③ hand case's 12 h fault with three 2 MW gensets
     of at most 4 h each: at most 12 genset-hours on in the fault, checked by the verifier, which
