@@ -11,7 +11,8 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
 1. **Sizes.** The scalar integer columns with a fractional relaxed value are branched on, every
    combination up to ``2**MAX_ENUMERATED`` (more fractional sizes: all rounded up, no branch):
    each either at most its floor or at least its ceiling, the other sizes free and the per-step
-   integers relaxed, the LP re-solved from the previous basis. Every integer point lies in one of
+   integers relaxed, the LP re-solved from the relaxation's basis, the branch nearest the relaxed
+   sizes first. Every integer point lies in one of
    these branches, so the cheapest branch's optimum bounds the MIP (:attr:`Rounding.bound`), a
    bound above the relaxation's by what whole units cost. A branch's sizes, rounded up where
    still fractional and fixed, give a candidate (the branch's optimum itself where its sizes are
@@ -23,8 +24,9 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
    bounds it.
 2. **Steps.** With those sizes fixed, the per-step integer columns are rounded from that LP, up
    where their fraction exceeds a threshold (each of :data:`STEP_THRESHOLDS` in turn, from
-   every fraction up to the nearest), fixed, and the continuous columns re-solved; the cheapest
-   feasible rounding is kept. Rounding every fraction up keeps the relaxation's dispatch
+   every fraction up to the nearest), fixed, and the continuous columns re-solved from the
+   cheapest candidate's basis; the cheapest feasible rounding is kept, or the first within the
+   MIP gap of the bound. Rounding every fraction up keeps the relaxation's dispatch
    possible but runs gensets at their minimum load for slivers of a unit; rounding to the
    nearest can leave a step short (e.g. a genset count above its minimum load).
 3. **Steps, searched.** If that point is not within the MIP gap of the bound (the

@@ -267,8 +267,9 @@ def rounded_relaxation(
     :mod:`wattbit.mip_start`: the fractional sizes branched on (at most their floor or at least
     their ceiling; the cheapest branch bounds the MIP) and the cheapest candidate's sizes fixed,
     then the per-step integers rounded at a few thresholds with the sizes fixed, the continuous
-    columns re-solved from the relaxation's basis, then (when that point is not within the gap)
-    the steps searched by HiGHS with the sizes fixed.
+    columns re-solved from that candidate's basis (the first rounding within the gap is kept),
+    then (when that point is not within the gap) the steps searched by HiGHS with the sizes
+    fixed. The relaxation's LPs are priced with Devex weights (:mod:`wattbit.relaxation`).
 
     If no rounding of the steps is feasible, every integer column is rounded up at once (to the
     nearest where that LP is infeasible), and failing that the search starts from no point;
