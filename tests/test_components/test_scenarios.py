@@ -1,4 +1,4 @@
-"""Two-stage scenario structure (K1–K3) built alone on tiny sites, with hand-derived values."""
+"""Two-stage scenario structure (K1–K3, K5) built alone on tiny sites, with hand-derived values."""
 
 from __future__ import annotations
 
@@ -140,3 +140,30 @@ def test_a_chance_constrained_service_level_lets_a_light_scenario_fail(chance, b
         assert [round(pyo.value(m.survival_required[k])) for k in (0, 1)] == (
             [1, 1] if backup_mw else [1, 0]
         )
+
+
+def test_whole_units_are_integer_in_the_first_scenario_only():
+    """(K5) on the PV case above with K in units of 0.4 MW: scenario 0's count of units is the
+    only integer column, scenario 1's is continuous and tied to it. The relaxation would buy 2.5
+    units (1 MW, 2.75 α π); whole, 2 units (0.8 MW) cost 0.4 α π + 0.25 · 3 · 0.2 α π (scenario 0
+    buys 0.2 MW each step) + 0.75 · 3 α π = 2.8 α π, 3 units (1.2 MW) 0.6 α π + 0 + 2.25 α π =
+    2.85 α π: 2 units in both scenarios, expected 2.8 α π = 81 760 000 JPY/yr."""
+    m = model(3)
+    sun = {0: np.ones(3), 1: np.zeros(3)}
+
+    def site(blk, k):
+        size = Size(0.0, 10.0, unit=0.4)
+        define_pv(blk, PVData(size, sun[k], capex_jpy_per_mw_year=0.5 * ALPHA_PRICE))
+        given(blk, "demand", [-1.0] * 3)
+        supply(blk, "grid", price=PRICE)
+        define_site_balance(blk)
+
+    define_scenarios(m, [0.25, 0.75], [("pv", "capacity_mw")], site)
+    define_scenario_objective(m)
+    units = [m.scenario[k].pv.capacity_mw_units for k in (0, 1)]
+    assert units[0].is_integer() and not units[1].is_integer()
+    assert units[1].bounds == units[0].bounds == (0, 25)
+    assert list(m.first_stage.integer_nonanticipative) == [(1, "pv.capacity_mw_units")]
+    solve(m)
+    assert [pyo.value(u) for u in units] == pytest.approx([2.0, 2.0], abs=1e-9)
+    assert pyo.value(m.expected_cost_jpy) == pytest.approx(2.8 * ALPHA_PRICE, rel=REL)
