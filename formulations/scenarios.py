@@ -153,9 +153,10 @@ def _define_integer_first_stage(m: pyo.Block) -> None:
                 copy.setlb(lower)
                 copy.setub(upper)
                 pairs[(k, str(uid))] = (copy, var)
-    m.first_stage.integer_nonanticipative = pyo.Constraint(
-        list(pairs), rule=lambda b, k, name: pairs[(k, name)][0] == pairs[(k, name)][1]
-    )
+    if pairs:
+        m.first_stage.integer_nonanticipative = pyo.Constraint(
+            list(pairs), rule=lambda b, k, name: pairs[(k, name)][0] == pairs[(k, name)][1]
+        )
 
 
 def scenario_tree(first_difference: Sequence[Sequence[int]]) -> list[tuple[int, int]]:

@@ -111,7 +111,10 @@ ROWS: dict[str, dict[str, tuple[str, str]]] = {
         "served_max": ("sending limit", "M3"),
         "it_capacity_max": ("IT capacity with work received", "M5"),
     },
-    "first_stage": {"size_nonanticipative": ("same sizes in every scenario", "K1")},
+    "first_stage": {
+        "size_nonanticipative": ("same sizes in every scenario", "K1"),
+        "integer_nonanticipative": ("same units in every scenario", "K5"),
+    },
     "market": {
         "headroom": ("power headroom for reserves and capacity", "A1"),
         "soc_held_end": ("energy held for reserves and capacity", "A2"),

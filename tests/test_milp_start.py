@@ -180,6 +180,21 @@ def test_the_branches_split_each_fractional_size_at_its_floor_and_ceiling():
     assert branches(np.full(4, 0.5), np.zeros(4), np.ones(4)) == []
 
 
+def test_the_branches_keep_a_binary_size_on_first():
+    """Type ③'s genset units, 7.17 of at most 40, and N+1's ``installed``, 0.179 (= 7.17 / 40):
+    installed first, nearest first (≤ 7 units: 0.17 + 0.821; ≥ 8: 0.83 + 0.821), then not
+    installed (≤ 7: 0.17 + 0.179; ≥ 8: 0.83 + 0.179), although ≤ 7 and not installed is the
+    nearest."""
+    relaxed, lower, upper = np.array([7.17, 0.179]), np.zeros(2), np.array([40.0, 1.0])
+    got = [(list(low), list(high)) for low, high in branches(relaxed, lower, upper)]
+    assert got == [
+        ([0, 1], [7, 1]),
+        ([8, 1], [40, 1]),
+        ([0, 0], [7, 0]),
+        ([8, 0], [40, 0]),
+    ]
+
+
 def test_a_branch_not_cheaper_than_a_whole_candidate_is_not_fixed_and_solved(monkeypatch):
     """min x1 + 3 x2 with x1 + x2 ≥ 2.5, both sizes in [0, 10]: relaxed x1 = 2.5. At least 3:
     x1 = 3, cost 3, whole, a candidate as it is. At most 2: x1 = 2, x2 = 0.5, cost 3.5, whose
