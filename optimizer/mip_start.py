@@ -183,6 +183,63 @@ class Candidate:
     values: np.ndarray
     sizes: np.ndarray
     basis: highspy.HighsBasis
+    cost: float  # objective offset excluded
+
+
+@dataclass
+class Branching:
+    """Stage 1's state: the branches not yet solved, the least optimum of those solved (``None``
+    where one ended other than optimal, infeasible or at the cut-off), the cheapest candidate so
+    far, the fractional branches' (cost, sizes rounded up) and the relaxation's basis, from
+    which every branch is solved."""
+
+    leaves: list[tuple]
+    bound: float | None
+    best: Candidate | None
+    fractional: list[tuple[float, np.ndarray]]
+    relaxation: highspy.HighsBasis
+
+    @property
+    def best_cost(self) -> float:
+        return np.inf if self.best is None else self.best.cost
+
+
+def _solve_branches(
+    highs: highspy._Highs,
+    sizes: np.ndarray,
+    costs: np.ndarray,
+    branching: Branching,
+    enough: Callable[[float], bool] = lambda cost: False,
+) -> None:
+    """Solve ``branching``'s leaves in turn until none is left or the cheapest whole candidate's
+    cost is ``enough`` (within the gap of the relaxation's bound: the rest could only raise
+    the bound, and are solved later only if the start needs it)."""
+    while branching.leaves and not enough(branching.best_cost):
+        low, high = branching.leaves.pop(0)
+        highs.setBasis(branching.relaxation)
+        status, value = _solve_branch(highs, sizes, low, high, branching.best_cost)
+        if status == highspy.HighsModelStatus.kInfeasible:
+            continue  # no integer point in this branch
+        if status not in (
+            highspy.HighsModelStatus.kOptimal,
+            highspy.HighsModelStatus.kObjectiveBound,
+        ):
+            branching.bound = None
+            continue
+        if branching.bound is not None:
+            branching.bound = min(branching.bound, value)
+        if status == highspy.HighsModelStatus.kObjectiveBound:
+            continue  # nothing in this branch costs less than the best candidate
+        solved = np.asarray(highs.getSolution().col_value)
+        cost = float(costs @ solved)
+        whole = np.round(solved[sizes])
+        if np.all(np.abs(solved[sizes] - whole) <= ROUNDING_TOL):
+            if cost < branching.best_cost:
+                branching.best = Candidate(solved, whole, highs.getBasis(), cost)
+        else:
+            ceiling = np.minimum(np.ceil(solved[sizes] - ROUNDING_TOL), high)
+            branching.fractional.append((cost, ceiling))
+    highs.setOptionValue("objective_bound", np.inf)
 
 
 def _branched_sizes(
@@ -192,51 +249,29 @@ def _branched_sizes(
     relaxed: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
-) -> tuple[Candidate | None, float | None]:
-    """Stage 1: the cheapest feasible candidate (``None`` if none was feasible) and the
-    branches' bound (``None`` where it does not hold)."""
+    enough: Callable[[float], bool] = lambda cost: False,
+) -> Branching:
+    """Stage 1: the branches solved until a whole candidate is ``enough`` (see
+    :func:`_solve_branches`), then the fractional branches' candidates fixed and solved."""
     leaves = branches(relaxed, lower, upper)
-    bound = np.inf if leaves else None
-    candidates = []  # (the branch's cost, sizes to fix) where its optimum is not already whole
-    best: Candidate | None = None
-    best_cost = np.inf
-    relaxation = highs.getBasis()
-    for low, high in leaves:
-        highs.setBasis(relaxation)
-        status, value = _solve_branch(highs, sizes, low, high, best_cost)
-        if status == highspy.HighsModelStatus.kInfeasible:
-            continue  # no integer point in this branch
-        if status not in (
-            highspy.HighsModelStatus.kOptimal,
-            highspy.HighsModelStatus.kObjectiveBound,
-        ):
-            bound = None
-            continue
-        bound = None if bound is None else min(bound, value)
-        if status == highspy.HighsModelStatus.kObjectiveBound:
-            continue  # nothing in this branch costs less than the best candidate
-        solved = np.asarray(highs.getSolution().col_value)
-        cost = float(costs @ solved)
-        whole = np.round(solved[sizes])
-        if np.all(np.abs(solved[sizes] - whole) <= ROUNDING_TOL):
-            if cost < best_cost:
-                best, best_cost = Candidate(solved, whole, highs.getBasis()), cost
-        else:
-            candidates.append((cost, np.minimum(np.ceil(solved[sizes] - ROUNDING_TOL), upper)))
-    highs.setOptionValue("objective_bound", np.inf)
-    if not leaves:
+    branched = bool(leaves)
+    branching = Branching(leaves, np.inf if branched else None, None, [], highs.getBasis())
+    _solve_branches(highs, sizes, costs, branching, enough)
+    candidates = list(branching.fractional)
+    if not branched:
         candidates.append((-np.inf, np.minimum(np.ceil(relaxed - ROUNDING_TOL), upper)))
     tried = set()
     for branch_cost, choice in sorted(candidates, key=lambda c: c[0]):
-        if branch_cost >= best_cost:
+        if branch_cost >= branching.best_cost:
             break  # fixed inside its branch, no candidate costs less than the branch's optimum
         if tuple(choice) in tried:
             continue
         tried.add(tuple(choice))
         solved = _solve_fixed(highs, sizes, choice)
-        if solved is not None and float(costs @ solved) < best_cost:
-            best, best_cost = Candidate(solved, choice, highs.getBasis()), float(costs @ solved)
-    return best, bound
+        if solved is not None and float(costs @ solved) < branching.best_cost:
+            cost = float(costs @ solved)
+            branching.best = Candidate(solved, choice, highs.getBasis(), cost)
+    return branching
 
 
 def _solve_branch(
@@ -265,31 +300,53 @@ def _staged(
     enough: Callable[[float, float], bool],
 ) -> Rounding:
     """Stages 1 and 2; no values if no size combination or no rounding of the steps is
-    feasible. ``enough(cost, bound)``: whether a rounding of that cost is within the gap of that
-    bound (offset excluded from both), where stage 2 stops."""
+    feasible. ``enough(cost, bound)``: whether a point of that cost is within the gap of that
+    bound (offset excluded from both): stage 1 stops branching once a whole candidate is within
+    the gap of the relaxation's bound, stage 2 at the first rounding within the gap of the bound
+    so far; the branches left are solved at the end only if the point is not."""
     sizes, steps = integer[scalar], integer[~scalar]
-    best, bound = _branched_sizes(highs, sizes, costs, relaxed[sizes], lower[scalar], upper[scalar])
+    relaxation = float(costs @ relaxed)
+    branching = _branched_sizes(
+        highs,
+        sizes,
+        costs,
+        relaxed[sizes],
+        lower[scalar],
+        upper[scalar],
+        lambda cost: enough(cost, relaxation),
+    )
+    best = branching.best
     if best is None:
-        return Rounding(None, None, bound)
+        return Rounding(None, None, _branches_bound(branching))
     if len(steps) == 0:
         best.values[sizes] = best.sizes
-        return Rounding(best.values, best.sizes, bound)
-    highs.setBasis(best.basis)
-    highs.changeColsBounds(len(sizes), sizes, best.sizes, best.sizes)
-    lowest = max(float(costs @ relaxed), -np.inf if bound is None else bound)
-    on, point, point_cost, tried = best.values[steps], None, np.inf, set()
-    for threshold in STEP_THRESHOLDS:
-        fixed = np.clip(np.ceil(on - threshold), lower[~scalar], upper[~scalar])
-        if fixed.tobytes() in tried:
-            continue
-        tried.add(fixed.tobytes())
-        solved = _solve_fixed(highs, steps, fixed)
-        if solved is not None and float(costs @ solved) < point_cost:
-            point, point_cost = solved, float(costs @ solved)
-            point[sizes], point[steps] = best.sizes, fixed
-            if enough(point_cost, lowest):
-                break
-    return Rounding(point, best.sizes, bound)
+        point, point_cost = best.values, best.cost
+    else:
+        highs.setBasis(best.basis)
+        highs.changeColsBounds(len(sizes), sizes, best.sizes, best.sizes)
+        bound = _branches_bound(branching)
+        lowest = relaxation if bound is None else max(relaxation, bound)
+        on, point, point_cost, tried = best.values[steps], None, np.inf, set()
+        for threshold in STEP_THRESHOLDS:
+            fixed = np.clip(np.ceil(on - threshold), lower[~scalar], upper[~scalar])
+            if fixed.tobytes() in tried:
+                continue
+            tried.add(fixed.tobytes())
+            solved = _solve_fixed(highs, steps, fixed)
+            if solved is not None and float(costs @ solved) < point_cost:
+                point, point_cost = solved, float(costs @ solved)
+                point[sizes], point[steps] = best.sizes, fixed
+                if enough(point_cost, lowest):
+                    break
+    if branching.leaves and (point is None or not enough(point_cost, relaxation)):
+        highs.changeColsBounds(len(steps), steps, lower[~scalar], upper[~scalar])
+        _solve_branches(highs, sizes, costs, branching)  # the bound the point needs
+    return Rounding(point, best.sizes, _branches_bound(branching))
+
+
+def _branches_bound(branching: Branching) -> float | None:
+    """The branches' bound on the MIP: ``None`` while some are not solved."""
+    return None if branching.leaves else branching.bound
 
 
 def polish_steps(

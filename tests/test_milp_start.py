@@ -210,12 +210,12 @@ def test_a_branch_not_cheaper_than_a_whole_candidate_is_not_fixed_and_solved(mon
     fixed = []
     monkeypatch.setattr(mip_start, "_solve_fixed", lambda *args: fixed.append(args))
     sizes = np.array([0, 1], dtype=np.int32)
-    best, bound = mip_start._branched_sizes(
+    branching = mip_start._branched_sizes(
         h, sizes, np.array([1.0, 3.0]), relaxed, np.zeros(2), np.full(2, 10.0)
     )
-    assert best.sizes.tolist() == [3.0, 0.0]
-    assert best.values.tolist() == pytest.approx([3.0, 0.0])
-    assert bound == pytest.approx(3.0)
+    assert branching.best.sizes.tolist() == [3.0, 0.0]
+    assert branching.best.values.tolist() == pytest.approx([3.0, 0.0])
+    assert branching.leaves == [] and branching.bound == pytest.approx(3.0)
     assert fixed == []
 
 
@@ -300,3 +300,20 @@ def test_the_steps_keep_the_first_rounding_within_the_gap(gap, kept):
     kept."""
     start = rounded_relaxation(compile_model(_two_step_gensets()), SolverOptions(mip_gap=gap))
     assert start.objective == pytest.approx(kept, rel=1e-9)
+
+
+@pytest.mark.parametrize(("gap", "bound", "objective"), [(0.4, 1.611, 2.58), (0.3, 2.111, 2.31)])
+def test_the_branches_left_are_solved_only_if_the_start_needs_their_bound(gap, bound, objective):
+    """The case above with a size s ∈ {0, 1, …} at cost 1 and s ≥ 0.5: relaxation 1.111 + 0.5 =
+    1.611. The branch s ≥ 1 (whole, 2.111) is first and within both gaps of 1.611 (23.7 %), so
+    s ≤ 0 is left. Stage 2's first rounding, 1.58 + 1 = 2.58, is 37.6 % above 1.611: with a 40 %
+    gap the start, the branch left never solved, the bound the relaxation's. With 30 % the next,
+    2.31, is still 30.3 % above it, so the branch left is solved (infeasible) and the bound is
+    the whole branch's 2.111, against which 2.31 is within the gap."""
+    m = _two_step_gensets()
+    m.s = pyo.Var(within=pyo.NonNegativeIntegers, bounds=(0, 10))
+    m.s_min = pyo.Constraint(expr=m.s >= 0.5)
+    m.objective.expr += m.s
+    start = rounded_relaxation(compile_model(m), SolverOptions(mip_gap=gap))
+    assert start.bound == pytest.approx(bound, rel=1e-9)
+    assert start.objective == pytest.approx(objective, rel=1e-9)
