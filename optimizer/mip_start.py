@@ -11,10 +11,11 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
 1. **Sizes.** The scalar integer columns with a fractional relaxed value are branched on, every
    combination up to ``2**MAX_ENUMERATED`` (more fractional sizes: all rounded up, no branch):
    each either at most its floor or at least its ceiling, the other sizes free and the per-step
-   integers relaxed, the LP re-solved from the relaxation's basis, the branch nearest the relaxed
-   sizes first. Every integer point lies in one of
-   these branches, so the cheapest branch's optimum bounds the MIP (:attr:`Rounding.bound`), a
-   bound above the relaxation's by what whole units cost. A branch's sizes, rounded up where
+   integers relaxed, the LP re-solved from the relaxation's basis, in the order of
+   :func:`branches`. Every integer point lies in one of these branches, so the cheapest branch's
+   optimum bounds the MIP (:attr:`Rounding.bound`), a bound above the relaxation's by what whole
+   units cost. Branching stops once a whole candidate is within the MIP gap of the relaxation's
+   bound; the branches left are solved after stage 2 only if its point is not, for their bound. A branch's sizes, rounded up where
    still fractional and fixed, give a candidate (the branch's optimum itself where its sizes are
    whole), tried cheapest branch first and only while its branch's optimum is below the
    cheapest feasible candidate so far (fixed inside the branch, it cannot cost less); the
