@@ -167,20 +167,25 @@ def test_bad_types_name_the_generator(tmp_path, generator, words):
     assert "generator" in str(err.value) and words in str(err.value)
 
 
-def test_two_scenarios_size_the_types_once(tmp_path):
-    """Type ③ with two scenarios (a 12 h and a 4 h fault): the types' sizes are first-stage
-    sizes, benders refuses their integers from the inputs, the extensive form solves and every
-    scenario verifies (the firm reference, which drops the generator, too)."""
+def _two_scenarios_of_types(tmp_path):
+    """Type ③ with two genset types and N+1 in two scenarios (a 12 h and a 4 h fault)."""
     types = [{**BIG, "start_delay_h": 0.0}, {**SMALL, "start_delay_h": 0.5}]
     events = [
         {"start": "2025-05-01T10:00:00+09:00", "duration_h": 12.0, "scenario": 0},
         {"start": "2025-05-01T20:00:00+09:00", "duration_h": 4.0, "scenario": 1},
     ]
-    path = write_case(
+    return write_case(
         tmp_path,
         generator={"fuel_tank_h": 5.0, "redundant_units": 1, "types": types},
         type3={"margin_mw": 20.0, "scenarios": 2, "events": events},
     )
+
+
+def test_two_scenarios_size_the_types_once(tmp_path):
+    """Type ③ with two scenarios (a 12 h and a 4 h fault): the types' sizes are first-stage
+    sizes, benders refuses their integers from the inputs, the extensive form solves and every
+    scenario verifies (the firm reference, which drops the generator, too)."""
+    path = _two_scenarios_of_types(tmp_path)
     result = ridethrough(path)
     run = result.run
     assert run.verification.ok and result.firm.verification.ok, run.verification.worst
@@ -192,21 +197,12 @@ def test_two_scenarios_size_the_types_once(tmp_path):
 
 
 def test_a_scenario_s_units_are_integer_in_scenario_0_only(tmp_path):
-    """(K5) on the two-scenario case above: each type's units and N+1's ``installed`` are
+    """(K5) on that two-scenario case: each type's units and N+1's ``installed`` are
     integer columns of scenario 0 alone; scenario 1's copies are continuous, tied to them by one
     equality each, and keep their bounds."""
     from wattbit.strategies.stochastic import create_stochastic_model
 
-    types = [{**BIG, "start_delay_h": 0.0}, {**SMALL, "start_delay_h": 0.5}]
-    events = [
-        {"start": "2025-05-01T10:00:00+09:00", "duration_h": 12.0, "scenario": 0},
-        {"start": "2025-05-01T20:00:00+09:00", "duration_h": 4.0, "scenario": 1},
-    ]
-    path = write_case(
-        tmp_path,
-        generator={"fuel_tank_h": 5.0, "redundant_units": 1, "types": types},
-        type3={"margin_mw": 20.0, "scenarios": 2, "events": events},
-    )
+    path = _two_scenarios_of_types(tmp_path)
     m = create_stochastic_model(build_inputs(load_case(path)))
     steps = set(m.scenario[0].T)
     names = sorted(
