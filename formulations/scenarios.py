@@ -48,10 +48,9 @@ Capital cost is counted once: by (K1) every scenario carries the same capex, and
 
 (K5): a site's integer columns not indexed by a step are first-stage decisions (how many units
 of a size, whether a generator or a genset type is installed at all, which follows from its
-units). Scenario 0
-keeps them integer; in every other scenario they are continuous and equal to scenario 0's, so
-they are whole there too. The problem is the same, but its relaxation has one fractional column
-per such decision instead of K, and the MIP start branches on those alone
+units). Scenario 0 keeps them integer; in every other scenario they are continuous and equal to
+scenario 0's, so they are whole there too. The problem is the same, but its relaxation has one
+fractional column per such decision instead of K, and the MIP start branches on those alone
 (:mod:`wattbit.mip_start`: at most three fractional sizes are branched on). A second-stage
 integer decision must be indexed by time to stay the scenario's own.
 

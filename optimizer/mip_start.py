@@ -15,21 +15,21 @@ where 1 block costs 4.6764e9, and the best of the sizes alone was worth 0.12 % o
    :func:`branches`. Every integer point lies in one of these branches, so the cheapest branch's
    optimum bounds the MIP (:attr:`Rounding.bound`), a bound above the relaxation's by what whole
    units cost. Branching stops once a whole candidate is within the MIP gap of the relaxation's
-   bound; the branches left are solved after stage 2 only if its point is not, for their bound. A branch's sizes, rounded up where
-   still fractional and fixed, give a candidate (the branch's optimum itself where its sizes are
-   whole), tried cheapest branch first and only while its branch's optimum is below the
-   cheapest feasible candidate so far (fixed inside the branch, it cannot cost less); the
-   cheapest feasible candidate is kept. Once a branch's optimum is a whole candidate, the dual
-   simplex of each later branch stops where its dual objective passes it (HiGHS's
-   ``objective_bound``): that branch holds nothing cheaper, and its dual objective there still
-   bounds it.
+   bound; the branches left are solved after stage 2 only if its point is not, for their bound.
+   A branch's sizes, rounded up where still fractional and fixed, give a candidate (the branch's
+   optimum itself where its sizes are whole), tried cheapest branch first and only while its
+   branch's optimum is below the cheapest feasible candidate so far (fixed inside the branch, it
+   cannot cost less); the cheapest feasible candidate is kept. Once a branch's optimum is a
+   whole candidate, the dual simplex of each later branch stops where its dual objective passes
+   it (HiGHS's ``objective_bound``): that branch holds nothing cheaper, and its dual objective
+   there still bounds it.
 2. **Steps.** With those sizes fixed, the per-step integer columns are rounded from that LP, up
-   where their fraction exceeds a threshold (each of :data:`STEP_THRESHOLDS` in turn, from
-   every fraction up to the nearest), fixed, and the continuous columns re-solved from the
-   cheapest candidate's basis; the cheapest feasible rounding is kept, or the first within the
-   MIP gap of the bound. Rounding every fraction up keeps the relaxation's dispatch
-   possible but runs gensets at their minimum load for slivers of a unit; rounding to the
-   nearest can leave a step short (e.g. a genset count above its minimum load).
+   where their fraction exceeds a threshold (each of :data:`STEP_THRESHOLDS` in turn, from every
+   fraction up to the nearest), fixed, and the continuous columns re-solved from the cheapest
+   candidate's basis; the cheapest feasible rounding is kept, or the first within the MIP gap of
+   the bound. Rounding every fraction up keeps the relaxation's dispatch possible but runs
+   gensets at their minimum load for slivers of a unit; rounding to the nearest can leave a step
+   short (e.g. a genset count above its minimum load).
 3. **Steps, searched.** If that point is not within the MIP gap of the bound (the
    relaxation's, or stage 1's branches' where higher), HiGHS branches on the per-step integers
    alone, the sizes fixed, for a share of the limits (:func:`polish_steps`, :data:`POLISH_SHARE`);
@@ -110,7 +110,8 @@ class Rounding:
     rounding was feasible), the cheapest feasible sizes of stage 1 (``None`` if none was) and the
     bound of stage 1's branches on the sizes, objective offset excluded (``None`` where they were
     not all solved: too many fractional sizes, a branch that ended other than optimal,
-    infeasible or at the cut-off)."""
+    infeasible or at the cut-off, branches left because the start was within the gap of the
+    relaxation's bound)."""
 
     values: np.ndarray | None
     sizes: np.ndarray | None
