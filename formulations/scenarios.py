@@ -183,8 +183,8 @@ def _define_dispatch_nonanticipative(
                 other = ref.component(blk.local_name).component(var.local_name)
                 if not var.is_indexed():
                     first_stage = (blk.local_name, var.local_name) in sizes
-                    integer = m.scenario[0].component(blk.local_name).component(var.local_name)
-                    if not first_stage and not integer.is_integer():  # K5 ties the integers
+                    root = m.scenario[0].component(blk.local_name).component(var.local_name)
+                    if not first_stage and not root.is_integer():  # K5 ties the integers
                         pairs[(k, name, -1)] = (var, other)
                 elif var.index_set() is site.T:
                     for t in range(split):

@@ -270,8 +270,8 @@ def _branched_sizes(
             continue
         tried.add(tuple(choice))
         solved = _solve_fixed(highs, sizes, choice)
-        if solved is not None and float(costs @ solved) < branching.best_cost:
-            cost = float(costs @ solved)
+        cost = np.inf if solved is None else float(costs @ solved)
+        if cost < branching.best_cost:
             branching.best = Candidate(solved, choice, highs.getBasis(), cost)
     return branching
 
@@ -279,7 +279,7 @@ def _branched_sizes(
 def _solve_branch(
     highs: highspy._Highs, sizes: np.ndarray, low: np.ndarray, high: np.ndarray, cutoff: float
 ) -> tuple[highspy.HighsModelStatus, float]:
-    """One branch's LP from the previous basis, its dual simplex stopped once its objective
+    """One branch's LP from the basis ``highs`` holds, its dual simplex stopped once its objective
     passes ``cutoff``: the status and the objective, offset excluded (at such a stop, status
     ``kObjectiveBound``, the dual objective reached, a lower bound of the branch)."""
     offset = highs.getObjectiveOffset()[1]

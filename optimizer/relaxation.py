@@ -33,7 +33,7 @@ OPTIMAL = highspy.HighsModelStatus.kOptimal
 # edge: on the full-year example with units (benchmarks/milp.py --only example) the guess took
 # 24.9 s of CPU against 42.3 s and the sizes fixed and freed 8.0 s against 13.5 s. Not for every
 # LP: the shipped example's LP took 0.64x its time with Devex, type2_flexible_dc's 2.28x
-# (benchmarks/highs_options.py; docs/milp.md, "Devex pricing").
+# (benchmarks/highs_options.py; docs/milp.md, "Devex pricing and warm bases").
 DEVEX = 1  # HiGHS's simplex_dual_edge_weight_strategy
 
 

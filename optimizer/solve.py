@@ -303,7 +303,7 @@ def rounded_relaxation(
     with nullcontext() if clock is None else clock.grace(ROUNDING_GRACE):
         rounding = round_in_stages(h, integer, scalar, costs, enough)
     if rounding.bound is not None:  # the branches on the sizes bound the MIP closer
-        bound = max(bound, rounding.bound + cm.objective_offset)
+        bound = max(bound, rounding.bound + offset)
     start = rounding.values
     point = None
     if start is not None:
