@@ -59,7 +59,7 @@ def test_the_bar_takes_counted_and_uncounted_steps_on_a_terminal(monkeypatch, st
     monkeypatch.delenv(common.QUIET_ENV, raising=False)
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=80)
-    monkeypatch.setattr(common, "err_console", terminal)
+    monkeypatch.setattr(common, "err_console", lambda: terminal)
     with common.progress_bar("starting") as progress:
         for message, done, total in steps:
             progress(f"step {message}", done=done, total=total)

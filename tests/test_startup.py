@@ -1,6 +1,7 @@
 """The command line starts without the solver stack (issue #13, goal 6): ``wattbit --help`` and
-the start of every command import typer and rich only; Pyomo, HiGHS, matplotlib, Dask, xarray,
-pandas and pydantic are imported inside the commands that need them. Times are measured by
+the start of every command import typer only; Pyomo, HiGHS, matplotlib, Dask, xarray, pandas,
+pydantic and rich (at the first line a command prints) are imported inside the commands that
+need them. Times are measured by
 ``benchmarks/startup.py`` (no timed tests); this test checks what is imported, in a fresh
 interpreter."""
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("pyomo", "highspy", "matplotlib", "dask", "scipy", "xarray", "pandas", "pydantic")
+HEAVY = ("pyomo", "highspy", "matplotlib", "dask", "scipy", "xarray", "pandas", "pydantic", "rich")
 
 
 def _imported(code: str) -> list[str]:

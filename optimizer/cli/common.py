@@ -19,24 +19,45 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as default
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.markup import escape, render
-from rich.table import Table
 
 from wattbit.errors import CaseError, SolveError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from wattbit.api import NetworkResult, SolveResult
     from wattbit.progress import Progress
 
-# emoji=False: a user's ":fire:" is text, quoted as typed, not an emoji.
-out_console = Console(emoji=False)
-err_console = Console(stderr=True, emoji=False)
+
+# rich is imported at the first line printed, not with the command line: `wattbit --help`
+# needs none of it (issue #13, goal 6). emoji=False: a user's ":fire:" is text, not an emoji.
+@cache
+def out_console() -> Console:
+    """The console of the result (stdout)."""
+    from rich.console import Console
+
+    return Console(emoji=False)
+
+
+@cache
+def err_console() -> Console:
+    """The console of messages, warnings and progress (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=True, emoji=False)
+
+
+def escape(text: str) -> str:
+    """``text`` as rich markup prints it verbatim (``rich.markup.escape``)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
 
 CaseArg = Annotated[Path, typer.Argument(help="case TOML file", show_default=False, metavar="CASE")]
 SetOpt = Annotated[
@@ -113,7 +134,7 @@ def solver_options(
         options[field] = value
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if threads is not None and cpus and threads > cpus:
-        err_console.print(
+        err_console().print(
             f"[yellow]warning:[/] --threads {threads}: capped at the {cpus} CPUs this process "
             "may use",
             highlight=False,
@@ -124,7 +145,7 @@ def solver_options(
 
 def fail(message: str, code: int) -> typer.Exit:
     # escape: a user's column or key such as "load[mw]" or "x[/]" is text, not rich markup.
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err_console().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -147,11 +168,11 @@ def progress_bar(first: str = "starting") -> Iterator[Progress]:
     if os.environ.get(QUIET_ENV) == "1":
         yield silent
         return
-    if not err_console.is_terminal:
+    if not err_console().is_terminal:
 
         def line(message: str, /, *, done: int | None = None, total: int | None = None) -> None:
             count = f" ({done + 1}/{total})" if done is not None and total else ""
-            err_console.print(f"[dim]{escape(message)}{count}[/]", highlight=False)
+            err_console().print(f"[dim]{escape(message)}{count}[/]", highlight=False)
 
         yield line
         return
@@ -171,12 +192,12 @@ def progress_bar(first: str = "starting") -> Iterator[Progress]:
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
     )
-    room = max(20, err_console.width - 44)  # the description gives way, not the counts
+    room = max(20, err_console().width - 44)  # the description gives way, not the counts
 
     def short(message: str) -> str:
         return escape(message if len(message) <= room else message[: room - 1] + "…")
 
-    with Bar(*columns, console=err_console, transient=True) as bar:
+    with Bar(*columns, console=err_console(), transient=True) as bar:
         task = [bar.add_task(short(first), total=None)]
 
         def update(message: str, /, *, done: int | None = None, total: int | None = None) -> None:
@@ -271,6 +292,9 @@ class Output:
         if self.format is not Format.table:
             self.tables[name] = records
             return
+        from rich import box
+        from rich.table import Table
+
         table = Table(
             title=title,
             box=box.SIMPLE_HEAD,
@@ -283,7 +307,7 @@ class Output:
             table.add_column(c.header, justify=justify, no_wrap=not c.left, overflow="fold")
         for record in records:
             table.add_row(*(c.cell(record[c.key]) for c in columns))
-        out_console.print(table)
+        out_console().print(table)
 
     def data(self, name: str, rows: Iterable[Mapping[str, Any]]) -> None:
         """Rows for CSV and JSON only, where the table view prints them as sentences."""
@@ -295,10 +319,12 @@ class Output:
         and, in JSON, the ``notes`` list (``text`` may hold rich markup); ``soft_wrap`` keeps
         it on one line for the terminal to wrap (a message quoted whole, e.g. a failed case)."""
         if self.format is Format.table:
-            out_console.print(text, highlight=False, soft_wrap=soft_wrap)
+            out_console().print(text, highlight=False, soft_wrap=soft_wrap)
             return
+        from rich.markup import render
+
         self.notes.append(render(text).plain)
-        err_console.print(text, highlight=False, soft_wrap=soft_wrap)
+        err_console().print(text, highlight=False, soft_wrap=soft_wrap)
 
     def emit(self) -> None:
         """Print what was collected as CSV or JSON (nothing with ``table``)."""
@@ -334,7 +360,7 @@ def output(fmt: Format) -> Iterator[Output]:
 
 def message(text: str) -> None:
     """A message that is no part of the result (files written, timings): stderr."""
-    err_console.print(text, highlight=False, soft_wrap=True)
+    err_console().print(text, highlight=False, soft_wrap=True)
 
 
 def _kpi_value(value: float) -> str:
@@ -375,7 +401,7 @@ def show_run(
     verdict = "[green]ok[/]" if ver.ok else f"[red]FAILED[/] (worst: {escape(str(ver.worst))})"
     shown.line(f"verifier: max violation {ver.max_violation:.2e} {verdict}")
     if result.status == "time_limit":
-        err_console.print(f"[yellow]warning:[/] {result.run.solution.message}")
+        err_console().print(f"[yellow]warning:[/] {result.run.solution.message}")
     if out is not None:
         paths = result.write(out, plot=plot)
         message("wrote " + ", ".join(escape(str(p)) for p in paths))

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from wattbit.cli.common import (
     CaseArg,
@@ -16,6 +15,7 @@ from wattbit.cli.common import (
     SetOpt,
     TimeLimitOpt,
     check_out,
+    escape,
     exits,
     message,
     output,

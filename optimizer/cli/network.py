@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from wattbit import api
 from wattbit.cli.common import (
@@ -21,6 +20,7 @@ from wattbit.cli.common import (
     ThreadsOpt,
     TimeLimitOpt,
     check_out,
+    escape,
     exits,
     message,
     output,

@@ -47,7 +47,7 @@ def report(
         page = build_report(folder, verify_stored)
         path = page.write(output)
     verdict = {True: "verifier ok", False: "verifier FAILED", None: "not re-verified"}
-    out_console.print(
+    out_console().print(
         f"wrote {path}: {page.kind}, {len(page.tables)} tables, {len(page.figures)} figures, "
         f"{verdict[page.check.ok]}"
     )

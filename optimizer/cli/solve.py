@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from wattbit import api
 from wattbit.cli.common import (
@@ -18,6 +17,7 @@ from wattbit.cli.common import (
     ThreadsOpt,
     TimeLimitOpt,
     check_out,
+    escape,
     exits,
     out_console,
     overrides,
@@ -36,7 +36,7 @@ def _validate_network(case: Path, set_: list[str] | None) -> None:
     net = loaded.case
     tables = ("nodes", "branches", "dcs", "batteries", "ev_fleets", "pv", "links", "contracts")
     counts = ", ".join(f"{len(getattr(net, t))} {t}" for t in tables if getattr(net, t))
-    out_console.print(
+    out_console().print(
         f"[green]ok[/] {escape(str(case))}: network '{escape(net.name)}', {inputs.sizes['time']} "
         f"steps of {inputs.attrs['dt_h']:g} h from "
         f"{loaded.series.index[0].tz_convert(net.horizon.timezone).isoformat()}; {counts}",
@@ -58,7 +58,7 @@ def validate(case: CaseArg, set_: SetOpt = None) -> None:
         inputs = api.build_inputs(loaded)
     t = inputs.sizes["time"]
     limit = inputs["grid_import_limit_mw"]
-    out_console.print(
+    out_console().print(
         f"[green]ok[/] {escape(str(case))}: '{escape(loaded.case.name)}', {t} steps of {inputs.attrs['dt_h']:g} h "
         f"from {loaded.series.index[0].tz_convert(loaded.case.horizon.timezone).isoformat()}; import limit {float(limit.min()):.3g}–"
         f"{float(limit.max()):.3g} MW; components: "

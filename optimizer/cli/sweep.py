@@ -9,15 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from wattbit.cli.common import (
     QUIET_ENV,
@@ -27,6 +18,7 @@ from wattbit.cli.common import (
     Output,
     check_out,
     err_console,
+    escape,
     exits,
     fail,
     message,
@@ -36,12 +28,23 @@ from wattbit.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from wattbit.sweep.engine import Engine
     from wattbit.sweep.run import Plan, SweepResult
     from wattbit.sweep.spec import SweepSpec
 
 
 def _progress(transient: bool = False) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -50,7 +53,7 @@ def _progress(transient: bool = False) -> Progress:
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=err_console,
+        console=err_console(),
         transient=transient,
         disable=os.environ.get(QUIET_ENV) == "1",
     )
@@ -215,7 +218,7 @@ def plot(
         target = plot_file(sweep_nc, x, z, y, fixed, out)
     except PlotError as exc:
         raise fail(str(exc), 2) from None
-    out_console.print(f"wrote {target}")
+    out_console().print(f"wrote {target}")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from wattbit import api
 from wattbit.cli.common import (
@@ -17,6 +16,7 @@ from wattbit.cli.common import (
     Output,
     SetOpt,
     check_out,
+    escape,
     exits,
     message,
     output,

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from wattbit import api
 from wattbit.cli.common import (
@@ -19,6 +18,7 @@ from wattbit.cli.common import (
     SetOpt,
     check_out,
     err_console,
+    escape,
     exits,
     message,
     output,
@@ -90,7 +90,7 @@ CURVES = (
 def _print_ride_through(study: RideThrough, shown: Output) -> None:
     run, costs, result = study.run, study.costs, study.survival
     for warning in study.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err_console().print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     k = run.kpis
     sizes = ", ".join(
         f"{label} {k[key]:,.2f} {unit}"
