@@ -38,7 +38,7 @@ from wattbit.markets import has_market, market_data
 
 def _size(ds: xr.Dataset, name: str) -> Size:
     """The size ``name``'s bounds, and its unit where it is bought in units (docs/milp.md)."""
-    lower, upper = float(ds[f"{name}_min"]), float(ds[f"{name}_max"])
+    lower, upper = _scalar(ds, f"{name}_min"), _scalar(ds, f"{name}_max")
     if f"{name}_unit" not in ds:
         return Size(lower, upper)
     cost = _optional(ds, f"{name}_unit_cost_jpy_per_year") or 0.0
@@ -46,11 +46,12 @@ def _size(ds: xr.Dataset, name: str) -> Size:
 
 
 def _scalar(ds: xr.Dataset, name: str) -> float:
-    return float(ds[name])
+    # the Variable, not ds[name]: a DataArray is assembled with its coordinates at each read
+    return float(ds.variables[name].values)
 
 
 def _optional(ds: xr.Dataset, name: str) -> float | None:
-    return float(ds[name]) if name in ds else None
+    return _scalar(ds, name) if name in ds else None
 
 
 def time_axis(ds: xr.Dataset) -> TimeAxis:

@@ -80,7 +80,7 @@ class Result:
     def of(cls, ds: xr.Dataset) -> Result:
         dt = float(ds.attrs["dt_h"])
         n = ds.sizes["time"]
-        get = {str(name): ds[name].values for name in ds.data_vars}
+        get = {str(name): ds.variables[name].values for name in ds.data_vars}
         return cls(ds, get, dt, 8760.0 / (n * dt), np.zeros(n))
 
     def __contains__(self, name: str) -> bool:
