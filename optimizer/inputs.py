@@ -12,127 +12,14 @@ import numpy as np
 import xarray as xr
 
 from wattbit import ageing, markets, n1
-from wattbit.case import Battery, Capacity, LoadedCase, SizeRange
+from wattbit.case import Battery, LoadedCase, SizeRange
 from wattbit.case.schema import COMMITMENT_FIELDS
 from wattbit.errors import CaseError
-from wattbit.formulations.common import capital_recovery_factor
 from wattbit.genset_types import add_genset_types
 from wattbit.headroom import firm_capacity, forecast_headroom, headroom, operating_pattern
-from wattbit.sizes import investment_name, lifetime_name
-
-KW_PER_MW = 1000.0
-
-UNITS = {
-    "_mw": "MW",
-    "_mwh": "MWh",
-    "_mwh_per_year": "MWh/yr",
-    "_jpy": "JPY",
-    "_jpy_per_mw": "JPY/MW",
-    "_jpy_per_mwh": "JPY/MWh",
-    "_jpy_per_mw_year": "JPY/MW/yr",
-    "_jpy_per_mwh_year": "JPY/MWh/yr",
-    "_jpy_per_mwh_h": "JPY/MWh/h",
-    "_jpy_per_h": "JPY/h",
-    "_mwh_h": "MWh·h",
-    "_per_h": "1/h",
-    "_h": "h",
-    "_years": "yr",
-    "_t_per_mwh": "t/MWh",
-    "_jpy_per_t": "JPY/t",
-    "_jpy_per_event": "JPY",
-    "_minutes": "min",
-    "_t": "t",
-}
-
+from wattbit.input_dataset import KW_PER_MW, Builder, bounds
 
 PLANNED_MODES = ("firm", "type2_fixed")  # the limit is known a year ahead
-
-
-def units_of(name: str) -> str:
-    """The unit implied by a variable name's suffix ('' when dimensionless)."""
-    for suffix in sorted(UNITS, key=len, reverse=True):
-        if (
-            name.endswith(suffix)
-            or name.endswith(suffix + "_min")
-            or name.endswith(suffix + "_max")
-        ):
-            return UNITS[suffix]
-    return "1"
-
-
-def _bounds(capacity: Capacity) -> tuple[float, float]:
-    if isinstance(capacity, SizeRange):
-        return capacity.min, capacity.max
-    return float(capacity), float(capacity)
-
-
-class _Builder:
-    def __init__(self, loaded: LoadedCase) -> None:
-        self.loaded = loaded
-        index = loaded.series.index
-        self.ds = xr.Dataset(coords={"time": ("time", index.tz_convert("UTC").tz_localize(None))})
-
-    def series(self, name: str, values: np.ndarray, doc: str) -> None:
-        self.ds[name] = (
-            "time",
-            np.asarray(values, dtype=float),
-            {"units": units_of(name), "doc": doc},
-        )
-
-    def scalar(self, name: str, value: float, doc: str) -> None:
-        self.ds[name] = ((), float(value), {"units": units_of(name), "doc": doc})
-
-    def per_scenario(self, name: str, values: np.ndarray, doc: str) -> None:
-        """A series per scenario, ``(scenario, time)``; a single scenario has no scenario axis."""
-        values = np.asarray(values, dtype=float)
-        if len(values) == 1:
-            self.series(name, values[0], doc)
-        else:
-            attrs = {"units": units_of(name), "doc": doc}
-            self.ds[name] = (("scenario", "time"), values, attrs)
-
-    def capacity(self, name: str, capacity: Capacity, doc: str) -> None:
-        lo, hi = _bounds(capacity)
-        self.scalar(f"{name}_min", lo, f"{doc} (lower bound)")
-        self.scalar(f"{name}_max", hi, f"{doc} (upper bound)")
-        if isinstance(capacity, SizeRange) and capacity.unit is not None:  # docs/milp.md
-            unit = units_of(name)
-            self.ds[f"{name}_unit"] = ((), capacity.unit, {"units": unit, "doc": f"{doc}: unit"})
-            self.ds[f"{name}_unit_cost_jpy_per_year"] = (
-                (),
-                capacity.unit_cost_jpy_per_year,
-                {"units": "JPY/yr", "doc": f"{doc}: fixed cost per unit"},
-            )
-
-    def capital(
-        self,
-        size: str,
-        coefficient: str,
-        capex_per_kw: float,
-        lifetime_years: float,
-        om_per_kw_year: float | None,
-        doc: str,
-    ) -> None:
-        """The annualised cost per unit of ``size`` that the model reads (``coefficient``), and
-        the up-front capital per unit and lifetime that :func:`wattbit.economics.capital` reads."""
-        rate = float(self.ds.attrs["discount_rate"])
-        self.scalar(
-            coefficient,
-            annualised_per_mw(rate, lifetime_years, capex_per_kw, om_per_kw_year or 0.0),
-            f"annualised {doc} capex" + ("" if om_per_kw_year is None else " + fixed O&M"),
-        )
-        self.scalar(investment_name(size), capex_per_kw * KW_PER_MW, f"{doc} capital, up front")
-        self.scalar(lifetime_name(size), lifetime_years, f"{doc} lifetime")
-
-
-def annualised_per_mw(
-    rate: float, lifetime_years: float, capex_per_kw: float, om_per_kw_year: float = 0.0
-) -> float:
-    """JPY per MW (or MWh) and year of a capital cost per kW (kWh) and a fixed O&M per kW and
-    year: ``(CRF(r, N) · capex + O&M) · 1000``."""
-    return (
-        capital_recovery_factor(rate, lifetime_years) * capex_per_kw + om_per_kw_year
-    ) * KW_PER_MW
 
 
 def _it_capacity(loaded: LoadedCase, it: np.ndarray) -> float:
@@ -155,11 +42,10 @@ def _it_capacity(loaded: LoadedCase, it: np.ndarray) -> float:
 def build_inputs(loaded: LoadedCase) -> xr.Dataset:
     """Every parameter of the case on the horizon, as a Dataset (see module doc)."""
     case = loaded.case
-    b = _Builder(loaded)
-    ds = b.ds
+    b = Builder(loaded)
     index = loaded.series.index
     dt_h = (index[1] - index[0]).total_seconds() / 3600.0
-    ds.attrs.update(
+    b.attrs.update(
         case_name=case.name,
         case_file=str(loaded.path),
         timezone=case.horizon.timezone,
@@ -189,7 +75,7 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
             dc.value_of_size_jpy_per_mw_year,
             "value of one MW of DC size per year",
         )
-        it = it / peak * _bounds(dc.size_mw)[1]
+        it = it / peak * bounds(dc.size_mw)[1]
     b.series("dc_it_mw", it, "desired IT power (at the largest size when sized)")
     b.series("dc_pue", loaded.quantity("dc.pue"), "power usage effectiveness")
     planned = dc.value_of_planned_curtailment_jpy_per_mwh
@@ -203,7 +89,7 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
     for name in ("min_served_share", "max_unserved_it_mwh_per_year"):
         if getattr(dc, name) is not None:
             b.scalar(f"dc_{name}", getattr(dc, name), f"service level: {name}")
-    ds.attrs["dc_backlog_rule"] = dc.backlog_rule
+    b.attrs["dc_backlog_rule"] = dc.backlog_rule
     b.scalar("dc_deferrable_share", dc.deferrable_share, "deferrable share of the IT load")
     b.scalar("dc_max_delay_h", dc.max_delay_h, "maximum delay of deferrable work")
     b.scalar(
@@ -212,7 +98,7 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
     b.scalar("dc_it_capacity_mw", _it_capacity(loaded, it), "IT capacity (bounds served IT load)")
 
     grid = case.grid
-    ds.attrs["grid_mode"] = grid.mode
+    b.attrs["grid_mode"] = grid.mode
     if grid.import_limit_mw is None:
         base = loaded.quantity("grid.base_flow_mw")
         b.series("grid_base_flow_mw", base, "flow of other customers through the limit")
@@ -243,7 +129,7 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
             "cost of IT load curtailed when realised headroom falls short of the plan",
         )
     if grid.mode == "type2_fixed":
-        ds.attrs["grid_pattern_exceedance_borne_by"] = grid.pattern.exceedance_borne_by
+        b.attrs["grid_pattern_exceedance_borne_by"] = grid.pattern.exceedance_borne_by
         b.scalar(
             "grid_pattern_redispatch_cost_jpy_per_mwh",
             grid.pattern.grid_redispatch_cost_jpy_per_mwh,
@@ -251,14 +137,14 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
         )
     if grid.mode == "type2_forecast":
         b.series("grid_forecast_headroom_mw", forecast_headroom(loaded).to_numpy(), "forecast H")
-        ds.attrs["grid_forecast_lookahead_h"] = grid.forecast.lookahead_h
-        ds.attrs["grid_forecast_commit_h"] = grid.forecast.commit_h
-        ds.attrs["grid_forecast_method"] = grid.forecast.method
-        ds.attrs["grid_forecast_recourse"] = grid.forecast.recourse
+        b.attrs["grid_forecast_lookahead_h"] = grid.forecast.lookahead_h
+        b.attrs["grid_forecast_commit_h"] = grid.forecast.commit_h
+        b.attrs["grid_forecast_method"] = grid.forecast.method
+        b.attrs["grid_forecast_recourse"] = grid.forecast.recourse
         if grid.forecast.method == "ar1":
-            ds.attrs["grid_forecast_error_std_fraction"] = grid.forecast.error_std_fraction
-            ds.attrs["grid_forecast_error_autocorrelation"] = grid.forecast.error_autocorrelation
-            ds.attrs["grid_forecast_seed"] = grid.forecast.seed
+            b.attrs["grid_forecast_error_std_fraction"] = grid.forecast.error_std_fraction
+            b.attrs["grid_forecast_error_autocorrelation"] = grid.forecast.error_autocorrelation
+            b.attrs["grid_forecast_seed"] = grid.forecast.seed
     b.series(
         "grid_energy_price_jpy_per_mwh", loaded.quantity("grid.energy_price_jpy_per_mwh"), "price"
     )
@@ -321,14 +207,15 @@ def build_inputs(loaded: LoadedCase) -> xr.Dataset:
             None,
             "battery energy",
         )
-        ds.attrs["battery_soc_rule"] = bat.soc_rule
-        ds.attrs["battery_exclusive"] = bat.exclusive
+        b.attrs["battery_soc_rule"] = bat.soc_rule
+        b.attrs["battery_exclusive"] = bat.exclusive
         _add_battery_ageing(b, bat)
+    ds = b.ds
     markets.add_market(ds, loaded)
     return ds
 
 
-def _add_battery_ageing(b: _Builder, bat: Battery) -> None:
+def _add_battery_ageing(b: Builder, bat: Battery) -> None:
     """Fade rates, maintenance costs (per MWh; by default the energy capex) and the cycle cost
     they imply (:mod:`wattbit.ageing`); fixed O&M per MW apart, for the cash flow."""
     b.scalar("battery_om_jpy_per_mw_year", bat.om_jpy_per_kw_year * KW_PER_MW, "fixed O&M")
@@ -345,7 +232,7 @@ def _add_battery_ageing(b: _Builder, bat: Battery) -> None:
         b.scalar(f"battery_{kind}_cost_jpy_per_mwh", cost * KW_PER_MW, f"{kind} cost per MWh")
     for field in ("calendar_fade_per_year", "cycle_fade_per_cycle", "replacement_soh"):
         b.scalar(f"battery_{field}", getattr(bat, field), field.replace("_", " "))
-    b.ds.attrs["battery_maintenance"] = bat.maintenance
+    b.attrs["battery_maintenance"] = bat.maintenance
     b.scalar(
         "battery_ageing_cost_jpy_per_mwh",
         ageing.cycle_cost_jpy_per_mwh(ageing.from_dataset(b.ds)),
@@ -353,11 +240,11 @@ def _add_battery_ageing(b: _Builder, bat: Battery) -> None:
     )
 
 
-def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
+def _add_outages(b: Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
     """The type ③ events and what they allow per scenario, and the ride-through components
     (generator, UPS, shutdown, migration); every other mode has one scenario without events."""
     case = loaded.case
-    n, dt = len(loaded.series), float(b.ds.attrs["dt_h"])
+    n, dt = len(loaded.series), float(b.attrs["dt_h"])
     t3 = case.type3 if case.grid.mode == "type3_n1" else None
     events = n1.scenario_events(loaded) if t3 is not None else [[]]
     outages = [n1.outage_series(loaded, e, n, dt) for e in events]
@@ -446,7 +333,7 @@ def _add_outages(b: _Builder, loaded: LoadedCase) -> list[n1.OutageSeries]:
         if "generator_power_mw_unit" in b.ds or gen.types:  # unit commitment (docs/milp.md)
             for field in COMMITMENT_FIELDS[-1:] if gen.types else COMMITMENT_FIELDS:
                 b.scalar(f"generator_{field}", getattr(gen, field), field.replace("_", " "))
-            b.ds.attrs["generator_running_hours"] = gen.running_hours  # F9, F10 or O9, O10
+            b.attrs["generator_running_hours"] = gen.running_hours  # F9, F10 or O9, O10
         b.scalar(
             "generator_maintenance_permit",
             float(gen.maintenance_permit),

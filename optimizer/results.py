@@ -8,7 +8,7 @@ import xarray as xr
 
 from wattbit.formulations.site import component_blocks, cost_terms
 from wattbit.genset_types import type_names
-from wattbit.inputs import units_of
+from wattbit.input_dataset import units_of
 from wattbit.sizes import size_vars
 
 
@@ -53,19 +53,22 @@ def add_site_prices(ds: xr.Dataset, m: pyo.ConcreteModel) -> xr.Dataset:
     scale = float(ds.attrs["annual_factor"]) * float(ds.attrs["dt_h"])
     balance = m.bus.power_balance
     price = np.fromiter((suffix.get(balance[t], 0.0) for t in m.T), float, len(m.T)) / scale
-    ds["site_price_jpy_per_mwh"] = (
-        "time",
-        price,
-        {"units": "JPY/MWh", "doc": "cost of one more MWh consumed at the site (E1's dual)"},
-    )
+    found: dict[str, tuple] = {
+        "site_price_jpy_per_mwh": (
+            "time",
+            price,
+            {"units": "JPY/MWh", "doc": "cost of one more MWh consumed at the site (E1's dual)"},
+        )
+    }
     for size in size_vars(ds):
         var = getattr(getattr(m, size.block), size.attribute)
         unit = size.attribute.rsplit("_", 1)[1].replace("mwh", "MWh").replace("mw", "MW")
-        ds[f"{size.name}_bound_value_jpy"] = (
+        found[f"{size.name}_bound_value_jpy"] = (
             (),
             float(suffix.get(var, 0.0)),
             {"units": f"JPY/yr per {unit}", "doc": "reduced cost of the size at its bound"},
         )
+    ds.update(found)  # one merge, as in build_results
     return ds
 
 

@@ -9,12 +9,12 @@ underscore (``dc``, ``pv``, ``battery``, ``ups``, ``generator``, ``grid``).
 
 A size bought up front also has ``<name>_investment_jpy_per_<unit>`` (capital per MW or MWh of
 the size, ``<unit>`` the size's own unit suffix) and ``<name>_lifetime_years``, written by
-``_Builder.capital`` beside the annualised coefficient the model reads.
+``Builder.capital`` (:mod:`wattbit.input_dataset`) beside the annualised coefficient the model reads.
 
 Every list of sizes comes from here: the sizes the rolling horizon takes from its foresight solve,
 the first-stage sizes of the stochastic problem, the investment of the sweep economics
 (:func:`wattbit.economics.capital`), the verifier's bound checks. A new sized component needs only
-``_Builder.capacity`` (and ``_Builder.capital`` if it costs capital) in the inputs.
+``Builder.capacity`` (and ``Builder.capital`` if it costs capital) in the inputs.
 """
 
 from __future__ import annotations

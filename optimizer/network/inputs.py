@@ -17,7 +17,7 @@ import xarray as xr
 
 from wattbit.case import Capacity, SizeRange
 from wattbit.errors import CaseError
-from wattbit.inputs import KW_PER_MW, annualised_per_mw, units_of
+from wattbit.input_dataset import KW_PER_MW, annualised_per_mw, units_of
 from wattbit.network.case import LoadedNetworkCase
 
 RESERVED = "_reserved"

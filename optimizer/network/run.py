@@ -30,7 +30,7 @@ import pyomo.environ as pyo
 import xarray as xr
 
 from wattbit.infeasibility import in_case_terms
-from wattbit.inputs import units_of
+from wattbit.input_dataset import units_of
 from wattbit.network.case import NETWORK_OWNER, LoadedNetworkCase
 from wattbit.network.imposed import ImposedLP
 from wattbit.network.inputs import DEFERRABLE, build_network_inputs

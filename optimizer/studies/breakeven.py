@@ -37,7 +37,8 @@ from typing import Any
 import xarray as xr
 
 from wattbit.case import load_case
-from wattbit.inputs import annualised_per_mw, build_inputs
+from wattbit.input_dataset import annualised_per_mw
+from wattbit.inputs import build_inputs
 from wattbit.optimise import Run, options_from_case
 from wattbit.progress import Progress, silent
 from wattbit.sizes import lifetime_name

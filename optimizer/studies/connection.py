@@ -58,7 +58,8 @@ import xarray as xr
 from wattbit.case import Connect, FirmTier, load_case
 from wattbit.economics import annuity_factor
 from wattbit.errors import CaseError
-from wattbit.inputs import KW_PER_MW, build_inputs
+from wattbit.input_dataset import KW_PER_MW
+from wattbit.inputs import build_inputs
 from wattbit.optimise import options_from_case
 from wattbit.solve import SolverOptions
 from wattbit.strategies import solve
